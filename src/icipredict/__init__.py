@@ -1,0 +1,55 @@
+"""icipredict: durable benefit vs primary resistance to immune checkpoint inhibitors in advanced NSCLC.
+
+Decision support for research, not a medical device. The public API is loaded lazily so that
+``import icipredict`` stays fast (heavy libraries load on first use).
+
+>>> from icipredict import predict            # doctest: +SKIP
+>>> predict({"patient_id": "p1", "pdl1_tps": 60, "tmb": 14}, model="public")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "predict": "icipredict.serving",
+    "load_model": "icipredict.serving",
+    "model_uri": "icipredict.serving",
+    "train": "icipredict.training",
+    "evaluate": "icipredict.training",
+    "load_config": "icipredict.config",
+    "check_patients": "icipredict.schema",
+    "validate_patients": "icipredict.schema",
+    "read_patients": "icipredict.io",
+    "synthetic_cohort": "icipredict.io.synthetic",
+    "InvalidPatientData": "icipredict.exceptions",
+    "InvalidConfig": "icipredict.exceptions",
+    "ModelLoadError": "icipredict.exceptions",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from icipredict.config import load_config
+    from icipredict.exceptions import InvalidConfig, InvalidPatientData, ModelLoadError
+    from icipredict.io import read_patients
+    from icipredict.io.synthetic import synthetic_cohort
+    from icipredict.schema import check_patients, validate_patients
+    from icipredict.serving import load_model, model_uri, predict
+    from icipredict.training import evaluate, train
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'icipredict' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,32 @@
+"""Shared fixtures: where the real cohorts are, and a temporary MLflow store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("ICIPREDICT_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def shared_path(*parts: str) -> Path:
+    """Path under ../shared/data, skipping the test (with the reason shown) when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real cohort not available: {path} does not exist (set ICIPREDICT_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.exists():
+        pytest.skip(f"real cohorts not available: {SHARED_DATA} does not exist (set ICIPREDICT_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture()
+def tracking_uri(tmp_path: Path) -> str:
+    """A real, empty local MLflow store (SQLite) in a temporary directory."""
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"

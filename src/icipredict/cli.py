@@ -1,0 +1,283 @@
+"""Command line: ``icipredict synth|validate|train|evaluate|predict|explain``.
+
+Heavy libraries are imported inside the commands so that ``icipredict --help`` stays fast. Every
+error this package raises on purpose is printed as one paragraph (exit code 2 for bad input or
+config, 3 for a model that cannot be loaded, 4 for an unreachable tracking store); anything else is
+a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+FORMATS = ("auto", "table", "cbioportal", "cbioportal_tsv", "loris", "dijon")
+
+
+def _err(message: str) -> None:
+    print(f"icipredict: error: {message}", file=sys.stderr)
+
+
+def _read(path: str, fmt: str, lenient: bool = False):
+    from icipredict.io import read_patients
+    from icipredict.schema import validate_patients
+
+    return validate_patients(read_patients(path, format=fmt), lenient=lenient)
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+def cmd_synth(args) -> int:
+    from icipredict.io import write_table
+    from icipredict.io.synthetic import synthetic_cohort
+
+    df = synthetic_cohort(n=args.n, seed=args.seed, outcomes=not args.no_outcomes)
+    write_table(df, args.out)
+    print(f"wrote {len(df)} synthetic patients (seed {args.seed}) to {args.out}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    import numpy as np
+
+    from icipredict.clinical.outcomes import benefit_label
+    from icipredict.clinical.time_class import time_class
+    from icipredict.schema import PREDICTORS
+
+    report = _read(args.input, args.format, args.lenient)
+    df = report.frame
+    print(f"{args.input}: {len(df)} patients" + (f" ({report.n_dropped} dropped)" if report.dropped else ""))
+    if df["cohort"].notna().any():
+        print("cohorts: " + ", ".join(f"{k} {v}" for k, v in df["cohort"].value_counts().sort_index().items()))
+    labels = benefit_label(df, source=args.label_source)
+    print("labels: " + ", ".join(f"{k} {int((labels == k).sum())}"
+                                 for k in ("durable_benefit", "primary_resistance", "not_evaluable")))
+    tc = time_class(df).str.split(" ").str[0]
+    print("TIME class (seed numbering): " + ", ".join(f"{k} {v}" for k, v in tc.value_counts().sort_index().items()))
+    print("missing share per predictor:")
+    shares = df[list(PREDICTORS)].isna().mean()
+    for name, share in shares.items():
+        bar = "#" * int(round(20 * (1 - share)))
+        print(f"  {name:<24} {share:6.1%} missing  {bar}")
+    for note in report.notes:
+        print(f"note: {note}")
+    for p in report.dropped:
+        print(f"dropped: {p}")
+    drivers = (df[["mut_egfr", "mut_alk", "mut_ros1", "mut_ret", "mut_erbb2"]].astype(float) == 1).any(axis=1)
+    if drivers.any():
+        print(f"warning: {int(np.sum(drivers))} driver-positive patient(s) (EGFR/ALK/ROS1/RET/ERBB2): "
+              "usually outside the ICI monotherapy population")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from icipredict.config import load_config
+    from icipredict.training import train
+
+    overrides = list(args.set or [])
+    if args.out:
+        overrides.append(f"output.model_dir={Path(args.out).resolve()}")
+    if args.tracking_uri:
+        overrides.append(f"tracking.uri={args.tracking_uri}")
+    config = load_config(args.config, overrides=overrides)
+    result = train(config, quiet=args.quiet)
+    from icipredict.evaluation import format_metrics_markdown
+
+    m = result.metrics
+    for scheme, title in (("cv", "cross-validation"), ("loco", "leave-one-cohort-out"), ("external", "external")):
+        part = m.loc[(m["scheme"] == scheme) & (m["subset"] == "all")]
+        if len(part):
+            print(f"\n{title} (n evaluable; 95% bootstrap CI)")
+            print(format_metrics_markdown(part))
+    if result.bundle_path:
+        print(f"\nmodel: {result.bundle_path}")
+    if result.run_id:
+        print(f"MLflow run: {result.run_id} in {config.tracking.uri} (model URI runs:/{result.run_id}/model; "
+              f"browse with: mlflow ui --backend-store-uri {config.tracking.uri})")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from icipredict.evaluation import format_metrics_markdown
+    from icipredict.training import evaluate
+
+    table = evaluate(args.model, args.data, cohort_column=args.cohort_column, format=args.format,
+                     label_source=args.label_source, n_boot=args.n_boot, seed=args.seed)
+    print(format_metrics_markdown(table.loc[table["subset"] == "all"]))
+    for subset in sorted(s for s in table["subset"].unique() if s != "all"):
+        print(f"\nsame patients ({subset}):")
+        print(format_metrics_markdown(table.loc[table["subset"] == subset]))
+    if args.output:
+        table.to_csv(args.output, index=False)
+        print(f"\nmetrics written to {args.output}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from icipredict.serving import load_model, predict
+
+    model = load_model(args.model)
+    out = Path(args.output) if args.output else None
+    if args.chunk_size:
+        return _predict_chunks(args, model, out)
+    report = _read(args.input, args.format, args.lenient)
+    for note in report.notes:
+        if not args.quiet:
+            print(f"note: {note}", file=sys.stderr)
+    result = predict(report.frame, model=model, explain=args.explain)
+    _write_predictions(result, out)
+    if out is not None and not args.quiet:
+        print(f"{len(result)} predictions written to {out} (model {model.version})", file=sys.stderr)
+    return 0
+
+
+def _write_predictions(result, out: Path | None, *, header: bool = True, mode: str = "w") -> None:
+    if out is None:
+        result.to_csv(sys.stdout, index=False, header=header)
+    elif out.suffix.lower() == ".parquet":
+        from icipredict.io import write_table
+
+        write_table(result, out)
+    else:
+        result.to_csv(out, index=False, header=header, mode=mode)
+
+
+def _predict_chunks(args, model, out: Path | None) -> int:
+    import os
+
+    from icipredict.exceptions import InvalidPatientData
+    from icipredict.io import iter_patient_chunks
+    from icipredict.serving import predict
+
+    if out is not None and out.suffix.lower() == ".parquet":
+        raise InvalidPatientData("--output: streaming (--chunk-size) writes CSV; expected a .csv output. "
+                                 f"Got {out.name} instead.")
+    tmp = out.with_name(f".{out.name}.partial") if out else None
+    seen: set[str] = set()
+    n = 0
+    try:
+        for i, chunk in enumerate(iter_patient_chunks(args.input, args.chunk_size, format=args.format)):
+            ids = chunk["patient_id"].astype(str)
+            again = ids[ids.isin(seen)]
+            if len(again):
+                raise InvalidPatientData(f"patient {again.iloc[0]!r}, column 'patient_id': expected a unique identifier. "
+                                         "Got an id already seen in an earlier chunk instead.")
+            seen.update(ids)
+            result = predict(chunk, model=model, explain=args.explain)
+            _write_predictions(result, tmp, header=(i == 0), mode="w" if i == 0 else "a")
+            n += len(result)
+            if not args.quiet:
+                print(f"[icipredict] {n} patients predicted", file=sys.stderr, flush=True)
+        if tmp is not None:
+            os.replace(tmp, out)
+    finally:
+        if tmp is not None and tmp.exists():
+            tmp.unlink()
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from icipredict.report import patient_report
+
+    path = patient_report(args.model, args.input, args.patient, args.out, input_format=args.format)
+    print(f"report for patient {args.patient} written to {path}")
+    return 0
+
+
+# -- parser ---------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="icipredict",
+        description="Durable benefit vs primary resistance to immune checkpoint inhibitors in advanced NSCLC "
+                    "(decision support for research, not a medical device).")
+    from icipredict import __version__
+
+    parser.add_argument("--version", action="version", version=f"icipredict {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("synth", help="write the seeded synthetic cohort (the embedded default data)")
+    p.add_argument("--n", type=int, default=1000, help="number of patients (default 1000)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--out", required=True, help="output .csv or .parquet")
+    p.add_argument("--no-outcomes", action="store_true", help="leave out the outcome columns")
+    p.set_defaults(func=cmd_synth)
+
+    def add_input(p, flag="--input"):
+        p.add_argument(flag, required=True, help="canonical CSV/Parquet, cBioPortal study folder or portal TSV "
+                                                 "export, LORIS/Chowell table, Dijon table")
+        p.add_argument("--format", choices=FORMATS, default="auto", help="input format (default: detected)")
+
+    p = sub.add_parser("validate", help="check a patient table and summarise it; changes nothing")
+    add_input(p)
+    p.add_argument("--lenient", action="store_true", help="drop bad rows with a per-row report instead of failing")
+    p.add_argument("--label-source", choices=("derived", "reported", "reported_then_derived"), default="derived")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("train", help="train, evaluate and track a model from a YAML config")
+    p.add_argument("--config", default=None, help="YAML config (default: built-in synthetic defaults)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
+    p.add_argument("--out", help="write the model bundle here (same as --set output.model_dir=...)")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI (same as --set tracking.uri=...)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="metrics of a trained model on labelled patients, beside the baselines")
+    p.add_argument("--model", required=True, help="model directory, MLflow URI or shipped name (e.g. public)")
+    add_input(p, "--data")
+    p.add_argument("--cohort-column", default="cohort")
+    p.add_argument("--label-source", choices=("derived", "reported", "reported_then_derived"), default="derived")
+    p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--output", help="also write the metrics table as CSV")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="predict durable benefit for new patients")
+    p.add_argument("--model", default="public", help="model directory, MLflow URI or shipped name (default public)")
+    add_input(p)
+    p.add_argument("--output", help="output .csv or .parquet (default: stdout)")
+    p.add_argument("--explain", type=int, default=0, metavar="K", help="add the K strongest SHAP contributions")
+    p.add_argument("--chunk-size", type=int, default=0, help="stream a canonical CSV/Parquet in chunks of N rows")
+    p.add_argument("--lenient", action="store_true", help="drop bad rows with a report instead of failing")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("explain", help="one-patient report: contributions, calibration, TIME class")
+    p.add_argument("--model", default="public")
+    add_input(p)
+    p.add_argument("--patient", required=True, help="patient_id to explain")
+    p.add_argument("--out", required=True, help="report.html or report.png")
+    p.set_defaults(func=cmd_explain)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "explain", 0) and isinstance(args.explain, int) and args.explain < 0:
+        parser.error("--explain: expected K >= 0")
+    if getattr(args, "chunk_size", 0) and args.chunk_size < 0:
+        parser.error("--chunk-size: expected N >= 1")
+    from icipredict.exceptions import IcipredictError, InvalidConfig, InvalidPatientData, ModelLoadError
+
+    try:
+        return int(args.func(args) or 0)
+    except (InvalidPatientData, InvalidConfig) as exc:
+        _err(str(exc))
+        return 2
+    except ModelLoadError as exc:
+        _err(str(exc))
+        return 3
+    except IcipredictError as exc:  # tracking store and other expected failures
+        _err(str(exc))
+        return 4
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Biomarker statuses: PD-L1 band and positivity, TMB-high, TIL positivity.
+
+Rules follow domain.md section 3: PD-L1 bands <1, 1-49, >=50 % of tumour cells; PD-L1 positive
+at TPS >= 1 % by default; TMB high at >= 10 mut/Mb; TIL-high at stromal TILs >= 10 % or >= 250
+cells/mm2 on H&E (Rakaee et al., JAMA Oncol 2022). Every status is a float 1.0 / 0.0 / NaN so it
+can enter a model matrix unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from icipredict.clinical.outcomes import _float_column, _text_column
+
+__all__ = [
+    "PDL1_BANDS",
+    "PDL1_BAND_RANGES",
+    "TMB_HIGH_CUTOFF",
+    "TIL_PCT_CUTOFF",
+    "TIL_DENSITY_CUTOFF",
+    "pdl1_band",
+    "pdl1_positive",
+    "tmb_high",
+    "til_positive",
+]
+
+#: PD-L1 TPS bands (domain.md section 3; the KEYNOTE cut-offs 1 % and 50 %).
+PDL1_BANDS: tuple[str, str, str] = ("<1", "1-49", ">=50")
+#: TPS interval each band covers, [low, high) in percent (the last band includes 100).
+PDL1_BAND_RANGES: dict[str, tuple[float, float]] = {"<1": (0.0, 1.0), "1-49": (1.0, 50.0), ">=50": (50.0, 100.0)}
+#: TMB-high cut-off in mut/Mb (domain.md section 3; KEYNOTE-158, panel dependent).
+TMB_HIGH_CUTOFF = 10.0
+#: Stromal TIL cut-off in percent (domain.md section 3).
+TIL_PCT_CUTOFF = 10.0
+#: TIL density cut-off in cells/mm2 (Rakaee et al., JAMA Oncol 2022).
+TIL_DENSITY_CUTOFF = 250.0
+
+
+def pdl1_band(df: pd.DataFrame) -> pd.Series:
+    """PD-L1 TPS band from ``pdl1_tps``, falling back to the ``pdl1_band`` column.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Uses ``pdl1_tps`` (percent) and ``pdl1_band`` (one of :data:`PDL1_BANDS`).
+
+    Returns
+    -------
+    Series (categorical with categories :data:`PDL1_BANDS`), on ``df.index``; NaN when neither is
+    known. The TPS wins when both are given.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pdl1_band(pd.DataFrame({"pdl1_tps": [0.0, 20.0, None], "pdl1_band": [None, None, ">=50"]})).tolist()
+    ['<1', '1-49', '>=50']
+    """
+    tps = _float_column(df, "pdl1_tps")
+    reported = _text_column(df, "pdl1_band")
+    from_tps = np.select([tps < 1.0, tps < 50.0, tps >= 50.0], list(PDL1_BANDS), default="")
+    band = pd.Series(from_tps, index=df.index, dtype=object).where(tps.notna(), reported)
+    band = band.where(band.isin(PDL1_BANDS), np.nan)
+    return pd.Series(pd.Categorical(band, categories=list(PDL1_BANDS)), index=df.index, name="pdl1_band")
+
+
+def pdl1_positive(df: pd.DataFrame, cutoff: float = 1.0) -> pd.Series:
+    """PD-L1 positive (TPS >= ``cutoff``) as 1.0 / 0.0 / NaN.
+
+    When only the band is known, the status is given when the whole band lies on one side of the
+    cut-off (:data:`PDL1_BAND_RANGES`): with cut-off 1, "<1" is negative and the other bands
+    positive; with cut-off 50 only ">=50" is positive; with cut-off 5, "1-49" is NaN.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Uses ``pdl1_tps`` and ``pdl1_band``.
+    cutoff : float
+        TPS cut-off in percent.
+
+    Returns
+    -------
+    Series of float, on ``df.index``, named ``pdl1_positive``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"pdl1_tps": [0.0, 60.0, None], "pdl1_band": [None, None, "1-49"]})
+    >>> pdl1_positive(df).tolist(), pdl1_positive(df, cutoff=50).tolist()
+    ([0.0, 1.0, 1.0], [0.0, 1.0, 0.0])
+    """
+    tps = _float_column(df, "pdl1_tps")
+    band = _text_column(df, "pdl1_band")
+    out = pd.Series(np.where(tps.notna(), (tps >= cutoff).astype(float), np.nan), index=df.index)
+    for name, (low, high) in PDL1_BAND_RANGES.items():
+        is_band = tps.isna() & (band == name)
+        if low >= cutoff:
+            out[is_band.to_numpy()] = 1.0
+        elif high <= cutoff and not (name == PDL1_BANDS[-1] and cutoff == high):
+            # the top band includes its upper end (TPS 100), so it is negative only above 100
+            out[is_band.to_numpy()] = 0.0
+    return out.rename("pdl1_positive")
+
+
+def tmb_high(df: pd.DataFrame, cutoff: float = TMB_HIGH_CUTOFF) -> pd.Series:
+    """TMB high (``tmb >= cutoff`` mut/Mb) as 1.0 / 0.0 / NaN.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tmb_high(pd.DataFrame({"tmb": [12.0, 3.0, None]})).tolist()
+    [1.0, 0.0, nan]
+    """
+    tmb = _float_column(df, "tmb")
+    return pd.Series(np.where(tmb.notna(), (tmb >= cutoff).astype(float), np.nan), index=df.index,
+                     name="tmb_high")
+
+
+def til_positive(
+    df: pd.DataFrame,
+    pct_cutoff: float = TIL_PCT_CUTOFF,
+    density_cutoff: float = TIL_DENSITY_CUTOFF,
+) -> pd.Series:
+    """TIL positive (TIL-high) as 1.0 / 0.0 / NaN.
+
+    Decision order: ``til_status`` ("positive" / "negative") when given; else
+    ``til_pct >= pct_cutoff``; else ``til_density >= density_cutoff``; else NaN.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Uses ``til_status``, ``til_pct`` (%) and ``til_density`` (cells/mm2).
+    pct_cutoff, density_cutoff : float
+        Cut-offs for the percentage and the density.
+
+    Returns
+    -------
+    Series of float, on ``df.index``, named ``til_positive``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"til_status": ["negative", None, None], "til_pct": [40.0, 5.0, None],
+    ...                    "til_density": [None, None, 300.0]})
+    >>> til_positive(df).tolist()
+    [0.0, 0.0, 1.0]
+    """
+    status = _text_column(df, "til_status").map(lambda v: v.lower() if isinstance(v, str) else v)
+    pct = _float_column(df, "til_pct")
+    density = _float_column(df, "til_density")
+    out = np.select(
+        [status == "positive", status == "negative", pct.notna(), density.notna()],
+        [1.0, 0.0, (pct >= pct_cutoff).astype(float), (density >= density_cutoff).astype(float)],
+        default=np.nan,
+    )
+    return pd.Series(out, index=df.index, name="til_positive")

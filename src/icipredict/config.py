@@ -1,0 +1,269 @@
+"""Typed training configuration, loaded from YAML and ``--set key=value`` overrides.
+
+Every choice a training run makes is here: data sources, label rule, features, model and
+hyperparameters, cross-validation, calibration, explanations, risk groups, tracking and seed.
+An invalid file or override raises :class:`~icipredict.exceptions.InvalidConfig` naming the key.
+
+>>> cfg = load_config(None, overrides=["model.name=logistic", "seed=3"])
+>>> cfg.model.name, cfg.seed
+('logistic', 3)
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from icipredict.exceptions import InvalidConfig
+
+__all__ = ["Config", "DataSource", "load_config", "apply_overrides", "config_to_dict"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataSource(_Strict):
+    """One cohort: a file or folder in a supported format, or the synthetic generator."""
+
+    name: str
+    format: Literal["auto", "table", "cbioportal", "cbioportal_tsv", "loris", "dijon", "synthetic"] = "auto"
+    path: str | None = None
+    n: int = Field(1000, ge=20, description="synthetic only: number of patients")
+    seed: int | None = Field(None, description="synthetic only: defaults to the run seed")
+    role: Literal["train", "external"] = "train"
+
+    @model_validator(mode="after")
+    def _path_needed(self) -> "DataSource":
+        if self.format != "synthetic" and not self.path:
+            raise ValueError(f"source {self.name!r} has format {self.format!r} and needs a 'path'")
+        return self
+
+
+class DataConfig(_Strict):
+    sources: list[DataSource] = Field(default_factory=lambda: [DataSource(name="synthetic", format="synthetic")])
+    root: str | None = Field(None, description="directory that relative source paths start from")
+    lenient: bool = False
+
+    @field_validator("sources")
+    @classmethod
+    def _non_empty(cls, v: list[DataSource]) -> list[DataSource]:
+        if not any(s.role == "train" for s in v):
+            raise ValueError("at least one source must have role 'train'")
+        names = [s.name for s in v]
+        if len(set(names)) != len(names):
+            raise ValueError(f"source names must be unique, got {names}")
+        return v
+
+
+class LabelConfig(_Strict):
+    source: Literal["derived", "reported", "reported_then_derived"] = "derived"
+    benefit_months: float = Field(6.0, gt=0, le=24)
+
+
+class FeatureConfig(_Strict):
+    pdl1_cutoff: float = Field(1.0, ge=0, le=100)
+    til_pct_cutoff: float = Field(10.0, ge=0, le=100)
+    til_density_cutoff: float = Field(250.0, ge=0)
+    exclude: list[str] = Field(default_factory=list)
+
+
+class ModelConfig(_Strict):
+    name: Literal["logistic", "xgboost", "random_forest"] = "xgboost"
+    params: dict[str, Any] = Field(default_factory=dict)
+    search: dict[str, list[Any]] = Field(default_factory=dict)
+    monotone: bool = True
+    band_only_share: float = Field(0.25, ge=0, lt=1)
+
+
+class CalibrationConfig(_Strict):
+    method: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
+    inner_folds: int = Field(5, ge=2, le=20)
+
+
+class EvaluationConfig(_Strict):
+    cv_folds: int = Field(5, ge=2, le=20)
+    leave_one_cohort_out: bool = True
+    n_boot: int = Field(1000, ge=0, le=100_000)
+    thresholds: list[float] = Field(default_factory=lambda: [0.2, 0.3, 0.5])
+    baselines: list[Literal["pdl1", "tmb", "loris"]] = Field(default_factory=lambda: ["pdl1", "tmb", "loris"])
+
+    @field_validator("thresholds")
+    @classmethod
+    def _in_unit(cls, v: list[float]) -> list[float]:
+        bad = [t for t in v if not 0 < t < 1]
+        if bad:
+            raise ValueError(f"thresholds must lie strictly between 0 and 1, got {bad}")
+        return v
+
+
+class ExplainConfig(_Strict):
+    enabled: bool = True
+    max_display: int = Field(15, ge=1)
+    dependence: list[str] = Field(default_factory=lambda: ["pdl1_tps", "tmb_log"])
+    max_patients: int = Field(2000, ge=10, description="patients sampled for the global SHAP plots")
+
+
+class RiskGroups(_Strict):
+    low: float = Field(0.2, gt=0, lt=1)
+    high: float = Field(0.4, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "RiskGroups":
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        return self
+
+
+class TrackingConfig(_Strict):
+    enabled: bool = True
+    uri: str = "sqlite:///mlflow.db"
+    experiment: str = "icipredict"
+    run_name: str | None = None
+
+
+class OutputConfig(_Strict):
+    model_dir: str | None = Field(None, description="where the model bundle is written (none: only MLflow)")
+    model_name: str = "icipredict"
+
+
+class Config(_Strict):
+    """A whole training run."""
+
+    seed: int = 7
+    data: DataConfig = Field(default_factory=DataConfig)
+    label: LabelConfig = Field(default_factory=LabelConfig)
+    features: FeatureConfig = Field(default_factory=FeatureConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    explain: ExplainConfig = Field(default_factory=ExplainConfig)
+    risk_groups: RiskGroups = Field(default_factory=RiskGroups)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    base_dir: str | None = Field(None, description="directory of the config file (set by load_config)")
+
+    def source_path(self, source: DataSource) -> Path | None:
+        """Absolute path of a source: relative paths start at ``data.root``, itself relative to the file."""
+        if source.path is None:
+            return None
+        base = Path(self.base_dir) if self.base_dir else Path.cwd()
+        root = Path(self.data.root) if self.data.root else Path(".")
+        if not root.is_absolute():
+            root = base / root
+        p = Path(source.path)
+        return (p if p.is_absolute() else root / p).resolve()
+
+
+def _format_validation_error(exc: ValidationError, origin: str) -> str:
+    parts = []
+    for err in exc.errors():
+        key = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        got = err.get("input")
+        got_text = "" if err["type"] in ("missing",) else f" Got {got!r} instead."
+        parts.append(f"config key '{key}': {msg}.{got_text}")
+    return f"Invalid configuration ({origin}): " + " ".join(parts)
+
+
+def _parse_value(text: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_overrides(raw: dict, overrides: list[str] | tuple[str, ...]) -> dict:
+    """Apply ``key.sub=value`` overrides (values parsed as YAML) to a raw config dict.
+
+    Overrides are applied in sorted key order so that their order on the command line never
+    changes the result; giving the same key twice is an error.
+    """
+    out = copy.deepcopy(raw)
+    pairs = []
+    for item in overrides:
+        if "=" not in item:
+            raise InvalidConfig(f"--set {item!r}: expected key=value (e.g. model.name=logistic). Got no '=' instead.")
+        key, value = item.split("=", 1)
+        pairs.append((key.strip(), value))
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise InvalidConfig(f"--set: each key may be given once. Got {sorted(k for k in keys if keys.count(k) > 1)} "
+                            "more than once instead.")
+    for key, value in sorted(pairs):
+        node: Any = out
+        parts = key.split(".")
+        for i, part in enumerate(parts[:-1]):
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise InvalidConfig(f"config key '{key}': '{part}' is not an index of a list of {len(node)}.")
+                node = node[int(part)]
+            else:
+                if part not in node or node[part] is None:
+                    node[part] = {}
+                node = node[part]
+            if not isinstance(node, (dict, list)):
+                raise InvalidConfig(f"config key '{key}': '{'.'.join(parts[:i + 1])}' is a value, not a section.")
+        last = parts[-1]
+        if isinstance(node, list):
+            if not last.isdigit() or int(last) >= len(node):
+                raise InvalidConfig(f"config key '{key}': '{last}' is not an index of a list of {len(node)}.")
+            node[int(last)] = _parse_value(value)
+        else:
+            node[last] = _parse_value(value)
+    return out
+
+
+def _merge(base: dict, update: dict) -> dict:
+    out = dict(base)
+    for k, v in update.items():
+        out[k] = _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return out
+
+
+def load_config(path: str | Path | None = None, *, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read a YAML config (or the built-in defaults when ``path`` is None) and apply overrides.
+
+    Raises
+    ------
+    InvalidConfig
+        Unreadable file, bad YAML, unknown key, wrong type or value; the message names the key.
+    """
+    import yaml
+
+    raw: dict = {}
+    origin = "defaults"
+    if path is not None:
+        path = Path(path)
+        origin = str(path)
+        if not path.is_file():
+            raise InvalidConfig(f"config file {str(path)!r} does not exist; expected a YAML file such as "
+                                "configs/default.yaml.")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise InvalidConfig(f"config file {str(path)!r} is not valid YAML: {exc}") from None
+        if not isinstance(raw, dict):
+            raise InvalidConfig(f"config file {str(path)!r}: expected a mapping of sections at the top level. "
+                                f"Got {type(raw).__name__} instead.")
+        raw.setdefault("base_dir", str(path.resolve().parent))
+    # start from the defaults so that an override may reach into a default list (data.sources.0.n=500)
+    raw = apply_overrides(_merge(Config().model_dump(mode="json"), raw), overrides)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidConfig(_format_validation_error(exc, origin)) from None
+
+
+def config_to_dict(config: Config) -> dict:
+    """Plain dict of a config (for logging), without the machine-specific ``base_dir``."""
+    d = config.model_dump(mode="json")
+    d.pop("base_dir", None)
+    return d

@@ -1,0 +1,193 @@
+"""Figures for model evaluation: ROC, calibration, decision curves and per-cohort forest plots.
+
+Figures are built as :class:`matplotlib.figure.Figure` objects without pyplot, so no GUI backend
+is needed and nothing leaks into a global figure registry. matplotlib is imported inside the
+functions: ``import icipredict.plots`` stays cheap. Every title carries the number of patients.
+
+>>> from icipredict.plots import plot_calibration, save_figure    # doctest: +SKIP
+>>> save_figure(plot_calibration(y, p, label="model"), "calibration.png")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from icipredict.evaluation import (
+    calibration_curve_table,
+    calibration_slope_intercept,
+    decision_curve,
+    roc_auc,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+__all__ = ["plot_roc", "plot_calibration", "plot_decision_curve", "plot_metric_forest", "save_figure"]
+
+_METRIC_LABELS = {
+    "roc_auc": "ROC AUC", "pr_auc": "PR AUC (average precision)", "brier": "Brier score",
+    "calibration_slope": "Calibration slope", "calibration_intercept": "Calibration intercept",
+}
+# Reference value drawn on the forest plot: chance AUC, perfect slope, zero intercept.
+_METRIC_REFERENCE = {"roc_auc": 0.5, "calibration_slope": 1.0, "calibration_intercept": 0.0}
+
+
+def _new_figure(figsize: tuple[float, float]) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, layout="constrained")
+
+
+def _complete(y, score) -> tuple[np.ndarray, np.ndarray]:
+    y_arr = np.asarray(y, dtype=float).ravel()
+    s_arr = np.asarray(score, dtype=float).ravel()
+    keep = ~(np.isnan(y_arr) | np.isnan(s_arr))
+    return y_arr[keep], s_arr[keep]
+
+
+def _n_text(ns: list[int]) -> str:
+    return f"n={ns[0]}" if len(set(ns)) == 1 else f"n={min(ns)}-{max(ns)}"
+
+
+def plot_roc(curves: Mapping[str, tuple[object, object]], title: str = "ROC curve") -> Figure:
+    """ROC curves of several scores, AUC and n in the legend.
+
+    Parameters
+    ----------
+    curves : mapping of name -> (y, score)
+        Patients with a NaN score are left out of that curve.
+    title : str
+        Figure title; the number of patients is appended.
+    """
+    from sklearn.metrics import roc_curve
+
+    fig = _new_figure((5.5, 5))
+    ax = fig.add_subplot()
+    ns = []
+    for name, (y, score) in curves.items():
+        y_arr, s_arr = _complete(y, score)
+        ns.append(int(y_arr.size))
+        fpr, tpr, _ = roc_curve(y_arr, s_arr)
+        ax.plot(fpr, tpr, lw=1.8, label=f"{name} (AUC {roc_auc(y_arr, s_arr):.2f}, n={y_arr.size})")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="1 - specificity", ylabel="Sensitivity", aspect="equal")
+    ax.set_title(f"{title} ({_n_text(ns or [0])})")
+    ax.legend(loc="lower right", fontsize="small")
+    return fig
+
+
+def plot_calibration(
+    y, p, *, label: str = "model", n_bins: int = 10, strategy: str = "quantile", title: str = "Calibration"
+) -> Figure:
+    """Observed rate against mean prediction per bin (Wilson 95% CI), with the predictions below.
+
+    The legend gives the calibration slope and intercept (see
+    :func:`icipredict.evaluation.calibration_slope_intercept`).
+    """
+    y_arr, p_arr = _complete(y, p)
+    table = calibration_curve_table(y_arr, p_arr, n_bins=n_bins, strategy=strategy)
+    slope, intercept = calibration_slope_intercept(y_arr, p_arr)
+    fig = _new_figure((5.5, 6.5))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    top.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect calibration")
+    top.errorbar(
+        table["mean_predicted"], table["observed"],
+        yerr=[table["observed"] - table["observed_low"], table["observed_high"] - table["observed"]],
+        fmt="o-", capsize=3, lw=1.5,
+        label=f"{label} (slope {slope:.2f}, intercept {intercept:.2f})",
+    )
+    top.set(xlim=(0, 1), ylim=(0, 1), ylabel="Observed rate of durable benefit")
+    top.set_title(f"{title}: {label} (n={y_arr.size}, events={int(y_arr.sum())})")
+    top.legend(loc="upper left", fontsize="small")
+    bins = np.linspace(0, 1, 41)
+    bottom.hist([p_arr[y_arr == 1], p_arr[y_arr == 0]], bins=bins, stacked=True,
+                label=["durable benefit", "primary resistance"], color=["tab:blue", "tab:orange"])
+    bottom.set(xlabel="Predicted probability of durable benefit", ylabel="Patients")
+    bottom.legend(fontsize="x-small")
+    return fig
+
+
+def plot_decision_curve(
+    data: pd.DataFrame | Mapping[str, tuple[object, object]],
+    *,
+    title: str = "Decision curve",
+    n: int | None = None,
+    thresholds=np.arange(0.05, 0.96, 0.01),
+) -> Figure:
+    """Net benefit against threshold probability, with "treat all" and "treat none" references.
+
+    Parameters
+    ----------
+    data : DataFrame from :func:`icipredict.evaluation.decision_curve`, or mapping name -> (y, p)
+        With a mapping, each model's curve is computed here; "treat all" uses the first model's
+        patients.
+    n : int, optional
+        Number of patients shown in the title when ``data`` is a precomputed table.
+    """
+    fig = _new_figure((6, 4.5))
+    ax = fig.add_subplot()
+    if isinstance(data, pd.DataFrame):
+        tables, ns = {"model": data}, [n] if n is not None else []
+    else:
+        tables, ns = {}, []
+        for name, (y, p) in data.items():
+            y_arr, p_arr = _complete(y, p)
+            tables[name] = decision_curve(y_arr, p_arr, thresholds)
+            ns.append(int(y_arr.size))
+    reference = next(iter(tables.values()))
+    for name, table in tables.items():
+        ax.plot(table["threshold"], table["net_benefit_model"], lw=1.8, label=name)
+    ax.plot(reference["threshold"], reference["net_benefit_all"], color="grey", lw=1, label="treat all")
+    ax.plot(reference["threshold"], reference["net_benefit_none"], color="black", lw=1, ls="--", label="treat none")
+    top = max(float(np.nanmax(t["net_benefit_model"])) for t in tables.values())
+    top = max(top, float(np.nanmax(reference["net_benefit_all"])), 0.01)
+    ax.set(ylim=(-0.05 * top - 0.01, 1.1 * top), xlabel="Threshold probability of durable benefit", ylabel="Net benefit")
+    ax.set_title(f"{title} ({_n_text(ns)})" if ns else title)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def plot_metric_forest(table: pd.DataFrame, metric: str = "roc_auc", *, title: str | None = None) -> Figure:
+    """One point with its CI per (cohort, model) row of a :func:`icipredict.evaluation.metrics_table`."""
+    if metric not in table.columns:
+        raise ValueError(f"metric must be a column of table. Got {metric!r} instead.")
+    rows = table.reset_index(drop=True)
+    models = list(dict.fromkeys(rows["model"]))
+    fig = _new_figure((6.5, 1.0 + 0.32 * len(rows)))
+    ax = fig.add_subplot()
+    from matplotlib import colormaps
+
+    colours = colormaps["tab10"]
+    positions = np.arange(len(rows))[::-1]
+    for i, model in enumerate(models):
+        mask = (rows["model"] == model).to_numpy()
+        part = rows.loc[mask]
+        x = part[metric].to_numpy(dtype=float)
+        if {f"{metric}_low", f"{metric}_high"} <= set(rows.columns):
+            err = np.vstack([x - part[f"{metric}_low"].to_numpy(dtype=float), part[f"{metric}_high"].to_numpy(dtype=float) - x])
+        else:
+            err = None
+        ax.errorbar(x, positions[mask], xerr=err, fmt="o", capsize=3, color=colours(i % 10), label=model)
+    ax.set_yticks(positions, [f"{c} · {m} (n={int(k)})" for c, m, k in zip(rows["cohort"], rows["model"], rows["n"])])
+    if metric in _METRIC_REFERENCE:
+        ax.axvline(_METRIC_REFERENCE[metric], color="grey", ls="--", lw=1)
+    ax.set_xlabel(_METRIC_LABELS.get(metric, metric))
+    pooled = rows.loc[rows["cohort"] == "pooled", "n"]
+    n_total = int(pooled.max()) if len(pooled) else int(rows["n"].max())
+    ax.set_title(title or f"{_METRIC_LABELS.get(metric, metric)} by cohort (pooled n={n_total})")
+    ax.legend(fontsize="small", loc="best")
+    return fig
+
+
+def save_figure(fig: Figure, path: str | PathLike[str]) -> Path:
+    """Write ``fig`` as PNG (120 dpi, tight bounding box), creating the parent folder; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", dpi=120, bbox_inches="tight")
+    return path

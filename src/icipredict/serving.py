@@ -1,0 +1,240 @@
+"""Prediction: ``predict(patients, model="public", explain=0)`` and the model loader.
+
+The same function backs the Python API, ``icipredict predict``, the MLflow pyfunc (and so the
+REST endpoint and Spark UDF). Loading a model directory never imports mlflow; MLflow URIs
+(``runs:/``, ``models:/``, ...) are resolved through :mod:`icipredict.tracking`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from icipredict.exceptions import InvalidPatientData, ModelLoadError
+from icipredict.features import FEATURE_GROUPS
+from icipredict.schema import MUTATION_COLUMNS, check_patients
+
+__all__ = ["predict", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS"]
+
+#: Columns of every prediction table, in order (``top{i}_*`` follow when ``explain=k``).
+OUTPUT_COLUMNS = ("patient_id", "p_durable_benefit", "risk_group", "time_class", "missing_inputs", "warnings",
+                  "model_version")
+_DRIVERS = MUTATION_COLUMNS[:5]
+_MLFLOW_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "dbfs:/", "s3://", "gs://", "wasbs://", "http://",
+                   "https://")
+
+
+def _models_dir() -> Path:
+    env = os.environ.get("ICIPREDICT_MODELS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "models"
+
+
+def shipped_models() -> list[str]:
+    """Names of the models shipped with the package (sub-directories of ``models/``)."""
+    root = _models_dir()
+    return sorted(p.name for p in root.iterdir() if (p / "model.json").is_file()) if root.is_dir() else []
+
+
+def model_uri(name: str = "public") -> str:
+    """Filesystem path of a shipped model, usable wherever a model is expected.
+
+    >>> model_uri("public").endswith("public")  # doctest: +SKIP
+    True
+    """
+    path = _models_dir() / name
+    if not (path / "model.json").is_file():
+        raise ModelLoadError(f"no shipped model named {name!r}; expected one of {shipped_models()} "
+                             f"(looked in {str(_models_dir())!r}).")
+    return str(path)
+
+
+@dataclass
+class LoadedModel:
+    """A verified model bundle ready to predict."""
+
+    model: Any  # icipredict.models.IciModel
+    metadata: dict
+    path: Path
+
+    @property
+    def version(self) -> str:
+        return self.metadata.get("model_version", "unknown")
+
+    def predict_proba(self, clean: pd.DataFrame) -> np.ndarray:
+        return self.model.predict_proba(clean)[:, 1]
+
+    def predict(self, patients, explain: int = 0) -> pd.DataFrame:
+        return predict(patients, model=self, explain=explain)
+
+
+_CACHE: dict[tuple[str, float], LoadedModel] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_model(model: str | os.PathLike | LoadedModel = "public") -> LoadedModel:
+    """Load a model by shipped name, bundle directory or MLflow model URI.
+
+    Raises
+    ------
+    ModelLoadError
+        Unknown name, missing directory, incomplete or tampered bundle (checksum mismatch).
+    """
+    from icipredict.io.bundle import load_bundle
+
+    if isinstance(model, LoadedModel):
+        return model
+    text = str(model)
+    if text.startswith(_MLFLOW_SCHEMES):
+        from icipredict.tracking import download_bundle
+
+        path = download_bundle(text)
+    elif os.sep in text or "/" in text or Path(text).exists():
+        path = Path(text)
+        if (path / "artifacts" / "bundle" / "model.json").is_file():  # a downloaded MLflow pyfunc model
+            path = path / "artifacts" / "bundle"
+    else:
+        path = Path(model_uri(text))
+    path = path.resolve()
+    stamp = (path / "checksums.sha256")
+    key = (str(path), stamp.stat().st_mtime if stamp.is_file() else -1.0)
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    est, meta = load_bundle(path)
+    meta.setdefault("model_version", f"{meta.get('name', path.name)}-"
+                    f"{hashlib.sha256((path / 'model.json').read_bytes()).hexdigest()[:12]}")
+    loaded = LoadedModel(est, meta, path)
+    with _CACHE_LOCK:
+        _CACHE[key] = loaded
+    return loaded
+
+
+def _as_frame(patients) -> pd.DataFrame:
+    if isinstance(patients, pd.DataFrame):
+        return patients
+    if isinstance(patients, Mapping):
+        return pd.DataFrame([dict(patients)])
+    if isinstance(patients, Sequence) and not isinstance(patients, (str, bytes)):
+        if not all(isinstance(p, Mapping) for p in patients):
+            raise InvalidPatientData("patients: expected a DataFrame, a dict or a list of dicts. Got a list "
+                                     "with non-dict items instead.")
+        return pd.DataFrame([dict(p) for p in patients])
+    raise InvalidPatientData(f"patients: expected a DataFrame, a dict or a list of dicts. Got "
+                             f"{type(patients).__name__} instead.")
+
+
+def _missing_inputs(clean: pd.DataFrame) -> list[str]:
+    parts = []
+    for group, cols in FEATURE_GROUPS.items():
+        parts.append(pd.Series(np.where(clean[list(cols)].isna().all(axis=1), group, ""), index=clean.index))
+    table = pd.concat(parts, axis=1)
+    return ["; ".join(g for g in row if g) for row in table.to_numpy()]
+
+
+def _warnings(clean: pd.DataFrame, meta: dict) -> list[str]:
+    train = meta.get("training", {})
+    n = len(clean)
+    notes: list[list[str]] = [[] for _ in range(n)]
+    drivers = clean[list(_DRIVERS)].astype(float).to_numpy() == 1
+    for i in np.flatnonzero(drivers.any(axis=1)):
+        genes = ", ".join(c[4:].upper() for c, hit in zip(_DRIVERS, drivers[i]) if hit)
+        notes[i].append(f"driver-positive tumour ({genes}): usually excluded from ICI monotherapy, "
+                        f"{train.get('driver_positive_share', 0):.0%} of training patients")
+    seen = set(train.get("regimens", []))
+    if seen:
+        reg = clean["regimen"].astype(object)
+        for i in np.flatnonzero((reg.notna() & ~reg.isin(seen)).to_numpy()):
+            notes[i].append(f"regimen {reg.iloc[i]} never seen in training (seen: {', '.join(sorted(seen))})")
+    kinds = set(train.get("tmb_assay_kinds", []))
+    if kinds:
+        assay = clean["tmb_assay"].astype("string").str.lower()
+        kind = np.where(assay.str.contains("plasma|btmb|blood|ctdna", regex=True).fillna(False), "plasma",
+                        np.where(assay.str.contains("wes|exome", regex=True).fillna(False), "wes", "panel"))
+        for i in np.flatnonzero((assay.notna() & ~pd.Series(kind).isin(kinds).to_numpy()).to_numpy()):
+            notes[i].append(f"TMB assay kind {kind[i]} ({assay.iloc[i]}) never seen in training")
+    for col, r in train.get("ranges", {}).items():
+        v = clean[col].astype(float).to_numpy()
+        out = (v < r["min"]) | (v > r["max"])
+        for i in np.flatnonzero(out):
+            notes[i].append(f"{col} {v[i]:g} outside the training range {r['min']:g}-{r['max']:g}")
+    n_groups = len(FEATURE_GROUPS)
+    present = np.column_stack([clean[list(c)].notna().any(axis=1).to_numpy() for c in FEATURE_GROUPS.values()])
+    for i in np.flatnonzero(present.sum(axis=1) < n_groups / 3):
+        notes[i].append(f"only {int(present[i].sum())} of {n_groups} input groups given: the prediction is close "
+                        "to the training average")
+    return ["; ".join(x) for x in notes]
+
+
+def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping], model: str | os.PathLike | LoadedModel = "public",
+            explain: int = 0) -> pd.DataFrame:
+    """Probability of durable clinical benefit for each patient, in input order.
+
+    Parameters
+    ----------
+    patients : DataFrame, dict, or list of dicts
+        Canonical patient table (see ``schema.COLUMNS``); only ``patient_id`` is required. Outcome
+        and unknown columns are ignored.
+    model : str, path or LoadedModel
+        Shipped model name (``"public"``), bundle directory or MLflow model URI.
+    explain : int
+        Add the ``explain`` features that moved each prediction most (``top{i}_feature``,
+        ``top{i}_value``, ``top{i}_shap``; SHAP values on the calibrated log-odds scale).
+
+    Returns
+    -------
+    DataFrame
+        ``patient_id``, ``p_durable_benefit``, ``risk_group`` (low / intermediate / high, thresholds
+        from the model card), ``time_class``, ``missing_inputs``, ``warnings``, ``model_version``.
+
+    Raises
+    ------
+    InvalidPatientData
+        The table breaks the schema (the message names the patient and column).
+
+    Examples
+    --------
+    >>> predict({"patient_id": "p1", "pdl1_tps": 80, "tmb": 20})  # doctest: +SKIP
+    """
+    if not isinstance(explain, (int, np.integer)) or isinstance(explain, bool) or explain < 0:
+        raise ValueError(f"explain: expected a non-negative integer. Got {explain!r} instead.")
+    loaded = load_model(model)
+    clean = check_patients(_as_frame(patients))
+    meta = loaded.metadata
+    p = loaded.predict_proba(clean)
+    thr = meta.get("risk_thresholds", {"low": 0.2, "high": 0.4})
+    from icipredict.clinical.time_class import time_class
+
+    opts = meta.get("feature_options", {})
+    out = pd.DataFrame({
+        "patient_id": clean["patient_id"].astype(str).to_numpy(),
+        "p_durable_benefit": p,
+        "risk_group": np.where(p < thr["low"], "low", np.where(p >= thr["high"], "high", "intermediate")),
+        "time_class": time_class(clean, numbering=meta.get("time_numbering", "seed"),
+                                 pdl1_cutoff=opts.get("pdl1_cutoff", 1.0),
+                                 til_pct_cutoff=opts.get("til_pct_cutoff", 10.0),
+                                 til_density_cutoff=opts.get("til_density_cutoff", 250.0)).to_numpy(),
+        "missing_inputs": _missing_inputs(clean),
+        "warnings": _warnings(clean, meta),
+        "model_version": loaded.version,
+    })
+    if explain:
+        from icipredict.explain import top_contributions
+
+        phi, _, _ = loaded.model.contributions(clean)
+        top = top_contributions(phi, loaded.model.features(clean), int(explain))
+        for j in range(int(explain)):
+            out[f"top{j + 1}_feature"] = [t[j]["feature"] if j < len(t) else None for t in top]
+            out[f"top{j + 1}_value"] = [t[j]["value"] if j < len(t) else None for t in top]
+            out[f"top{j + 1}_shap"] = [t[j]["shap"] if j < len(t) else np.nan for t in top]
+    return out

@@ -77,6 +77,7 @@ class ModelConfig(_Strict):
     search: dict[str, list[Any]] = Field(default_factory=dict)
     monotone: bool = True
     band_only_share: float = Field(0.25, ge=0, lt=1)
+    mask_share: float = Field(0.1, ge=0, lt=1)
 
 
 class CalibrationConfig(_Strict):

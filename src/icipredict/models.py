@@ -190,6 +190,11 @@ class IciModel(ClassifierMixin, BaseEstimator):
     band_only_share : float
         Share of training rows whose PD-L1 TPS is hidden (keeping its band) so that the model
         learns to use the band alone, as many external centres report it.
+    mask_share : float
+        Probability with which each input group (PD-L1, TMB, albumin, ...; see
+        ``features.FEATURE_GROUPS``) of each training row is hidden, so that trees learn where a
+        missing value should go even for inputs that were always measured in training; without it a
+        centre that does not record, say, the regimen gets an arbitrary branch.
     monotone : bool
         XGBoost only: monotone constraints from :data:`MONOTONE_DIRECTIONS`.
     random_state : int
@@ -207,8 +212,8 @@ class IciModel(ClassifierMixin, BaseEstimator):
 
     def __init__(self, estimator: ModelName = "xgboost", params: dict | None = None, search: dict | None = None,
                  calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid", inner_folds: int = 5,
-                 feature_options: dict | None = None, band_only_share: float = 0.0, monotone: bool = False,
-                 random_state: int = 0):
+                 feature_options: dict | None = None, band_only_share: float = 0.0, mask_share: float = 0.0,
+                 monotone: bool = False, random_state: int = 0):
         self.estimator = estimator
         self.params = params
         self.search = search
@@ -216,6 +221,7 @@ class IciModel(ClassifierMixin, BaseEstimator):
         self.inner_folds = inner_folds
         self.feature_options = feature_options
         self.band_only_share = band_only_share
+        self.mask_share = mask_share
         self.monotone = monotone
         self.random_state = random_state
 
@@ -230,16 +236,23 @@ class IciModel(ClassifierMixin, BaseEstimator):
         return X if names is None else X.reindex(columns=names)
 
     def _augment(self, patients: pd.DataFrame) -> pd.DataFrame:
-        if self.band_only_share <= 0:
+        if self.band_only_share <= 0 and self.mask_share <= 0:
             return patients
         from icipredict.clinical.biomarkers import pdl1_band
+        from icipredict.features import FEATURE_GROUPS
 
         rng = np.random.default_rng(self.random_state + 1)
-        hide = (rng.random(len(patients)) < self.band_only_share) & patients["pdl1_tps"].notna().to_numpy()
         out = patients.copy()
-        band = pdl1_band(patients)
-        out["pdl1_band"] = pd.Categorical(band.astype(object), categories=["<1", "1-49", ">=50"])
-        out.loc[hide, "pdl1_tps"] = np.nan
+        if self.band_only_share > 0:
+            hide = (rng.random(len(patients)) < self.band_only_share) & patients["pdl1_tps"].notna().to_numpy()
+            band = pdl1_band(patients)
+            out["pdl1_band"] = pd.Categorical(band.astype(object), categories=["<1", "1-49", ">=50"])
+            out.loc[hide, "pdl1_tps"] = np.nan
+        if self.mask_share > 0:
+            for columns in FEATURE_GROUPS.values():
+                hide = rng.random(len(patients)) < self.mask_share
+                for c in columns:
+                    out.loc[hide, c] = np.nan
         return out
 
     # -- fitting ----------------------------------------------------------------------------

@@ -58,6 +58,19 @@ def model_uri(name: str = "public") -> str:
     return str(path)
 
 
+def find_bundle(folder: Path) -> Path | None:
+    """The bundle directory in an MLflow pyfunc model folder (``artifacts/<name>/model.json``)."""
+    folder = Path(folder)
+    if (folder / "model.json").is_file():
+        return folder
+    artifacts = folder / "artifacts"
+    if artifacts.is_dir():
+        for child in sorted(artifacts.iterdir()):
+            if (child / "model.json").is_file():
+                return child
+    return None
+
+
 @dataclass
 class LoadedModel:
     """A verified model bundle ready to predict."""
@@ -100,8 +113,8 @@ def load_model(model: str | os.PathLike | LoadedModel = "public") -> LoadedModel
         path = download_bundle(text)
     elif os.sep in text or "/" in text or Path(text).exists():
         path = Path(text)
-        if (path / "artifacts" / "bundle" / "model.json").is_file():  # a downloaded MLflow pyfunc model
-            path = path / "artifacts" / "bundle"
+        if not (path / "model.json").is_file():  # perhaps a downloaded MLflow pyfunc model
+            path = find_bundle(path) or path
     else:
         path = Path(model_uri(text))
     path = path.resolve()

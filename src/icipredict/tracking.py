@@ -37,7 +37,12 @@ class TrackingError(IcipredictError, OSError):
 
 
 def _mlflow():
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import logging
+
     import mlflow
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
 
     return mlflow
 
@@ -318,7 +323,9 @@ def download_bundle(uri: str) -> Path:
     except Exception as exc:
         raise ModelLoadError(f"model {uri!r}: could not download it from MLflow ({type(exc).__name__}: "
                              f"{str(exc).splitlines()[0][:300]}). Is MLFLOW_TRACKING_URI set to the right store?") from None
-    for candidate in (local / "artifacts" / "bundle", local / "bundle", local):
-        if (candidate / "model.json").is_file():
-            return candidate
+    from icipredict.serving import find_bundle
+
+    found = find_bundle(local)
+    if found is not None:
+        return found
     raise ModelLoadError(f"model {uri!r}: no icipredict bundle inside (looked for artifacts/bundle/model.json).")

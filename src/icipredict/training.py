@@ -137,7 +137,8 @@ def make_model_from_config(config: Config) -> IciModel:
         calibration=config.calibration.method, inner_folds=config.calibration.inner_folds,
         feature_options={"pdl1_cutoff": f.pdl1_cutoff, "til_pct_cutoff": f.til_pct_cutoff,
                          "til_density_cutoff": f.til_density_cutoff, "exclude": list(f.exclude)},
-        band_only_share=config.model.band_only_share, monotone=config.model.monotone, random_state=config.seed,
+        band_only_share=config.model.band_only_share, mask_share=config.model.mask_share,
+        monotone=config.model.monotone, random_state=config.seed,
     )
 
 
@@ -358,7 +359,7 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
         out = Path(config.output.model_dir)
         if not out.is_absolute():
             # relative to the config file, so a config names its output the same from any directory
-            out = Path(config.base_dir) / out if config.base_dir else out.resolve()
+            out = (Path(config.base_dir) / out).resolve() if config.base_dir else out.resolve()
         result.bundle_path = save_bundle(final, out, metadata, model_card=card)
         say(f"model written to {result.bundle_path}")
     if config.tracking.enabled:

@@ -30,3 +30,21 @@ def shared_data() -> Path:
 def tracking_uri(tmp_path: Path) -> str:
     """A real, empty local MLflow store (SQLite) in a temporary directory."""
     return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+#: Overrides that make a real (not mocked) training run take a few seconds.
+FAST_TRAIN = (
+    "data.sources.0.n=400", "evaluation.n_boot=50", "evaluation.cv_folds=3", "calibration.inner_folds=3",
+    "model.search={}", "explain.max_patients=100", "model.params.n_estimators=60",
+)
+
+
+@pytest.fixture(scope="session")
+def small_model(tmp_path_factory) -> Path:
+    """A real model bundle trained on 400 synthetic patients (no tracking), shared by the session."""
+    from icipredict.training import train
+
+    out = tmp_path_factory.mktemp("model") / "bundle"
+    result = train(overrides=[*FAST_TRAIN, "tracking.enabled=false", f"output.model_dir={out}"], quiet=True)
+    assert result.bundle_path == out
+    return out

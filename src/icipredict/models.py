@@ -98,7 +98,9 @@ def make_model(name: ModelName = "xgboost", *, random_state: int = 0, monotone: 
 
     if monotone and feature_names is not None:
         merged["monotone_constraints"] = tuple(MONOTONE_DIRECTIONS.get(f, 0) for f in feature_names)
-    return XGBClassifier(random_state=random_state, n_jobs=2, tree_method="hist", eval_metric="logloss",
+    # one thread: on a few thousand patients threads cost more than they give (and oversubscribe in CI)
+    merged.setdefault("n_jobs", 1)
+    return XGBClassifier(random_state=random_state, tree_method="hist", eval_metric="logloss",
                          **merged)
 
 

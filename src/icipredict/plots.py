@@ -98,7 +98,8 @@ def plot_calibration(
     top.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect calibration")
     top.errorbar(
         table["mean_predicted"], table["observed"],
-        yerr=[table["observed"] - table["observed_low"], table["observed_high"] - table["observed"]],
+        # Wilson bounds at 0 % / 100 % can cross the point by rounding (1e-17): matplotlib rejects negative errors
+        yerr=np.clip([table["observed"] - table["observed_low"], table["observed_high"] - table["observed"]], 0, None),
         fmt="o-", capsize=3, lw=1.5,
         label=f"{label} (slope {slope:.2f}, intercept {intercept:.2f})",
     )

@@ -40,7 +40,7 @@ def patient_figure(loaded, clean: pd.DataFrame, row: pd.Series, contrib: pd.Seri
     if curve:
         c = pd.DataFrame(curve)
         ax.errorbar(c["mean_predicted"], c["observed"],
-                    yerr=[c["observed"] - c["observed_low"], c["observed_high"] - c["observed"]],
+                    yerr=np.clip([c["observed"] - c["observed_low"], c["observed_high"] - c["observed"]], 0, None),
                     fmt="o-", color="#3b6ea5", ms=4, label="training patients (cross-validated)")
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
     thr = loaded.metadata.get("risk_thresholds", {"low": 0.2, "high": 0.4})

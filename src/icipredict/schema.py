@@ -329,7 +329,8 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False) -> ValidationR
 
     table_level = [p for p in problems if p.patient_id is None]
     if table_level:
-        raise InvalidPatientData.from_problems(table_level)
+        # the column-level diagnosis first, then the rows it explains (so the message names patients)
+        raise InvalidPatientData.from_problems(table_level + [p for p in problems if p.patient_id is not None])
     dropped: list[Problem] = []
     if problems:
         if not lenient:

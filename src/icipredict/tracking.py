@@ -80,7 +80,8 @@ def _metrics_dict(result: "TrainingResult") -> dict[str, float]:
             if v is not None and not (isinstance(v, float) and np.isnan(v)):
                 out[_key(row["scheme"], subset, row["cohort"], row["model"], col)] = float(v)
     # headline numbers for the runs table of `mlflow ui`
-    pooled = result.metrics.query("scheme == 'cv' and subset == 'all' and cohort == 'pooled' and model == 'model'")
+    cv = result.metrics.query("scheme == 'cv' and subset == 'all' and model == 'model'")
+    pooled = cv.loc[cv["cohort"] == "pooled"] if (cv["cohort"] == "pooled").any() else cv
     if len(pooled):
         for col in ("roc_auc", "pr_auc", "brier", "calibration_slope", "calibration_intercept"):
             v = pooled[col].iloc[0]
@@ -109,7 +110,9 @@ def _write_plots(result: "TrainingResult", folder: Path) -> list[Path]:
     files = []
     curves = {"model (CV)": (y, pred["model"].to_numpy(float))}
     for b in result.config.evaluation.baselines:
-        curves[b] = (y, pred[b].to_numpy(float))
+        known = pred[b].notna().to_numpy()
+        if known.sum() >= 10 and len(set(y[known])) == 2:  # LORIS needs five inputs, often absent
+            curves[f"{b} (n={int(known.sum())})"] = (y[known], pred[b].to_numpy(float)[known])
     figs = {
         "roc_cv.png": plots.plot_roc(curves, title="ROC, cross-validated, model beside baselines"),
         "calibration_cv.png": plots.plot_calibration(y, pred["model"].to_numpy(float), label="model (CV)",

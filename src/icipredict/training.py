@@ -172,7 +172,11 @@ def compare_scores(frame: pd.DataFrame, *, baselines: list[str], n_boot: int, se
             table[col] = [diffs.get(c, (np.nan,) * 3)[key] if m == MODEL_COLUMN else np.nan
                           for c, m in zip(table["cohort"], table["model"])]
         parts.append(table)
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    if frame["cohort"].nunique() == 1:  # the pooled row would repeat the cohort's own
+        out = out.loc[out["cohort"] != "pooled"]
+    # a score nobody had (LORIS without albumin and NLR) has no row rather than an empty one
+    return out.loc[out["n"] > 0].reset_index(drop=True)
 
 
 def _fold_labels(y: np.ndarray, cohort: pd.Series) -> np.ndarray:
@@ -380,6 +384,15 @@ def _risk_group_table(y: np.ndarray, p: np.ndarray, config: Config) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
+def _portable_config(config: Config) -> dict:
+    """The config as it shapes the model: without where it was written, tracked or read from."""
+    d = config_to_dict(config)
+    d.pop("tracking", None)
+    d["output"].pop("model_dir", None)
+    d["data"].pop("root", None)
+    return d
+
+
 def _metadata(config: Config, final: IciModel, rows: pd.DataFrame, y: np.ndarray, labels: pd.Series,
               patients: pd.DataFrame, data_summary: dict, metrics: pd.DataFrame, risk: pd.DataFrame,
               loco_skipped: list[str]) -> dict:
@@ -402,7 +415,7 @@ def _metadata(config: Config, final: IciModel, rows: pd.DataFrame, y: np.ndarray
     return {
         "name": config.output.model_name,
         "icipredict_version": __version__,
-        "config": config_to_dict(config),
+        "config": _portable_config(config),
         "label_rule": {"source": config.label.source, "benefit_months": config.label.benefit_months,
                        "positive_class": "durable_benefit"},
         "risk_thresholds": {"low": config.risk_groups.low, "high": config.risk_groups.high},

@@ -35,7 +35,7 @@ __all__ = ["save_bundle", "load_bundle", "verify_checksums", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 _CHECKSUMS = "checksums.sha256"
-_TRUSTED_MODULES = ("sklearn.", "numpy.", "builtins.")
+_TRUSTED_MODULES = ("sklearn.", "numpy.")  # never builtins: builtins.eval is a "type" too
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -68,18 +68,22 @@ def _deterministic_skops(blob: bytes) -> bytes:
     src = zipfile.ZipFile(io.BytesIO(blob))
     schema = src.read("schema.json").decode()
     ids: dict[str, str] = {}
-    for match in re.finditer(r"\d{6,}", schema):
-        ids.setdefault(match.group(0), str(len(ids) + 1))
-    schema = re.sub(r"\d{6,}", lambda m: ids[m.group(0)], schema)
+    # only object ids and the array files named after them; never numbers inside values
+    pattern = re.compile(r'("__id__": |"file": ")(\d+)')
+    for match in pattern.finditer(schema):
+        ids.setdefault(match.group(2), str(len(ids) + 1))
+    schema = pattern.sub(lambda m: m.group(1) + ids[m.group(2)], schema)
+    members = {}
+    for name in src.namelist():
+        stem, dot, ext = name.partition(".")
+        new = "schema.json" if name == "schema.json" else f"{ids.get(stem, stem)}{dot}{ext}"
+        members[new] = schema.encode() if name == "schema.json" else src.read(name)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
-        for name in sorted(src.namelist()):
-            data = schema.encode() if name == "schema.json" else src.read(name)
-            stem, dot, ext = name.partition(".")
-            new = f"{ids.get(stem, stem)}{dot}{ext}"
-            info = zipfile.ZipInfo(new, date_time=_FIXED_DATE)
+        for name in sorted(members):
+            info = zipfile.ZipInfo(name, date_time=_FIXED_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(info, data)
+            dst.writestr(info, members[name])
     return out.getvalue()
 
 
@@ -91,6 +95,7 @@ def save_bundle(model, path: str | Path, metadata: dict, *, model_card: str = ""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; a shipped model is read by everyone
     try:
         meta = dict(metadata)
         meta.update({

@@ -64,9 +64,25 @@ def _decode(path: Path, raw: bytes) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         bad = raw[err.start:err.start + 4]
-        raise _fail(path, f"the file is not valid UTF-8 (byte {bad[:1]!r} at offset {err.start}); expected UTF-8 "
-                    "text. Re-save it as 'CSV UTF-8'. Got another encoding (latin-1 / cp1252?) instead.",
+        raise _fail(path, f"the file is not valid UTF-8 (byte {bad[:1]!r} at offset {err.start})"
+                    f"{_where_byte(raw, err.start)}; expected UTF-8 text. Re-save it as 'CSV UTF-8'. Got another "
+                    "encoding (latin-1 / cp1252?) instead.",
                     "UTF-8 text", f"byte {bad[:1]!r} at offset {err.start}") from None
+
+
+def _where_byte(raw: bytes, offset: int) -> str:
+    """' in line N, column 'name'' for a byte offset, as far as it can be told (no quote handling)."""
+    before = raw[:offset]
+    line_no = before.count(b"\n") + 1
+    header = raw.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
+    sep = sniff_delimiter(header)
+    names = [c.strip() for c in header.split(sep)]
+    field = before.rsplit(b"\n", 1)[-1].count(sep.encode())
+    where = f" in line {line_no}"
+    if line_no > 1 and field < len(names):
+        first = before.rsplit(b"\n", 1)[-1].split(sep.encode(), 1)[0].decode("utf-8", errors="replace").strip()
+        where += f", column {names[field]!r}" + (f" of patient {first!r}" if field > 0 and first else "")
+    return where
 
 
 def sniff_delimiter(first_line: str) -> str:
@@ -87,6 +103,19 @@ def snake_case(name: str) -> str:
     'year_of_ici_treatment_start'
     """
     return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_") or "column"
+
+
+def _which_patient(text: str, err: Exception, sep: str) -> str:
+    """' (patient 'x': ...)' for a pandas error naming a line, so a shifted row can be found."""
+    m = re.search(r"in line (\d+), saw (\d+)", str(err))
+    if not m:
+        return ""
+    lines = text.splitlines()
+    n = int(m.group(1))
+    if not 1 < n <= len(lines):
+        return ""
+    first = lines[n - 1].split(sep, 1)[0].strip().strip('"')
+    return f" (line {n} is patient {first!r}: values shifted by an extra field?)"
 
 
 def _first_line(text: str) -> str:
@@ -125,12 +154,14 @@ def read_table(path: str | Path, *, cohort: str | None = None) -> pd.DataFrame:
             df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
             raise _fail(path, f"could not parse the table with delimiter {sep!r}; expected one row per patient "
-                        f"with the header's number of fields. Got {str(err).strip()} instead.",
-                        "a rectangular table", str(err).strip()) from None
+                        f"with the header's number of fields. Got {str(err).strip()}{_which_patient(text, err, sep)} "
+                        "instead.", "a rectangular table", str(err).strip()) from None
         if not isinstance(df.index, pd.RangeIndex):
             # pandas silently turns surplus leading fields into an index: refuse instead
+            first = df.index[0][0] if isinstance(df.index, pd.MultiIndex) else df.index[0]
             raise _fail(path, f"some rows have more fields than the header ({len(df.columns)} columns); expected "
-                        f"one field per header column. Got row {df.index[0]!r} ... instead.",
+                        f"one field per header column. Got row {df.index[0]!r} (patient {first!r}: values shifted "
+                        "by an extra field?) ... instead.",
                         "a rectangular table", "rows longer than the header")
         _check_single_column(path, df)
     df.columns = [str(c).strip() for c in df.columns]

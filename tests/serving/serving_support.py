@@ -1,0 +1,67 @@
+"""Helpers of the serving tests: a model trained and tracked in a real (temporary) MLflow store.
+
+Not a ``conftest.py``: a second conftest module would replace ``tests/conftest.py`` as the module
+``conftest`` that other tests import from.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from conftest import FAST_TRAIN
+
+
+@dataclass(frozen=True)
+class TrackedRun:
+    tracking_uri: str
+    run_id: str
+    store: Path
+
+    @property
+    def model_uri(self) -> str:
+        return f"runs:/{self.run_id}/model"
+
+
+_RUN: TrackedRun | None = None
+
+
+def get_tracked_run(tmp_path_factory) -> TrackedRun:
+    """A small real model logged as a pyfunc to a temporary SQLite MLflow store (trained once per session)."""
+    global _RUN
+    if _RUN is None:
+        from icipredict.training import train
+
+        store = tmp_path_factory.mktemp("mlflow")
+        uri = f"sqlite:///{store / 'mlflow.db'}"
+        result = train(overrides=[*FAST_TRAIN, f"tracking.uri={uri}", "explain.enabled=false"], quiet=True)
+        assert result.run_id
+        _RUN = TrackedRun(uri, result.run_id, store)
+    return _RUN
+
+
+def synthetic_patients(n: int, seed: int = 11) -> pd.DataFrame:
+    """Predictor columns of ``n`` synthetic patients (no outcomes), as a user would send them."""
+    from icipredict.io.synthetic import synthetic_cohort
+
+    return synthetic_cohort(n=n, seed=seed, outcomes=False).drop(columns=["cohort"], errors="ignore")
+
+
+def json_records(df: pd.DataFrame) -> list[dict]:
+    """JSON-ready records: numbers as floats, missing values omitted."""
+    out = []
+    for row in df.to_dict(orient="records"):
+        rec = {}
+        for k, v in row.items():
+            if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+                continue
+            if isinstance(v, np.generic):
+                v = v.item()
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                v = float(v)
+            rec[k] = v
+        out.append(rec)
+    return out

@@ -1,0 +1,164 @@
+"""``mlflow models serve`` on a logged icipredict model: same numbers and same validation as Python."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pandas as pd
+import pytest
+from serving_support import get_tracked_run, json_records, synthetic_patients
+
+pytestmark = pytest.mark.slow
+
+MAX_ROWS = 100
+STARTUP_SECONDS = 90
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, timeout: float = 2.0) -> int:
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status
+
+
+def _post(url: str, body: dict, timeout: float = 60.0) -> tuple[int, dict | str]:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        text = exc.read().decode(errors="replace")
+        try:
+            return exc.code, json.loads(text)
+        except ValueError:
+            return exc.code, text
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return get_tracked_run(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def server(run, tmp_path_factory):
+    """``mlflow models serve`` in its own process group, with a request limit of 100 patients."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": run.tracking_uri, "ICIPREDICT_MAX_REQUEST_ROWS": str(MAX_ROWS)}
+    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", run.model_uri, "--env-manager", "local",
+           "-h", "127.0.0.1", "-p", str(port)]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"mlflow models serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                if _get(f"http://127.0.0.1:{port}/ping") == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"mlflow models serve did not answer /ping within {STARTUP_SECONDS} s:\n"
+                            f"{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+
+
+@pytest.fixture(scope="module")
+def patients() -> pd.DataFrame:
+    return synthetic_patients(20, seed=11)
+
+
+@pytest.fixture(scope="module")
+def python_predictions(run, patients) -> pd.DataFrame:
+    import mlflow
+
+    import icipredict
+
+    mlflow.set_tracking_uri(run.tracking_uri)  # another test may have pointed mlflow elsewhere
+    return icipredict.predict(patients, model=run.model_uri)
+
+
+def test_rest_matches_python_and_cli(server, run, patients, python_predictions, tmp_path):
+    status, body = _post(f"{server}/invocations", {"dataframe_records": json_records(patients)})
+    assert status == 200, body
+    rest = pd.DataFrame(body["predictions"])
+    assert list(rest.columns) == list(python_predictions.columns)
+    assert rest["patient_id"].tolist() == patients["patient_id"].tolist()
+
+    csv = tmp_path / "patients.csv"
+    patients.to_csv(csv, index=False)
+    out = tmp_path / "predictions.csv"
+    proc = subprocess.run([sys.executable, "-m", "icipredict.cli", "predict", "--model", run.model_uri, "--input",
+                           str(csv), "--output", str(out), "--quiet"],
+                          env={**os.environ, "MLFLOW_TRACKING_URI": run.tracking_uri},
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    cli = pd.read_csv(out, keep_default_na=False)
+    assert cli["patient_id"].tolist() == patients["patient_id"].tolist()
+
+    py = python_predictions["p_durable_benefit"].to_numpy(float)
+    diff_rest = np.abs(rest["p_durable_benefit"].to_numpy(float) - py).max()
+    diff_cli = np.abs(cli["p_durable_benefit"].to_numpy(float) - py).max()
+    print(f"max |REST - Python| = {diff_rest:.3g}, max |CLI - Python| = {diff_cli:.3g}")
+    assert diff_rest < 1e-6 and diff_cli < 1e-6
+    for col in ("risk_group", "time_class", "missing_inputs", "warnings", "model_version"):
+        assert rest[col].fillna("").tolist() == python_predictions[col].tolist(), col
+        assert cli[col].tolist() == python_predictions[col].tolist(), col
+
+
+def test_rest_explain_param(server, patients):
+    status, body = _post(f"{server}/invocations",
+                         {"dataframe_records": json_records(patients.head(4)), "params": {"explain": 3}})
+    assert status == 200, body
+    rest = pd.DataFrame(body["predictions"])
+    for i in (1, 2, 3):
+        for part in ("feature", "value", "shap"):
+            assert f"top{i}_{part}" in rest.columns
+    assert "top4_feature" not in rest.columns
+    assert rest["top1_feature"].notna().all()
+    assert (rest["top1_shap"].abs() >= rest["top3_shap"].abs()).all()
+
+
+def test_rest_invalid_value_is_400_naming_patient_and_column(server, patients):
+    records = json_records(patients.head(3))
+    bad_id = records[1]["patient_id"]
+    records[1]["pdl1_tps"] = 160.0
+    status, body = _post(f"{server}/invocations", {"dataframe_records": records})
+    assert status == 400, body
+    message = body["message"] if isinstance(body, dict) else body
+    assert bad_id in message and "pdl1_tps" in message and "160" in message, message
+
+
+def test_rest_oversized_payload_is_rejected(server):
+    big = synthetic_patients(MAX_ROWS + 1, seed=12)
+    status, body = _post(f"{server}/invocations", {"dataframe_records": json_records(big)})
+    assert 400 <= status < 500, body
+    message = body["message"] if isinstance(body, dict) else body
+    assert f"{MAX_ROWS + 1} patients" in message and f"limit of {MAX_ROWS}" in message, message

@@ -1,0 +1,71 @@
+"""Config loading: defaults, overrides, and error messages that name the key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+from icipredict.config import load_config
+from icipredict.exceptions import InvalidConfig
+
+
+def test_shipped_configs_load():
+    default = load_config(REPO / "configs" / "default.yaml")
+    assert default.data.sources[0].format == "synthetic" and default.model.name == "xgboost"
+    public = load_config(REPO / "configs" / "public_cohorts.yaml")
+    roles = {s.name: s.role for s in public.data.sources}
+    assert roles["nsclc_pd1_msk_2018"] == "train" and roles["chowell_test"] == "external"
+    assert public.source_path(public.data.sources[0]).name == "nsclc_pd1_msk_2018"
+
+
+def test_override_order_does_not_matter():
+    a = load_config(None, overrides=["model.name=logistic", "seed=3", "data.sources.0.n=200"])
+    b = load_config(None, overrides=["data.sources.0.n=200", "seed=3", "model.name=logistic"])
+    assert a == b and a.data.sources[0].n == 200
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["model.name=svm"], r"config key 'model.name': Input should be 'logistic', 'xgboost' or 'random_forest'\. "
+                         r"Got 'svm' instead\."),
+    (["model.nmae=xgboost"], r"config key 'model.nmae': unknown key\."),
+    (["evaluation.cv_folds=one"], r"config key 'evaluation.cv_folds': .*integer.*Got 'one' instead"),
+    (["evaluation.cv_folds=1"], r"config key 'evaluation.cv_folds': .*greater than or equal to 2.*Got 1 instead"),
+    (["risk_groups.low=0.5", "risk_groups.high=0.3"], r"config key 'risk_groups': low \(0.5\) must be below high"),
+    (["evaluation.thresholds=[0.2, 1.5]"], r"config key 'evaluation.thresholds'.*strictly between 0 and 1"),
+    (["model.name"], r"--set 'model.name': expected key=value"),
+    (["data.sources.5.n=3"], r"config key 'data.sources.5.n': '5' is not an index of a list of 1"),
+    (["seed=1", "seed=2"], r"each key may be given once"),
+    (["data.sources=[{name: x, format: table}]"], r"config key 'data.sources.0': .*needs a 'path'"),
+], ids=["bad-choice", "unknown-key", "wrong-type", "out-of-range", "risk-order", "thresholds", "no-equals",
+        "bad-index", "twice", "source-without-path"])
+def test_config_errors_name_the_key(overrides, message):
+    with pytest.raises(InvalidConfig, match=message):
+        load_config(None, overrides=overrides)
+
+
+def test_file_errors(tmp_path):
+    with pytest.raises(InvalidConfig, match=r"config file '.*nope.yaml' does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [unclosed\n")
+    with pytest.raises(InvalidConfig, match=r"is not valid YAML"):
+        load_config(bad)
+    scalar = tmp_path / "scalar.yaml"
+    scalar.write_text("just text\n")
+    with pytest.raises(InvalidConfig, match=r"expected a mapping of sections at the top level\. Got str instead"):
+        load_config(scalar)
+
+
+def test_cli_bad_config_is_one_paragraph_not_a_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "icipredict.cli", "train", "--set", "model.name=svm", "--quiet"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2
+    assert "config key 'model.name'" in proc.stderr and "Traceback" not in proc.stderr
+    missing = subprocess.run([sys.executable, "-m", "icipredict.cli", "train", "--config", "configs/public_cohorts.yaml",
+                              "--set", "data.root=/does/not/exist", "--quiet"],
+                             capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert missing.returncode == 2
+    assert "does not exist" in missing.stderr and "data.root" in missing.stderr and "Traceback" not in missing.stderr

@@ -102,7 +102,8 @@ def build_features(patients: pd.DataFrame, options: FeatureOptions | None = None
     """
     opt = options or FeatureOptions()
     p = patients
-    X = pd.DataFrame(index=p.index)
+    # columns gathered in a dict and framed once: one-patient predictions stay fast
+    X: dict[str, pd.Series] = {}
     band = pdl1_band(p)
     X["pdl1_tps"] = p["pdl1_tps"].astype(float)
     X["pdl1_band_ord"] = band.astype(object).map(_BAND_ORDINAL).astype(float)
@@ -148,8 +149,9 @@ def build_features(patients: pd.DataFrame, options: FeatureOptions | None = None
     X["albumin"] = p["albumin"].astype(float)
     X["nlr_log"] = np.log(p["nlr"].astype(float))
     X["antibiotics"] = p["antibiotics"].astype(float)
-    drop = [c for c in opt.exclude if c in X.columns]
-    return X.drop(columns=drop).astype(float)
+    frame = pd.DataFrame({k: np.asarray(v, dtype=float) for k, v in X.items() if k not in opt.exclude},
+                         index=p.index)
+    return frame
 
 
 def feature_names(options: FeatureOptions | None = None) -> list[str]:

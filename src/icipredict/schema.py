@@ -280,7 +280,7 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False) -> ValidationR
     src.columns = columns
     src = src.reset_index(drop=True)
     ids = _ids(src)
-    out = pd.DataFrame(index=src.index)
+    out: dict[str, object] = {}  # framed once at the end (per-column inserts are slow)
     problems: list[Problem] = []
     notes: list[str] = []
 
@@ -317,13 +317,13 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False) -> ValidationR
         else:  # free text
             out[name] = col.astype(object).where(~missing, None).map(lambda v: v if v is None else str(v).strip())
 
+    out = pd.DataFrame(out, index=src.index)
     problems += _check_whole_columns(out, src, ids)
     _note_units(out, notes)
 
     extra = [c for c in src.columns if c not in COLUMNS]
-    for c in extra:
-        out[c] = src[c]
     if extra:
+        out = pd.concat([out, src[extra]], axis=1)
         notes.append(f"{len(extra)} column(s) not in the canonical table are carried and not used: "
                      + ", ".join(extra[:10]) + (" ..." if len(extra) > 10 else ""))
 

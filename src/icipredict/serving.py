@@ -147,15 +147,18 @@ def _as_frame(patients) -> pd.DataFrame:
                              f"{type(patients).__name__} instead.")
 
 
-def _missing_inputs(clean: pd.DataFrame) -> list[str]:
-    parts = []
-    for group, cols in FEATURE_GROUPS.items():
-        parts.append(pd.Series(np.where(clean[list(cols)].isna().all(axis=1), group, ""), index=clean.index))
-    table = pd.concat(parts, axis=1)
-    return ["; ".join(g for g in row if g) for row in table.to_numpy()]
+def _group_presence(clean: pd.DataFrame) -> np.ndarray:
+    """(patients x input groups) True where at least one column of the group is given."""
+    known = clean.notna()
+    return np.column_stack([known[list(cols)].to_numpy().any(axis=1) for cols in FEATURE_GROUPS.values()])
 
 
-def _warnings(clean: pd.DataFrame, meta: dict) -> list[str]:
+def _missing_inputs(present: np.ndarray) -> list[str]:
+    names = list(FEATURE_GROUPS)
+    return ["; ".join(n for n, here in zip(names, row) if not here) for row in present]
+
+
+def _warnings(clean: pd.DataFrame, meta: dict, present: np.ndarray) -> list[str]:
     train = meta.get("training", {})
     n = len(clean)
     notes: list[list[str]] = [[] for _ in range(n)]
@@ -182,7 +185,6 @@ def _warnings(clean: pd.DataFrame, meta: dict) -> list[str]:
         for i in np.flatnonzero(out):
             notes[i].append(f"{col} {v[i]:g} outside the training range {r['min']:g}-{r['max']:g}")
     n_groups = len(FEATURE_GROUPS)
-    present = np.column_stack([clean[list(c)].notna().any(axis=1).to_numpy() for c in FEATURE_GROUPS.values()])
     for i in np.flatnonzero(present.sum(axis=1) < n_groups / 3):
         notes[i].append(f"only {int(present[i].sum())} of {n_groups} input groups given: the prediction is close "
                         "to the training average")
@@ -229,6 +231,7 @@ def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping], model: str | o
     from icipredict.clinical.time_class import time_class
 
     opts = meta.get("feature_options", {})
+    present = _group_presence(clean)
     out = pd.DataFrame({
         "patient_id": clean["patient_id"].astype(str).to_numpy(),
         "p_durable_benefit": p,
@@ -237,8 +240,8 @@ def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping], model: str | o
                                  pdl1_cutoff=opts.get("pdl1_cutoff", 1.0),
                                  til_pct_cutoff=opts.get("til_pct_cutoff", 10.0),
                                  til_density_cutoff=opts.get("til_density_cutoff", 250.0)).to_numpy(),
-        "missing_inputs": _missing_inputs(clean),
-        "warnings": _warnings(clean, meta),
+        "missing_inputs": _missing_inputs(present),
+        "warnings": _warnings(clean, meta, present),
         "model_version": loaded.version,
     })
     if explain:

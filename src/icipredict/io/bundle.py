@@ -185,8 +185,9 @@ def load_bundle(path: str | Path):
         if meta["estimator"] == "xgboost":
             from xgboost import XGBClassifier
 
-            est = XGBClassifier()
+            est = XGBClassifier(n_jobs=1)
             est.load_model(str(est_file))
+            est.get_booster().set_param("nthread", 1)  # small batches: threads only add contention
         else:
             import skops.io as sio
 

@@ -17,11 +17,12 @@ def _text(output) -> str:
 
 
 @pytest.mark.slow
-def test_quickstart_notebook_executes():
+def test_quickstart_notebook_executes(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
 
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the kernel's MLflow store and model land in tmp_path
     nb = nbformat.read(NOTEBOOK, as_version=4)
     client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=300,
                                      resources={"metadata": {"path": str(NOTEBOOK.parent)}})
@@ -36,3 +37,4 @@ def test_quickstart_notebook_executes():
     assert "p_durable_benefit" in text, text
     # the one-patient report is displayed as an image
     assert any("image/png" in o.get("data", {}) for o in code_cells[-1].outputs)
+    assert list(tmp_path.glob("icipredict-quickstart-*/model/model.json"))

@@ -117,11 +117,11 @@ def cmd_evaluate(args) -> int:
 def cmd_predict(args) -> int:
     from icipredict.serving import load_model, predict
 
-    model = load_model(args.model)
     out = Path(args.output) if args.output else None
     if args.chunk_size:
-        return _predict_chunks(args, model, out)
-    report = _read(args.input, args.format, args.lenient)
+        return _predict_chunks(args, load_model(args.model), out)
+    report = _read(args.input, args.format, args.lenient)  # bad input fails before the model loads
+    model = load_model(args.model)
     for note in report.notes:
         if not args.quiet:
             print(f"note: {note}", file=sys.stderr)

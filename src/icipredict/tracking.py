@@ -238,6 +238,23 @@ def _check_store(uri: str) -> None:
                                 "set tracking.uri (e.g. --set tracking.uri=sqlite:///mlflow.db).")
 
 
+def _ensure_experiment(mlflow, uri: str, name: str) -> None:
+    """Create a new experiment of a local SQLite store with its artefacts beside the database.
+
+    MLflow's default artefact root for a database store is ``./mlruns`` of the *working directory*, so
+    runs of different stores (a temporary one included) would mix their models and plots there.
+    """
+    if not uri.startswith("sqlite:///") or mlflow.get_experiment_by_name(name) is not None:
+        return
+    db = Path(uri[len("sqlite:///"):])
+    folder = re.sub(r"[^A-Za-z0-9_.\-]", "_", name)
+    try:
+        mlflow.create_experiment(name, artifact_location=(db.resolve().parent / "mlruns" / folder).as_uri())
+    except Exception:  # created meanwhile by another process: set_experiment picks it up
+        if mlflow.get_experiment_by_name(name) is None:
+            raise
+
+
 def log_training_run(result: "TrainingResult", card: str, *, progress: Callable[[str], None] = lambda m: None) -> str:
     """Log a training run to MLflow and return its run id.
 
@@ -251,6 +268,7 @@ def log_training_run(result: "TrainingResult", card: str, *, progress: Callable[
     _check_store(cfg.tracking.uri)
     try:
         mlflow.set_tracking_uri(cfg.tracking.uri)
+        _ensure_experiment(mlflow, cfg.tracking.uri, cfg.tracking.experiment)
         mlflow.set_experiment(cfg.tracking.experiment)
     except Exception as exc:
         raise TrackingError(f"tracking.uri {cfg.tracking.uri!r}: cannot open the MLflow store ({type(exc).__name__}: "

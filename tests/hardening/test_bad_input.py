@@ -13,6 +13,7 @@ import io
 import math
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -83,8 +84,8 @@ BAD: dict[str, tuple[bytes | str, list[str], bool]] = {
 }
 
 
-def _write(tmp_path: Path, content: bytes | str, name: str = "patients.csv") -> Path:
-    path = tmp_path / name
+def _write(folder: Path, content: bytes | str, name: str = "patients.csv") -> Path:
+    path = folder / name
     path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
     return path
 
@@ -98,22 +99,38 @@ def _assert_clean_error(code: int, err: str, needles: list[str], what: str) -> N
         assert needle in err, f"{what}: {needle!r} not in {err!r}"
 
 
+def _run_many(jobs: dict, cwd: Path) -> dict:
+    """Run CLI calls a few at a time: each one spends most of its time importing."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {key: pool.submit(_run, args, cwd) for key, args in jobs.items()}
+        return {key: f.result() for key, f in futures.items()}
+
+
+@pytest.fixture(scope="module")
+def bad_runs(tmp_path_factory, small_model):
+    """validate and predict on every bad file, run once for the module."""
+    root = tmp_path_factory.mktemp("bad_input")
+    jobs = {}
+    for case, (content, _, _) in BAD.items():
+        folder = root / case
+        folder.mkdir()
+        path = _write(folder, content)
+        jobs[case, "validate"] = ["validate", "--input", str(path)]
+        jobs[case, "predict"] = ["predict", "--model", str(small_model), "--input", str(path),
+                                 "--output", str(folder / "predictions.csv")]
+    return root, _run_many(jobs, root)
+
+
 @pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
-def test_validate_and_predict_refuse_bad_input(case, tmp_path, small_model):
-    content, needles, _ = BAD[case]
-    path = _write(tmp_path, content)
-    out = tmp_path / "predictions.csv"
-    # both commands at once: each subprocess spends most of its time importing
-    procs = {
-        "validate": _start(["validate", "--input", str(path)], tmp_path),
-        "predict": _start(["predict", "--model", str(small_model), "--input", str(path), "--output", str(out)],
-                          tmp_path),
-    }
-    for what, proc in procs.items():
-        code, _, err = _finish(proc)
-        _assert_clean_error(code, err, needles, what)
-    assert not out.exists(), "predict wrote an output file for bad input"
-    assert not list(tmp_path.glob(".predictions.csv*")), "predict left a partial file"
+@pytest.mark.parametrize("command", ["validate", "predict"])
+def test_cli_refuses_bad_input(case, command, bad_runs):
+    root, runs = bad_runs
+    _, needles, _ = BAD[case]
+    code, _, err = runs[case, command]
+    _assert_clean_error(code, err, needles, command)
+    if command == "predict":
+        assert not (root / case / "predictions.csv").exists(), "predict wrote an output file for bad input"
+        assert not list((root / case).glob(".predictions.csv*")), "predict left a partial file"
 
 
 ROW_LEVEL = [c for c, (_, _, row) in BAD.items() if row]
@@ -130,19 +147,31 @@ def test_python_predict_raises_for_row_level_cases(case, small_model):
         assert needle in str(info.value)
 
 
+TRAIN_CASES = ["empty-file", "duplicate-ids", "albumin-g-per-l", "text-in-numeric"]
+
+
+@pytest.fixture(scope="module")
+def train_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train_bad_input")
+    jobs = {}
+    for case in TRAIN_CASES:
+        (root / case).mkdir()
+        path = _write(root / case, BAD[case][0])
+        jobs[case] = ["train", "--quiet",
+                      "--set", f"data.sources=[{{name: mine, format: table, path: '{path}'}}]",
+                      "--set", "tracking.enabled=false",
+                      "--set", f"output.model_dir={root / case / 'model'}"]
+    return root, _run_many(jobs, root)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["empty-file", "duplicate-ids", "albumin-g-per-l", "text-in-numeric"])
-def test_train_refuses_bad_input(case, tmp_path):
-    content, needles, _ = BAD[case]
-    path = _write(tmp_path, content)
-    model_dir = tmp_path / "model"
-    code, _, err = _run(["train", "--quiet",
-                         "--set", f"data.sources=[{{name: mine, format: table, path: '{path}'}}]",
-                         "--set", "tracking.enabled=false",
-                         "--set", f"output.model_dir={model_dir}"], tmp_path)
-    _assert_clean_error(code, err, needles, "train")
-    assert not model_dir.exists()
-    assert not (tmp_path / "mlflow.db").exists()
+@pytest.mark.parametrize("case", TRAIN_CASES, ids=TRAIN_CASES)
+def test_train_refuses_bad_input(case, train_runs):
+    root, runs = train_runs
+    code, _, err = runs[case]
+    _assert_clean_error(code, err, BAD[case][1], "train")
+    assert not (root / case / "model").exists()
+    assert not (root / "mlflow.db").exists()
 
 
 # -- odd but valid --------------------------------------------------------------------------------
@@ -159,14 +188,25 @@ ODD: dict[str, str] = {
 }
 
 
+@pytest.fixture(scope="module")
+def odd_runs(tmp_path_factory, small_model):
+    root = tmp_path_factory.mktemp("odd_input")
+    jobs = {}
+    for case, content in ODD.items():
+        (root / case).mkdir()
+        path = _write(root / case, content)
+        jobs[case] = ["predict", "--model", str(small_model), "--input", str(path),
+                      "--output", str(root / case / "predictions.csv")]
+    return root, _run_many(jobs, root)
+
+
 @pytest.mark.parametrize("case", list(ODD), ids=list(ODD))
-def test_odd_but_valid_input_predicts(case, tmp_path, small_model):
-    path = _write(tmp_path, ODD[case])
-    out = tmp_path / "predictions.csv"
-    code, _, err = _run(["predict", "--model", str(small_model), "--input", str(path), "--output", str(out)],
-                        tmp_path)
+def test_odd_but_valid_input_predicts(case, odd_runs):
+    root, runs = odd_runs
+    code, _, err = runs[case]
     assert code == 0, err
     assert "Traceback" not in err
+    path, out = root / case / "patients.csv", root / case / "predictions.csv"
     pred = pd.read_csv(out, dtype={"patient_id": str}, keep_default_na=False, encoding="utf-8")
     expected_ids = pd.read_csv(path, dtype=str, keep_default_na=False)["patient_id"].str.strip().tolist()
     assert pred["patient_id"].tolist() == expected_ids

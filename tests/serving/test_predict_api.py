@@ -1,0 +1,198 @@
+"""The Python prediction API: input forms, output contract, exact SHAP additivity, reports, lazy imports."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from serving_support import synthetic_patients
+
+import icipredict
+
+OUTPUT_COLUMNS = ["patient_id", "p_durable_benefit", "risk_group", "time_class", "missing_inputs", "warnings",
+                  "model_version"]
+
+
+def _logit(p):
+    p = np.asarray(p, dtype=float)
+    return np.log(p) - np.log1p(-p)
+
+
+@pytest.fixture(scope="module")
+def patients() -> pd.DataFrame:
+    return synthetic_patients(50, seed=31)
+
+
+@pytest.fixture(scope="module")
+def loaded(small_model):
+    return icipredict.load_model(small_model)
+
+
+# -- input forms and the output contract -----------------------------------------------------------
+
+def test_dict_list_and_frame_inputs_agree(small_model, patients):
+    head = patients.head(5)
+    records = [{k: v for k, v in r.items() if not (isinstance(v, float) and np.isnan(v)) and v is not None}
+               for r in head.to_dict(orient="records")]
+    from_frame = icipredict.predict(head, model=small_model)
+    from_list = icipredict.predict(records, model=small_model)
+    pd.testing.assert_frame_equal(from_frame, from_list)
+    for i, rec in enumerate(records):
+        one = icipredict.predict(rec, model=small_model)
+        pd.testing.assert_frame_equal(one, from_frame.iloc[[i]].reset_index(drop=True))
+
+
+def test_output_columns_and_input_order(small_model, patients):
+    shuffled = patients.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    out = icipredict.predict(shuffled, model=small_model)
+    assert list(out.columns) == OUTPUT_COLUMNS
+    assert out["patient_id"].tolist() == shuffled["patient_id"].tolist()
+    assert out["p_durable_benefit"].between(0, 1).all()
+    assert set(out["risk_group"]) <= {"low", "intermediate", "high"}
+    # a different order gives the same numbers per patient
+    ordered = icipredict.predict(patients, model=small_model).set_index("patient_id")
+    pd.testing.assert_frame_equal(out.set_index("patient_id"), ordered.loc[out["patient_id"]])
+
+
+def test_explain_adds_k_triples_that_add_up_to_the_calibrated_log_odds(small_model, loaded, patients):
+    k = 4
+    out = icipredict.predict(patients, model=small_model, explain=k)
+    extra = [f"top{i}_{part}" for i in range(1, k + 1) for part in ("feature", "value", "shap")]
+    assert list(out.columns) == OUTPUT_COLUMNS + extra
+
+    clean = icipredict.check_patients(patients)
+    phi, base, scale = loaded.model.contributions(clean)
+    assert scale == "calibrated log-odds"
+    total = phi.to_numpy().sum(axis=1) + np.asarray(base, dtype=float)
+    np.testing.assert_allclose(total, _logit(out["p_durable_benefit"]), rtol=0, atol=1e-6)
+    # the reported triples are the k largest |SHAP| of each patient, with their values
+    for i in range(len(out)):
+        row = phi.iloc[i]
+        top = row.abs().sort_values(ascending=False, kind="stable").index[:k]
+        assert [out.at[i, f"top{j}_feature"] for j in range(1, k + 1)] == list(top)
+        np.testing.assert_allclose([out.at[i, f"top{j}_shap"] for j in range(1, k + 1)], row[top].to_numpy(),
+                                   atol=1e-12)
+
+
+def test_xgboost_contributions_equal_shap_tree_explainer(loaded, patients):
+    shap = pytest.importorskip("shap")
+    from icipredict.explain import shap_values
+
+    clean = icipredict.check_patients(patients)
+    X = loaded.model.features(clean)
+    est = loaded.model.estimator_
+    phi, base, scale = shap_values(est, X)
+    assert scale == "log-odds"
+    explainer = shap.TreeExplainer(est)
+    reference = np.asarray(explainer.shap_values(X.astype(float)), dtype=float)
+    diff = np.abs(phi - reference).max()
+    assert diff < 1e-5, diff
+    np.testing.assert_allclose(base, float(np.atleast_1d(explainer.expected_value)[-1]), atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def logistic_model():
+    from icipredict.clinical.outcomes import benefit_label, binary_target
+    from icipredict.io.synthetic import synthetic_cohort
+    from icipredict.models import IciModel
+
+    clean = icipredict.check_patients(synthetic_cohort(n=300, seed=5))
+    y = binary_target(benefit_label(clean))
+    ok = y.notna().to_numpy()
+    train = clean.loc[ok].reset_index(drop=True)
+    return IciModel(estimator="logistic", inner_folds=3).fit(train, y[ok].astype(int).to_numpy()), train
+
+
+def test_logistic_contributions_add_up(logistic_model, patients):
+    model, _ = logistic_model
+    clean = icipredict.check_patients(patients)
+    phi, base, scale = model.contributions(clean)
+    assert scale == "calibrated log-odds"
+    p = model.predict_proba(clean)[:, 1]
+    np.testing.assert_allclose(phi.to_numpy().sum(axis=1) + base, _logit(p), rtol=0, atol=1e-6)
+
+
+def test_logistic_closed_form_equals_shap_linear_explainer(logistic_model, patients):
+    shap = pytest.importorskip("shap")
+    from icipredict.explain import shap_values
+
+    model, train = logistic_model
+    pipe = model.estimator_
+    imputer, scaler, lr = (pipe.named_steps[k] for k in ("impute", "scale", "model"))
+    background = scaler.transform(imputer.transform(model.features(train).astype(float)))
+    X = model.features(icipredict.check_patients(patients))
+    Z = scaler.transform(imputer.transform(X.astype(float)))
+    explainer = shap.LinearExplainer(lr, masker=shap.maskers.Independent(background, max_samples=len(background)))
+    design = np.asarray(explainer.shap_values(Z), dtype=float)
+    p = X.shape[1]
+    reference = design[:, :p].copy()
+    for k, j in enumerate(imputer.indicator_.features_):  # a missing-indicator counts for its feature
+        reference[:, j] += design[:, p + k]
+    phi, _, _ = shap_values(pipe, X)
+    np.testing.assert_allclose(phi, reference, rtol=0, atol=1e-8)
+
+
+# -- the one-patient report from the command line -------------------------------------------------
+
+def _cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "icipredict.cli", *args], capture_output=True, text=True,
+                          timeout=300, **kw)
+
+
+@pytest.mark.parametrize("suffix", [".html", ".png"])
+def test_explain_command_writes_a_report(small_model, patients, tmp_path, suffix):
+    csv = tmp_path / "patients.csv"
+    patients.to_csv(csv, index=False)
+    pid = patients["patient_id"].iloc[7]
+    out = tmp_path / f"report{suffix}"
+    proc = _cli("explain", "--model", str(small_model), "--input", str(csv), "--patient", pid, "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    data = out.read_bytes()
+    assert len(data) > 1000
+    if suffix == ".png":
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    else:
+        text = data.decode()
+        assert pid in text and "data:image/png;base64," in text
+
+
+def test_explain_command_unknown_patient(small_model, patients, tmp_path):
+    csv = tmp_path / "patients.csv"
+    patients.to_csv(csv, index=False)
+    proc = _cli("explain", "--model", str(small_model), "--input", str(csv), "--patient", "NO-SUCH-PATIENT",
+                "--out", str(tmp_path / "r.png"))
+    assert proc.returncode == 2, proc.stderr
+    assert "NO-SUCH-PATIENT" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "r.png").exists()
+
+
+# -- heavy libraries stay unloaded ----------------------------------------------------------------
+
+HEAVY = ("mlflow", "shap", "matplotlib", "xgboost")
+
+
+def _loaded_modules(code: str) -> dict:
+    probe = code + "\nimport json, sys\nprint(json.dumps({m: m in sys.modules for m in %r}))" % (HEAVY,)
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
+                          env={k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"})
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_import_icipredict_is_light():
+    loaded = _loaded_modules("import icipredict")
+    assert not any(loaded.values()), loaded
+
+
+def test_predict_on_a_model_directory_does_not_import_mlflow(small_model):
+    loaded = _loaded_modules(
+        "import icipredict\n"
+        f"out = icipredict.predict({{'patient_id': 'p1', 'pdl1_tps': 60.0, 'tmb': 12.0}}, model={str(small_model)!r})\n"
+        "assert 0 <= out['p_durable_benefit'].iloc[0] <= 1")
+    assert not loaded["mlflow"], loaded

@@ -38,7 +38,7 @@ def shap_values(estimator, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str
     n, p = Xv.shape
     if isinstance(estimator, Pipeline):
         imputer, scaler, lr = (estimator.named_steps[k] for k in ("impute", "scale", "model"))
-        Z = scaler.transform(imputer.transform(Xv))
+        Z = scaler.transform(imputer.transform(X.astype(float)))
         # after StandardScaler the training mean of every design column is 0: phi = coef * z
         design = Z * lr.coef_[0]
         phi = design[:, :p].copy()

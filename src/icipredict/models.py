@@ -133,6 +133,11 @@ class Calibrator:
         if self.method == "sigmoid":
             lr = LogisticRegression(C=1e6, max_iter=1000).fit(score.reshape(-1, 1), y)
             self.a, self.b = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+            if self.a < 0:
+                # out-of-fold scores ranked patients the wrong way round: the base model learned noise.
+                # Reversing it would contradict every expected direction; predict the observed rate.
+                prevalence = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
+                self.a, self.b = 0.0, float(np.log(prevalence / (1 - prevalence)))
         elif self.method == "isotonic":
             iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(score, y)
             self.x_thresholds = [float(v) for v in iso.X_thresholds_]

@@ -124,3 +124,16 @@ def test_public_cohort_config_reports_model_beside_baselines(tmp_path):
 def loaded_predicts(path) -> bool:
     out = predict({"patient_id": "x", "pdl1_band": ">=50"}, model=load_model(path))
     return bool(np.isfinite(out["p_durable_benefit"]).all())
+
+
+def test_calibration_never_reverses_the_model():
+    from icipredict.models import Calibrator
+
+    rng = np.random.default_rng(0)
+    score = rng.normal(size=300)
+    y = (rng.random(300) < 1 / (1 + np.exp(2 * score))).astype(int)  # outcome falls as the score rises
+    cal = Calibrator("sigmoid").fit(score, y)
+    assert cal.a == 0.0
+    np.testing.assert_allclose(cal.predict(score), y.mean())
+    good = Calibrator("sigmoid").fit(-score, y)
+    assert good.a > 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pandas as pd
@@ -108,13 +107,6 @@ def test_unstratified_bootstrap_skips_single_class_resamples():
     s = np.linspace(0, 1, 10)
     low, high = bootstrap_ci(y, s, "roc_auc", n_boot=300, seed=0, stratified=False)
     assert 0 <= low <= high <= 1
-
-
-def test_bootstrap_1000_aucs_on_1000_patients_is_fast():
-    y, p = _simulate(1000, seed=6)
-    start = time.perf_counter()
-    bootstrap_ci(y, p, "roc_auc", n_boot=1000, seed=0)
-    assert time.perf_counter() - start < 2.0
 
 
 def test_paired_auc_difference_of_identical_scores_is_zero():

@@ -124,6 +124,7 @@ class TrackingConfig(_Strict):
     uri: str = "sqlite:///mlflow.db"
     experiment: str = "icipredict"
     run_name: str | None = None
+    registered_model: str | None = Field(None, description="also register the model under this name (models:/name/1)")
 
 
 class OutputConfig(_Strict):

@@ -73,6 +73,8 @@ def _flag(series: pd.Series, value: str) -> pd.Series:
 
 
 def _contains_any(series: pd.Series, words: tuple[str, ...]) -> pd.Series:
+    if series.isna().all():
+        return pd.Series(np.nan, index=series.index)
     text = series.astype("string").str.lower()
     hit = text.str.contains("|".join(words), regex=True)
     return pd.Series(np.where(text.isna(), np.nan, hit.fillna(False).astype(float)), index=series.index)

@@ -212,6 +212,8 @@ class ValidationReport:
 
 
 def _is_missing_token(s: pd.Series) -> pd.Series:
+    if s.dtype.kind in "fiub":  # numbers carry no text tokens: skip the string pass
+        return s.isna()
     lowered = s.astype("string").str.strip().str.lower()
     return s.isna() | lowered.isin(MISSING_TOKENS).fillna(False).astype(bool)
 
@@ -373,30 +375,31 @@ def _empty(spec: ColumnSpec, n: int) -> pd.Series:
 
 def _check_numeric(spec: ColumnSpec, col: pd.Series, missing: pd.Series, ids: pd.Series):
     problems: list[Problem] = []
-    text = col.astype("string").str.strip().str.rstrip("%") if col.dtype.kind not in "biuf" else col
-    values = pd.to_numeric(text.where(~missing), errors="coerce").astype(float)
-    bad_text = values.isna() & ~missing
-    for i in np.flatnonzero(bad_text.to_numpy()):
+    miss = missing.to_numpy(dtype=bool)
+    if col.dtype.kind in "biuf":  # already numbers: numpy only (one-patient calls stay fast)
+        values = col.to_numpy(dtype=float).copy()
+        values[miss] = np.nan
+    else:
+        text = col.astype("string").str.strip().str.rstrip("%")
+        values = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(dtype=float)
+    for i in np.flatnonzero(np.isnan(values) & ~miss):
         problems.append(Problem(_label(ids, i), spec.name, spec.expectation(), f"{col.iloc[i]!r} (not a number)"))
-    finite = values.notna()
-    inf = finite & ~np.isfinite(values)
-    for i in np.flatnonzero(inf.to_numpy()):
+    for i in np.flatnonzero(np.isinf(values)):
         problems.append(Problem(_label(ids, i), spec.name, spec.expectation(), repr(col.iloc[i])))
-    v = values.where(np.isfinite(values))
-    too_low = pd.Series(False, index=v.index)
-    too_high = pd.Series(False, index=v.index)
-    if spec.low is not None:
-        too_low = (v < spec.low) if spec.low_inclusive else (v <= spec.low)
-    if spec.high is not None:
-        too_high = (v > spec.high) if spec.high_inclusive else (v >= spec.high)
-    for i in np.flatnonzero((too_low | too_high).fillna(False).to_numpy()):
-        got = f"{_fmt(v.iloc[i])}{_unit_hint(spec.name, v.iloc[i])}"
-        problems.append(Problem(_label(ids, i), spec.name, spec.expectation(), got))
-    if spec.kind == "int":
-        frac = v.notna() & (v % 1 != 0)
-        for i in np.flatnonzero(frac.to_numpy()):
-            problems.append(Problem(_label(ids, i), spec.name, spec.expectation(), _fmt(v.iloc[i])))
-    return v, problems
+    v = np.where(np.isfinite(values), values, np.nan)
+    with np.errstate(invalid="ignore"):
+        out_of_range = np.zeros(len(v), dtype=bool)
+        if spec.low is not None:
+            out_of_range |= (v < spec.low) if spec.low_inclusive else (v <= spec.low)
+        if spec.high is not None:
+            out_of_range |= (v > spec.high) if spec.high_inclusive else (v >= spec.high)
+        for i in np.flatnonzero(out_of_range):
+            problems.append(Problem(_label(ids, i), spec.name, spec.expectation(),
+                                    f"{_fmt(v[i])}{_unit_hint(spec.name, v[i])}"))
+        if spec.kind == "int":
+            for i in np.flatnonzero(~np.isnan(v) & (v % 1 != 0)):
+                problems.append(Problem(_label(ids, i), spec.name, spec.expectation(), _fmt(v[i])))
+    return pd.Series(v, index=col.index), problems
 
 
 def _unit_hint(name: str, value: float) -> str:
@@ -411,10 +414,14 @@ def _unit_hint(name: str, value: float) -> str:
 
 def _check_binary(spec: ColumnSpec, col: pd.Series, missing: pd.Series, ids: pd.Series):
     problems: list[Problem] = []
-    lowered = col.astype("string").str.strip().str.lower()
-    out = pd.Series(np.nan, index=col.index, dtype=float)
-    out[lowered.isin(_TRUE).fillna(False).to_numpy()] = 1.0
-    out[lowered.isin(_FALSE).fillna(False).to_numpy()] = 0.0
+    if col.dtype.kind in "fiub":
+        values = col.astype(float)
+        out = values.where(values.isin([0.0, 1.0]))
+    else:
+        lowered = col.astype("string").str.strip().str.lower()
+        out = pd.Series(np.nan, index=col.index, dtype=float)
+        out[lowered.isin(_TRUE).fillna(False).to_numpy()] = 1.0
+        out[lowered.isin(_FALSE).fillna(False).to_numpy()] = 0.0
     bad = out.isna() & ~missing
     for i in np.flatnonzero(bad.to_numpy()):
         problems.append(Problem(_label(ids, i), spec.name, spec.expectation(), repr(col.iloc[i])))

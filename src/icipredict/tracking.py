@@ -322,6 +322,7 @@ def log_training_run(result: "TrainingResult", card: str, *, progress: Callable[
                 artifacts={"bundle": str(bundle)},
                 signature=pyfunc_signature(),
                 input_example=_input_example(),
+                registered_model_name=cfg.tracking.registered_model,
                 pip_requirements=["pandas", "numpy", "scikit-learn", "xgboost", "skops", "pyyaml", "pydantic"],
             )
             mlflow.set_tag("model_uri", info.model_uri)

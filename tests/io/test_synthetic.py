@@ -137,13 +137,10 @@ def test_no_outcomes():
     check_patients(df)
 
 
-def test_fast():
-    import time
-
-    t = time.perf_counter()
+def test_large_cohort_has_unique_ids():
+    # speed is measured in benchmarks/, not here
     df = synthetic_cohort(100_000, seed=2)
-    assert time.perf_counter() - t < 3.0
-    assert len(df) == 100_000
+    assert len(df) == 100_000 and df["patient_id"].is_unique
 
 
 def test_bad_n():

@@ -21,7 +21,8 @@ from icipredict.training import train
 def tracked_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tracked")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
-    result = train(overrides=[*FAST_TRAIN, f"tracking.uri={uri}", f"output.model_dir={tmp / 'bundle'}"], quiet=True)
+    result = train(overrides=[*FAST_TRAIN, f"tracking.uri={uri}", f"output.model_dir={tmp / 'bundle'}",
+                              "tracking.registered_model=icipredict-test"], quiet=True)
     return result, uri
 
 
@@ -52,6 +53,8 @@ def test_run_holds_params_metrics_plots_and_a_loadable_model(tracked_run, monkey
     via_mlflow = predict(patients, model=f"runs:/{result.run_id}/model")
     via_dir = predict(patients, model=result.bundle_path)
     np.testing.assert_allclose(via_mlflow["p_durable_benefit"], via_dir["p_durable_benefit"], atol=1e-12)
+    via_registry = predict(patients, model="models:/icipredict-test/1")
+    np.testing.assert_allclose(via_registry["p_durable_benefit"], via_dir["p_durable_benefit"], atol=1e-12)
 
 
 def test_no_test_fold_patient_reaches_fitting_or_calibration(tracked_run):

@@ -133,6 +133,8 @@ def _float_column(df: pd.DataFrame, name: str) -> pd.Series:
     """A column as float (missing -> NaN); an absent column is all-missing."""
     if name not in df.columns:
         return pd.Series(np.nan, index=df.index, dtype=float)
+    if df[name].dtype.kind in "biuf":  # already numeric (a checked table): no object round trip
+        return df[name].astype(float)
     return pd.to_numeric(df[name].astype(object), errors="coerce").astype(float)
 
 

@@ -154,16 +154,21 @@ def _predict_chunks(args, model, out: Path | None) -> int:
         raise InvalidPatientData("--output: streaming (--chunk-size) writes CSV; expected a .csv output. "
                                  f"Got {out.name} instead.")
     tmp = out.with_name(f".{out.name}.partial") if out else None
-    seen: set[str] = set()
+    import numpy as np
+    import pandas as pd
+
+    # 64-bit hashes of the ids seen so far: duplicates across chunks are caught in ~8 bytes per patient
+    seen = np.empty(0, dtype=np.uint64)
     n = 0
     try:
         for i, chunk in enumerate(iter_patient_chunks(args.input, args.chunk_size, format=args.format)):
-            ids = chunk["patient_id"].astype(str)
-            again = ids[ids.isin(seen)]
+            ids = chunk["patient_id"].astype(str).str.strip()
+            hashes = pd.util.hash_array(ids.to_numpy(dtype=object))
+            again = np.flatnonzero(np.isin(hashes, seen))
             if len(again):
-                raise InvalidPatientData(f"patient {again.iloc[0]!r}, column 'patient_id': expected a unique identifier. "
-                                         "Got an id already seen in an earlier chunk instead.")
-            seen.update(ids)
+                raise InvalidPatientData(f"patient {ids.iloc[again[0]]!r}, column 'patient_id': expected a unique "
+                                         "identifier. Got an id already seen in an earlier chunk instead.")
+            seen = np.union1d(seen, hashes)
             result = predict(chunk, model=model, explain=args.explain)
             _write_predictions(result, tmp, header=(i == 0), mode="w" if i == 0 else "a")
             n += len(result)

@@ -41,6 +41,7 @@ def cmd_synth(args) -> int:
 def cmd_validate(args) -> int:
     import numpy as np
 
+    from icipredict.clinical.mutations import DRIVER_COLUMNS
     from icipredict.clinical.outcomes import benefit_label
     from icipredict.clinical.time_class import time_class
     from icipredict.schema import PREDICTORS
@@ -64,7 +65,7 @@ def cmd_validate(args) -> int:
         print(f"note: {note}")
     for p in report.dropped:
         print(f"dropped: {p}")
-    drivers = (df[["mut_egfr", "mut_alk", "mut_ros1", "mut_ret", "mut_erbb2"]].astype(float) == 1).any(axis=1)
+    drivers = (df[list(DRIVER_COLUMNS)].astype(float) == 1).any(axis=1)
     if drivers.any():
         print(f"warning: {int(np.sum(drivers))} driver-positive patient(s) (EGFR/ALK/ROS1/RET/ERBB2): "
               "usually outside the ICI monotherapy population")

@@ -14,16 +14,15 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from icipredict.clinical.biomarkers import pdl1_band
-from icipredict.clinical.mutations import mutation_groups
+from icipredict.clinical.biomarkers import PLASMA_ASSAY_WORDS, WES_ASSAY_WORDS, pdl1_band
+from icipredict.clinical.mutations import DRIVER_COLUMNS, mutation_groups
 from icipredict.clinical.time_class import time_status_pair
 from icipredict.schema import MUTATION_COLUMNS
 
-__all__ = ["FeatureOptions", "build_features", "FEATURE_GROUPS", "feature_names", "input_columns_for"]
+__all__ = ["FeatureOptions", "build_features", "FEATURE_GROUPS", "feature_names", "input_columns_for",
+           "prior_therapy"]
 
 _BAND_ORDINAL = {"<1": 0.0, "1-49": 1.0, ">=50": 2.0}
-_PLASMA_WORDS = ("plasma", "btmb", "blood", "ctdna", "liquid")
-_WES_WORDS = ("wes", "exome")
 
 #: Which canonical input columns feed each feature (used to report missing inputs per patient).
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
@@ -110,8 +109,8 @@ def build_features(patients: pd.DataFrame, options: FeatureOptions | None = None
     X["pdl1_tps"] = p["pdl1_tps"].astype(float)
     X["pdl1_band_ord"] = band.astype(object).map(_BAND_ORDINAL).astype(float)
     X["tmb_log"] = np.log1p(p["tmb"].astype(float))
-    X["tmb_plasma"] = _contains_any(p["tmb_assay"], _PLASMA_WORDS)
-    X["tmb_wes"] = _contains_any(p["tmb_assay"], _WES_WORDS)
+    X["tmb_plasma"] = _contains_any(p["tmb_assay"], PLASMA_ASSAY_WORDS)
+    X["tmb_wes"] = _contains_any(p["tmb_assay"], WES_ASSAY_WORDS)
     pair = time_status_pair(p, pdl1_cutoff=opt.pdl1_cutoff, til_pct_cutoff=opt.til_pct_cutoff,
                             til_density_cutoff=opt.til_density_cutoff)
     pd1 = pair["pdl1_positive"].astype("Float64").astype(float)
@@ -137,11 +136,8 @@ def build_features(patients: pd.DataFrame, options: FeatureOptions | None = None
         X[col] = sites[col]
     counted = sites.sum(axis=1, min_count=1)
     X["n_met_sites"] = p["n_met_sites"].astype(float).fillna(counted)
-    line = p["line_of_therapy"].astype(float)
-    X["line_of_therapy"] = line
-    prior = p["prior_systemic_therapy"].astype(float)
-    X["prior_systemic_therapy"] = prior.fillna(pd.Series(np.where(line.isna(), np.nan, (line > 1).astype(float)),
-                                                         index=p.index))
+    X["line_of_therapy"] = p["line_of_therapy"].astype(float)
+    X["prior_systemic_therapy"] = prior_therapy(p)
     X["regimen_ctla4"] = _flag(p["regimen"], "ici_ctla4")
     X["regimen_chemo"] = _flag(p["regimen"], "chemo_ici")
     mono = _flag(p["regimen"], "ici_mono")
@@ -154,6 +150,13 @@ def build_features(patients: pd.DataFrame, options: FeatureOptions | None = None
     frame = pd.DataFrame({k: np.asarray(v, dtype=float) for k, v in X.items() if k not in opt.exclude},
                          index=p.index)
     return frame
+
+
+def prior_therapy(patients: pd.DataFrame) -> pd.Series:
+    """``prior_systemic_therapy``, filled from the line of therapy where missing (line > 1 means prior therapy)."""
+    line = patients["line_of_therapy"].astype(float)
+    from_line = pd.Series(np.where(line.isna(), np.nan, (line > 1).astype(float)), index=patients.index)
+    return patients["prior_systemic_therapy"].astype(float).fillna(from_line)
 
 
 def feature_names(options: FeatureOptions | None = None) -> list[str]:
@@ -170,7 +173,7 @@ _FEATURE_INPUTS: dict[str, tuple[str, ...]] = {
     "pdl1_positive": ("pdl1_tps", "pdl1_band"), "til_positive": ("til_pct", "til_density", "til_status"),
     "time_pdl1pos_tilpos": ("pdl1_tps", "pdl1_band", "til_pct", "til_density", "til_status"),
     "time_pdl1neg_tilneg": ("pdl1_tps", "pdl1_band", "til_pct", "til_density", "til_status"),
-    "driver_positive": MUTATION_COLUMNS[:5], "positive_mutation": ("mut_kras", "mut_braf", "mut_met_ex14", "smoking"),
+    "driver_positive": DRIVER_COLUMNS, "positive_mutation": ("mut_kras", "mut_braf", "mut_met_ex14", "smoking"),
     "cold_tumour": ("mut_stk11", "mut_keap1"),
     "immune_evasion": ("mut_jak1", "mut_jak2", "mut_b2m", "mut_pten", "mut_ctnnb1", "mut_tp53"),
     "female": ("sex",), "never_smoker": ("smoking",), "current_smoker": ("smoking",), "squamous": ("histology",),

@@ -27,7 +27,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from icipredict.features import FeatureOptions, build_features
+from icipredict.features import FeatureOptions, build_features, prior_therapy
 
 __all__ = [
     "MODEL_NAMES", "BASELINES", "make_model", "IciModel", "Calibrator", "baseline_scores", "loris_score",
@@ -352,12 +352,10 @@ def loris_score(patients: pd.DataFrame) -> pd.Series:
     >>> df = check_patients(pd.DataFrame({"patient_id": ["a"], "tmb": [10], "pdl1_tps": [50],
     ...                                   "prior_systemic_therapy": [0], "albumin": [4.0], "nlr": [3]}))
     >>> round(float(loris_score(df).iloc[0]), 3)
-    0.583
+    0.619
     """
     c = LORIS_COEFFICIENTS
-    prior = patients["prior_systemic_therapy"].astype(float)
-    line = patients["line_of_therapy"].astype(float)
-    prior = prior.fillna(pd.Series(np.where(line.isna(), np.nan, (line > 1).astype(float)), index=patients.index))
+    prior = prior_therapy(patients)
     s = (c["tmb_capped_50"] * np.minimum(patients["tmb"].astype(float), 50)
          + c["pdl1_tps"] * patients["pdl1_tps"].astype(float)
          + c["prior_systemic_therapy"] * prior

@@ -20,10 +20,6 @@ from icipredict.exceptions import InvalidPatientData
 __all__ = ["patient_report", "patient_figure"]
 
 
-def _calibration_points(meta: dict) -> list[dict]:
-    return meta.get("calibration_cv", [])
-
-
 def patient_figure(loaded, clean: pd.DataFrame, row: pd.Series, contrib: pd.Series, base: float, scale: str,
                    values: pd.Series):
     """Three panels: waterfall of contributions, risk on the cross-validated calibration curve, TIME class."""
@@ -36,7 +32,7 @@ def patient_figure(loaded, clean: pd.DataFrame, row: pd.Series, contrib: pd.Seri
     plot_patient_waterfall(contrib, values, base, scale=scale, ax=fig.add_subplot(grid[0]))
     ax = fig.add_subplot(grid[1])
     p = float(row["p_durable_benefit"])
-    curve = _calibration_points(loaded.metadata)
+    curve = loaded.metadata.get("calibration_cv", [])
     if curve:
         c = pd.DataFrame(curve)
         ax.errorbar(c["mean_predicted"], c["observed"],

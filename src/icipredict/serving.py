@@ -20,14 +20,15 @@ import pandas as pd
 
 from icipredict.exceptions import InvalidPatientData, ModelLoadError
 from icipredict.features import FEATURE_GROUPS
-from icipredict.schema import MUTATION_COLUMNS, check_patients
+from icipredict.clinical.biomarkers import tmb_assay_kind
+from icipredict.clinical.mutations import DRIVER_COLUMNS
+from icipredict.schema import check_patients
 
 __all__ = ["predict", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS"]
 
 #: Columns of every prediction table, in order (``top{i}_*`` follow when ``explain=k``).
 OUTPUT_COLUMNS = ("patient_id", "p_durable_benefit", "risk_group", "time_class", "missing_inputs", "warnings",
                   "model_version")
-_DRIVERS = MUTATION_COLUMNS[:5]
 _MLFLOW_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "dbfs:/", "s3://", "gs://", "wasbs://", "http://",
                    "https://")
 
@@ -162,9 +163,9 @@ def _warnings(clean: pd.DataFrame, meta: dict, present: np.ndarray) -> list[str]
     train = meta.get("training", {})
     n = len(clean)
     notes: list[list[str]] = [[] for _ in range(n)]
-    drivers = clean[list(_DRIVERS)].astype(float).to_numpy() == 1
+    drivers = clean[list(DRIVER_COLUMNS)].astype(float).to_numpy() == 1
     for i in np.flatnonzero(drivers.any(axis=1)):
-        genes = ", ".join(c[4:].upper() for c, hit in zip(_DRIVERS, drivers[i]) if hit)
+        genes = ", ".join(c[4:].upper() for c, hit in zip(DRIVER_COLUMNS, drivers[i]) if hit)
         notes[i].append(f"driver-positive tumour ({genes}): usually excluded from ICI monotherapy, "
                         f"{train.get('driver_positive_share', 0):.0%} of training patients")
     seen = set(train.get("regimens", []))
@@ -174,11 +175,9 @@ def _warnings(clean: pd.DataFrame, meta: dict, present: np.ndarray) -> list[str]
             notes[i].append(f"regimen {reg.iloc[i]} never seen in training (seen: {', '.join(sorted(seen))})")
     kinds = set(train.get("tmb_assay_kinds", []))
     if kinds:
-        assay = clean["tmb_assay"].astype("string").str.lower()
-        kind = np.where(assay.str.contains("plasma|btmb|blood|ctdna", regex=True).fillna(False), "plasma",
-                        np.where(assay.str.contains("wes|exome", regex=True).fillna(False), "wes", "panel"))
-        for i in np.flatnonzero((assay.notna() & ~pd.Series(kind).isin(kinds).to_numpy()).to_numpy()):
-            notes[i].append(f"TMB assay kind {kind[i]} ({assay.iloc[i]}) never seen in training")
+        kind = tmb_assay_kind(clean)
+        for i in np.flatnonzero((kind.notna() & ~kind.isin(kinds)).to_numpy()):
+            notes[i].append(f"TMB assay kind {kind.iloc[i]} ({clean['tmb_assay'].iloc[i]}) never seen in training")
     for col, r in train.get("ranges", {}).items():
         v = clean[col].astype(float).to_numpy()
         out = (v < r["min"]) | (v > r["max"])

@@ -25,7 +25,7 @@ from icipredict.exceptions import IcipredictError, ModelLoadError
 if TYPE_CHECKING:  # pragma: no cover
     from icipredict.training import TrainingResult
 
-__all__ = ["log_training_run", "download_bundle", "TrackingError", "IcipredictPyfunc", "pyfunc_signature",
+__all__ = ["log_training_run", "download_bundle", "TrackingError", "make_pyfunc", "pyfunc_signature",
            "MAX_REQUEST_ROWS"]
 
 #: Largest request the pyfunc scores at once; bigger REST payloads get a 400 (Spark batches are smaller).
@@ -225,8 +225,6 @@ def make_pyfunc():
     cls = type("IcipredictPyfunc", (_PyfuncBase, PythonModel), {})
     return cls()
 
-
-IcipredictPyfunc = _PyfuncBase
 
 
 def _check_store(uri: str) -> None:

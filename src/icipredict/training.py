@@ -233,10 +233,11 @@ def training_profile(patients: pd.DataFrame) -> dict[str, Any]:
                                 "p01": float(v.quantile(0.01)), "p99": float(v.quantile(0.99)),
                                 "missing_share": float(patients[name].isna().mean())}
     regimens = sorted(str(r) for r in patients["regimen"].dropna().unique())
-    assay = patients["tmb_assay"].dropna().astype(str).str.lower()
-    kinds = sorted({"plasma" if any(w in a for w in ("plasma", "btmb", "blood", "ctdna")) else
-                    "wes" if ("wes" in a or "exome" in a) else "panel" for a in assay})
-    drivers = patients[["mut_egfr", "mut_alk", "mut_ros1", "mut_ret", "mut_erbb2"]].astype(float)
+    from icipredict.clinical.biomarkers import tmb_assay_kind
+    from icipredict.clinical.mutations import DRIVER_COLUMNS
+
+    kinds = sorted(tmb_assay_kind(patients).dropna().unique())
+    drivers = patients[list(DRIVER_COLUMNS)].astype(float)
     return {
         "n": int(len(patients)), "ranges": ranges, "regimens": regimens, "tmb_assay_kinds": kinds,
         "driver_positive_share": float((drivers == 1).any(axis=1).mean()),

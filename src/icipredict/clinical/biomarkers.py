@@ -14,6 +14,9 @@ import pandas as pd
 from icipredict.clinical.outcomes import _float_column, _text_column
 
 __all__ = [
+    "PLASMA_ASSAY_WORDS",
+    "WES_ASSAY_WORDS",
+    "tmb_assay_kind",
     "PDL1_BANDS",
     "PDL1_BAND_RANGES",
     "TMB_HIGH_CUTOFF",
@@ -31,6 +34,10 @@ PDL1_BANDS: tuple[str, str, str] = ("<1", "1-49", ">=50")
 PDL1_BAND_RANGES: dict[str, tuple[float, float]] = {"<1": (0.0, 1.0), "1-49": (1.0, 50.0), ">=50": (50.0, 100.0)}
 #: TMB-high cut-off in mut/Mb (domain.md section 3; KEYNOTE-158, panel dependent).
 TMB_HIGH_CUTOFF = 10.0
+#: Words in ``tmb_assay`` naming a blood-based TMB (bTMB runs on another scale than tissue panels).
+PLASMA_ASSAY_WORDS: tuple[str, ...] = ("plasma", "btmb", "blood", "ctdna", "liquid")
+#: Words in ``tmb_assay`` naming whole-exome sequencing.
+WES_ASSAY_WORDS: tuple[str, ...] = ("wes", "exome")
 #: Stromal TIL cut-off in percent (domain.md section 3).
 TIL_PCT_CUTOFF = 10.0
 #: TIL density cut-off in cells/mm2 (Rakaee et al., JAMA Oncol 2022).
@@ -154,3 +161,22 @@ def til_positive(
         default=np.nan,
     )
     return pd.Series(out, index=df.index, name="til_positive")
+
+
+def tmb_assay_kind(df: pd.DataFrame) -> pd.Series:
+    """Kind of TMB assay per patient: ``plasma``, ``wes`` or ``panel`` (any other named assay).
+
+    Missing where ``tmb_assay`` is missing.
+
+    >>> import pandas as pd
+    >>> tmb_assay_kind(pd.DataFrame({"tmb_assay": ["Plasma bTMB", "WES", "MSK-IMPACT", None]})).tolist()
+    ['plasma', 'wes', 'panel', None]
+    """
+    if "tmb_assay" not in df.columns:
+        return pd.Series([None] * len(df), index=df.index, dtype=object)
+    text = df["tmb_assay"].astype("string").str.lower()
+    plasma = text.str.contains("|".join(PLASMA_ASSAY_WORDS), regex=True).fillna(False).to_numpy(dtype=bool)
+    wes = text.str.contains("|".join(WES_ASSAY_WORDS), regex=True).fillna(False).to_numpy(dtype=bool)
+    kind = np.where(plasma, "plasma", np.where(wes, "wes", "panel")).astype(object)
+    kind[text.isna().to_numpy()] = None
+    return pd.Series(kind, index=df.index, dtype=object)

@@ -14,6 +14,7 @@ from icipredict.clinical.outcomes import _float_column, _text_column
 
 __all__ = [
     "DRIVER_GENES",
+    "DRIVER_COLUMNS",
     "POSITIVE_ALWAYS",
     "POSITIVE_IN_SMOKERS",
     "POSITIVE",
@@ -26,6 +27,8 @@ __all__ = [
 
 #: Oncogenic drivers, negative predictors (usually excluded from ICI monotherapy); domain.md section 3.
 DRIVER_GENES: tuple[str, ...] = ("egfr", "alk", "ros1", "ret", "erbb2")
+#: Their columns in the patient table.
+DRIVER_COLUMNS: tuple[str, ...] = tuple(f"mut_{g}" for g in DRIVER_GENES)
 #: Positive predictors in every patient; domain.md section 3.
 POSITIVE_ALWAYS: tuple[str, ...] = ("kras",)
 #: Positive predictors only in smokers (BRAF, MET exon 14 skipping); domain.md section 3.

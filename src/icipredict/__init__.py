@@ -19,7 +19,7 @@ _EXPORTS = {
     "load_model": "icipredict.serving",
     "model_uri": "icipredict.serving",
     "train": "icipredict.training",
-    "evaluate": "icipredict.training",
+    "evaluate": "icipredict.evaluation.saved",
     "load_config": "icipredict.config",
     "check_patients": "icipredict.schema",
     "validate_patients": "icipredict.schema",
@@ -38,8 +38,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from icipredict.io import read_patients
     from icipredict.io.synthetic import synthetic_cohort
     from icipredict.schema import check_patients, validate_patients
+    from icipredict.evaluation.saved import evaluate
     from icipredict.serving import load_model, model_uri, predict
-    from icipredict.training import evaluate, train
+    from icipredict.training import train
 
 
 def __getattr__(name: str) -> Any:

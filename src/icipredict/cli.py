@@ -1,8 +1,8 @@
 """Command line: ``icipredict synth|validate|train|evaluate|predict|explain``.
 
 Heavy libraries are imported inside the commands so that ``icipredict --help`` stays fast. Every
-error this package raises on purpose is printed as one paragraph (exit code 2 for bad input or
-config, 3 for a model that cannot be loaded, 4 for an unreachable tracking store); anything else is
+error this package raises on purpose is printed as one paragraph (exit code 2 for bad input, config
+or a refused output path, 3 for a model that cannot be loaded, 4 for an unreachable tracking store); anything else is
 a bug and keeps its traceback.
 """
 
@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-FORMATS = ("auto", "table", "cbioportal", "cbioportal_tsv", "loris", "dijon")
+from icipredict.vocab import INPUT_FORMATS, LABEL_SOURCES
 
 
 def _err(message: str) -> None:
@@ -81,9 +81,12 @@ def cmd_train(args) -> int:
         overrides.append(f"output.model_dir={Path(args.out).resolve()}")
     if args.tracking_uri:
         overrides.append(f"tracking.uri={args.tracking_uri}")
+    if args.force:
+        overrides.append("output.replace=true")
     config = load_config(args.config, overrides=overrides)
     result = train(config, quiet=args.quiet)
     from icipredict.evaluation import format_metrics_markdown
+    from icipredict.tracking import resolve_tracking_uri
 
     m = result.metrics
     for scheme, title in (("cv", "cross-validation"), ("loco", "leave-one-cohort-out"), ("external", "external")):
@@ -92,16 +95,17 @@ def cmd_train(args) -> int:
             print(f"\n{title} (n evaluable; 95% bootstrap CI)")
             print(format_metrics_markdown(part))
     if result.bundle_path:
-        print(f"\nmodel: {result.bundle_path}")
+        print(f"\nmodel bundle written to {result.bundle_path}")
     if result.run_id:
-        print(f"MLflow run: {result.run_id} in {config.tracking.uri} (model URI runs:/{result.run_id}/model; "
-              f"browse with: mlflow ui --backend-store-uri {config.tracking.uri})")
+        uri, origin = resolve_tracking_uri(config.tracking.uri)
+        print(f"MLflow run: {result.run_id} in {uri} (from {origin}; model URI runs:/{result.run_id}/model; "
+              f"browse with: mlflow ui --backend-store-uri {uri})")
     return 0
 
 
 def cmd_evaluate(args) -> int:
     from icipredict.evaluation import format_metrics_markdown
-    from icipredict.training import evaluate
+    from icipredict.evaluation.saved import evaluate
 
     table = evaluate(args.model, args.data, cohort_column=args.cohort_column, format=args.format,
                      label_source=args.label_source, n_boot=args.n_boot, seed=args.seed)
@@ -213,19 +217,23 @@ def build_parser() -> argparse.ArgumentParser:
     def add_input(p, flag="--input"):
         p.add_argument(flag, required=True, help="canonical CSV/Parquet, cBioPortal study folder or portal TSV "
                                                  "export, LORIS/Chowell table, Dijon table")
-        p.add_argument("--format", choices=FORMATS, default="auto", help="input format (default: detected)")
+        p.add_argument("--format", choices=INPUT_FORMATS, default="auto", help="input format (default: detected)")
 
     p = sub.add_parser("validate", help="check a patient table and summarise it; changes nothing")
     add_input(p)
     p.add_argument("--lenient", action="store_true", help="drop bad rows with a per-row report instead of failing")
-    p.add_argument("--label-source", choices=("derived", "reported", "reported_then_derived"), default="derived")
+    p.add_argument("--label-source", choices=LABEL_SOURCES, default="derived")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("train", help="train, evaluate and track a model from a YAML config")
     p.add_argument("--config", default=None, help="YAML config (default: built-in synthetic defaults)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
-    p.add_argument("--out", help="write the model bundle here (same as --set output.model_dir=...)")
-    p.add_argument("--tracking-uri", help="MLflow tracking URI (same as --set tracking.uri=...)")
+    p.add_argument("--out", help="write the model bundle here (same as --set output.model_dir=...); it must not "
+                                 "exist, unless --force")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier icipredict model bundle at the output directory (never anything else)")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI (same as --set tracking.uri=...; default: the "
+                                          "config's, else MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_train)
 
@@ -233,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="model directory, MLflow URI or shipped name (e.g. public)")
     add_input(p, "--data")
     p.add_argument("--cohort-column", default="cohort")
-    p.add_argument("--label-source", choices=("derived", "reported", "reported_then_derived"), default="derived")
+    p.add_argument("--label-source", choices=LABEL_SOURCES, default="derived")
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", help="also write the metrics table as CSV")
@@ -265,11 +273,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--explain: expected K >= 0")
     if getattr(args, "chunk_size", 0) and args.chunk_size < 0:
         parser.error("--chunk-size: expected N >= 1")
-    from icipredict.exceptions import IcipredictError, InvalidConfig, InvalidPatientData, ModelLoadError
+    from icipredict.exceptions import IcipredictError, InvalidConfig, InvalidPatientData, ModelLoadError, OutputRefused
 
     try:
         return int(args.func(args) or 0)
-    except (InvalidPatientData, InvalidConfig) as exc:
+    except (InvalidPatientData, InvalidConfig, OutputRefused) as exc:
         _err(str(exc))
         return 2
     except ModelLoadError as exc:

@@ -1,7 +1,7 @@
 """Typed training configuration, loaded from YAML and ``--set key=value`` overrides.
 
 Every choice a training run makes is here: data sources, label rule, features, model and
-hyperparameters, cross-validation, calibration, explanations, risk groups, tracking and seed.
+hyperparameters, cross-validation, calibration, explanations, benefit groups, tracking and seed.
 An invalid file or override raises :class:`~icipredict.exceptions.InvalidConfig` naming the key.
 
 >>> cfg = load_config(None, overrides=["model.name=logistic", "seed=3"])
@@ -18,6 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from icipredict.exceptions import InvalidConfig
+from icipredict.metadata import BenefitThresholds, FeatureOptions
+from icipredict.vocab import BASELINES, CALIBRATION_METHODS, INPUT_FORMATS, LABEL_SOURCES, MODEL_NAMES
 
 __all__ = ["Config", "DataSource", "load_config", "apply_overrides", "config_to_dict"]
 
@@ -30,7 +32,7 @@ class DataSource(_Strict):
     """One cohort: a file or folder in a supported format, or the synthetic generator."""
 
     name: str
-    format: Literal["auto", "table", "cbioportal", "cbioportal_tsv", "loris", "dijon", "synthetic"] = "auto"
+    format: Literal[INPUT_FORMATS + ("synthetic",)] = "auto"  # type: ignore[valid-type]
     path: str | None = None
     n: int = Field(1000, ge=20, description="synthetic only: number of patients")
     seed: int | None = Field(None, description="synthetic only: defaults to the run seed")
@@ -60,19 +62,12 @@ class DataConfig(_Strict):
 
 
 class LabelConfig(_Strict):
-    source: Literal["derived", "reported", "reported_then_derived"] = "derived"
+    source: Literal[LABEL_SOURCES] = "derived"  # type: ignore[valid-type]
     benefit_months: float = Field(6.0, gt=0, le=24)
 
 
-class FeatureConfig(_Strict):
-    pdl1_cutoff: float = Field(1.0, ge=0, le=100)
-    til_pct_cutoff: float = Field(10.0, ge=0, le=100)
-    til_density_cutoff: float = Field(250.0, ge=0)
-    exclude: list[str] = Field(default_factory=list)
-
-
 class ModelConfig(_Strict):
-    name: Literal["logistic", "xgboost", "random_forest"] = "xgboost"
+    name: Literal[MODEL_NAMES] = "xgboost"  # type: ignore[valid-type]
     params: dict[str, Any] = Field(default_factory=dict)
     search: dict[str, list[Any]] = Field(default_factory=dict)
     monotone: bool = True
@@ -81,7 +76,7 @@ class ModelConfig(_Strict):
 
 
 class CalibrationConfig(_Strict):
-    method: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
+    method: Literal[CALIBRATION_METHODS] = "sigmoid"  # type: ignore[valid-type]
     inner_folds: int = Field(5, ge=2, le=20)
 
 
@@ -90,7 +85,7 @@ class EvaluationConfig(_Strict):
     leave_one_cohort_out: bool = True
     n_boot: int = Field(1000, ge=0, le=100_000)
     thresholds: list[float] = Field(default_factory=lambda: [0.2, 0.3, 0.5])
-    baselines: list[Literal["pdl1", "tmb", "loris"]] = Field(default_factory=lambda: ["pdl1", "tmb", "loris"])
+    baselines: list[Literal[BASELINES]] = Field(default_factory=lambda: list(BASELINES))  # type: ignore[valid-type]
 
     @field_validator("thresholds")
     @classmethod
@@ -108,28 +103,19 @@ class ExplainConfig(_Strict):
     max_patients: int = Field(2000, ge=10, description="patients sampled for the global SHAP plots")
 
 
-class RiskGroups(_Strict):
-    low: float = Field(0.2, gt=0, lt=1)
-    high: float = Field(0.4, gt=0, lt=1)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "RiskGroups":
-        if not self.low < self.high:
-            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
-        return self
-
-
 class TrackingConfig(_Strict):
     enabled: bool = True
-    uri: str = "sqlite:///mlflow.db"
+    uri: str | None = Field(None, description="MLflow store; unset: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db")
     experiment: str = "icipredict"
     run_name: str | None = None
     registered_model: str | None = Field(None, description="also register the model under this name (models:/name/1)")
 
 
 class OutputConfig(_Strict):
-    model_dir: str | None = Field(None, description="where the model bundle is written (none: only MLflow)")
+    model_dir: str | None = Field(None, description="where the model bundle is written (none: only MLflow); "
+                                  "relative to the config file; must not exist unless `replace`")
     model_name: str = "icipredict"
+    replace: bool = Field(False, description="replace an earlier icipredict bundle at model_dir (--force)")
 
 
 class Config(_Strict):
@@ -138,12 +124,12 @@ class Config(_Strict):
     seed: int = 7
     data: DataConfig = Field(default_factory=DataConfig)
     label: LabelConfig = Field(default_factory=LabelConfig)
-    features: FeatureConfig = Field(default_factory=FeatureConfig)
+    features: FeatureOptions = Field(default_factory=FeatureOptions)
     model: ModelConfig = Field(default_factory=ModelConfig)
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
-    risk_groups: RiskGroups = Field(default_factory=RiskGroups)
+    benefit_groups: BenefitThresholds = Field(default_factory=BenefitThresholds)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     base_dir: str | None = Field(None, description="directory of the config file (set by load_config)")
@@ -256,6 +242,9 @@ def load_config(path: str | Path | None = None, *, overrides: list[str] | tuple[
             raise InvalidConfig(f"config file {str(path)!r}: expected a mapping of sections at the top level. "
                                 f"Got {type(raw).__name__} instead.")
         raw.setdefault("base_dir", str(path.resolve().parent))
+        if "risk_groups" in raw:
+            raise InvalidConfig(f"config file {str(path)!r}: key 'risk_groups' was renamed 'benefit_groups' (low / "
+                                "intermediate / high likelihood of durable benefit); rename it.")
     # start from the defaults so that an override may reach into a default list (data.sources.0.n=500)
     raw = apply_overrides(_merge(Config().model_dump(mode="json"), raw), overrides)
     try:

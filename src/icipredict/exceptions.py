@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Problem", "InvalidPatientData", "InvalidConfig", "ModelLoadError", "IcipredictError"]
+__all__ = ["Problem", "InvalidPatientData", "InvalidConfig", "ModelLoadError", "OutputRefused", "IcipredictError"]
 
 
 class IcipredictError(Exception):
@@ -59,3 +59,7 @@ class InvalidConfig(IcipredictError, ValueError):
 
 class ModelLoadError(IcipredictError, OSError):
     """A model could not be found, verified or loaded."""
+
+
+class OutputRefused(IcipredictError, FileExistsError):
+    """Writing would overwrite or delete a file or folder the package did not create, or one of its inputs."""

@@ -8,8 +8,8 @@ Contributions are exact and fast for the two main models, without the ``shap`` p
   ``phi_j = coef_j * (z_j - mean(z_j))`` on the imputed and scaled design; a feature's
   missing-indicator contribution is added to the feature's own.
 
-The random forest uses ``shap.TreeExplainer`` (imported on first use). The plots use ``shap`` and
-``matplotlib``, both imported lazily.
+The random forest uses ``shap.TreeExplainer`` (imported on first use). The SHAP plots are in
+:mod:`icipredict.plots`.
 """
 
 from __future__ import annotations
@@ -22,10 +22,9 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 
 if TYPE_CHECKING:  # pragma: no cover
-    from matplotlib.figure import Figure
+    from icipredict.models import IciModel
 
-__all__ = ["shap_values", "top_contributions", "global_importance", "plot_beeswarm", "plot_importance_bar",
-           "plot_dependence", "plot_patient_waterfall"]
+__all__ = ["shap_values", "contributions", "top_contributions", "global_importance"]
 
 
 def shap_values(estimator, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str]:
@@ -60,6 +59,25 @@ def shap_values(estimator, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str
     return contribs[:, :-1].astype(float), contribs[:, -1].astype(float), "log-odds"
 
 
+def contributions(model: "IciModel", patients: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, str]:
+    """SHAP values of a fitted :class:`~icipredict.models.IciModel` per patient and model feature.
+
+    Returns ``(phi, base, scale)``: ``phi.sum(axis=1) + base`` equals the model output on
+    ``scale``. For sigmoid calibration the scale is the *calibrated* log-odds (the base model's
+    SHAP values times the Platt slope, base shifted by the intercept), so contributions add up to
+    the reported probability exactly; otherwise the base model's log-odds (or, for the random
+    forest, its probability).
+    """
+    X = model.features(patients)
+    phi, base, scale = shap_values(model.estimator_, X)
+    calibrator = model.calibrator_
+    if calibrator.method == "sigmoid" and scale == "log-odds":
+        phi = phi * calibrator.a
+        base = base * calibrator.a + calibrator.b
+        scale = "calibrated log-odds"
+    return pd.DataFrame(phi, index=patients.index, columns=model.feature_names_), base, scale
+
+
 def top_contributions(phi: pd.DataFrame, X: pd.DataFrame, k: int) -> list[list[dict]]:
     """The k features that moved each patient's prediction most, as ``{feature, value, shap}``."""
     if k <= 0:
@@ -78,93 +96,3 @@ def top_contributions(phi: pd.DataFrame, X: pd.DataFrame, k: int) -> list[list[d
 def global_importance(phi: pd.DataFrame) -> pd.Series:
     """Mean absolute SHAP value per feature, largest first."""
     return phi.abs().mean().sort_values(ascending=False)
-
-
-def _explanation(phi: pd.DataFrame, X: pd.DataFrame, base: np.ndarray):
-    import shap
-
-    return shap.Explanation(values=phi.to_numpy(), base_values=np.asarray(base, dtype=float),
-                            data=X.to_numpy(dtype=float), feature_names=list(phi.columns))
-
-
-def _figure():
-    # pyplot picks a non-interactive backend by itself on a headless machine
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def plot_beeswarm(phi: pd.DataFrame, X: pd.DataFrame, base: np.ndarray, *, max_display: int = 15,
-                  title: str = "") -> "Figure":
-    """SHAP beeswarm (one dot per patient and feature, coloured by the feature value)."""
-    import shap
-
-    plt = _figure()
-    plt.figure(figsize=(8, 6))
-    shap.plots.beeswarm(_explanation(phi, X, base), max_display=max_display, show=False)
-    fig = plt.gcf()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
-def plot_importance_bar(phi: pd.DataFrame, *, max_display: int = 15, title: str = "") -> "Figure":
-    """Mean |SHAP| per feature."""
-    plt = _figure()
-    imp = global_importance(phi).head(max_display)[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(imp) + 1.2))
-    ax.barh(imp.index, imp.to_numpy(), color="#3b6ea5")
-    ax.set_xlabel("mean |SHAP value|")
-    ax.set_title(title or "Global feature importance")
-    fig.tight_layout()
-    return fig
-
-
-def plot_dependence(phi: pd.DataFrame, X: pd.DataFrame, feature: str, *, title: str = "") -> "Figure":
-    """SHAP value of one feature against its value (missing values shown at the left edge)."""
-    plt = _figure()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    x = X[feature].to_numpy(dtype=float)
-    y = phi[feature].to_numpy()
-    known = ~np.isnan(x)
-    ax.scatter(x[known], y[known], s=10, alpha=0.6, color="#3b6ea5", label=f"measured (n={known.sum()})")
-    if (~known).any():
-        left = np.nanmin(x) - 0.05 * (np.nanmax(x) - np.nanmin(x) + 1) if known.any() else 0.0
-        ax.scatter(np.full((~known).sum(), left), y[~known], s=10, alpha=0.6, color="#b55",
-                   label=f"missing (n={(~known).sum()})")
-    ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xlabel(feature)
-    ax.set_ylabel(f"SHAP value of {feature}")
-    ax.set_title(title or f"Dependence on {feature}")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def plot_patient_waterfall(contrib: pd.Series, values: pd.Series, base: float, *, scale: str,
-                           max_display: int = 10, ax=None):
-    """Horizontal waterfall of one patient's contributions on ``scale``."""
-    plt = _figure()
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 5))
-    order = contrib.abs().sort_values(ascending=False).index
-    shown = list(order[:max_display])
-    rest = float(contrib.drop(index=shown).sum())
-    labels, deltas = [], []
-    for f in shown:
-        v = values.get(f, np.nan)
-        labels.append(f"{f} = {'missing' if pd.isna(v) else f'{v:.3g}'}")
-        deltas.append(float(contrib[f]))
-    if len(order) > max_display:
-        labels.append(f"{len(order) - max_display} other features")
-        deltas.append(rest)
-    labels, deltas = labels[::-1], deltas[::-1]
-    start = base + np.concatenate([[0.0], np.cumsum(deltas)[:-1]])
-    colours = ["#2a7" if d > 0 else "#c44" for d in deltas]
-    ax.barh(range(len(deltas)), deltas, left=start, color=colours)
-    ax.set_yticks(range(len(deltas)), labels, fontsize=8)
-    ax.axvline(base, color="grey", lw=0.8, ls="--")
-    ax.set_xlabel(f"contribution ({scale}); baseline {base:.2f}, patient {base + sum(deltas):.2f}")
-    ax.set_title("What moved this prediction (green: towards benefit)")
-    return ax

@@ -8,21 +8,19 @@ the same PD-L1 bands, TIME class and mutation groups as the reports.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Literal
-
 import numpy as np
 import pandas as pd
 
-from icipredict.clinical.biomarkers import PLASMA_ASSAY_WORDS, WES_ASSAY_WORDS, pdl1_band
-from icipredict.clinical.mutations import DRIVER_COLUMNS, mutation_groups
+from icipredict.clinical.biomarkers import pdl1_band, tmb_assay_kind
+from icipredict.clinical.mutations import mutation_groups
 from icipredict.clinical.time_class import time_status_pair
+from icipredict.metadata import FeatureOptions
 from icipredict.schema import MUTATION_COLUMNS
+from icipredict.vocab import PDL1_BANDS
 
-__all__ = ["FeatureOptions", "build_features", "FEATURE_GROUPS", "feature_names", "input_columns_for",
-           "prior_therapy"]
+__all__ = ["FeatureOptions", "build_features", "FEATURE_GROUPS", "prior_therapy"]
 
-_BAND_ORDINAL = {"<1": 0.0, "1-49": 1.0, ">=50": 2.0}
+_BAND_ORDINAL = {band: float(i) for i, band in enumerate(PDL1_BANDS)}
 
 #: Which canonical input columns feed each feature (used to report missing inputs per patient).
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
@@ -43,40 +41,9 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class FeatureOptions:
-    """Cut-offs and switches of the feature builder (part of a training config)."""
-
-    pdl1_cutoff: float = 1.0
-    til_pct_cutoff: float = 10.0
-    til_density_cutoff: float = 250.0
-    exclude: tuple[str, ...] = ()
-    mode: Literal["full", "clinical_genomic"] = "full"
-    extra: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["exclude"] = list(self.exclude)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "FeatureOptions":
-        d = dict(d)
-        d["exclude"] = tuple(d.get("exclude", ()))
-        return cls(**d)
-
-
 def _flag(series: pd.Series, value: str) -> pd.Series:
     s = series.astype(object)
     return pd.Series(np.where(s.isna(), np.nan, (s == value).astype(float)), index=series.index)
-
-
-def _contains_any(series: pd.Series, words: tuple[str, ...]) -> pd.Series:
-    if series.isna().all():
-        return pd.Series(np.nan, index=series.index)
-    text = series.astype("string").str.lower()
-    hit = text.str.contains("|".join(words), regex=True)
-    return pd.Series(np.where(text.isna(), np.nan, hit.fillna(False).astype(float)), index=series.index)
 
 
 def build_features(patients: pd.DataFrame, options: FeatureOptions | None = None) -> pd.DataFrame:
@@ -109,8 +76,9 @@ def build_features(patients: pd.DataFrame, options: FeatureOptions | None = None
     X["pdl1_tps"] = p["pdl1_tps"].astype(float)
     X["pdl1_band_ord"] = band.astype(object).map(_BAND_ORDINAL).astype(float)
     X["tmb_log"] = np.log1p(p["tmb"].astype(float))
-    X["tmb_plasma"] = _contains_any(p["tmb_assay"], PLASMA_ASSAY_WORDS)
-    X["tmb_wes"] = _contains_any(p["tmb_assay"], WES_ASSAY_WORDS)
+    kind = tmb_assay_kind(p)
+    X["tmb_plasma"] = _flag(kind, "plasma")
+    X["tmb_wes"] = _flag(kind, "wes")
     pair = time_status_pair(p, pdl1_cutoff=opt.pdl1_cutoff, til_pct_cutoff=opt.til_pct_cutoff,
                             til_density_cutoff=opt.til_density_cutoff)
     pd1 = pair["pdl1_positive"].astype("Float64").astype(float)
@@ -157,33 +125,3 @@ def prior_therapy(patients: pd.DataFrame) -> pd.Series:
     line = patients["line_of_therapy"].astype(float)
     from_line = pd.Series(np.where(line.isna(), np.nan, (line > 1).astype(float)), index=patients.index)
     return patients["prior_systemic_therapy"].astype(float).fillna(from_line)
-
-
-def feature_names(options: FeatureOptions | None = None) -> list[str]:
-    """Names of the model matrix columns for these options."""
-    from icipredict.schema import check_patients
-
-    probe = check_patients(pd.DataFrame({"patient_id": ["probe"]}))
-    return list(build_features(probe, options).columns)
-
-
-_FEATURE_INPUTS: dict[str, tuple[str, ...]] = {
-    "pdl1_tps": ("pdl1_tps",), "pdl1_band_ord": ("pdl1_tps", "pdl1_band"), "tmb_log": ("tmb",),
-    "tmb_plasma": ("tmb_assay",), "tmb_wes": ("tmb_assay",),
-    "pdl1_positive": ("pdl1_tps", "pdl1_band"), "til_positive": ("til_pct", "til_density", "til_status"),
-    "time_pdl1pos_tilpos": ("pdl1_tps", "pdl1_band", "til_pct", "til_density", "til_status"),
-    "time_pdl1neg_tilneg": ("pdl1_tps", "pdl1_band", "til_pct", "til_density", "til_status"),
-    "driver_positive": DRIVER_COLUMNS, "positive_mutation": ("mut_kras", "mut_braf", "mut_met_ex14", "smoking"),
-    "cold_tumour": ("mut_stk11", "mut_keap1"),
-    "immune_evasion": ("mut_jak1", "mut_jak2", "mut_b2m", "mut_pten", "mut_ctnnb1", "mut_tp53"),
-    "female": ("sex",), "never_smoker": ("smoking",), "current_smoker": ("smoking",), "squamous": ("histology",),
-    "n_met_sites": ("n_met_sites", "met_liver", "met_bone", "met_brain", "met_pleura"),
-    "prior_systemic_therapy": ("prior_systemic_therapy", "line_of_therapy"),
-    "regimen_ctla4": ("regimen",), "regimen_chemo": ("regimen",),
-    "female_x_mono": ("sex", "regimen"), "never_smoker_x_mono": ("smoking", "regimen"), "nlr_log": ("nlr",),
-}
-
-
-def input_columns_for(feature: str) -> tuple[str, ...]:
-    """Canonical input columns a feature is computed from."""
-    return _FEATURE_INPUTS.get(feature, (feature,))

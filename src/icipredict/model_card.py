@@ -39,40 +39,41 @@ def _scheme_table(metrics, scheme: str, subset: str = "all") -> str:
 def model_card(result: "TrainingResult") -> str:
     """Markdown model card of a training result."""
     meta, cfg, m = result.metadata, result.config, result.metrics
-    train = meta["training"]
+    train = meta.training
     lines = [
-        f"# Model card: {meta['name']}",
+        f"# Model card: {meta.name}",
         "",
         "Decision support for research, not a medical device. Predicts, before a patient with advanced NSCLC "
         "starts an immune checkpoint inhibitor, the probability of durable clinical benefit (progression-free "
         f"for at least {cfg.label.benefit_months:g} months) versus primary resistance.",
         "",
         "## Model",
-        f"- estimator: {cfg.model.name} (tuned: {meta.get('config', {}).get('model', {}).get('search') or 'no'}; "
+        f"- estimator: {cfg.model.name} (tuned: {cfg.model.search or 'no'}; "
         f"monotone constraints: {cfg.model.monotone if cfg.model.name == 'xgboost' else 'n/a'})",
         f"- calibration: {cfg.calibration.method}, fitted on {cfg.calibration.inner_folds}-fold out-of-fold "
         "scores of the training patients",
         f"- PD-L1 TPS hidden for {cfg.model.band_only_share:.0%} of training rows (band kept) so the model "
         "also works when only the PD-L1 band is reported",
-        f"- risk groups: low < {cfg.risk_groups.low:g} <= intermediate < {cfg.risk_groups.high:g} <= high",
-        f"- seed: {cfg.seed}; icipredict {meta['icipredict_version']}",
+        f"- benefit groups (likelihood of durable benefit): low < {cfg.benefit_groups.low:g} <= intermediate < "
+        f"{cfg.benefit_groups.high:g} <= high",
+        f"- seed: {cfg.seed}; icipredict {meta.icipredict_version}",
         "",
         "## Training data",
-        f"- {train['n_evaluable']} evaluable patients ({train['n_durable_benefit']} durable benefit), "
-        f"cohorts: {', '.join(train['cohorts'])}",
-        f"- duplicates removed when pooling: {train['data'].get('duplicates_removed', 0)}",
+        f"- {train.n_evaluable} evaluable patients ({train.n_durable_benefit} durable benefit), "
+        f"cohorts: {', '.join(train.cohorts)}",
+        f"- duplicates removed when pooling: {train.data.duplicates_removed}",
         "",
         "| cohort | patients | durable benefit | primary resistance | not evaluable | source and licence |",
         "|---|---:|---:|---:|---:|---|",
     ]
-    for c, d in train["per_cohort"].items():
-        lines.append(f"| {c} | {d['n']} | {d['durable_benefit']} | {d['primary_resistance']} | "
-                     f"{d['not_evaluable']} | {SOURCE_NOTES.get(c, 'user supplied')} |")
+    for c, d in train.per_cohort.items():
+        lines.append(f"| {c} | {d.n} | {d.durable_benefit} | {d.primary_resistance} | "
+                     f"{d.not_evaluable} | {SOURCE_NOTES.get(c, 'user supplied')} |")
     lines += [
         "",
-        f"Regimens seen: {', '.join(train['regimens']) or 'none recorded'}. TMB assay kinds seen: "
-        f"{', '.join(train['tmb_assay_kinds']) or 'none recorded'}. Driver-positive share: "
-        f"{train['driver_positive_share']:.1%}. TIL measured in {train['til_measured_share']:.1%}.",
+        f"Regimens seen: {', '.join(train.regimens) or 'none recorded'}. TMB assay kinds seen: "
+        f"{', '.join(train.tmb_assay_kinds) or 'none recorded'}. Driver-positive share: "
+        f"{train.driver_positive_share:.1%}. TIL measured in {train.til_measured_share:.1%}.",
         "",
         "## Label rule",
         f"Label source `{cfg.label.source}`: durable benefit = PFS >= {cfg.label.benefit_months:g} months; primary "

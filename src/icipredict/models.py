@@ -11,8 +11,6 @@ scikit-learn's ``CalibratedClassifierCV(ensemble=False)``. No test-fold row ever
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from itertools import product
 from typing import Any, Literal
 
 import numpy as np
@@ -23,22 +21,22 @@ from sklearn.impute import SimpleImputer
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import ParameterGrid, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from icipredict.features import FeatureOptions, build_features, prior_therapy
+from icipredict.clinical.biomarkers import pdl1_band
+from icipredict.exceptions import InvalidConfig
+from icipredict.features import FEATURE_GROUPS, build_features, prior_therapy
+from icipredict.metadata import Calibrator, EstimatorSpec, FeatureOptions
+from icipredict.vocab import BASELINES, MODEL_NAMES, PDL1_BANDS
 
 __all__ = [
-    "MODEL_NAMES", "BASELINES", "make_model", "IciModel", "Calibrator", "baseline_scores", "loris_score",
-    "MONOTONE_DIRECTIONS",
+    "MODEL_NAMES", "BASELINES", "make_model", "IciModel", "Calibrator", "fit_calibrator", "baseline_scores",
+    "loris_score", "MONOTONE_DIRECTIONS",
 ]
 
-ModelName = Literal["logistic", "xgboost", "random_forest"]
-MODEL_NAMES: tuple[str, ...] = ("logistic", "xgboost", "random_forest")
-#: Baseline scores reported beside every model. PD-L1 and TMB are raw scores (ranked, not
-#: probabilities); LORIS is a probability.
-BASELINES: tuple[str, ...] = ("pdl1", "tmb", "loris")
+ModelName = Literal[MODEL_NAMES]  # type: ignore[valid-type]
 
 _DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "logistic": {"C": 0.1},
@@ -82,8 +80,6 @@ def make_model(name: ModelName = "xgboost", *, random_state: int = 0, monotone: 
     0.5
     """
     if name not in MODEL_NAMES:
-        from icipredict.exceptions import InvalidConfig
-
         raise InvalidConfig(f"model.name: expected one of {list(MODEL_NAMES)}. Got {name!r} instead.")
     merged = {**_DEFAULT_PARAMS[name], **params}
     if name == "logistic":
@@ -113,52 +109,31 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
 
 
-@dataclass
-class Calibrator:
-    """Map from the base model's score (log-odds) to a calibrated probability.
+def fit_calibrator(method: Literal["sigmoid", "isotonic", "none"], score: np.ndarray, y: np.ndarray) -> Calibrator:
+    """Fit a :class:`~icipredict.metadata.Calibrator` on out-of-fold scores (log-odds) and outcomes.
 
-    ``sigmoid`` is Platt scaling, ``p = 1 / (1 + exp(-(a * score + b)))``; ``isotonic`` a monotone
-    step function; ``none`` the base model's own probability.
+    A negative Platt slope means the out-of-fold scores ranked patients the wrong way round: the
+    base model learned noise. Reversing it would contradict every expected direction, so the
+    calibrator then predicts the observed rate (slope 0).
+
+    >>> import numpy as np
+    >>> fit_calibrator("sigmoid", np.array([-1.0, 0.0, 1.0, 2.0]), np.array([0, 1, 0, 1])).a > 0
+    True
     """
-
-    method: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
-    a: float = 1.0
-    b: float = 0.0
-    x_thresholds: list[float] = field(default_factory=list)
-    y_thresholds: list[float] = field(default_factory=list)
-
-    def fit(self, score: np.ndarray, y: np.ndarray) -> "Calibrator":
-        score = np.asarray(score, dtype=float)
-        y = np.asarray(y, dtype=float)
-        if self.method == "sigmoid":
-            lr = LogisticRegression(C=1e6, max_iter=1000).fit(score.reshape(-1, 1), y)
-            self.a, self.b = float(lr.coef_[0, 0]), float(lr.intercept_[0])
-            if self.a < 0:
-                # out-of-fold scores ranked patients the wrong way round: the base model learned noise.
-                # Reversing it would contradict every expected direction; predict the observed rate.
-                prevalence = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
-                self.a, self.b = 0.0, float(np.log(prevalence / (1 - prevalence)))
-        elif self.method == "isotonic":
-            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(score, y)
-            self.x_thresholds = [float(v) for v in iso.X_thresholds_]
-            self.y_thresholds = [float(v) for v in iso.y_thresholds_]
-        return self
-
-    def predict(self, score: np.ndarray) -> np.ndarray:
-        score = np.asarray(score, dtype=float)
-        if self.method == "sigmoid":
-            return _sigmoid(self.a * score + self.b)
-        if self.method == "isotonic":
-            return np.interp(score, self.x_thresholds, self.y_thresholds)
-        return _sigmoid(score)
-
-    def to_dict(self) -> dict:
-        return {"method": self.method, "a": self.a, "b": self.b,
-                "x_thresholds": self.x_thresholds, "y_thresholds": self.y_thresholds}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Calibrator":
-        return cls(**d)
+    score = np.asarray(score, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if method == "sigmoid":
+        lr = LogisticRegression(C=1e6, max_iter=1000).fit(score.reshape(-1, 1), y)
+        a, b = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+        if a < 0:
+            prevalence = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
+            a, b = 0.0, float(np.log(prevalence / (1 - prevalence)))
+        return Calibrator(method="sigmoid", a=a, b=b)
+    if method == "isotonic":
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(score, y)
+        return Calibrator(method="isotonic", x_thresholds=[float(v) for v in iso.X_thresholds_],
+                          y_thresholds=[float(v) for v in iso.y_thresholds_])
+    return Calibrator(method="none")
 
 
 def _score(estimator: BaseEstimator, X: pd.DataFrame) -> np.ndarray:
@@ -170,13 +145,6 @@ def _score(estimator: BaseEstimator, X: pd.DataFrame) -> np.ndarray:
     # inplace prediction skips building a DMatrix: most of the cost for one patient
     return estimator.get_booster().inplace_predict(X.to_numpy(dtype=np.float32), predict_type="margin",
                                                    missing=np.nan)
-
-
-def _grid(search: dict[str, list]) -> list[dict[str, Any]]:
-    if not search:
-        return [{}]
-    keys = sorted(search)
-    return [dict(zip(keys, values)) for values in product(*(search[k] for k in keys))]
 
 
 class IciModel(ClassifierMixin, BaseEstimator):
@@ -194,8 +162,8 @@ class IciModel(ClassifierMixin, BaseEstimator):
         Post-hoc calibration fitted on inner out-of-fold scores of the training rows.
     inner_folds : int
         Folds of the inner cross-validation (tuning and calibration).
-    feature_options : dict, optional
-        :class:`~icipredict.features.FeatureOptions` as a dict.
+    feature_options : FeatureOptions, optional
+        Cut-offs of the feature builder.
     band_only_share : float
         Share of training rows whose PD-L1 TPS is hidden (keeping its band) so that the model
         learns to use the band alone, as many external centres report it.
@@ -221,7 +189,7 @@ class IciModel(ClassifierMixin, BaseEstimator):
 
     def __init__(self, estimator: ModelName = "xgboost", params: dict | None = None, search: dict | None = None,
                  calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid", inner_folds: int = 5,
-                 feature_options: dict | None = None, band_only_share: float = 0.0, mask_share: float = 0.0,
+                 feature_options: FeatureOptions | None = None, band_only_share: float = 0.0, mask_share: float = 0.0,
                  monotone: bool = False, random_state: int = 0):
         self.estimator = estimator
         self.params = params
@@ -236,7 +204,7 @@ class IciModel(ClassifierMixin, BaseEstimator):
 
     # -- features ---------------------------------------------------------------------------
     def _options(self) -> FeatureOptions:
-        return FeatureOptions.from_dict(self.feature_options or {})
+        return self.feature_options or FeatureOptions()
 
     def features(self, patients: pd.DataFrame) -> pd.DataFrame:
         """Model matrix of a clean patient table, columns in training order."""
@@ -247,15 +215,12 @@ class IciModel(ClassifierMixin, BaseEstimator):
     def _augment(self, patients: pd.DataFrame) -> pd.DataFrame:
         if self.band_only_share <= 0 and self.mask_share <= 0:
             return patients
-        from icipredict.clinical.biomarkers import pdl1_band
-        from icipredict.features import FEATURE_GROUPS
-
         rng = np.random.default_rng(self.random_state + 1)
         out = patients.copy()
         if self.band_only_share > 0:
             hide = (rng.random(len(patients)) < self.band_only_share) & patients["pdl1_tps"].notna().to_numpy()
             band = pdl1_band(patients)
-            out["pdl1_band"] = pd.Categorical(band.astype(object), categories=["<1", "1-49", ">=50"])
+            out["pdl1_band"] = pd.Categorical(band.astype(object), categories=list(PDL1_BANDS))
             out.loc[hide, "pdl1_tps"] = np.nan
         if self.mask_share > 0:
             for columns in FEATURE_GROUPS.values():
@@ -284,17 +249,18 @@ class IciModel(ClassifierMixin, BaseEstimator):
         cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
         splits = list(cv.split(X, y))
         best, best_loss, best_oof = {}, np.inf, None
-        for candidate in _grid(self.search or {}):
+        for candidate in ParameterGrid(self.search or {}):
+            template = self._new_base(self.feature_names_, candidate)
             oof = np.empty(len(y))
             for tr, te in splits:
-                base = self._new_base(self.feature_names_, candidate).fit(X.iloc[tr], y[tr])
+                base = clone(template).fit(X.iloc[tr], y[tr])
                 oof[te] = _score(base, X.iloc[te])
             loss = log_loss(y, _sigmoid(oof), labels=[0, 1])
             if loss < best_loss - 1e-12:
                 best, best_loss, best_oof = candidate, loss, oof
         self.best_params_ = best
         self.inner_log_loss_ = float(best_loss)
-        self.calibrator_ = Calibrator(self.calibration).fit(best_oof, y)
+        self.calibrator_ = fit_calibrator(self.calibration, best_oof, y)
         self.estimator_ = self._new_base(self.feature_names_, best).fit(X, y)
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = len(self.feature_names_)
@@ -312,24 +278,29 @@ class IciModel(ClassifierMixin, BaseEstimator):
     def predict(self, patients: pd.DataFrame) -> np.ndarray:
         return (self.predict_proba(patients)[:, 1] >= 0.5).astype(int)
 
-    def contributions(self, patients: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, str]:
-        """SHAP values per patient and feature.
+    def spec(self, file: str) -> EstimatorSpec:
+        """The :class:`~icipredict.metadata.EstimatorSpec` of this fitted model (its weights live in ``file``)."""
+        return EstimatorSpec(name=self.estimator, file=file, params=dict(self.params or {}),
+                             search={k: list(v) for k, v in (self.search or {}).items()},
+                             best_params=dict(self.best_params_), calibration=self.calibration,
+                             inner_folds=self.inner_folds, band_only_share=self.band_only_share,
+                             mask_share=self.mask_share, monotone=self.monotone, random_state=self.random_state)
 
-        Returns ``(phi, base, scale)``: ``phi.sum(axis=1) + base`` equals the model output on
-        ``scale``. For sigmoid calibration the scale is the *calibrated* log-odds (the base model's
-        SHAP values times the Platt slope, base shifted by the intercept), so contributions add up
-        to the reported probability exactly; otherwise the base model's log-odds (or, for the
-        random forest, its probability).
-        """
-        from icipredict.explain import shap_values
-
-        X = self.features(patients)
-        phi, base, scale = shap_values(self.estimator_, X)
-        if self.calibrator_.method == "sigmoid" and scale == "log-odds":
-            phi = phi * self.calibrator_.a
-            base = base * self.calibrator_.a + self.calibrator_.b
-            scale = "calibrated log-odds"
-        return pd.DataFrame(phi, index=patients.index, columns=self.feature_names_), base, scale
+    @classmethod
+    def from_spec(cls, spec: EstimatorSpec, estimator: BaseEstimator, calibrator: Calibrator,
+                  feature_names: list[str], feature_options: FeatureOptions) -> "IciModel":
+        """A fitted model from its spec and loaded weights (the inverse of :meth:`spec`)."""
+        model = cls(estimator=spec.name, params=spec.params, search=spec.search, calibration=spec.calibration,
+                    inner_folds=spec.inner_folds, feature_options=feature_options,
+                    band_only_share=spec.band_only_share, mask_share=spec.mask_share, monotone=spec.monotone,
+                    random_state=spec.random_state)
+        model.estimator_ = estimator
+        model.calibrator_ = calibrator
+        model.feature_names_ = list(feature_names)
+        model.best_params_ = dict(spec.best_params)
+        model.classes_ = np.array([0, 1])
+        model.n_features_in_ = len(feature_names)
+        return model
 
 
 # -- baselines ------------------------------------------------------------------------------
@@ -341,7 +312,7 @@ LORIS_COEFFICIENTS: dict[str, float] = {
 }
 
 #: Band midpoints used when only the PD-L1 band is known (for ranking by the PD-L1 baseline).
-_BAND_MIDPOINT = {"<1": 0.5, "1-49": 25.0, ">=50": 75.0}
+_BAND_MIDPOINT = dict(zip(PDL1_BANDS, (0.5, 25.0, 75.0)))
 
 
 def loris_score(patients: pd.DataFrame) -> pd.Series:

@@ -24,11 +24,16 @@ from icipredict.evaluation import (
     decision_curve,
     roc_auc,
 )
+from icipredict.explain import global_importance
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["plot_roc", "plot_calibration", "plot_decision_curve", "plot_metric_forest", "save_figure"]
+    from icipredict.training import TrainingResult
+
+__all__ = ["plot_roc", "plot_calibration", "plot_decision_curve", "plot_metric_forest", "save_figure",
+           "figure_png", "plot_beeswarm", "plot_importance_bar", "plot_dependence", "plot_patient_waterfall",
+           "training_figures"]
 
 _METRIC_LABELS = {
     "roc_auc": "ROC AUC", "pr_auc": "PR AUC (average precision)", "brier": "Brier score",
@@ -192,3 +197,147 @@ def save_figure(fig: Figure, path: str | PathLike[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", dpi=120, bbox_inches="tight")
     return path
+
+
+def figure_png(fig: Figure) -> bytes:
+    """PNG bytes of ``fig`` as :func:`save_figure` writes them (deterministic for the same figure)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight", metadata={"Software": None})
+    return buf.getvalue()
+
+
+# -- SHAP plots ---------------------------------------------------------------------------------------
+
+def _explanation(phi: pd.DataFrame, X: pd.DataFrame, base: np.ndarray):
+    import shap
+
+    return shap.Explanation(values=phi.to_numpy(), base_values=np.asarray(base, dtype=float),
+                            data=X.to_numpy(dtype=float), feature_names=list(phi.columns))
+
+
+def _figure():
+    # pyplot picks a non-interactive backend by itself on a headless machine
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_beeswarm(phi: pd.DataFrame, X: pd.DataFrame, base: np.ndarray, *, max_display: int = 15,
+                  title: str = "") -> "Figure":
+    """SHAP beeswarm (one dot per patient and feature, coloured by the feature value)."""
+    import shap
+
+    plt = _figure()
+    plt.figure(figsize=(8, 6))
+    shap.plots.beeswarm(_explanation(phi, X, base), max_display=max_display, show=False)
+    fig = plt.gcf()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_importance_bar(phi: pd.DataFrame, *, max_display: int = 15, title: str = "") -> "Figure":
+    """Mean |SHAP| per feature."""
+    plt = _figure()
+    imp = global_importance(phi).head(max_display)[::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(imp) + 1.2))
+    ax.barh(imp.index, imp.to_numpy(), color="#3b6ea5")
+    ax.set_xlabel("mean |SHAP value|")
+    ax.set_title(title or "Global feature importance")
+    fig.tight_layout()
+    return fig
+
+
+def plot_dependence(phi: pd.DataFrame, X: pd.DataFrame, feature: str, *, title: str = "") -> "Figure":
+    """SHAP value of one feature against its value (missing values shown at the left edge)."""
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    x = X[feature].to_numpy(dtype=float)
+    y = phi[feature].to_numpy()
+    known = ~np.isnan(x)
+    ax.scatter(x[known], y[known], s=10, alpha=0.6, color="#3b6ea5", label=f"measured (n={known.sum()})")
+    if (~known).any():
+        left = np.nanmin(x) - 0.05 * (np.nanmax(x) - np.nanmin(x) + 1) if known.any() else 0.0
+        ax.scatter(np.full((~known).sum(), left), y[~known], s=10, alpha=0.6, color="#b55",
+                   label=f"missing (n={(~known).sum()})")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlabel(feature)
+    ax.set_ylabel(f"SHAP value of {feature}")
+    ax.set_title(title or f"Dependence on {feature}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_patient_waterfall(contrib: pd.Series, values: pd.Series, base: float, *, scale: str,
+                           max_display: int = 10, ax=None):
+    """Horizontal waterfall of one patient's contributions on ``scale``."""
+    plt = _figure()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 5))
+    order = contrib.abs().sort_values(ascending=False).index
+    shown = list(order[:max_display])
+    rest = float(contrib.drop(index=shown).sum())
+    labels, deltas = [], []
+    for f in shown:
+        v = values.get(f, np.nan)
+        labels.append(f"{f} = {'missing' if pd.isna(v) else f'{v:.3g}'}")
+        deltas.append(float(contrib[f]))
+    if len(order) > max_display:
+        labels.append(f"{len(order) - max_display} other features")
+        deltas.append(rest)
+    labels, deltas = labels[::-1], deltas[::-1]
+    start = base + np.concatenate([[0.0], np.cumsum(deltas)[:-1]])
+    colours = ["#2a7" if d > 0 else "#c44" for d in deltas]
+    ax.barh(range(len(deltas)), deltas, left=start, color=colours)
+    ax.set_yticks(range(len(deltas)), labels, fontsize=8)
+    ax.axvline(base, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel(f"contribution ({scale}); baseline {base:.2f}, patient {base + sum(deltas):.2f}")
+    ax.set_title("What moved this prediction (green: towards benefit)")
+    return ax
+
+
+# -- the figures of a training run ---------------------------------------------------------------------
+
+def training_figures(result: "TrainingResult") -> dict[str, bytes]:
+    """PNG bytes of every plot of a training run, by file name (written beside the bundle and to MLflow)."""
+    import matplotlib.pyplot as plt
+
+    pred = result.predictions
+    y = pred["y"].to_numpy(float)
+    curves = {"model (CV)": (y, pred["model"].to_numpy(float))}
+    for b in result.config.evaluation.baselines:
+        known = pred[b].notna().to_numpy()
+        if known.sum() >= 10 and len(set(y[known])) == 2:  # LORIS needs five inputs, often absent
+            curves[f"{b} (n={int(known.sum())})"] = (y[known], pred[b].to_numpy(float)[known])
+    figs = {
+        "roc_cv.png": plot_roc(curves, title="ROC, cross-validated, model beside baselines"),
+        "calibration_cv.png": plot_calibration(y, pred["model"].to_numpy(float), label="model (CV)",
+                                               title="Calibration, cross-validated"),
+        "decision_curve_cv.png": plot_decision_curve({"model (CV)": curves["model (CV)"]},
+                                                     title="Decision curve, cross-validated"),
+        "auc_forest.png": plot_metric_forest(result.metrics.query("subset == 'all'"), "roc_auc",
+                                             title="ROC AUC by scheme and cohort"),
+    }
+    if "loco" in pred and pred["loco"].notna().any():
+        m = pred["loco"].notna()
+        figs["calibration_loco.png"] = plot_calibration(y[m], pred.loc[m, "loco"].to_numpy(float),
+                                                        label="model (LOCO)", title="Calibration, leave-one-cohort-out")
+    if result.shap is not None:
+        phi, X, base = result.shap
+        cfg = result.config.explain
+        figs["shap_beeswarm.png"] = plot_beeswarm(phi, X, base, max_display=cfg.max_display,
+                                                  title=f"SHAP values, n={len(phi)}")
+        figs["shap_importance.png"] = plot_importance_bar(phi, max_display=cfg.max_display,
+                                                          title=f"Mean |SHAP|, n={len(phi)}")
+        for f in cfg.dependence:
+            if f in phi.columns:
+                figs[f"shap_dependence_{f}.png"] = plot_dependence(phi, X, f)
+    out = {}
+    for name, fig in figs.items():
+        out[name] = figure_png(fig)
+        plt.close(fig)
+    return out

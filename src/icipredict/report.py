@@ -15,7 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from icipredict.clinical.time_class import NUMBERINGS
 from icipredict.exceptions import InvalidPatientData
+from icipredict.explain import contributions
+from icipredict.io import read_patients
+from icipredict.plots import plot_patient_waterfall
+from icipredict.schema import check_patients
+from icipredict.serving import load_model, predict
 
 __all__ = ["patient_report", "patient_figure"]
 
@@ -25,36 +31,32 @@ def patient_figure(loaded, clean: pd.DataFrame, row: pd.Series, contrib: pd.Seri
     """Three panels: waterfall of contributions, risk on the cross-validated calibration curve, TIME class."""
     import matplotlib.pyplot as plt
 
-    from icipredict.explain import plot_patient_waterfall
-
     fig = plt.figure(figsize=(13, 5.2))
     grid = fig.add_gridspec(1, 3, width_ratios=[2.2, 1.3, 1.0])
     plot_patient_waterfall(contrib, values, base, scale=scale, ax=fig.add_subplot(grid[0]))
     ax = fig.add_subplot(grid[1])
     p = float(row["p_durable_benefit"])
-    curve = loaded.metadata.get("calibration_cv", [])
+    curve = loaded.metadata.calibration_cv
     if curve:
         c = pd.DataFrame(curve)
         ax.errorbar(c["mean_predicted"], c["observed"],
                     yerr=np.clip([c["observed"] - c["observed_low"], c["observed_high"] - c["observed"]], 0, None),
                     fmt="o-", color="#3b6ea5", ms=4, label="training patients (cross-validated)")
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
-    thr = loaded.metadata.get("risk_thresholds", {"low": 0.2, "high": 0.4})
-    ax.axvspan(0, thr["low"], color="#c44", alpha=0.08)
-    ax.axvspan(thr["high"], 1, color="#2a7", alpha=0.08)
+    thr = loaded.metadata.benefit_thresholds
+    ax.axvspan(0, thr.low, color="#c44", alpha=0.08)
+    ax.axvspan(thr.high, 1, color="#2a7", alpha=0.08)
     ax.axvline(p, color="black", lw=2, label=f"this patient: {p:.2f}")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("predicted probability of durable benefit")
     ax.set_ylabel("observed rate")
-    ax.set_title(f"Risk group: {row['risk_group']}")
+    ax.set_title(f"Likelihood of durable benefit: {row['benefit_group']}")
     ax.legend(fontsize=7, loc="upper left")
     ax = fig.add_subplot(grid[2])
     label = str(row["time_class"])
     quadrants = {(1, 1): (1, 1), (0, 1): (0, 1), (1, 0): (1, 0), (0, 0): (0, 0)}
-    from icipredict.clinical.time_class import NUMBERINGS
-
-    numbering = NUMBERINGS[loaded.metadata.get("time_numbering", "seed")]
+    numbering = NUMBERINGS[loaded.metadata.time_numbering]
     for (pdl1, til), (x, y) in quadrants.items():
         ax.add_patch(plt.Rectangle((x, y), 1, 1, fill=True, color="#eee", ec="white"))
         ax.text(x + 0.5, y + 0.5, f"{numbering[(pdl1, til)]}\nPD-L1{'+' if pdl1 else '-'}/TIL{'+' if til else '-'}",
@@ -79,10 +81,6 @@ def patient_report(model, source, patient_id: str, out: str | Path, *, input_for
     """Write the one-patient report (``.png`` or ``.html``) and return its path."""
     import matplotlib.pyplot as plt
 
-    from icipredict.io import read_patients
-    from icipredict.schema import check_patients
-    from icipredict.serving import load_model, predict
-
     out = Path(out)
     if out.suffix.lower() not in (".png", ".html", ".htm"):
         raise InvalidPatientData(f"--out: expected a .png or .html file. Got {out.name!r} instead.")
@@ -96,7 +94,7 @@ def patient_report(model, source, patient_id: str, out: str | Path, *, input_for
                                  f"Got no such patient instead (first ids: {sample}).")
     one = clean.loc[hit].reset_index(drop=True)
     row = predict(one, model=loaded).iloc[0]
-    phi, base, scale = loaded.model.contributions(one)
+    phi, base, scale = contributions(loaded.model, one)
     values = loaded.model.features(one).iloc[0]
     fig = patient_figure(loaded, one, row, phi.iloc[0], float(np.asarray(base)[0]), scale, values)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -118,7 +116,7 @@ def patient_report(model, source, patient_id: str, out: str | Path, *, input_for
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}td{{padding:2px 10px}}
 .warn{{color:#a40}}</style></head><body>
 <h1>Patient {html.escape(str(patient_id))}</h1>
-<p><b>Probability of durable clinical benefit: {row['p_durable_benefit']:.2f}</b> (risk group {row['risk_group']};
+<p><b>Probability of durable clinical benefit: {row['p_durable_benefit']:.2f}</b> (likelihood of durable benefit: {row['benefit_group']};
 TIME class {html.escape(str(row['time_class']))}; model {html.escape(loaded.version)}).</p>
 <p>Missing inputs: {html.escape(row['missing_inputs'] or 'none')}</p>
 <p class="warn">Warnings: {html.escape(row['warnings'] or 'none')}</p>

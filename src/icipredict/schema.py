@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from icipredict.exceptions import InvalidPatientData, Problem
+from icipredict.vocab import (BEST_RESPONSES, HISTOLOGIES, MUTATION_GENES, PDL1_BANDS, REGIMENS, SEXES,
+                              SMOKING_STATUSES, TIL_STATUSES)
 
 __all__ = [
     "ColumnSpec",
@@ -76,11 +78,7 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-_MUTATION_GENES = (
-    "egfr", "alk", "ros1", "ret", "erbb2", "kras", "braf", "met_ex14",
-    "stk11", "keap1", "tp53", "jak1", "jak2", "b2m", "pten", "ctnnb1",
-)
-MUTATION_COLUMNS: tuple[str, ...] = tuple(f"mut_{g}" for g in _MUTATION_GENES)
+MUTATION_COLUMNS: tuple[str, ...] = tuple(f"mut_{g}" for g in MUTATION_GENES)
 
 _SEX = {"f": "female", "female": "female", "woman": "female", "w": "female",
         "m": "male", "male": "male", "man": "male"}
@@ -136,21 +134,21 @@ def _bin(name, description, role="predictor") -> ColumnSpec:
 _SPECS: list[ColumnSpec] = [
     ColumnSpec("patient_id", "id", "unique patient identifier", role="id"),
     _num("pdl1_tps", "PD-L1 tumour proportion score", "%", 0, 100),
-    _cat("pdl1_band", "PD-L1 TPS band when only the band is known", ("<1", "1-49", ">=50"), _PDL1_BAND),
+    _cat("pdl1_band", "PD-L1 TPS band when only the band is known", PDL1_BANDS, _PDL1_BAND),
     _num("tmb", "tumour mutational burden", "mut/Mb", 0, 1000),
     ColumnSpec("tmb_assay", "text", "TMB assay (panel, WES, plasma bTMB)"),
     _num("til_pct", "stromal tumour-infiltrating lymphocytes", "%", 0, 100),
     _num("til_density", "TIL density", "cells/mm2", 0, None),
-    _cat("til_status", "TIL status (overrides the til_pct / til_density cut-off)", ("positive", "negative"),
+    _cat("til_status", "TIL status (overrides the til_pct / til_density cut-off)", TIL_STATUSES,
          _TIL_STATUS),
     *[_bin(c, f"{c[4:].upper()} alteration: 1 altered, 0 tested wild-type, empty not tested")
       for c in MUTATION_COLUMNS],
     _num("age", "age at ICI start", "years", 18, 110),
-    _cat("sex", "sex", ("female", "male"), _SEX),
-    _cat("smoking", "smoking status", ("never", "former", "current", "ever"), _SMOKING),
+    _cat("sex", "sex", SEXES, _SEX),
+    _cat("smoking", "smoking status", SMOKING_STATUSES, _SMOKING),
     _num("pack_years", "pack-years", "pack-years", 0, 300),
     _num("ecog", "ECOG performance status", "", 0, 4, kind="int"),
-    _cat("histology", "histology", ("adenocarcinoma", "squamous", "other"), _HISTOLOGY),
+    _cat("histology", "histology", HISTOLOGIES, _HISTOLOGY),
     _bin("met_liver", "liver metastasis"),
     _bin("met_bone", "bone metastasis"),
     _bin("met_brain", "brain metastasis"),
@@ -158,12 +156,12 @@ _SPECS: list[ColumnSpec] = [
     _num("n_met_sites", "number of metastatic organ sites", "", 0, 20, kind="int"),
     _num("line_of_therapy", "line of therapy of the ICI", "", 1, 15, kind="int"),
     _bin("prior_systemic_therapy", "systemic therapy before the ICI"),
-    _cat("regimen", "ICI regimen", ("ici_mono", "ici_ctla4", "chemo_ici"), _REGIMEN),
+    _cat("regimen", "ICI regimen", REGIMENS, _REGIMEN),
     _num("albumin", "serum albumin", "g/dL", 1, 6),
     _num("nlr", "neutrophil-to-lymphocyte ratio", "", 0, 200, low_inclusive=False, high_inclusive=False),
     _bin("antibiotics", "antibiotics around ICI start"),
     # outcomes (training and evaluation only, never used as predictors)
-    _cat("best_response", "best overall response (RECIST)", ("CR", "PR", "SD", "PD", "NE"), _RESPONSE,
+    _cat("best_response", "best overall response (RECIST)", BEST_RESPONSES, _RESPONSE,
          role="outcome"),
     _num("pfs_months", "progression-free survival", "months", 0, 240, role="outcome"),
     _bin("pfs_event", "progression or death observed (1) or censored (0)", role="outcome"),

@@ -1,88 +1,63 @@
 """Prediction: ``predict(patients, model="public", explain=0)`` and the model loader.
 
 The same function backs the Python API, ``icipredict predict``, the MLflow pyfunc (and so the
-REST endpoint and Spark UDF). Loading a model directory never imports mlflow; MLflow URIs
-(``runs:/``, ``models:/``, ...) are resolved through :mod:`icipredict.tracking`.
+REST endpoint and Spark UDF) and the calculator page. Loading a model directory never imports
+mlflow; MLflow URIs (``runs:/``, ``models:/``, ...) are resolved through :mod:`icipredict.tracking`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from icipredict.exceptions import InvalidPatientData, ModelLoadError
-from icipredict.features import FEATURE_GROUPS
 from icipredict.clinical.biomarkers import tmb_assay_kind
 from icipredict.clinical.mutations import DRIVER_COLUMNS
+from icipredict.clinical.time_class import time_class
+from icipredict.exceptions import InvalidPatientData
+from icipredict.explain import contributions, top_contributions
+from icipredict.features import FEATURE_GROUPS
+from icipredict.io.bundle import bundle_digest, find_bundle, read_bundle, shipped_model_path, shipped_models
+from icipredict.metadata import ModelMetadata
+from icipredict.models import IciModel
 from icipredict.schema import check_patients
+from icipredict.tracking import download_bundle
+from icipredict.vocab import BENEFIT_GROUPS
 
 __all__ = ["predict", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS"]
 
 #: Columns of every prediction table, in order (``top{i}_*`` follow when ``explain=k``).
-OUTPUT_COLUMNS = ("patient_id", "p_durable_benefit", "risk_group", "time_class", "missing_inputs", "warnings",
+OUTPUT_COLUMNS = ("patient_id", "p_durable_benefit", "benefit_group", "time_class", "missing_inputs", "warnings",
                   "model_version")
 _MLFLOW_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "dbfs:/", "s3://", "gs://", "wasbs://", "http://",
                    "https://")
 
 
-def _models_dir() -> Path:
-    env = os.environ.get("ICIPREDICT_MODELS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "models"
-
-
-def shipped_models() -> list[str]:
-    """Names of the models shipped with the package (sub-directories of ``models/``)."""
-    root = _models_dir()
-    return sorted(p.name for p in root.iterdir() if (p / "model.json").is_file()) if root.is_dir() else []
-
-
 def model_uri(name: str = "public") -> str:
-    """Filesystem path of a shipped model, usable wherever a model is expected.
+    """Path of a shipped model: an MLflow model directory, usable wherever a model is expected.
+
+    ``mlflow models serve -m "$(python -c 'import icipredict; print(icipredict.model_uri())')"``
+    serves it without any training run.
 
     >>> model_uri("public").endswith("public")  # doctest: +SKIP
     True
     """
-    path = _models_dir() / name
-    if not (path / "model.json").is_file():
-        raise ModelLoadError(f"no shipped model named {name!r}; expected one of {shipped_models()} "
-                             f"(looked in {str(_models_dir())!r}).")
-    return str(path)
-
-
-def find_bundle(folder: Path) -> Path | None:
-    """The bundle directory in an MLflow pyfunc model folder (``artifacts/<name>/model.json``)."""
-    folder = Path(folder)
-    if (folder / "model.json").is_file():
-        return folder
-    artifacts = folder / "artifacts"
-    if artifacts.is_dir():
-        for child in sorted(artifacts.iterdir()):
-            if (child / "model.json").is_file():
-                return child
-    return None
+    return str(shipped_model_path(name))
 
 
 @dataclass
 class LoadedModel:
     """A verified model bundle ready to predict."""
 
-    model: Any  # icipredict.models.IciModel
-    metadata: dict
+    model: IciModel
+    metadata: ModelMetadata
     path: Path
-
-    @property
-    def version(self) -> str:
-        return self.metadata.get("model_version", "unknown")
+    version: str
 
     def predict_proba(self, clean: pd.DataFrame) -> np.ndarray:
         return self.model.predict_proba(clean)[:, 1]
@@ -91,44 +66,41 @@ class LoadedModel:
         return predict(patients, model=self, explain=explain)
 
 
-_CACHE: dict[tuple[str, float], LoadedModel] = {}
+_CACHE: dict[tuple[str, str], LoadedModel] = {}
 _CACHE_LOCK = threading.Lock()
 
 
+def _resolve(model: str | os.PathLike) -> Path:
+    text = str(model)
+    if text.startswith(_MLFLOW_SCHEMES):
+        return download_bundle(text)
+    if os.sep in text or "/" in text or Path(text).exists():
+        path = Path(text)
+        return find_bundle(path) or path  # a bundle, or an MLflow model folder holding one
+    return find_bundle(shipped_model_path(text))  # type: ignore[return-value]
+
+
 def load_model(model: str | os.PathLike | LoadedModel = "public") -> LoadedModel:
-    """Load a model by shipped name, bundle directory or MLflow model URI.
+    """Load a model by shipped name, bundle directory, MLflow model directory or MLflow model URI.
 
     Raises
     ------
     ModelLoadError
-        Unknown name, missing directory, incomplete or tampered bundle (checksum mismatch).
+        Unknown name, missing directory, incomplete or tampered bundle (an unlisted, missing or
+        changed file), or a ``model.json`` that breaks the model file contract.
     """
-    from icipredict.io.bundle import load_bundle
-
     if isinstance(model, LoadedModel):
         return model
-    text = str(model)
-    if text.startswith(_MLFLOW_SCHEMES):
-        from icipredict.tracking import download_bundle
-
-        path = download_bundle(text)
-    elif os.sep in text or "/" in text or Path(text).exists():
-        path = Path(text)
-        if not (path / "model.json").is_file():  # perhaps a downloaded MLflow pyfunc model
-            path = find_bundle(path) or path
-    else:
-        path = Path(model_uri(text))
-    path = path.resolve()
-    stamp = (path / "checksums.sha256")
-    key = (str(path), stamp.stat().st_mtime if stamp.is_file() else -1.0)
+    path = _resolve(model).resolve()
+    stamp = path / "checksums.sha256"
+    key = (str(path), f"{stamp.stat().st_mtime_ns}-{stamp.stat().st_size}" if stamp.is_file() else "")
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    est, meta = load_bundle(path)
-    meta.setdefault("model_version", f"{meta.get('name', path.name)}-"
-                    f"{hashlib.sha256((path / 'model.json').read_bytes()).hexdigest()[:12]}")
-    loaded = LoadedModel(est, meta, path)
+    meta, estimator = read_bundle(path)
+    fitted = IciModel.from_spec(meta.estimator, estimator, meta.calibrator, meta.feature_names, meta.feature_options)
+    loaded = LoadedModel(fitted, meta, path, f"{meta.name}-{bundle_digest(path)[:12]}")
     with _CACHE_LOCK:
         _CACHE[key] = loaded
     return loaded
@@ -159,30 +131,30 @@ def _missing_inputs(present: np.ndarray) -> list[str]:
     return ["; ".join(n for n, here in zip(names, row) if not here) for row in present]
 
 
-def _warnings(clean: pd.DataFrame, meta: dict, present: np.ndarray) -> list[str]:
-    train = meta.get("training", {})
+def _warnings(clean: pd.DataFrame, meta: ModelMetadata, present: np.ndarray) -> list[str]:
+    train = meta.training
     n = len(clean)
     notes: list[list[str]] = [[] for _ in range(n)]
     drivers = clean[list(DRIVER_COLUMNS)].astype(float).to_numpy() == 1
     for i in np.flatnonzero(drivers.any(axis=1)):
         genes = ", ".join(c[4:].upper() for c, hit in zip(DRIVER_COLUMNS, drivers[i]) if hit)
         notes[i].append(f"driver-positive tumour ({genes}): usually excluded from ICI monotherapy, "
-                        f"{train.get('driver_positive_share', 0):.0%} of training patients")
-    seen = set(train.get("regimens", []))
+                        f"{train.driver_positive_share:.0%} of training patients")
+    seen = set(train.regimens)
     if seen:
         reg = clean["regimen"].astype(object)
         for i in np.flatnonzero((reg.notna() & ~reg.isin(seen)).to_numpy()):
             notes[i].append(f"regimen {reg.iloc[i]} never seen in training (seen: {', '.join(sorted(seen))})")
-    kinds = set(train.get("tmb_assay_kinds", []))
+    kinds = set(train.tmb_assay_kinds)
     if kinds:
         kind = tmb_assay_kind(clean)
         for i in np.flatnonzero((kind.notna() & ~kind.isin(kinds)).to_numpy()):
             notes[i].append(f"TMB assay kind {kind.iloc[i]} ({clean['tmb_assay'].iloc[i]}) never seen in training")
-    for col, r in train.get("ranges", {}).items():
+    for col, r in train.ranges.items():
         v = clean[col].astype(float).to_numpy()
-        out = (v < r["min"]) | (v > r["max"])
+        out = (v < r.min) | (v > r.max)
         for i in np.flatnonzero(out):
-            notes[i].append(f"{col} {v[i]:g} outside the training range {r['min']:g}-{r['max']:g}")
+            notes[i].append(f"{col} {v[i]:g} outside the training range {r.min:g}-{r.max:g}")
     n_groups = len(FEATURE_GROUPS)
     for i in np.flatnonzero(present.sum(axis=1) < n_groups / 3):
         notes[i].append(f"only {int(present[i].sum())} of {n_groups} input groups given: the prediction is close "
@@ -208,8 +180,8 @@ def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping], model: str | o
     Returns
     -------
     DataFrame
-        ``patient_id``, ``p_durable_benefit``, ``risk_group`` (low / intermediate / high, thresholds
-        from the model card), ``time_class``, ``missing_inputs``, ``warnings``, ``model_version``.
+        ``patient_id``, ``p_durable_benefit``, ``benefit_group`` (low / intermediate / high likelihood
+        of durable benefit, thresholds in the model card), ``time_class``, ``missing_inputs``, ``warnings``, ``model_version``.
 
     Raises
     ------
@@ -226,27 +198,23 @@ def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping], model: str | o
     clean = check_patients(_as_frame(patients))
     meta = loaded.metadata
     p = loaded.predict_proba(clean)
-    thr = meta.get("risk_thresholds", {"low": 0.2, "high": 0.4})
-    from icipredict.clinical.time_class import time_class
-
-    opts = meta.get("feature_options", {})
+    thr = meta.benefit_thresholds
+    low, intermediate, high = BENEFIT_GROUPS
+    opts = meta.feature_options
     present = _group_presence(clean)
     out = pd.DataFrame({
         "patient_id": clean["patient_id"].astype(str).to_numpy(),
         "p_durable_benefit": p,
-        "risk_group": np.where(p < thr["low"], "low", np.where(p >= thr["high"], "high", "intermediate")),
-        "time_class": time_class(clean, numbering=meta.get("time_numbering", "seed"),
-                                 pdl1_cutoff=opts.get("pdl1_cutoff", 1.0),
-                                 til_pct_cutoff=opts.get("til_pct_cutoff", 10.0),
-                                 til_density_cutoff=opts.get("til_density_cutoff", 250.0)).to_numpy(),
+        "benefit_group": np.where(p < thr.low, low, np.where(p >= thr.high, high, intermediate)),
+        "time_class": time_class(clean, numbering=meta.time_numbering, pdl1_cutoff=opts.pdl1_cutoff,
+                                 til_pct_cutoff=opts.til_pct_cutoff,
+                                 til_density_cutoff=opts.til_density_cutoff).to_numpy(),
         "missing_inputs": _missing_inputs(present),
         "warnings": _warnings(clean, meta, present),
         "model_version": loaded.version,
     })
     if explain:
-        from icipredict.explain import top_contributions
-
-        phi, _, _ = loaded.model.contributions(clean)
+        phi, _, _ = contributions(loaded.model, clean)
         top = top_contributions(phi, loaded.model.features(clean), int(explain))
         for j in range(int(explain)):
             out[f"top{j + 1}_feature"] = [t[j]["feature"] if j < len(t) else None for t in top]

@@ -1,10 +1,10 @@
-"""MLflow tracking: the only module that imports mlflow.
+"""MLflow tracking: the only module that imports mlflow (always inside a function).
 
 One run per training: the resolved config as params, data fingerprints and counts (never rows or
-identifiers), metrics per fold, cohort and scheme with their CIs, ROC / calibration / decision /
-forest / SHAP plots, the model card, and the model as a pyfunc whose ``predict`` is
-:func:`icipredict.serving.predict`. The pyfunc is logged "from code" (no cloudpickle): its code is
-``icipredict/pyfunc_entry.py`` and its only artefact is the pickle-free model bundle.
+identifiers), metrics per fold, cohort and scheme with their CIs, the plots, the model card, and the
+model as a pyfunc logged from code (``icipredict/pyfunc_model.py``) whose only artefact is the
+pickle-free bundle. The tracking URI comes from the config when it sets one, else from
+``MLFLOW_TRACKING_URI``, else the local default ``sqlite:///mlflow.db``.
 """
 
 from __future__ import annotations
@@ -13,27 +13,52 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Mapping
+from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
-from icipredict.exceptions import IcipredictError, ModelLoadError
+from icipredict.config import config_to_dict
+from icipredict.evaluation import roc_auc
+from icipredict.exceptions import IcipredictError, ModelLoadError, OutputRefused
+from icipredict.io.bundle import find_bundle, save_bundle
+from icipredict.io.synthetic import synthetic_cohort
+from icipredict.schema import COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     from icipredict.training import TrainingResult
 
-__all__ = ["log_training_run", "download_bundle", "TrackingError", "make_pyfunc", "pyfunc_signature",
-           "MAX_REQUEST_ROWS"]
+__all__ = ["TrackingError", "resolve_tracking_uri", "open_store", "log_training_run", "download_bundle", "pyfunc_signature",
+           "save_mlflow_model", "DEFAULT_TRACKING_URI", "PYFUNC_FILE", "PYFUNC_REQUIREMENTS"]
 
-#: Largest request the pyfunc scores at once; bigger REST payloads get a 400 (Spark batches are smaller).
-MAX_REQUEST_ROWS = int(os.environ.get("ICIPREDICT_MAX_REQUEST_ROWS", "50000"))
+#: Where runs go when neither the config nor MLFLOW_TRACKING_URI names a store.
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+#: The models-from-code file of the pyfunc.
+PYFUNC_FILE = "pyfunc_model.py"
+#: What a served model needs besides icipredict itself.
+PYFUNC_REQUIREMENTS = ["pandas", "numpy", "scikit-learn", "xgboost", "skops", "pyyaml", "pydantic"]
 
 
 class TrackingError(IcipredictError, OSError):
     """The MLflow tracking store could not be reached or written."""
+
+
+def resolve_tracking_uri(configured: str | None) -> tuple[str, Literal["config", "MLFLOW_TRACKING_URI", "default"]]:
+    """The tracking URI a run uses and where it came from, by MLflow's own precedence.
+
+    >>> resolve_tracking_uri("sqlite:///runs.db")
+    ('sqlite:///runs.db', 'config')
+    """
+    if configured:
+        return configured, "config"
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env, "MLFLOW_TRACKING_URI"
+    return DEFAULT_TRACKING_URI, "default"
 
 
 def _mlflow():
@@ -43,7 +68,6 @@ def _mlflow():
     import mlflow
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
-
     return mlflow
 
 
@@ -71,16 +95,16 @@ _METRIC_COLUMNS = ("n", "n_pos", "n_not_evaluable", "roc_auc", "roc_auc_low", "r
                    "calibration_intercept", "mean_predicted", "auc_diff_vs_baseline", "auc_diff_low", "auc_diff_high")
 
 
-def _metrics_dict(result: "TrainingResult") -> dict[str, float]:
+def _metrics_dict(metrics: pd.DataFrame) -> dict[str, float]:
     out: dict[str, float] = {}
-    for row in result.metrics.to_dict(orient="records"):
+    for row in metrics.to_dict(orient="records"):
         subset = "" if row["subset"] == "all" else row["subset"].replace(" available", "_subset")
         for col in _METRIC_COLUMNS:
             v = row.get(col)
             if v is not None and not (isinstance(v, float) and np.isnan(v)):
                 out[_key(row["scheme"], subset, row["cohort"], row["model"], col)] = float(v)
     # headline numbers for the runs table of `mlflow ui`
-    cv = result.metrics.query("scheme == 'cv' and subset == 'all' and model == 'model'")
+    cv = metrics.query("scheme == 'cv' and subset == 'all' and model == 'model'")
     pooled = cv.loc[cv["cohort"] == "pooled"] if (cv["cohort"] == "pooled").any() else cv
     if len(pooled):
         for col in ("roc_auc", "pr_auc", "brier", "calibration_slope", "calibration_intercept"):
@@ -90,10 +114,7 @@ def _metrics_dict(result: "TrainingResult") -> dict[str, float]:
     return out
 
 
-def _fold_aucs(result: "TrainingResult") -> list[float]:
-    from icipredict.evaluation import roc_auc
-
-    pred = result.predictions
+def _fold_aucs(pred: pd.DataFrame) -> list[float]:
     aucs = []
     for k in sorted(pred["fold"].unique()):
         part = pred.loc[pred["fold"] == k]
@@ -102,56 +123,10 @@ def _fold_aucs(result: "TrainingResult") -> list[float]:
     return aucs
 
 
-def _write_plots(result: "TrainingResult", folder: Path) -> list[Path]:
-    from icipredict import explain, plots
-
-    pred = result.predictions
-    y = pred["y"].to_numpy(float)
-    files = []
-    curves = {"model (CV)": (y, pred["model"].to_numpy(float))}
-    for b in result.config.evaluation.baselines:
-        known = pred[b].notna().to_numpy()
-        if known.sum() >= 10 and len(set(y[known])) == 2:  # LORIS needs five inputs, often absent
-            curves[f"{b} (n={int(known.sum())})"] = (y[known], pred[b].to_numpy(float)[known])
-    figs = {
-        "roc_cv.png": plots.plot_roc(curves, title="ROC, cross-validated, model beside baselines"),
-        "calibration_cv.png": plots.plot_calibration(y, pred["model"].to_numpy(float), label="model (CV)",
-                                                    title="Calibration, cross-validated"),
-        "decision_curve_cv.png": plots.plot_decision_curve({"model (CV)": curves["model (CV)"]},
-                                                           title="Decision curve, cross-validated"),
-        "auc_forest.png": plots.plot_metric_forest(result.metrics.query("subset == 'all'"), "roc_auc",
-                                                   title="ROC AUC by scheme and cohort"),
-    }
-    if "loco" in pred and pred["loco"].notna().any():
-        m = pred["loco"].notna()
-        figs["calibration_loco.png"] = plots.plot_calibration(y[m], pred.loc[m, "loco"].to_numpy(float),
-                                                              label="model (LOCO)",
-                                                              title="Calibration, leave-one-cohort-out")
-    if result.shap is not None:
-        phi, X, base = result.shap
-        cfg = result.config.explain
-        figs["shap_beeswarm.png"] = explain.plot_beeswarm(phi, X, base, max_display=cfg.max_display,
-                                                          title=f"SHAP values, n={len(phi)}")
-        figs["shap_importance.png"] = explain.plot_importance_bar(phi, max_display=cfg.max_display,
-                                                                  title=f"Mean |SHAP|, n={len(phi)}")
-        for f in cfg.dependence:
-            if f in phi.columns:
-                figs[f"shap_dependence_{f}.png"] = explain.plot_dependence(phi, X, f)
-    import matplotlib.pyplot as plt
-
-    for name, fig in figs.items():
-        plots.save_figure(fig, folder / name)
-        plt.close(fig)
-        files.append(folder / name)
-    return files
-
-
 def pyfunc_signature():
-    """Signature of the pyfunc: every canonical column optional, patient_id required."""
+    """Signature of the pyfunc: every canonical input column optional, patient_id required."""
     from mlflow.models import ModelSignature
     from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
-
-    from icipredict.schema import COLUMNS
 
     inputs = []
     for name, spec in COLUMNS.items():
@@ -159,18 +134,15 @@ def pyfunc_signature():
             continue
         kind = "double" if spec.kind in ("float", "int", "binary") else "string"
         inputs.append(ColSpec(kind, name, required=(name == "patient_id")))
-    outputs = [ColSpec("string", "patient_id"), ColSpec("double", "p_durable_benefit"), ColSpec("string", "risk_group"),
-               ColSpec("string", "time_class"), ColSpec("string", "missing_inputs"), ColSpec("string", "warnings"),
-               ColSpec("string", "model_version")]
+    outputs = [ColSpec("string", "patient_id"), ColSpec("double", "p_durable_benefit"),
+               ColSpec("string", "benefit_group"), ColSpec("string", "time_class"), ColSpec("string", "missing_inputs"),
+               ColSpec("string", "warnings"), ColSpec("string", "model_version")]
     params = ParamSchema([ParamSpec("explain", "long", 0)])
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)
 
 
 def _input_example() -> pd.DataFrame:
     # synthetic patients only: no real patient ever reaches the tracking store
-    from icipredict.io.synthetic import synthetic_cohort
-    from icipredict.schema import COLUMNS
-
     ex = synthetic_cohort(n=20, seed=1, outcomes=False).head(2)
     keep = [c for c in ex.columns if c in COLUMNS and COLUMNS[c].role in ("id", "predictor")]
     ex = ex[keep].copy()
@@ -182,49 +154,37 @@ def _input_example() -> pd.DataFrame:
     return ex
 
 
-class _PyfuncBase:
-    """Mixin body of the pyfunc (the MLflow base class is attached in :func:`make_pyfunc`)."""
-
-    def load_context(self, context):
-        from icipredict.serving import load_model
-
-        self._model = load_model(context.artifacts["bundle"])
-
-    def predict(self, context, model_input, params=None):
-        from icipredict.exceptions import InvalidPatientData
-        from icipredict.serving import predict
-
-        if hasattr(model_input, "__len__") and len(model_input) > MAX_REQUEST_ROWS:
-            raise _invalid_request(f"request of {len(model_input)} patients exceeds the limit of {MAX_REQUEST_ROWS} "
-                                   "per call (ICIPREDICT_MAX_REQUEST_ROWS); send smaller batches.")
-        if isinstance(model_input, pd.DataFrame):
-            model_input = model_input.copy()
-            model_input.columns = [str(c) for c in model_input.columns]
-            for c in model_input.columns:  # the signature hands over NaN for absent optional columns
-                if model_input[c].dtype == object:
-                    model_input[c] = model_input[c].where(model_input[c].notna(), None)
-        explain = int((params or {}).get("explain", 0) or 0)
-        try:
-            out = predict(model_input, model=self._model, explain=explain)
-        except InvalidPatientData as exc:
-            raise _invalid_request(str(exc)) from None
-        return out
+def _pyfunc_file() -> str:
+    return str(files("icipredict") / PYFUNC_FILE)
 
 
-def _invalid_request(message: str):
-    from mlflow.exceptions import MlflowException
-    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+def save_mlflow_model(bundle: str | Path, out: str | Path) -> Path:
+    """Write an MLflow model directory around a bundle (its ``artifacts/bundle``), served through the pyfunc.
 
-    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
+    This is how a shipped model is made servable with ``mlflow models serve`` without a tracking
+    run. ``out`` must not exist.
+    """
+    mlflow = _mlflow()
+    out = Path(out)
+    if out.exists():
+        raise OutputRefused(f"{str(out)!r} already exists; expected a new directory for the MLflow model.")
+    import yaml
 
-
-def make_pyfunc():
-    """The pyfunc instance (used by ``icipredict/pyfunc_entry.py``)."""
-    from mlflow.pyfunc import PythonModel
-
-    cls = type("IcipredictPyfunc", (_PyfuncBase, PythonModel), {})
-    return cls()
-
+    with warnings.catch_warnings():  # "add type hints to predict": the signature is declared explicitly
+        warnings.simplefilter("ignore", UserWarning)
+        mlflow.pyfunc.save_model(str(out), python_model=_pyfunc_file(), artifacts={"bundle": str(bundle)},
+                                 signature=pyfunc_signature(), input_example=_input_example(),
+                                 pip_requirements=PYFUNC_REQUIREMENTS)
+    # MLflow records where the code and the bundle came from on this machine; loading uses only the
+    # copies inside the model directory, so keep the directory free of build-machine paths
+    mlmodel = out / "MLmodel"
+    spec = yaml.safe_load(mlmodel.read_text())
+    flavor = spec["flavors"]["python_function"]
+    flavor["model_code_path"] = PYFUNC_FILE
+    for artifact in flavor.get("artifacts", {}).values():
+        artifact["uri"] = artifact["path"]
+    mlmodel.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return out
 
 
 def _check_store(uri: str) -> None:
@@ -253,46 +213,64 @@ def _ensure_experiment(mlflow, uri: str, name: str) -> None:
             raise
 
 
-def log_training_run(result: "TrainingResult", card: str, *, progress: Callable[[str], None] = lambda m: None) -> str:
-    """Log a training run to MLflow and return its run id.
+def open_store(configured: str | None, experiment: str):
+    """Connect to the MLflow store a run would use and select its experiment: ``(mlflow, uri, origin)``.
+
+    Training calls it before any work, so that an unreachable or locked store fails in seconds, not
+    after the model is fitted.
+
+    Raises
+    ------
+    TrackingError
+        The store cannot be reached or opened.
+    """
+    mlflow = _mlflow()
+    uri, origin = resolve_tracking_uri(configured)
+    _check_store(uri)
+    try:
+        mlflow.set_tracking_uri(uri)
+        _ensure_experiment(mlflow, uri, experiment)
+        mlflow.set_experiment(experiment)
+    except Exception as exc:
+        raise TrackingError(f"tracking.uri {uri!r}: cannot open the MLflow store ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0][:300]}). Check the URI or set tracking.enabled=false.") from None
+    return mlflow, uri, origin
+
+
+def log_training_run(result: "TrainingResult", card: str, figures: Mapping[str, bytes], *,
+                     progress: Callable[[str], None] = lambda m: None) -> str:
+    """Log a training result to MLflow and return its run id.
+
+    ``figures`` maps plot file names to PNG bytes (the same plots written beside the bundle).
 
     Raises
     ------
     TrackingError
         The store cannot be reached, is locked beyond the retry time, or rejects the run.
     """
-    mlflow = _mlflow()
     cfg = result.config
-    _check_store(cfg.tracking.uri)
-    try:
-        mlflow.set_tracking_uri(cfg.tracking.uri)
-        _ensure_experiment(mlflow, cfg.tracking.uri, cfg.tracking.experiment)
-        mlflow.set_experiment(cfg.tracking.experiment)
-    except Exception as exc:
-        raise TrackingError(f"tracking.uri {cfg.tracking.uri!r}: cannot open the MLflow store ({type(exc).__name__}: "
-                            f"{str(exc).splitlines()[0][:300]}). Check the URI or set tracking.enabled=false.") from None
-    from icipredict.config import config_to_dict
-
+    mlflow, uri, origin = open_store(cfg.tracking.uri, cfg.tracking.experiment)
     try:
         with mlflow.start_run(run_name=cfg.tracking.run_name) as run, tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            progress(f"logging to MLflow ({cfg.tracking.uri}), run {run.info.run_id}")
+            progress(f"logging to MLflow store {uri} (from {origin}), run {run.info.run_id}")
             mlflow.log_params(_flatten(config_to_dict(cfg)))
             meta = result.metadata
-            train = meta["training"]
-            mlflow.set_tags({"icipredict.version": meta["icipredict_version"], "model.name": cfg.model.name,
-                             "cohorts": ",".join(train["cohorts"]), "label.source": cfg.label.source})
-            counts = {"data.n_evaluable": train["n_evaluable"], "data.n_durable_benefit": train["n_durable_benefit"],
-                      "data.duplicates_removed": train["data"].get("duplicates_removed", 0)}
-            for c, d in train["per_cohort"].items():
-                for k, v in d.items():
+            train = meta.training
+            mlflow.set_tags({"icipredict.version": meta.icipredict_version, "model.name": cfg.model.name,
+                             "cohorts": ",".join(train.cohorts), "label.source": cfg.label.source,
+                             "tracking_uri.origin": origin})
+            counts = {"data.n_evaluable": train.n_evaluable, "data.n_durable_benefit": train.n_durable_benefit,
+                      "data.duplicates_removed": train.data.duplicates_removed}
+            for c, d in train.per_cohort.items():
+                for k, v in d.model_dump().items():
                     counts[_key("data", c, k)] = v
-            mlflow.log_metrics({**_metrics_dict(result), **{k: float(v) for k, v in counts.items()}})
-            for k, auc in enumerate(_fold_aucs(result), start=1):
+            mlflow.log_metrics({**_metrics_dict(result.metrics), **{k: float(v) for k, v in counts.items()}})
+            for k, auc in enumerate(_fold_aucs(result.predictions), start=1):
                 if not np.isnan(auc):
                     mlflow.log_metric("cv.fold_roc_auc", auc, step=k)
-            for name, src in train["data"]["sources"].items():
-                mlflow.set_tag(_key("data", name, "fingerprint"), src["fingerprint"])
+            for name, src in train.data.sources.items():
+                mlflow.set_tag(_key("data", name, "fingerprint"), src.fingerprint)
             (folder / "model_card.md").write_text(card)
             (folder / "metrics.csv").write_text(result.metrics.to_csv(index=False))
             for name, table in result.curves.items():
@@ -300,36 +278,36 @@ def log_training_run(result: "TrainingResult", card: str, *, progress: Callable[
             import yaml
 
             (folder / "config.yaml").write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=True))
+            for f in sorted(folder.iterdir()):
+                mlflow.log_artifact(str(f))
             plot_dir = folder / "plots"
             plot_dir.mkdir()
-            progress("writing plots")
-            _write_plots(result, plot_dir)
-            for f in sorted(folder.iterdir()):
-                if f.is_file():
-                    mlflow.log_artifact(str(f))
+            for name, data in figures.items():
+                (plot_dir / name).write_bytes(data)
             mlflow.log_artifacts(str(plot_dir), artifact_path="plots")
             bundle = result.bundle_path
             if bundle is None:
-                from icipredict.io.bundle import save_bundle
-
-                bundle = save_bundle(result.model, folder / "bundle", meta, model_card=card)
+                bundle = save_bundle(folder / "bundle", meta, result.model.estimator_, model_card=card,
+                                     extra_files={f"plots/{k}": v for k, v in figures.items()})
             progress("logging the model (pyfunc)")
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
-                artifacts={"bundle": str(bundle)},
-                signature=pyfunc_signature(),
-                input_example=_input_example(),
-                registered_model_name=cfg.tracking.registered_model,
-                pip_requirements=["pandas", "numpy", "scikit-learn", "xgboost", "skops", "pyyaml", "pydantic"],
-            )
+            with warnings.catch_warnings():  # "add type hints to predict": the signature is declared explicitly
+                warnings.simplefilter("ignore", UserWarning)
+                info = mlflow.pyfunc.log_model(
+                    name="model",
+                    python_model=_pyfunc_file(),
+                    artifacts={"bundle": str(bundle)},
+                    signature=pyfunc_signature(),
+                    input_example=_input_example(),
+                    registered_model_name=cfg.tracking.registered_model,
+                    pip_requirements=PYFUNC_REQUIREMENTS,
+                )
             mlflow.set_tag("model_uri", info.model_uri)
             return run.info.run_id
     except TrackingError:
         raise
     except Exception as exc:
         if type(exc).__module__.startswith(("mlflow", "sqlalchemy", "sqlite3")) or isinstance(exc, OSError):
-            raise TrackingError(f"tracking.uri {cfg.tracking.uri!r}: the MLflow store rejected the run "
+            raise TrackingError(f"tracking.uri {uri!r}: the MLflow store rejected the run "
                                 f"({type(exc).__name__}: {str(exc).splitlines()[0][:300]}). Check that the store is "
                                 "reachable and not locked, or set tracking.enabled=false.") from None
         raise
@@ -338,13 +316,16 @@ def log_training_run(result: "TrainingResult", card: str, *, progress: Callable[
 def download_bundle(uri: str) -> Path:
     """Local path of the model bundle inside an MLflow model (``runs:/<id>/model``, ``models:/...``)."""
     mlflow = _mlflow()
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    if not getattr(tracking_utils, "is_tracking_uri_set", lambda: True)():
+        # the store `icipredict train` logs to by default, so that a printed runs:/ URI works as printed
+        mlflow.set_tracking_uri(resolve_tracking_uri(None)[0])
     try:
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
     except Exception as exc:
         raise ModelLoadError(f"model {uri!r}: could not download it from MLflow ({type(exc).__name__}: "
                              f"{str(exc).splitlines()[0][:300]}). Is MLFLOW_TRACKING_URI set to the right store?") from None
-    from icipredict.serving import find_bundle
-
     found = find_bundle(local)
     if found is not None:
         return found

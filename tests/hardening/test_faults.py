@@ -1,7 +1,13 @@
-"""Faults: tampered or half-written models, unreachable or busy tracking stores."""
+"""Faults: tampered, half-written or padded models; unreachable, locked or shared tracking stores.
+
+The store-fault tests log one small prebuilt training result (trained once per session, without
+tracking) instead of training again; training itself opens the store before any work, so a bad
+store fails in seconds.
+"""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -14,8 +20,8 @@ from conftest import FAST_TRAIN
 
 from icipredict import load_model, predict
 from icipredict.exceptions import ModelLoadError
-from icipredict.io.bundle import load_bundle, save_bundle
-from icipredict.tracking import TrackingError
+from icipredict.io.bundle import CHECKSUMS, _sha256, read_bundle, save_bundle
+from icipredict.tracking import TrackingError, log_training_run
 from icipredict.training import train
 
 
@@ -26,13 +32,18 @@ def bundle_copy(small_model, tmp_path) -> Path:
     return dst
 
 
+def _resign(path: Path) -> None:
+    names = sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file() and p.name != CHECKSUMS)
+    (path / CHECKSUMS).write_text("".join(f"{_sha256(path / n)}  {n}\n" for n in names))
+
+
 def test_tampered_estimator_is_refused(bundle_copy):
     f = bundle_copy / "estimator.ubj"
     data = bytearray(f.read_bytes())
     data[len(data) // 2] ^= 0xFF
     f.write_bytes(bytes(data))
     with pytest.raises(ModelLoadError, match=r"checksum mismatch for estimator.ubj .* Refusing to load it"):
-        load_bundle(bundle_copy)
+        read_bundle(bundle_copy)
 
 
 def test_truncated_metadata_is_refused(bundle_copy):
@@ -43,9 +54,31 @@ def test_truncated_metadata_is_refused(bundle_copy):
 
 
 def test_bundle_without_checksums_is_incomplete(bundle_copy):
-    (bundle_copy / "checksums.sha256").unlink()
+    (bundle_copy / CHECKSUMS).unlink()
     with pytest.raises(ModelLoadError, match=r"has no checksums.sha256: it is incomplete"):
         load_model(bundle_copy)
+
+
+def test_unlisted_file_refuses_the_load(bundle_copy):
+    (bundle_copy / "estimator_extra.ubj").write_bytes((bundle_copy / "estimator.ubj").read_bytes())
+    with pytest.raises(ModelLoadError, match=r"1 file\(s\) not listed in checksums.sha256 \(estimator_extra.ubj\)"):
+        load_model(bundle_copy)
+
+
+def test_metadata_without_a_required_key_is_a_model_load_error(bundle_copy):
+    meta = json.loads((bundle_copy / "model.json").read_text())
+    del meta["calibrator"]
+    (bundle_copy / "model.json").write_text(json.dumps(meta))
+    _resign(bundle_copy)
+    with pytest.raises(ModelLoadError, match=r"model.json does not follow the model file contract \(calibrator: "):
+        load_model(bundle_copy)
+
+
+def test_version_changes_with_any_model_file(bundle_copy):
+    before = load_model(bundle_copy).version
+    (bundle_copy / "model_card.md").write_text("edited card\n")
+    _resign(bundle_copy)
+    assert load_model(bundle_copy).version != before
 
 
 def test_missing_model_and_unknown_name(tmp_path):
@@ -60,25 +93,17 @@ def test_skops_with_foreign_types_is_not_loaded(tmp_path):
 
     import skops.io as sio
 
-    from icipredict.models import IciModel
-    from icipredict.io.synthetic import synthetic_cohort
-    from icipredict.schema import check_patients
-    from icipredict.clinical.outcomes import benefit_label, binary_target
-
-    df = check_patients(synthetic_cohort(200, seed=2))
-    y = binary_target(benefit_label(df))
-    ok = y.notna().to_numpy()
-    model = IciModel(estimator="logistic", inner_folds=3).fit(df.loc[ok], y[ok].astype(int).to_numpy())
-    path = save_bundle(model, tmp_path / "lr", {"name": "lr"})
-    assert load_bundle(path)[0].estimator == "logistic"
+    fast = [s for s in FAST_TRAIN if not s.startswith("model.params")]
+    result = train(overrides=[*fast, "model.name=logistic", "tracking.enabled=false", "explain.enabled=false",
+                              "evaluation.leave_one_cohort_out=false", f"output.model_dir={tmp_path / 'lr'}"],
+                   quiet=True)
+    path = result.bundle_path
+    assert read_bundle(path)[0].estimator.name == "logistic"
     # replace the estimator by an archive that references builtins.print, and re-sign it
     (path / "estimator.skops").write_bytes(sio.dumps(functools.partial(print, "owned")))
-    from icipredict.io.bundle import _sha256
-
-    lines = [f"{_sha256(path / n)}  {n}" for n in ("estimator.skops", "model.json", "model_card.md")]
-    (path / "checksums.sha256").write_text("\n".join(lines) + "\n")
+    _resign(path)
     with pytest.raises(ModelLoadError, match=r"types outside scikit-learn and numpy .*builtins.print"):
-        load_bundle(path)
+        read_bundle(path)
 
 
 def test_killed_while_saving_leaves_previous_model_loadable(small_model, tmp_path):
@@ -90,13 +115,13 @@ def test_killed_while_saving_leaves_previous_model_loadable(small_model, tmp_pat
         import icipredict.io.bundle as b
         from icipredict.serving import load_model
         model = load_model({str(small_model)!r})
-        def die(path):
+        def die(*args):
             os._exit(9)   # the process is killed while the new bundle is being written
-        b._sha256 = die
-        b.save_bundle(model.model, {str(target)!r}, model.metadata)
+        b._write_estimator = die
+        b.save_bundle({str(target)!r}, model.metadata, model.model.estimator_, replace=True)
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 9
+    assert proc.returncode == 9, proc.stderr
     partial = [p for p in tmp_path.iterdir() if p.name.startswith(".model.partial-")]
     assert partial, "the half-written bundle should sit in a temporary sibling"
     with pytest.raises(ModelLoadError, match="incomplete"):
@@ -105,17 +130,40 @@ def test_killed_while_saving_leaves_previous_model_loadable(small_model, tmp_pat
     assert after == before
 
 
+# -- tracking stores -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def prebuilt(tmp_path_factory):
+    """One small training result, never tracked, logged by each store test."""
+    return train(overrides=[*FAST_TRAIN, "explain.enabled=false", "tracking.enabled=false"], quiet=True)
+
+
+def _log_to(result, uri: str) -> str:
+    config = result.config.model_copy(deep=True)
+    config.tracking.uri = uri
+    from dataclasses import replace
+
+    return log_training_run(replace(result, config=config), result.card, result.figures)
+
+
 def _fast(uri: str, *extra: str) -> list[str]:
     return [*FAST_TRAIN, "explain.enabled=false", f"tracking.uri={uri}", *extra]
 
 
-def test_unreachable_tracking_store_is_a_clear_error(tmp_path, monkeypatch):
+def test_unreachable_tracking_store_is_a_clear_error(prebuilt, monkeypatch):
     with pytest.raises(TrackingError, match=r"tracking.uri 'sqlite:////no/such/dir/mlflow.db': directory"):
-        train(overrides=_fast("sqlite:////no/such/dir/mlflow.db"), quiet=True)
+        _log_to(prebuilt, "sqlite:////no/such/dir/mlflow.db")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
     with pytest.raises(TrackingError, match=r"tracking.uri 'http://127.0.0.1:9'"):
-        train(overrides=_fast("http://127.0.0.1:9"), quiet=True)
+        _log_to(prebuilt, "http://127.0.0.1:9")
+
+
+def test_training_opens_the_store_before_any_work(tmp_path):
+    progress: list[str] = []
+    with pytest.raises(TrackingError, match=r"directory '/no/such/dir' does not exist"):
+        train(overrides=_fast("sqlite:////no/such/dir/mlflow.db"), progress=progress.append)
+    assert progress == []  # nothing was loaded or fitted
 
 
 def test_cli_reports_unreachable_store_without_traceback(tmp_path):
@@ -126,25 +174,29 @@ def test_cli_reports_unreachable_store_without_traceback(tmp_path):
     assert "tracking.uri" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_locked_store_is_a_clear_error(tmp_path, monkeypatch):
+def test_locked_store_is_a_clear_error(prebuilt, tmp_path):
     db = tmp_path / "mlflow.db"
     uri = f"sqlite:///{db}"
-    train(overrides=_fast(uri), quiet=True)  # create the schema
+    _log_to(prebuilt, uri)  # create the schema
     holder = sqlite3.connect(db, timeout=0)
     holder.execute("BEGIN EXCLUSIVE")
     try:
         with pytest.raises(TrackingError, match=r"locked|rejected the run|cannot open"):
-            train(overrides=_fast(uri), quiet=True)
+            _log_to(prebuilt, uri)
     finally:
         holder.rollback()
         holder.close()
 
 
 @pytest.mark.slow
-def test_two_runs_into_one_sqlite_store_at_once(tmp_path):
+def test_two_runs_into_one_sqlite_store_at_once(prebuilt, tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    train(overrides=_fast(uri), quiet=True)  # schema created once, as by a first run
-    cmd = [sys.executable, "-m", "icipredict.cli", "train", "--quiet", *sum((["--set", s] for s in _fast(uri)), [])]
+    _log_to(prebuilt, uri)  # schema created once, as by a first run
+    settings = dict(s.split("=", 1) for s in _fast(uri))
+    settings.update({"data.sources.0.n": "150", "evaluation.n_boot": "0", "evaluation.cv_folds": "2",
+                     "calibration.inner_folds": "2"})
+    tiny = [f"{k}={v}" for k, v in settings.items()]
+    cmd = [sys.executable, "-m", "icipredict.cli", "train", "--quiet", *sum((["--set", s] for s in tiny), [])]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
              for _ in range(2)]
     outs = [p.communicate(timeout=600) for p in procs]

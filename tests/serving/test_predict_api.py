@@ -13,8 +13,9 @@ import pytest
 from serving_support import synthetic_patients
 
 import icipredict
+from icipredict.explain import contributions
 
-OUTPUT_COLUMNS = ["patient_id", "p_durable_benefit", "risk_group", "time_class", "missing_inputs", "warnings",
+OUTPUT_COLUMNS = ["patient_id", "p_durable_benefit", "benefit_group", "time_class", "missing_inputs", "warnings",
                   "model_version"]
 
 
@@ -53,7 +54,7 @@ def test_output_columns_and_input_order(small_model, patients):
     assert list(out.columns) == OUTPUT_COLUMNS
     assert out["patient_id"].tolist() == shuffled["patient_id"].tolist()
     assert out["p_durable_benefit"].between(0, 1).all()
-    assert set(out["risk_group"]) <= {"low", "intermediate", "high"}
+    assert set(out["benefit_group"]) <= {"low", "intermediate", "high"}
     # a different order gives the same numbers per patient
     ordered = icipredict.predict(patients, model=small_model).set_index("patient_id")
     pd.testing.assert_frame_equal(out.set_index("patient_id"), ordered.loc[out["patient_id"]])
@@ -66,7 +67,7 @@ def test_explain_adds_k_triples_that_add_up_to_the_calibrated_log_odds(small_mod
     assert list(out.columns) == OUTPUT_COLUMNS + extra
 
     clean = icipredict.check_patients(patients)
-    phi, base, scale = loaded.model.contributions(clean)
+    phi, base, scale = contributions(loaded.model, clean)
     assert scale == "calibrated log-odds"
     total = phi.to_numpy().sum(axis=1) + np.asarray(base, dtype=float)
     np.testing.assert_allclose(total, _logit(out["p_durable_benefit"]), rtol=0, atol=1e-6)
@@ -111,7 +112,7 @@ def logistic_model():
 def test_logistic_contributions_add_up(logistic_model, patients):
     model, _ = logistic_model
     clean = icipredict.check_patients(patients)
-    phi, base, scale = model.contributions(clean)
+    phi, base, scale = contributions(model, clean)
     assert scale == "calibrated log-odds"
     p = model.predict_proba(clean)[:, 1]
     np.testing.assert_allclose(phi.to_numpy().sum(axis=1) + base, _logit(p), rtol=0, atol=1e-6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -52,16 +54,15 @@ def run(tmp_path_factory):
     return get_tracked_run(tmp_path_factory)
 
 
-@pytest.fixture(scope="module")
-def server(run, tmp_path_factory):
-    """``mlflow models serve`` in its own process group, with a request limit of 100 patients."""
+@contextlib.contextmanager
+def _serve(model_uri: str, log: Path, env: dict):
+    """``mlflow models serve`` in its own process group; yields its base URL once /ping answers."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    env = {**os.environ, "MLFLOW_TRACKING_URI": run.tracking_uri, "ICIPREDICT_MAX_REQUEST_ROWS": str(MAX_ROWS)}
-    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", run.model_uri, "--env-manager", "local",
+    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local",
            "-h", "127.0.0.1", "-p", str(port)]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
@@ -88,6 +89,15 @@ def server(run, tmp_path_factory):
                 break
             except subprocess.TimeoutExpired:
                 continue
+
+
+@pytest.fixture(scope="module")
+def server(run, tmp_path_factory):
+    """A logged run served with a request limit of 100 patients."""
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with _serve(run.model_uri, log, {"MLFLOW_TRACKING_URI": run.tracking_uri,
+                                     "ICIPREDICT_MAX_REQUEST_ROWS": str(MAX_ROWS)}) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +138,7 @@ def test_rest_matches_python_and_cli(server, run, patients, python_predictions, 
     diff_cli = np.abs(cli["p_durable_benefit"].to_numpy(float) - py).max()
     print(f"max |REST - Python| = {diff_rest:.3g}, max |CLI - Python| = {diff_cli:.3g}")
     assert diff_rest < 1e-6 and diff_cli < 1e-6
-    for col in ("risk_group", "time_class", "missing_inputs", "warnings", "model_version"):
+    for col in ("benefit_group", "time_class", "missing_inputs", "warnings", "model_version"):
         assert rest[col].fillna("").tolist() == python_predictions[col].tolist(), col
         assert cli[col].tolist() == python_predictions[col].tolist(), col
 
@@ -162,3 +172,19 @@ def test_rest_oversized_payload_is_rejected(server):
     assert 400 <= status < 500, body
     message = body["message"] if isinstance(body, dict) else body
     assert f"{MAX_ROWS + 1} patients" in message and f"limit of {MAX_ROWS}" in message, message
+
+
+def test_shipped_model_serves_without_a_training_run(tmp_path, patients):
+    """``mlflow models serve -m "$(python -c 'import icipredict; print(icipredict.model_uri())')"``."""
+    import icipredict
+
+    expected = icipredict.predict(patients, model="public")
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'empty.db'}"}  # an empty store: no run to lean on
+    with _serve(icipredict.model_uri("public"), tmp_path / "serve.log", env) as url:
+        status, body = _post(f"{url}/invocations", {"dataframe_records": json_records(patients)})
+    assert status == 200, body
+    rest = pd.DataFrame(body["predictions"])
+    assert list(rest.columns) == list(expected.columns)
+    assert rest["patient_id"].tolist() == expected["patient_id"].tolist()
+    assert np.abs(rest["p_durable_benefit"].to_numpy(float) - expected["p_durable_benefit"].to_numpy(float)).max() < 1e-9
+    assert rest["model_version"].tolist() == expected["model_version"].tolist()

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.spark,
               pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")]
 
 #: The pyfunc returns several columns: the UDF returns them as a struct.
-RESULT_TYPE = "patient_id string, p_durable_benefit double, risk_group string, time_class string"
+RESULT_TYPE = "patient_id string, p_durable_benefit double, benefit_group string, time_class string"
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +73,12 @@ def test_spark_udf_matches_python(spark, run):
     # one struct argument: the UDF receives a pandas DataFrame whose columns keep their names (positional
     # arguments would be renamed after the signature's column order)
     scored = frame.withColumn("prediction", udf(F.struct(*frame.columns)))
-    got = scored.select("patient_id", "prediction.p_durable_benefit", "prediction.risk_group",
+    got = scored.select("patient_id", "prediction.p_durable_benefit", "prediction.benefit_group",
                         "prediction.patient_id").toPandas()
-    got.columns = ["patient_id", "p_durable_benefit", "risk_group", "udf_patient_id"]
+    got.columns = ["patient_id", "p_durable_benefit", "benefit_group", "udf_patient_id"]
     got = got.set_index("patient_id").loc[patients["patient_id"]]
     assert got["udf_patient_id"].tolist() == patients["patient_id"].tolist()
     diff = np.abs(got["p_durable_benefit"].to_numpy(float) - expected["p_durable_benefit"].to_numpy(float)).max()
     print(f"max |Spark - Python| = {diff:.3g}")
     assert diff < 1e-6
-    assert got["risk_group"].tolist() == expected["risk_group"].tolist()
+    assert got["benefit_group"].tolist() == expected["benefit_group"].tolist()

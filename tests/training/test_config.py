@@ -33,7 +33,7 @@ def test_override_order_does_not_matter():
     (["model.nmae=xgboost"], r"config key 'model.nmae': unknown key\."),
     (["evaluation.cv_folds=one"], r"config key 'evaluation.cv_folds': .*integer.*Got 'one' instead"),
     (["evaluation.cv_folds=1"], r"config key 'evaluation.cv_folds': .*greater than or equal to 2.*Got 1 instead"),
-    (["risk_groups.low=0.5", "risk_groups.high=0.3"], r"config key 'risk_groups': low \(0.5\) must be below high"),
+    (["benefit_groups.low=0.5", "benefit_groups.high=0.3"], r"config key 'benefit_groups': low \(0.5\) must be below high"),
     (["evaluation.thresholds=[0.2, 1.5]"], r"config key 'evaluation.thresholds'.*strictly between 0 and 1"),
     (["model.name"], r"--set 'model.name': expected key=value"),
     (["data.sources.5.n=3"], r"config key 'data.sources.5.n': '5' is not an index of a list of 1"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import filecmp
-import os
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +84,7 @@ def test_noise_outcome_gives_chance_auc(tmp_path):
 
 
 def _bundle_files(path: Path) -> list[str]:
-    return sorted(os.listdir(path))
+    return sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
 
 
 @pytest.mark.parametrize("estimator", ["xgboost", "logistic"])
@@ -110,7 +109,7 @@ def test_public_cohort_config_reports_model_beside_baselines(tmp_path):
         "calibration.inner_folds=3", f"output.model_dir={tmp_path / 'pub'}",
         f"data.root={shared_path()}"], quiet=True)
     m = result.metrics
-    assert result.metadata["training"]["data"]["duplicates_removed"] == 23
+    assert result.metadata.training.data.duplicates_removed == 23
     loco = m.query("scheme == 'loco' and subset == 'all'")
     assert {"lung_msk_mind_2020", "nsclc_pd1_msk_2018", "nsclc_mskcc_2018"} <= set(loco["cohort"])
     for cohort in ("lung_msk_mind_2020", "nsclc_pd1_msk_2018"):
@@ -130,13 +129,13 @@ def loaded_predicts(path) -> bool:
 
 
 def test_calibration_never_reverses_the_model():
-    from icipredict.models import Calibrator
+    from icipredict.models import fit_calibrator
 
     rng = np.random.default_rng(0)
     score = rng.normal(size=300)
     y = (rng.random(300) < 1 / (1 + np.exp(2 * score))).astype(int)  # outcome falls as the score rises
-    cal = Calibrator("sigmoid").fit(score, y)
+    cal = fit_calibrator("sigmoid", score, y)
     assert cal.a == 0.0
     np.testing.assert_allclose(cal.predict(score), y.mean())
-    good = Calibrator("sigmoid").fit(-score, y)
+    good = fit_calibrator("sigmoid", -score, y)
     assert good.a > 0

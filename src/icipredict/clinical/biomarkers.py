@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from icipredict.clinical.outcomes import _float_column, _text_column
+from icipredict.vocab import (PDL1_BAND_RANGES, PDL1_BANDS, PDL1_POSITIVE_CUTOFF, PLASMA_ASSAY_WORDS,
+                              TMB_HIGH_CUTOFF, WES_ASSAY_WORDS)
 
 __all__ = [
     "PLASMA_ASSAY_WORDS",
@@ -28,16 +30,6 @@ __all__ = [
     "til_positive",
 ]
 
-#: PD-L1 TPS bands (domain.md section 3; the KEYNOTE cut-offs 1 % and 50 %).
-PDL1_BANDS: tuple[str, str, str] = ("<1", "1-49", ">=50")
-#: TPS interval each band covers, [low, high) in percent (the last band includes 100).
-PDL1_BAND_RANGES: dict[str, tuple[float, float]] = {"<1": (0.0, 1.0), "1-49": (1.0, 50.0), ">=50": (50.0, 100.0)}
-#: TMB-high cut-off in mut/Mb (domain.md section 3; KEYNOTE-158, panel dependent).
-TMB_HIGH_CUTOFF = 10.0
-#: Words in ``tmb_assay`` naming a blood-based TMB (bTMB runs on another scale than tissue panels).
-PLASMA_ASSAY_WORDS: tuple[str, ...] = ("plasma", "btmb", "blood", "ctdna", "liquid")
-#: Words in ``tmb_assay`` naming whole-exome sequencing.
-WES_ASSAY_WORDS: tuple[str, ...] = ("wes", "exome")
 #: Stromal TIL cut-off in percent (domain.md section 3).
 TIL_PCT_CUTOFF = 10.0
 #: TIL density cut-off in cells/mm2 (Rakaee et al., JAMA Oncol 2022).
@@ -71,7 +63,7 @@ def pdl1_band(df: pd.DataFrame) -> pd.Series:
     return pd.Series(pd.Categorical(band, categories=list(PDL1_BANDS)), index=df.index, name="pdl1_band")
 
 
-def pdl1_positive(df: pd.DataFrame, cutoff: float = 1.0) -> pd.Series:
+def pdl1_positive(df: pd.DataFrame, cutoff: float = PDL1_POSITIVE_CUTOFF) -> pd.Series:
     """PD-L1 positive (TPS >= ``cutoff``) as 1.0 / 0.0 / NaN.
 
     When only the band is known, the status is given when the whole band lies on one side of the

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from icipredict.clinical.outcomes import _float_column, _text_column
+from icipredict.vocab import DRIVER_GENES, SMOKER_STATUSES
 
 __all__ = [
     "DRIVER_GENES",
@@ -25,8 +26,6 @@ __all__ = [
     "mutation_groups",
 ]
 
-#: Oncogenic drivers, negative predictors (usually excluded from ICI monotherapy); domain.md section 3.
-DRIVER_GENES: tuple[str, ...] = ("egfr", "alk", "ros1", "ret", "erbb2")
 #: Their columns in the patient table.
 DRIVER_COLUMNS: tuple[str, ...] = tuple(f"mut_{g}" for g in DRIVER_GENES)
 #: Positive predictors in every patient; domain.md section 3.
@@ -40,8 +39,6 @@ COLD: tuple[str, ...] = ("stk11", "keap1")
 #: Impaired IFN-gamma signalling / antigen presentation; domain.md section 3 (MYC and MAPK are not
 #: columns of the patient table).
 IMMUNE_EVASION: tuple[str, ...] = ("jak1", "jak2", "b2m", "pten", "ctnnb1", "tp53")
-#: ``smoking`` values that count as a smoker.
-SMOKER_STATUSES: tuple[str, ...] = ("former", "current", "ever")
 
 #: Output column -> genes.
 MUTATION_GROUPS: dict[str, tuple[str, ...]] = {

@@ -19,6 +19,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from icipredict.vocab import BENEFIT_LABELS, DCB_MONTHS, LABEL_SOURCES, MONTH_DAYS
+
 __all__ = [
     "MONTH_DAYS",
     "DCB_MONTHS",
@@ -43,10 +45,6 @@ __all__ = [
     "hyperprogression",
 ]
 
-#: Days in a calendar month (365.25 / 12); domain.md section 2.
-MONTH_DAYS = 30.4375
-#: Progression-free time that counts as durable clinical benefit; domain.md section 2.
-DCB_MONTHS = 6.0
 #: Progression before this many weeks is fast progression; domain.md section 2.
 FAST_PROGRESSION_WEEKS = 6.0
 #: Death before this many weeks is early death; domain.md section 2.
@@ -58,8 +56,6 @@ STOP_WINDOW_WEEKS = 12.0
 #: Progression this long after a planned stop is neither primary nor secondary; domain.md section 2.
 LATE_AFTER_STOP_MONTHS = 6.0
 
-#: The three values of :func:`benefit_label`.
-BENEFIT_LABELS: tuple[str, str, str] = ("durable_benefit", "primary_resistance", "not_evaluable")
 
 #: Derived binary label, in decision order (domain.md section 2, "Where only PFS is known").
 BENEFIT_RULES: tuple[tuple[str, str], ...] = (
@@ -164,7 +160,7 @@ def _check_positive(name: str, value: object) -> float:
 def benefit_label(
     df: pd.DataFrame,
     *,
-    source: Literal["derived", "reported", "reported_then_derived"] = "derived",
+    source: Literal[LABEL_SOURCES] = "derived",
     benefit_months: float = DCB_MONTHS,
 ) -> pd.Series:
     """Label each patient durable benefit, primary resistance or not evaluable.
@@ -202,7 +198,7 @@ def benefit_label(
     >>> benefit_label(df).tolist()
     ['durable_benefit', 'primary_resistance', 'not_evaluable']
     """
-    _check_option("source", source, ("derived", "reported", "reported_then_derived"))
+    _check_option("source", source, LABEL_SOURCES)
     bm = _check_positive("benefit_months", benefit_months)
     benefit, resistant, unknown = BENEFIT_LABELS
 

@@ -1,0 +1,75 @@
+"""A saved model on new labelled patients, beside the baselines: ``icipredict evaluate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from icipredict.clinical.outcomes import benefit_label, binary_target
+from icipredict.evaluation.compare import MODEL_COLUMN, compare_scores
+from icipredict.exceptions import InvalidPatientData
+from icipredict.io import read_patients
+from icipredict.models import baseline_scores
+from icipredict.schema import check_patients
+from icipredict.serving import LoadedModel, load_model
+from icipredict.vocab import BASELINES, DCB_MONTHS
+
+__all__ = ["evaluate", "not_evaluable_counts"]
+
+
+def not_evaluable_counts(patients: pd.DataFrame, target: pd.Series) -> dict[str, int]:
+    """Patients without an evaluable outcome, per cohort."""
+    return {str(k): int(v) for k, v in target.isna().groupby(patients["cohort"]).sum().items()}
+
+
+def evaluate(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, cohort_column: str = "cohort",
+             format: str = "auto", label_source: str = "derived", benefit_months: float = DCB_MONTHS,
+             n_boot: int = 1000, seed: int = 0, baselines: tuple[str, ...] = BASELINES) -> pd.DataFrame:
+    """Metrics of a trained model on labelled patients, per cohort and pooled, beside the baselines.
+
+    Parameters
+    ----------
+    model : anything :func:`icipredict.load_model` accepts
+    data : DataFrame or path in any supported input format
+    cohort_column : str
+        Column that names each patient's cohort (default ``cohort``).
+    label_source, benefit_months
+        The label rule (see :func:`icipredict.clinical.benefit_label`).
+    n_boot, seed : int
+        Bootstrap resamples for the 95% CIs and their seed.
+
+    Returns
+    -------
+    DataFrame
+        One row per (subset, cohort, score) as :func:`~icipredict.evaluation.compare.compare_scores`;
+        patients whose outcome is not evaluable are excluded and counted.
+
+    Examples
+    --------
+    >>> evaluate("public", "../shared/data/loris_nsclc/msk1.csv", n_boot=200)  # doctest: +SKIP
+    """
+    loaded = load_model(model)
+    table = read_patients(data, format=format) if not isinstance(data, pd.DataFrame) else data.copy()
+    if cohort_column != "cohort" and cohort_column in table.columns:
+        table["cohort"] = table[cohort_column]
+    clean = check_patients(table)
+    if clean["cohort"].isna().all():
+        clean["cohort"] = "input"
+    clean["cohort"] = clean["cohort"].fillna("unknown")
+    labels = benefit_label(clean, source=label_source, benefit_months=benefit_months)
+    target = binary_target(labels)
+    ok = target.notna().to_numpy()
+    if ok.sum() == 0 or target[ok].nunique() < 2:
+        raise InvalidPatientData(
+            "evaluation data: expected evaluable patients with both outcomes (durable benefit and primary "
+            f"resistance, from pfs_months/pfs_event/best_response). Got {int(ok.sum())} evaluable patients "
+            f"and classes {sorted(target[ok].unique().tolist())} instead.")
+    rows = clean.loc[ok].reset_index(drop=True)
+    frame = pd.DataFrame({"cohort": rows["cohort"].astype(str), "y": target[ok].astype(int).to_numpy(),
+                          MODEL_COLUMN: loaded.predict_proba(rows)})
+    base = baseline_scores(rows)
+    for b in baselines:
+        frame[b] = base[b].to_numpy()
+    return compare_scores(frame, baselines=list(baselines), n_boot=n_boot, seed=seed,
+                          n_not_evaluable=not_evaluable_counts(clean, target))

@@ -1,0 +1,53 @@
+"""MLflow "models from code" file: the pyfunc whose ``predict`` is :func:`icipredict.predict`.
+
+MLflow executes this file when it loads a logged or shipped icipredict model; nothing is unpickled.
+The weights come from the ``bundle`` artefact (a verified, pickle-free bundle), loaded in
+``load_context``. REST (``mlflow models serve``) and Spark (``mlflow.pyfunc.spark_udf``) therefore
+give exactly the numbers and the validation of the Python API. The package never imports this file.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.models import set_model
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from mlflow.pyfunc import PythonModel
+
+from icipredict.exceptions import InvalidPatientData
+from icipredict.serving import load_model, predict
+
+#: Largest request scored at once; bigger REST payloads get a 400 (Spark batches are smaller).
+MAX_REQUEST_ROWS = int(os.environ.get("ICIPREDICT_MAX_REQUEST_ROWS", "50000"))
+
+
+def _invalid(message: str) -> MlflowException:
+    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
+
+
+class IcipredictModel(PythonModel):
+    """Patient table in, the prediction table of :func:`icipredict.predict` out."""
+
+    def load_context(self, context) -> None:
+        self._model = load_model(context.artifacts["bundle"])
+
+    def predict(self, context, model_input, params=None) -> pd.DataFrame:
+        if hasattr(model_input, "__len__") and len(model_input) > MAX_REQUEST_ROWS:
+            raise _invalid(f"request of {len(model_input)} patients exceeds the limit of {MAX_REQUEST_ROWS} per call "
+                           "(ICIPREDICT_MAX_REQUEST_ROWS); send smaller batches.")
+        if isinstance(model_input, pd.DataFrame):
+            model_input = model_input.copy()
+            model_input.columns = [str(c) for c in model_input.columns]
+            for c in model_input.columns:  # the signature hands over NaN for absent optional columns
+                if model_input[c].dtype == object:
+                    model_input[c] = model_input[c].where(model_input[c].notna(), None)
+        explain = (params or {}).get("explain", 0) or 0
+        try:
+            return predict(model_input, model=self._model, explain=int(explain))
+        except (InvalidPatientData, ValueError) as exc:
+            raise _invalid(str(exc)) from None
+
+
+set_model(IcipredictModel())

@@ -1,4 +1,4 @@
-"""Command line: ``icipredict synth|validate|train|evaluate|predict|explain``.
+"""Command line: ``icipredict synth|validate|train|evaluate|predict|explain|serve``.
 
 Heavy libraries are imported inside the commands so that ``icipredict --help`` stays fast. Every
 error this package raises on purpose is printed as one paragraph (exit code 2 for bad input, config
@@ -195,6 +195,12 @@ def cmd_explain(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from icipredict.webapp import serve  # Flask loads only for this command
+
+    return serve(args.model, host=args.host, port=args.port)
+
+
 # -- parser ---------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -263,6 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patient", required=True, help="patient_id to explain")
     p.add_argument("--out", required=True, help="report.html or report.png")
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("serve", help="local calculator page and MLflow-style /invocations endpoint (Ctrl-C to stop)")
+    p.add_argument("--model", default="public", help="model directory, MLflow URI or shipped name (default public)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this computer only; others expose patient data)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 
@@ -273,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--explain: expected K >= 0")
     if getattr(args, "chunk_size", 0) and args.chunk_size < 0:
         parser.error("--chunk-size: expected N >= 1")
+    if args.command == "serve" and not 0 <= args.port <= 65535:
+        parser.error(f"--port: expected an integer from 0 to 65535. Got {args.port} instead.")
     from icipredict.exceptions import IcipredictError, InvalidConfig, InvalidPatientData, ModelLoadError, OutputRefused
 
     try:

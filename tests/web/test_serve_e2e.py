@@ -1,0 +1,247 @@
+"""``icipredict serve`` in a subprocess, driven by a real headless Chromium and by plain HTTP.
+
+The browser is Debian's chromium + chromedriver (``apt-get install chromium chromium-driver``); when
+absent the browser tests skip with the reason, unless ``ICIPREDICT_REQUIRE_BROWSER=1`` (CI) makes
+that a failure. A screenshot of the result page is kept under ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import icipredict
+from icipredict.io.synthetic import synthetic_cohort
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+STARTUP_SECONDS = 60
+SECRET_ID = "ZZ-SECRET-4711"  # must never appear in the server's output
+#: Typed into text boxes, and chosen in select boxes.
+TYPED = {"pdl1_tps": "60", "tmb": "14.5", "age": "67", "ecog": "1", "albumin": "3.8"}
+CHOSEN = {"regimen": "chemo_ici", "sex": "female", "histology": "adenocarcinoma", "mut_kras": "1"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _http(url: str, body: dict | None = None, timeout: float = 30.0) -> tuple[int, bytes]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@dataclass
+class Server:
+    url: str
+    proc: subprocess.Popen
+    log: Path
+    cwd: Path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``icipredict serve`` on a free loopback port, in its own process group and an empty cwd."""
+    port = _free_port()
+    cwd = tmp_path_factory.mktemp("serve-cwd")
+    log = tmp_path_factory.mktemp("serve-log") / "serve.log"
+    cmd = [sys.executable, "-m", "icipredict.cli", "serve", "--model", "public", "--host", "127.0.0.1",
+           "--port", str(port)]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"icipredict serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                if _http(f"{url}/ping", timeout=2)[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"icipredict serve did not answer /ping within {STARTUP_SECONDS} s:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield Server(url, proc, log, cwd)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def _require_browser() -> None:
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    try:
+        import selenium  # noqa: F401  (only whether it imports)
+    except ImportError:
+        missing.append("the selenium package (pip install -e '.[dev]')")
+    if missing:
+        reason = (f"headless browser not available: {', '.join(missing)} missing "
+                  "(apt-get install chromium chromium-driver)")
+        if os.environ.get("ICIPREDICT_REQUIRE_BROWSER") == "1":
+            pytest.fail(reason + "; ICIPREDICT_REQUIRE_BROWSER=1 requires it")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    _require_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)  # with the driver path below, Selenium Manager never downloads
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1280,1800",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _fill(driver, typed: dict[str, str], chosen: dict[str, str]) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    for name, value in typed.items():
+        box = driver.find_element(By.ID, f"f-{name}")
+        box.clear()
+        box.send_keys(value)
+    for name, value in chosen.items():
+        Select(driver.find_element(By.ID, f"f-{name}")).select_by_value(value)
+
+
+def _submit(driver) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.ID, "submit").click()
+    WebDriverWait(driver, 30).until(ec.staleness_of(old))
+
+
+def _patient(patient_id: str) -> dict:
+    """The form's patient as a Python caller would write it, numbers as numbers."""
+    return {"patient_id": patient_id, **{k: float(v) for k, v in TYPED.items()}, **CHOSEN, "mut_kras": 1}
+
+
+def test_browser_form_shows_the_probability_predict_gives(server, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(server.url + "/")
+    assert "not a medical device" in browser.find_element(By.ID, "disclaimer").text
+    browser.find_element(By.ID, "f-patient_id").send_keys("E2E-1")
+    _fill(browser, TYPED, CHOSEN)
+    _submit(browser)
+    expected = icipredict.predict(_patient("E2E-1"), model="public").iloc[0]
+    p = float(expected["p_durable_benefit"])
+    shown = browser.find_element(By.ID, "probability")
+    assert shown.text == f"{100 * p:.0f}%"
+    assert abs(float(shown.get_attribute("data-value")) - p) <= 1e-9
+    group = expected.get("benefit_group", expected.get("risk_group"))
+    assert browser.find_element(By.ID, "group").text.startswith(f"{group.capitalize()} likelihood")
+    assert browser.find_element(By.ID, "result-patient").text == "E2E-1"
+    assert browser.find_element(By.ID, "f-tmb").get_attribute("value") == "14.5"  # the form keeps its values
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "web_result.png"
+    assert browser.save_screenshot(str(shot))
+    print(f"screenshot of the result page: {shot}")
+
+
+def test_browser_shows_an_invalid_value_next_to_its_field(server, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(server.url + "/")
+    _fill(browser, {**TYPED, "pdl1_tps": "150"}, CHOSEN)
+    _submit(browser)
+    field = browser.find_element(By.ID, "field-pdl1_tps")
+    error = field.find_element(By.CLASS_NAME, "error")  # inside the field's own container
+    assert "column 'pdl1_tps'" in error.text and "Got 150 instead" in error.text
+    box = field.find_element(By.ID, "f-pdl1_tps")
+    assert box.get_attribute("aria-invalid") == "true" and box.get_attribute("value") == "150"
+    assert "error-pdl1_tps" in box.get_attribute("aria-describedby")
+    assert not browser.find_elements(By.ID, "result")
+    assert not browser.find_element(By.ID, "field-tmb").find_elements(By.CLASS_NAME, "error")
+    browser.save_screenshot(str(ARTIFACTS / "web_error.png"))
+
+
+def test_invocations_over_http_match_predict(server):
+    patients = synthetic_cohort(20, seed=3, outcomes=False)
+    records = [{k: v for k, v in r.items() if v is not None and not (isinstance(v, float) and np.isnan(v))}
+               for r in patients.to_dict(orient="records")]
+    status, body = _http(server.url + "/invocations", {"dataframe_records": records, "params": {"explain": 2}})
+    assert status == 200, body
+    got = json.loads(body)["predictions"]
+    expected = icipredict.predict(patients, model="public", explain=2)
+    assert [r["patient_id"] for r in got] == expected["patient_id"].tolist()
+    assert list(got[0]) == list(expected.columns)
+    assert [r["p_durable_benefit"] for r in got] == expected["p_durable_benefit"].tolist()
+    status, body = _http(server.url + "/invocations", {"dataframe_records": [{"patient_id": "b", "albumin": 38}]})
+    assert status == 400 and "column 'albumin'" in json.loads(body)["message"]
+    status, body = _http(server.url + "/version")
+    assert status == 200 and json.loads(body)["model_version"] == icipredict.load_model("public").version
+
+
+def test_ctrl_c_stops_cleanly_and_nothing_reaches_logs_or_disk(server):
+    secret = {"patient_id": SECRET_ID, "tmb": 123.456, "tmb_assay": "SECRET-ASSAY"}
+    assert _http(server.url + "/invocations", {"dataframe_records": [secret]})[0] == 200
+    assert _http(server.url + "/invocations", {"dataframe_records": [{**secret, "pdl1_tps": 777}]})[0] == 400
+    form = urllib.parse.urlencode({"patient_id": SECRET_ID, "albumin": "38", "tmb_assay": "SECRET-ASSAY"}).encode()
+    try:
+        urllib.request.urlopen(urllib.request.Request(server.url + "/", data=form), timeout=30)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 400 and SECRET_ID in exc.read().decode()  # the page shows it; the log must not
+    assert _http(server.url + f"/?patient_id={SECRET_ID}")[0] == 200  # a query string is not logged either
+    os.killpg(server.proc.pid, signal.SIGINT)
+    assert server.proc.wait(timeout=20) == 0
+    log = server.log.read_text()
+    assert "server stopped" in log and "Traceback" not in log
+    assert "POST /invocations 400" in log and "GET / 200" in log
+    for secret_text in (SECRET_ID, "123.456", "SECRET-ASSAY", "777"):
+        assert secret_text not in log, f"{secret_text} leaked into the server output"
+    assert list(server.cwd.iterdir()) == []
+
+
+def test_serve_fails_fast_when_the_model_cannot_load(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "icipredict.cli", "serve", "--model", str(tmp_path / "no-model"),
+                           "--port", "0"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.startswith("icipredict: error:") and "Traceback" not in proc.stderr
+
+
+def test_help_does_not_import_flask():
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "icipredict.cli", "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "serve" in proc.stdout
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    heavy = {m for m in imported if m.split(".")[0] in ("flask", "werkzeug", "selenium") or m == "icipredict.webapp"}
+    assert imported and not heavy, sorted(heavy)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -189,4 +190,13 @@ def test_portal_tsv_export_matches_the_folder():
             "pdl1_tps", "tmb", "pfs_months", "pfs_event", "os_months", "os_event", "best_response", "dcb_reported"]
     a = tsv.set_index("patient_id").sort_index()[cols]
     b = folder.set_index("patient_id").sort_index()[cols]
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_renamed_study_folder_reads_the_same(tmp_path):
+    original = _real("cbioportal", "nsclc_pd1_msk_2018")
+    copy = shutil.copytree(original, tmp_path / "downloaded study (copy)")
+    a = check_patients(read_patients(original))
+    b = check_patients(read_patients(copy))
+    assert (b["cohort"] == "nsclc_pd1_msk_2018").all() and (b["regimen"] == "ici_ctla4").sum() == 34
     pd.testing.assert_frame_equal(a, b)

@@ -6,8 +6,10 @@ and the others are ignored), plus 1 / 0 / NaN alteration flags built from the MA
 (``data_mutations*.txt``), the fusions (``data_sv.txt``) and the gene panels. Datahub attribute
 names are mapped to canonical columns by :data:`COMMON_ATTRIBUTES`, corrected per study by the
 study vocabularies in :data:`STUDIES` (a code such as "Combination" means different things in
-different studies). Unmapped attributes are carried in snake_case. Values are mapped to the
-canonical vocabulary but not checked: the caller runs ``check_patients``.
+different studies). The study id is the ``cancer_study_identifier`` of ``meta_study.txt`` (else of
+another ``meta_*.txt``), else the folder name, so a renamed folder reads the same. Unmapped
+attributes are carried in snake_case. Values are mapped to the canonical vocabulary but not
+checked: the caller runs ``check_patients``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from icipredict.exceptions import InvalidPatientData, Problem
 from icipredict.io.table import carry_extras, check_text_file, snake_case
 
 __all__ = [
-    "read_cbioportal_study", "read_cbioportal_tsv", "clinical_to_canonical", "COMMON_ATTRIBUTES", "COMMON_VALUES", "STUDIES",
+    "read_cbioportal_study", "read_cbioportal_tsv", "clinical_to_canonical", "study_identifier",
+    "COMMON_ATTRIBUTES", "COMMON_VALUES", "STUDIES",
     "NSCLC_PD1_MSK_2018", "LUNG_MSK_MIND_2020", "NSCLC_MSKCC_2018", "NSCLC_MSKCC_2015", "DISPLAY_NAMES",
     "NON_SILENT_CLASSES", "MAF_GENES", "FUSION_GENES", "PANEL_GENES",
 ]
@@ -182,7 +185,8 @@ def read_cbioportal_study(folder: str | Path, *, cohort: str | None = None) -> p
         optionally ``data_mutations*.txt``, ``data_sv.txt``, ``data_gene_panel_matrix.txt``).
         A path to one of the two clinical files means its folder.
     cohort : str, optional
-        Defaults to the folder name, which is also the study id that selects the vocabulary.
+        Defaults to the study id (:func:`study_identifier`: ``meta_study.txt``, else the folder
+        name), which also selects the study vocabulary.
 
     Returns
     -------
@@ -218,7 +222,7 @@ def read_cbioportal_study(folder: str | Path, *, cohort: str | None = None) -> p
         extra = [c for c in samples.columns if c not in patients.columns or c == "PATIENT_ID"]
         raw = patients.merge(samples[extra], on="PATIENT_ID", how="left")
     raw = raw.fillna("").reset_index(drop=True)
-    study = folder.name
+    study = study_identifier(folder)
     out = clinical_to_canonical(raw, study)
     if "sample_id" in out.columns:
         flags = _alteration_flags(folder, raw)
@@ -226,6 +230,27 @@ def read_cbioportal_study(folder: str | Path, *, cohort: str | None = None) -> p
             out[col] = out["sample_id"].map(flags[col]).astype(float)
     out["cohort"] = cohort or study
     return out
+
+
+def study_identifier(folder: str | Path) -> str:
+    """The study id of a datahub folder: ``cancer_study_identifier`` from its meta files, else its name.
+
+    ``meta_study.txt`` is read first, then the other ``meta_*.txt`` files (each names its study).
+
+    Examples
+    --------
+    >>> study_identifier("../shared/data/cbioportal/lung_msk_mind_2020")  # doctest: +SKIP
+    'lung_msk_mind_2020'
+    """
+    folder = Path(folder)
+    metas = sorted(folder.glob("meta_*.txt"), key=lambda p: (p.name != "meta_study.txt", p.name))
+    for path in metas:
+        with path.open(encoding="utf-8-sig", errors="replace") as fh:
+            for line in fh:
+                key, sep, value = line.partition(":")
+                if sep and key.strip() == "cancer_study_identifier" and value.strip():
+                    return value.strip()
+    return folder.name
 
 
 def _read_clinical(path: Path) -> pd.DataFrame:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -121,7 +122,11 @@ REAL = {  # study: (patients, tmb_assay)
 @pytest.mark.parametrize("name", sorted(REAL))
 def test_real_study_passes_the_schema(name):
     n, assay = REAL[name]
-    df = check_patients(read_patients(_real("cbioportal", name)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every variant class of the real MAFs is known
+        raw = read_patients(_real("cbioportal", name))
+    assert raw.attrs["unclassified_variants"] == [] and raw.attrs["notes"] == []
+    df = check_patients(raw)
     assert len(df) == n and df["patient_id"].is_unique
     assert (df["cohort"] == name).all() and (df["tmb_assay"] == assay).all()
     tmb = df["tmb"].dropna()

@@ -1,14 +1,35 @@
-"""cBioPortal study folders on hand-made files: the study identity."""
+"""cBioPortal study folders on hand-made files: the study identity, odd MAFs."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from icipredict.io import read_cbioportal_study, read_patients
-from icipredict.io.cbioportal import study_identifier
+from icipredict.io.cbioportal import maf_class, study_identifier
 from icipredict.schema import check_patients
+
+MAF_HEADER = "Hugo_Symbol\tTumor_Sample_Barcode\tVariant_Classification\tHGVSp_Short\tHGVSc\n"
+
+
+def _study(folder: Path, maf_rows: str, *, samples: str = "a b c d", header: str = MAF_HEADER) -> Path:
+    """A WES-like study: one sample per patient, all sequenced (#sequenced_samples), no panels."""
+    folder.mkdir()
+    ids = samples.split()
+    (folder / "data_clinical_sample.txt").write_text(
+        "PATIENT_ID\tSAMPLE_ID\n" + "".join(f"{s}\t{s}\n" for s in ids))
+    (folder / "data_mutations.txt").write_text(f"#sequenced_samples: {samples}\n" + header + maf_rows)
+    return folder
+
+
+def _no_warnings(read, *args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return read(*args)
 
 
 # ---------------------------------------------------------------- study identity
@@ -49,3 +70,80 @@ def test_study_id_falls_back_to_folder_name(tmp_path, meta):
     other = read_patients(_toy_with_combination(tmp_path / "elsewhere", meta))
     assert other["regimen"].tolist() == ["Combination", "ici_mono"]  # no study vocabulary: left to the schema
     assert (other["cohort"] == "elsewhere").all()
+
+
+# ---------------------------------------------------------------- MAF Variant_Classification
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("Missense_Mutation", "Missense_Mutation"), ("missense_mutation", "Missense_Mutation"),
+    ("MISSENSE_MUTATION", "Missense_Mutation"), (" Missense Mutation ", "Missense_Mutation"),
+    ("frame-shift-del", "Frame_Shift_Del"), ("3'utr", "3'UTR"), ("splice_region", "Splice_Region"),
+    ("missense_variant", "Missense_Mutation"), ("stop_gained&splice_region_variant", "Nonsense_Mutation"),
+    ("synonymous_variant", "Silent"), ("Start_Codon_SNP", "Translation_Start_Site"),
+    ("Unknown", None), ("Targeted_Region", None), ("", None), ("Weird_Class", None),
+], ids=lambda v: repr(v))
+def test_maf_class(value, expected):
+    assert maf_class(value) == expected
+
+
+def test_maf_class_in_another_case_counts(tmp_path):
+    folder = _study(tmp_path / "cases",
+                    "KRAS\ta\tmissense_mutation\tp.G12C\tc.34G>T\n"
+                    "TP53\tb\tNONSENSE_MUTATION\tp.R213*\tc.637C>T\n"
+                    "STK11\tc\tframeshift_variant\tp.P281Rfs*6\tc.842del\n"
+                    "KEAP1\td\tsynonymous_variant\tp.G333G\tc.999C>T\n")
+    df = _no_warnings(read_cbioportal_study, folder).set_index("patient_id")
+    assert (df.loc["a", "mut_kras"], df.loc["b", "mut_tp53"], df.loc["c", "mut_stk11"]) == (1, 1, 1)
+    assert df["mut_keap1"].tolist() == [0, 0, 0, 0]  # a synonymous variant is no alteration
+    assert df.attrs["unclassified_variants"] == [] and df.attrs["notes"] == []
+
+
+def test_maf_column_names_in_another_case(tmp_path):
+    folder = _study(tmp_path / "header", "KRAS\ta\tMissense_Mutation\tp.G12C\tc.34G>T\n", samples="a b",
+                    header=MAF_HEADER.lower())
+    df = _no_warnings(read_cbioportal_study, folder).set_index("patient_id")
+    assert df["mut_kras"].tolist() == [1, 0]
+
+
+def test_unknown_class_is_not_wild_type(tmp_path):
+    folder = _study(tmp_path / "odd_classes",
+                    "TP53\ta\tUnknown\tp.R273H\tc.818G>A\n"            # a: TP53 cannot be told
+                    "KRAS\tb\tUnknown\t\t\n"                          # b: KRAS set by its other variant
+                    "KRAS\tb\tMissense_Mutation\tp.G12D\tc.35G>A\n"
+                    "STK11\tc\tWeird_Class\tp.Q37*\tc.109C>T\n"       # c: a class never seen
+                    "ARID1A\td\tUnknown\tp.Q1\tc.1\n"                 # d: a gene the package does not use
+                    "EGFR\td\tUnknown\tp.A24S\tc.70G>T\n"             # d: outside the kinase domain anyway
+                    "EGFR\tc\tTargeted_Region\tp.L858R\tc.2573T>G\n"  # c: inside it
+                    "MET\ta\tUnknown\tp.M34V\tc.100A>G\n"             # a: not at exon 14
+                    "MET\tb\tUnknown\t\tc.3028+2T>C\n")               # b: at the exon 14 donor
+    expected = r"odd_classes: data_mutations.txt: 5 .*Left missing \(not tested\) for: a mut_tp53"
+    with pytest.warns(UserWarning, match=expected) as caught:
+        raw = read_patients(folder)
+    df = check_patients(raw).set_index("patient_id")
+    assert np.isnan(df.loc["a", "mut_tp53"]) and df.loc[["b", "c", "d"], "mut_tp53"].eq(0).all()
+    assert df.loc["b", "mut_kras"] == 1 and np.isnan(df.loc["c", "mut_stk11"]) and np.isnan(df.loc["c", "mut_egfr"])
+    assert df.loc["d", "mut_egfr"] == 0 and df.loc["a", "mut_met_ex14"] == 0 and np.isnan(df.loc["b", "mut_met_ex14"])
+    records = pd.DataFrame(raw.attrs["unclassified_variants"])
+    assert sorted(map(tuple, records[["patient_id", "column", "value"]].values.tolist())) == [
+        ("a", "mut_tp53", "Unknown"), ("b", "mut_kras", "Unknown"), ("b", "mut_met_ex14", "Unknown"),
+        ("c", "mut_egfr", "Targeted_Region"), ("c", "mut_stk11", "Weird_Class")]
+    assert records.set_index(["patient_id", "column"])["flag"].to_dict()[("b", "mut_kras")] == 1
+    assert len(caught) == 1 and raw.attrs["notes"] == [str(caught[0].message)]
+    note = raw.attrs["notes"][0]
+    assert "Set by another variant for: b mut_kras" in note and "ARID1A" not in note and "d mut_egfr" not in note
+
+
+def test_unknown_class_on_an_unsequenced_sample_stays_not_tested(tmp_path):
+    folder = _study(tmp_path / "unsequenced", "TP53\tb\tUnknown\t\t\n", samples="a")
+    (folder / "data_clinical_sample.txt").write_text("PATIENT_ID\tSAMPLE_ID\na\ta\nb\tb\n")
+    with pytest.warns(UserWarning, match="b mut_tp53"):
+        df = read_cbioportal_study(folder).set_index("patient_id")
+    assert df.loc["a", "mut_tp53"] == 0 and np.isnan(df.loc["b", "mut_tp53"])
+
+
+def test_unknown_class_of_another_sample_of_the_patient_is_ignored(tmp_path):
+    folder = _study(tmp_path / "two_samples", "TP53\tp1-T2\tUnknown\t\t\n", samples="p1-T1 p1-T2")
+    (folder / "data_clinical_sample.txt").write_text("PATIENT_ID\tSAMPLE_ID\np1\tp1-T2\np1\tp1-T1\n")
+    df = _no_warnings(read_cbioportal_study, folder)
+    assert df["sample_id"].tolist() == ["p1-T1"] and df["mut_tp53"].tolist() == [0]

@@ -10,12 +10,21 @@ different studies). The study id is the ``cancer_study_identifier`` of ``meta_st
 another ``meta_*.txt``), else the folder name, so a renamed folder reads the same. Unmapped
 attributes are carried in snake_case. Values are mapped to the canonical vocabulary but not
 checked: the caller runs ``check_patients``.
+
+Nothing unreadable is turned into "wild-type". MAF ``Variant_Classification`` values are matched
+case-insensitively, with the Oncotator and Sequence Ontology spellings of the same classes
+(:data:`CLASS_SYNONYMS`). A variant whose class does not say whether the protein changes
+(``Unknown``, ``Targeted_Region``, empty, or a class this reader has never seen) on a gene the
+package uses leaves that patient's flag missing unless another variant sets it to 1. Each such
+variant is listed in ``df.attrs["unclassified_variants"]`` (patient, sample, gene, column, the value
+as written, the resulting flag), summarised in ``df.attrs["notes"]`` and warned (``UserWarning``).
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +34,10 @@ from icipredict.exceptions import InvalidPatientData, Problem
 from icipredict.io.table import carry_extras, check_text_file, snake_case
 
 __all__ = [
-    "read_cbioportal_study", "read_cbioportal_tsv", "clinical_to_canonical", "study_identifier",
-    "COMMON_ATTRIBUTES", "COMMON_VALUES", "STUDIES",
-    "NSCLC_PD1_MSK_2018", "LUNG_MSK_MIND_2020", "NSCLC_MSKCC_2018", "NSCLC_MSKCC_2015", "DISPLAY_NAMES",
-    "NON_SILENT_CLASSES", "MAF_GENES", "FUSION_GENES", "PANEL_GENES",
+    "read_cbioportal_study", "read_cbioportal_tsv", "clinical_to_canonical", "study_identifier", "maf_class",
+    "COMMON_ATTRIBUTES", "COMMON_VALUES", "STUDIES", "DISPLAY_NAMES",
+    "NSCLC_PD1_MSK_2018", "LUNG_MSK_MIND_2020", "NSCLC_MSKCC_2018", "NSCLC_MSKCC_2015",
+    "NON_SILENT_CLASSES", "SILENT_CLASSES", "CLASS_SYNONYMS", "MAF_GENES", "FUSION_GENES", "PANEL_GENES",
 ]
 
 # ---------------------------------------------------------------- clinical vocabulary
@@ -144,12 +153,36 @@ _DAYS_PER_MONTH = 30.4375
 
 # ---------------------------------------------------------------- mutation vocabulary
 
-#: MAF Variant_Classification values that change the protein (Silent, Intron, UTR, Flank, IGR,
-#: RNA and Splice_Region are excluded; MET exon 14 skipping is recognised separately).
+#: MAF Variant_Classification values that change the protein (MAF specification 2.4; MET exon 14
+#: skipping is recognised separately).
 NON_SILENT_CLASSES = frozenset({
     "Missense_Mutation", "Nonsense_Mutation", "Frame_Shift_Del", "Frame_Shift_Ins", "In_Frame_Del",
     "In_Frame_Ins", "Splice_Site", "Translation_Start_Site", "Nonstop_Mutation",
 })
+#: Known classes that leave the protein unchanged or lie outside the coding sequence (MAF 2.4, plus
+#: vcf2maf's Splice_Region and Oncotator's lincRNA / De_novo_Start_*): they never set a flag.
+SILENT_CLASSES = frozenset({
+    "Silent", "Intron", "3'UTR", "5'UTR", "3'Flank", "5'Flank", "IGR", "RNA", "lincRNA", "Splice_Region",
+    "De_novo_Start_InFrame", "De_novo_Start_OutOfFrame",
+})
+#: Other spellings of those classes, lower case: Oncotator's start/stop codon classes and the
+#: Sequence Ontology consequences (VEP) that some MAFs carry, mapped as vcf2maf maps them. Only
+#: membership of NON_SILENT_CLASSES / SILENT_CLASSES matters, so a frameshift of either kind is one.
+CLASS_SYNONYMS: dict[str, str] = {
+    "start_codon_snp": "Translation_Start_Site", "start_codon_del": "Translation_Start_Site",
+    "start_codon_ins": "Translation_Start_Site", "stop_codon_del": "Nonstop_Mutation",
+    "stop_codon_ins": "Nonstop_Mutation",
+    "missense_variant": "Missense_Mutation", "stop_gained": "Nonsense_Mutation",
+    "frameshift_variant": "Frame_Shift_Del", "inframe_deletion": "In_Frame_Del", "inframe_insertion": "In_Frame_Ins",
+    "splice_acceptor_variant": "Splice_Site", "splice_donor_variant": "Splice_Site",
+    "start_lost": "Translation_Start_Site", "stop_lost": "Nonstop_Mutation", "synonymous_variant": "Silent", "stop_retained_variant": "Silent",
+    "splice_region_variant": "Splice_Region", "intron_variant": "Intron", "5_prime_utr_variant": "5'UTR",
+    "3_prime_utr_variant": "3'UTR", "upstream_gene_variant": "5'Flank", "downstream_gene_variant": "3'Flank",
+    "intergenic_variant": "IGR", "non_coding_transcript_exon_variant": "RNA",
+}
+_CLASS_KEYS: dict[str, str] = {
+    **{c.lower(): c for c in NON_SILENT_CLASSES | SILENT_CLASSES}, **CLASS_SYNONYMS,
+}
 #: Genes whose non-silent MAF variants set the flag.
 MAF_GENES: dict[str, str] = {
     "EGFR": "mut_egfr", "ERBB2": "mut_erbb2", "KRAS": "mut_kras", "BRAF": "mut_braf", "STK11": "mut_stk11",
@@ -165,12 +198,29 @@ FUSION_GENES: dict[str, str] = {"ALK": "mut_alk", "ROS1": "mut_ros1", "RET": "mu
 #: MET exon 14 skipping: splice variants at the exon 14 boundaries (c.2888-N acceptor, c.3028+N
 #: donor, reported by the annotator as X963_splice / X1010_splice) and D1010 substitutions (the
 #: last base of exon 14). Intron-class deletions deeper in intron 13 are not counted.
-MET_EX14_PROTEIN = re.compile(r"^p\.(?:X963_splice|X1010_splice|D1010[A-Z*])")
+_MET_EX14 = r"(?:X963_splice|X1010_splice|D1010[A-Z*])"
+MET_EX14_PROTEIN = re.compile(rf"^p\.{_MET_EX14}")
 MET_EX14_CDNA = re.compile(r"c\.(?:2888-\d+|3028\+\d+)")
 _ALL_GENES = frozenset(MAF_GENES) | frozenset(FUSION_GENES) | {"MET"}
 #: Genes of this package on each panel when no gene panel file is in the folder. The three
 #: MSK-IMPACT versions carry all of them (and every one is mutated in these studies' MAFs).
 PANEL_GENES: dict[str, frozenset[str]] = {"IMPACT341": _ALL_GENES, "IMPACT410": _ALL_GENES, "IMPACT468": _ALL_GENES}
+
+
+def maf_class(value: str) -> str | None:
+    """The MAF class of a ``Variant_Classification`` value, or None when it does not say one.
+
+    Case, surrounding blanks and spaces or hyphens for underscores do not matter; Oncotator and
+    Sequence Ontology spellings map to their MAF class (:data:`CLASS_SYNONYMS`).
+
+    >>> maf_class("missense_mutation"), maf_class("Missense Mutation"), maf_class("stop_gained")
+    ('Missense_Mutation', 'Missense_Mutation', 'Nonsense_Mutation')
+    >>> maf_class("Unknown") is None
+    True
+    """
+    key = re.sub(r"[\s\-]+", "_", str(value).strip()).lower()
+    key = re.split(r"[&,]", key, maxsplit=1)[0]  # VEP lists several consequences, most severe first
+    return _CLASS_KEYS.get(key)
 
 
 # ---------------------------------------------------------------- study folder
@@ -224,10 +274,17 @@ def read_cbioportal_study(folder: str | Path, *, cohort: str | None = None) -> p
     raw = raw.fillna("").reset_index(drop=True)
     study = study_identifier(folder)
     out = clinical_to_canonical(raw, study)
+    unclassified: list[dict[str, object]] = []
+    maf_name = "MAF"
     if "sample_id" in out.columns:
-        flags = _alteration_flags(folder, raw)
+        flags, unclassified = _alteration_flags(folder, raw)
+        maf_name = flags.attrs.get("maf", maf_name)
         for col in flags.columns:
             out[col] = out["sample_id"].map(flags[col]).astype(float)
+        row_of = {sample: i for i, sample in enumerate(out["sample_id"])}
+        # variants of a patient's other samples were not read, so they decide nothing
+        unclassified = [{"row": row_of[r["sample_id"]], **r} for r in unclassified if r["sample_id"] in row_of]
+    _report_unclassified(out, unclassified, f"{folder.name}: {maf_name}")
     out["cohort"] = cohort or study
     return out
 
@@ -350,36 +407,53 @@ def _flag(condition: pd.Series, unknown: pd.Series) -> pd.Series:
 
 # ---------------------------------------------------------------- alterations
 
-def _alteration_flags(folder: Path, raw: pd.DataFrame) -> pd.DataFrame:
-    """1 / 0 / NaN per sample for every mut_* column the folder's files can tell."""
+def _alteration_flags(folder: Path, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, object]]]:
+    """1 / 0 / NaN per sample for every mut_* column the folder's files can tell.
+
+    Also returns one record per MAF variant of unknown class on a gene of the package (sample,
+    gene, column, the class as written); ``flags.attrs["maf"]`` names the MAF.
+    """
     sample_ids = pd.Index(raw["SAMPLE_ID"].astype(str).unique())
     maf_files = sorted(folder.glob("data_mutations*.txt"), key=lambda p: (p.name != "data_mutations_extended.txt",
                                                                            p.name != "data_mutations.txt", p.name))
     panels = _sample_panels(folder, raw)
     panel_genes = {**PANEL_GENES, **_panel_files(folder)}
     flags = pd.DataFrame(index=sample_ids)
+    records: list[dict[str, object]] = []
     if maf_files:
+        flags.attrs["maf"] = maf_files[0].name
         maf, sequenced = _read_maf(maf_files[0])
         if sequenced is None and (folder / "case_lists" / "cases_sequenced.txt").is_file():
             sequenced = _case_list(folder / "case_lists" / "cases_sequenced.txt")
         if sequenced is None and not panels:
             # no panel and no sequenced list (WES studies): a sample with any call was sequenced
             sequenced = set(maf["Tumor_Sample_Barcode"])
-        coding = maf[maf["Variant_Classification"].isin(NON_SILENT_CLASSES)]
+        classes = maf["Variant_Classification"].map(maf_class)
+        coding = maf[classes.isin(NON_SILENT_CLASSES).to_numpy()]
+        unknown = maf[classes.isna().to_numpy()]
         for gene, col in MAF_GENES.items():
-            hits = coding[coding["Hugo_Symbol"] == gene]
-            if gene == "EGFR" and "HGVSp_Short" in hits.columns:
-                codon = pd.to_numeric(hits["HGVSp_Short"].str.extract(r"^p\.[A-Z*]?(\d+)")[0], errors="coerce")
-                hits = hits[codon.between(*EGFR_CODONS).to_numpy()]
+            hits, maybe = coding[coding["Hugo_Symbol"] == gene], unknown[unknown["Hugo_Symbol"] == gene]
+            if gene == "EGFR":
+                hits = hits[_egfr_codon(hits).between(*EGFR_CODONS).to_numpy()]
+                # an unknown class decides nothing when its codon lies outside the kinase domain
+                codon = _egfr_codon(maybe)
+                maybe = maybe[(codon.isna() | codon.between(*EGFR_CODONS)).to_numpy()]
             flags[col] = _flag_column(sample_ids, set(hits["Tumor_Sample_Barcode"]), gene, "mutations",
-                                      panels, panel_genes, sequenced)
+                                      panels, panel_genes, sequenced, set(maybe["Tumor_Sample_Barcode"]))
+            records += _records(maybe, gene, col)
         if "HGVSp_Short" in maf.columns:
             met = maf[maf["Hugo_Symbol"] == "MET"]
-            protein = met["HGVSp_Short"].str.match(MET_EX14_PROTEIN)
-            cdna = met.get("HGVSc", pd.Series("", index=met.index)).str.contains(MET_EX14_CDNA) & \
-                met["Variant_Classification"].isin({"Splice_Site", "Splice_Region"})
-            ex14 = set(met.loc[(protein | cdna).to_numpy(), "Tumor_Sample_Barcode"])
-            flags["mut_met_ex14"] = _flag_column(sample_ids, ex14, "MET", "mutations", panels, panel_genes, sequenced)
+            met_class = classes[met.index]
+            cdna_text = met["HGVSc"] if "HGVSc" in met.columns else pd.Series("", index=met.index)
+            protein, cdna = met["HGVSp_Short"].str.match(MET_EX14_PROTEIN), cdna_text.str.contains(MET_EX14_CDNA)
+            ex14 = set(met.loc[(protein | (cdna & met_class.isin({"Splice_Site", "Splice_Region"}))).to_numpy(),
+                               "Tumor_Sample_Barcode"])
+            # an unknown class at the exon 14 boundaries, or with no change written at all, may be skipping
+            blank = (met["HGVSp_Short"].str.strip() == "") & (cdna_text.str.strip() == "")
+            maybe = met[(met_class.isna() & ~protein & (cdna | blank)).to_numpy()]
+            flags["mut_met_ex14"] = _flag_column(sample_ids, ex14, "MET", "mutations", panels, panel_genes,
+                                                 sequenced, set(maybe["Tumor_Sample_Barcode"]))
+            records += _records(maybe, "MET", "mut_met_ex14")
     sv_file = folder / "data_sv.txt"
     if sv_file.is_file():
         sv = pd.read_csv(sv_file, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
@@ -390,12 +464,23 @@ def _alteration_flags(folder: Path, raw: pd.DataFrame) -> pd.DataFrame:
             fused = ((site1 == gene) & ~site2.isin({"", gene})) | ((site2 == gene) & ~site1.isin({"", gene}))
             hits = set(sv.loc[fused.to_numpy(), "Sample_Id"])
             flags[col] = _flag_column(sample_ids, hits, gene, "structural_variants", panels, panel_genes, None)
-    return flags
+    return flags, records
+
+
+def _egfr_codon(maf: pd.DataFrame) -> pd.Series:
+    protein = maf["HGVSp_Short"] if "HGVSp_Short" in maf.columns else pd.Series("", index=maf.index, dtype=str)
+    return pd.to_numeric(protein.str.extract(r"^p\.[A-Z*]?(\d+)")[0], errors="coerce")
+
+
+def _records(variants: pd.DataFrame, gene: str, col: str) -> list[dict[str, object]]:
+    return [{"sample_id": s, "gene": gene, "column": col, "value": v}
+            for s, v in zip(variants["Tumor_Sample_Barcode"], variants["Variant_Classification"])]
 
 
 def _flag_column(samples: pd.Index, altered: set[str], gene: str, profile: str,
                  panels: dict[str, dict[str, str]], panel_genes: dict[str, frozenset[str]],
-                 sequenced: set[str] | None) -> np.ndarray:
+                 sequenced: set[str] | None, uncertain: set[str] | frozenset[str] = frozenset()) -> np.ndarray:
+    """1 altered; NaN when a variant of unknown effect may alter it; 0 tested; NaN not tested."""
     values = np.full(len(samples), np.nan)
     for i, s in enumerate(samples):
         panel = panels.get(s, {}).get(profile, "")
@@ -405,9 +490,41 @@ def _flag_column(samples: pd.Index, altered: set[str], gene: str, profile: str,
             tested = sequenced is not None and s in sequenced
         if s in altered:
             values[i] = 1.0
-        elif tested:
+        elif tested and s not in uncertain:
             values[i] = 0.0
     return values
+
+
+def _report_unclassified(out: pd.DataFrame, records: list[dict[str, object]], source: str) -> None:
+    """Put the alterations of unknown effect in ``out.attrs`` (and a note and a warning) for the user.
+
+    Each record names its ``row`` of ``out`` and its ``column``; the flag it ended with is read there.
+    """
+    out.attrs.setdefault("notes", [])
+    out.attrs.setdefault("unclassified_variants", [])
+    if not records:
+        return
+    records = [{"patient_id": out["patient_id"].iloc[r["row"]], "sample_id": r.get("sample_id", ""),
+                "gene": r["gene"], "column": r["column"], "value": r["value"],
+                "flag": float(out[r["column"]].iloc[r["row"]])} for r in records]
+    out.attrs["unclassified_variants"] += records
+    missing = [r for r in records if pd.isna(r["flag"])]
+    values = sorted({str(r["value"]) for r in records})
+
+    def who(rs: list[dict[str, object]]) -> str:
+        pairs = sorted({f"{r['patient_id']} {r['column']}" for r in rs})
+        return ", ".join(pairs[:10]) + (f" and {len(pairs) - 10} more" if len(pairs) > 10 else "")
+
+    note = (f"{source}: {len(records)} alteration(s) of unknown effect ({', '.join(map(repr, values[:8]))}) on genes "
+            f"the package uses; expected a known MAF Variant_Classification or protein change. ")
+    if missing:
+        note += f"Left missing (not tested) for: {who(missing)}. "
+    decided = [r for r in records if not pd.isna(r["flag"])]
+    if decided:
+        note += f"Set by another variant for: {who(decided)}. "
+    note += 'Each is listed in df.attrs["unclassified_variants"].'
+    out.attrs["notes"].append(note)
+    warnings.warn(note, UserWarning, stacklevel=3)
 
 
 def _read_maf(path: Path) -> tuple[pd.DataFrame, set[str] | None]:
@@ -418,15 +535,19 @@ def _read_maf(path: Path) -> tuple[pd.DataFrame, set[str] | None]:
                 break
             if line.lower().startswith("#sequenced_samples:"):
                 sequenced = set(line.split(":", 1)[1].split())
-    wanted = {"Hugo_Symbol", "Tumor_Sample_Barcode", "Variant_Classification", "HGVSp_Short", "HGVSc"}
+    wanted = {c.lower(): c for c in ("Hugo_Symbol", "Tumor_Sample_Barcode", "Variant_Classification",
+                                     "HGVSp_Short", "HGVSc")}
     maf = pd.read_csv(path, sep="\t", comment="#", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE,
-                      usecols=lambda c: c in wanted, encoding="utf-8-sig")
+                      usecols=lambda c: c.strip().lower() in wanted, encoding="utf-8-sig")
+    maf.columns = [wanted[c.strip().lower()] for c in maf.columns]
     missing = {"Hugo_Symbol", "Tumor_Sample_Barcode", "Variant_Classification"} - set(maf.columns)
     if missing:
         raise InvalidPatientData(
             f"{path}: the MAF lacks {sorted(missing)}; expected the standard MAF columns. "
             f"Got {sorted(maf.columns)} instead.", [Problem(None, None, "MAF columns", str(sorted(missing)))])
-    return maf, sequenced
+    maf["Hugo_Symbol"] = maf["Hugo_Symbol"].str.strip()
+    maf["Tumor_Sample_Barcode"] = maf["Tumor_Sample_Barcode"].str.strip()
+    return maf.reset_index(drop=True), sequenced
 
 
 def _case_list(path: Path) -> set[str]:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from icipredict.clinical import mutation_groups
 from icipredict.exceptions import InvalidPatientData
 from icipredict.io import read_cbioportal_study, read_patients
 from icipredict.schema import MUTATION_COLUMNS, check_patients
@@ -196,6 +197,63 @@ def test_portal_tsv_export_matches_the_folder():
     a = tsv.set_index("patient_id").sort_index()[cols]
     b = folder.set_index("patient_id").sort_index()[cols]
     pd.testing.assert_frame_equal(a, b)
+
+
+MIND = ("cbioportal", "lung_msk_mind_2020")
+#: The genes the MSK-MIND export has "<GENE> driver" / "<GENE> protein change" columns for.
+MIND_EXPORT_COLUMNS = ["mut_egfr", "mut_alk", "mut_ros1", "mut_ret", "mut_erbb2", "mut_braf", "mut_met_ex14",
+                       "mut_stk11"]
+
+
+@pytest.fixture(scope="module")
+def mind() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The MSK-MIND study folder and its portal export, checked, by patient id."""
+    folder = check_patients(read_patients(_real(*MIND))).set_index("patient_id").sort_index()
+    tsv = check_patients(read_patients(_real(*MIND, "lung_msk_mind_2020_clinical_data.tsv")))
+    return folder, tsv.set_index("patient_id").sort_index()
+
+
+def test_portal_export_gives_the_folders_mutation_flags(mind):
+    folder, tsv = mind
+    cols = list(MUTATION_COLUMNS)
+    a, b = folder[cols].astype(float), tsv[cols].astype(float)
+    both = a.notna() & b.notna()
+    assert ((a == b) | ~both).all(axis=None)  # every patient and gene both know agree
+    assert int(both.to_numpy().sum()) == 1968 == 246 * len(MIND_EXPORT_COLUMNS)
+    assert both.any().loc[lambda s: s].index.tolist() == MIND_EXPORT_COLUMNS
+    assert b.notna().sum().to_dict() == {c: (246 if c in MIND_EXPORT_COLUMNS else 0) for c in cols}
+    # the export leaves one sample unannotated (a cancer of unknown primary), which the folder's MAF knows
+    assert tsv.index[b[MIND_EXPORT_COLUMNS].isna().all(axis=1)].tolist() == ["P-0021769"]
+    assert a.loc["P-0021769"].notna().all()
+    assert (b == 1).sum()[MIND_EXPORT_COLUMNS].to_dict() == {
+        "mut_egfr": 15, "mut_alk": 1, "mut_ros1": 1, "mut_ret": 0, "mut_erbb2": 18, "mut_braf": 14,
+        "mut_met_ex14": 7, "mut_stk11": 51}
+
+
+def test_portal_export_driver_calls_are_another_definition(mind):
+    """Why the flags do not follow the export's "<GENE> driver" column: 37 calls would differ."""
+    folder, tsv = mind
+    differ = {}
+    for col in MIND_EXPORT_COLUMNS:
+        gene = col.split("_")[1]
+        call = tsv[f"{gene}_driver"].map({"TRUE": 1.0, "FALSE": 0.0})
+        differ[col] = int(((call != folder[col]) & call.notna() & folder[col].notna()).sum())
+    assert differ == {"mut_egfr": 7, "mut_alk": 1, "mut_ros1": 1, "mut_ret": 0, "mut_erbb2": 7, "mut_braf": 7,
+                      "mut_met_ex14": 5, "mut_stk11": 9}
+    # the portal counts EGFR amplification as a driver; the EML4-ALK fusion it does not
+    assert tsv.loc["P-0018197", "egfr_protein"] == "AMP (driver)" and folder.loc["P-0018197", "mut_egfr"] == 0
+    assert tsv.loc["P-0012679", "alk_driver"] == "FALSE" and folder.loc["P-0012679", "mut_alk"] == 1
+
+
+def test_portal_export_mutation_groups(mind):
+    folder, tsv = mind
+    a, b = mutation_groups(folder), mutation_groups(tsv)
+    differ = (a != b) & a.notna() & b.notna()
+    assert (a["driver_positive"] == b["driver_positive"]).sum() == 246  # EGFR, ALK, ROS1, RET, ERBB2: all in the export
+    # any other difference comes from a gene the export has no column for (KRAS, KEAP1)
+    assert (folder.loc[differ["positive_mutation"], "mut_kras"] == 1).all()
+    assert (folder.loc[differ["cold_tumour"], "mut_keap1"] == 1).all()
+    assert not differ["immune_evasion"].any()
 
 
 def test_renamed_study_folder_reads_the_same(tmp_path):

@@ -1,4 +1,4 @@
-"""cBioPortal study folders on hand-made files: the study identity, odd MAFs."""
+"""cBioPortal alteration flags on hand-made files: the study identity, the export's per-gene columns, odd MAFs."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icipredict.io import read_cbioportal_study, read_patients
+from icipredict.io import read_cbioportal_study, read_cbioportal_tsv, read_patients
 from icipredict.io.cbioportal import maf_class, study_identifier
-from icipredict.schema import check_patients
+from icipredict.schema import MUTATION_COLUMNS, check_patients
 
 MAF_HEADER = "Hugo_Symbol\tTumor_Sample_Barcode\tVariant_Classification\tHGVSp_Short\tHGVSc\n"
 
@@ -70,6 +70,85 @@ def test_study_id_falls_back_to_folder_name(tmp_path, meta):
     other = read_patients(_toy_with_combination(tmp_path / "elsewhere", meta))
     assert other["regimen"].tolist() == ["Combination", "ici_mono"]  # no study vocabulary: left to the schema
     assert (other["cohort"] == "elsewhere").all()
+
+
+# ---------------------------------------------------------------- the portal export's per-gene columns
+
+EXPORT = (
+    "Study ID\tPatient ID\tSample ID\tEGFR driver\tEGFR protein change\tALK driver\tALK protein change\t"
+    "MET driver\tMET protein change\tSTK11 driver\tSTK11 protein change\tBRAF driver\n"
+    # a: sensitising EGFR, an EML4-ALK fusion the portal calls no driver, MET exon 14 skipping, STK11 deep deletion
+    "s\ta\ta-T1\tTRUE\tL858R (driver)\tFALSE\tEML4-ALK fusion\tTRUE\tX963_splice (driver)\tTRUE\tHOMDEL (driver)\tTRUE\n"
+    # b: EGFR amplification, an intragenic ALK event, MET amplification + D1228H, an STK11 VUS
+    "s\tb\tb-T1\tTRUE\tAMP (driver), EGFR-intragenic\tFALSE\tALK-intragenic\tTRUE\tAMP (driver), D1228H (driver)\t"
+    "FALSE\tR40L\tFALSE\n"
+    # c: EGFR outside the kinase domain, truncating STK11, nothing in ALK / MET
+    "s\tc\tc-T1\tFALSE\tA24S\tFALSE\t\tFALSE\t\tTRUE\tQ37* (driver)\tNA\n"
+    # d: not annotated
+    "s\td\td-T1\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\n"
+    # e: an STK11 entry this reader cannot read, and a driver call without any change written
+    "s\te\te-T1\tTRUE\t\tFALSE\t\tFALSE\t\tFALSE\tsomething odd\tFALSE\n"
+)
+
+
+@pytest.fixture()
+def export(tmp_path: Path) -> Path:
+    path = tmp_path / "toy_clinical_data.tsv"
+    path.write_text(EXPORT)
+    return path
+
+
+def test_export_alteration_columns_follow_the_maf_rule(export):
+    with pytest.warns(UserWarning, match="mut_stk11"):
+        raw = read_patients(export)
+    df = check_patients(raw).set_index("patient_id")
+    nan = np.nan
+    expected = pd.DataFrame({
+        "mut_egfr": [1, 0, 0, nan, nan], "mut_alk": [1, 0, 0, nan, 0], "mut_met_ex14": [1, 0, 0, nan, 0],
+        "mut_stk11": [0, 1, 1, nan, nan], "mut_braf": [1, 0, nan, nan, 0],
+    }, index=pd.Index(list("abcde"), name="patient_id"), dtype=float)
+    pd.testing.assert_frame_equal(df[expected.columns].astype(float), expected, check_index_type=False)
+    assert df[["mut_kras", "mut_tp53", "mut_keap1", "mut_ros1", "mut_ret"]].isna().all(axis=None)
+    assert df.loc["a", "egfr_driver"] == "TRUE" and df.loc["b", "egfr_protein"].startswith("AMP")  # carried
+
+
+def test_export_notes_say_what_was_not_read(export):
+    with pytest.warns(UserWarning):
+        df = read_cbioportal_tsv(export)
+    notes = " | ".join(df.attrs["notes"])
+    assert "mut_braf read from the portal's '<GENE> driver' calls alone" in notes
+    assert "no alteration columns for mut_erbb2, mut_kras, mut_keap1" in notes and "mut_ros1, mut_ret, so" in notes
+    odd = pd.DataFrame(df.attrs["unclassified_variants"])
+    assert odd[["patient_id", "column", "value"]].values.tolist() == [
+        ["e", "mut_egfr", "driver TRUE without a change"], ["e", "mut_stk11", "something odd"]]
+    assert odd["flag"].isna().all()
+
+
+def test_folder_attributes_and_export_agree(tmp_path, export):
+    """The datahub clinical file carries the same attributes: without a MAF they give the same flags."""
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    table = pd.read_csv(export, sep="\t", dtype=str, keep_default_na=False)
+    names = {"Patient ID": "PATIENT_ID", "Sample ID": "SAMPLE_ID"}
+    for col in table.columns[3:]:
+        gene, what = col.split(" ", 1)
+        names[col] = f"{gene}_{'DRIVER' if what == 'driver' else 'PROTEIN'}"
+    table.drop(columns="Study ID").rename(columns=names).to_csv(folder / "data_clinical_sample.txt", sep="\t",
+                                                                 index=False)
+    with pytest.warns(UserWarning):
+        a = read_cbioportal_study(folder).set_index("patient_id")
+    with pytest.warns(UserWarning):
+        b = read_cbioportal_tsv(export).set_index("patient_id")
+    cols = [c for c in MUTATION_COLUMNS if c in b.columns]
+    pd.testing.assert_frame_equal(a[cols].astype(float), b[cols].astype(float))
+
+
+def test_folder_maf_decides_over_the_attributes(tmp_path):
+    folder = _study(tmp_path / "both", "EGFR\ta\tMissense_Mutation\tp.L858R\tc.2573T>G\n", samples="a b")
+    (folder / "data_clinical_sample.txt").write_text(
+        "PATIENT_ID\tSAMPLE_ID\tEGFR_DRIVER\tEGFR_PROTEIN\na\ta\tFALSE\t\nb\tb\tTRUE\tAMP (driver)\n")
+    df = _no_warnings(read_cbioportal_study, folder).set_index("patient_id")
+    assert df["mut_egfr"].tolist() == [1.0, 0.0]  # the MAF's call; an amplification does not count
 
 
 # ---------------------------------------------------------------- MAF Variant_Classification

@@ -11,13 +11,40 @@ another ``meta_*.txt``), else the folder name, so a renamed folder reads the sam
 attributes are carried in snake_case. Values are mapped to the canonical vocabulary but not
 checked: the caller runs ``check_patients``.
 
+What ``mut_<gene>`` means, in both readers: 1 when the tumour carries a somatic alteration of the
+kind the column names, 0 when the gene was sequenced and carries none, NaN when it was not
+sequenced or the data cannot tell. The rule is variant-level, so that it reads the same from every
+study (whole-exome or panel, curated or not):
+
+- EGFR, ERBB2, KRAS, BRAF, STK11, KEAP1, TP53, JAK1, JAK2, B2M, PTEN, CTNNB1: a non-silent variant
+  (:data:`NON_SILENT_CLASSES`); for EGFR only inside the kinase domain (:data:`EGFR_CODONS`).
+- ALK, ROS1, RET: a fusion with another named gene (:data:`FUSION_GENES`).
+- ``mut_met_ex14``: MET exon 14 skipping variants (:data:`MET_EX14_PROTEIN`, :data:`MET_EX14_CDNA`).
+- Copy-number calls (amplification, deep deletion) and intragenic rearrangements never count;
+  ``data_cna.txt`` is not read.
+
+The study folder applies the rule to its MAF, ``data_sv.txt`` and gene panels. The portal's web
+export has no MAF, but for some studies (MSK-MIND) it has, per gene, ``<GENE> driver`` (TRUE /
+FALSE / NA: the portal's OncoKB driver call) and ``<GENE> protein change`` (every alteration of the
+gene in the sample: "L858R (driver)", "AMP", "HOMDEL", "EML4-ALK fusion", "STK11-intragenic", ...);
+the folder's datahub clinical file has the same two attributes (``EGFR_DRIVER``, ``EGFR_PROTEIN``).
+The rule is applied to the protein-change list, and the driver column only says whether the gene
+was assessed (TRUE or FALSE: tested; NA: not). The driver call itself is not the flag: it counts
+amplifications (EGFR, ERBB2, MET) and deep deletions (STK11), and leaves out variants of unknown
+significance, a curated definition only some studies carry. A driver column without its
+protein-change column is read as 1 TRUE / 0 FALSE (for MET, TRUE stays missing: it need not be exon
+14 skipping), with a note that it follows the portal's definition. Genes the export has no columns
+for (KRAS, KEAP1, TP53, ... in MSK-MIND) stay missing: read the study folder for them. In a study
+folder the MAF decides; the clinical attributes fill only what the MAF and panels cannot tell.
+
 Nothing unreadable is turned into "wild-type". MAF ``Variant_Classification`` values are matched
 case-insensitively, with the Oncotator and Sequence Ontology spellings of the same classes
 (:data:`CLASS_SYNONYMS`). A variant whose class does not say whether the protein changes
-(``Unknown``, ``Targeted_Region``, empty, or a class this reader has never seen) on a gene the
-package uses leaves that patient's flag missing unless another variant sets it to 1. Each such
-variant is listed in ``df.attrs["unclassified_variants"]`` (patient, sample, gene, column, the value
-as written, the resulting flag), summarised in ``df.attrs["notes"]`` and warned (``UserWarning``).
+(``Unknown``, ``Targeted_Region``, empty, or a class this reader has never seen), or a
+protein-change entry it cannot parse, leaves that patient's flag missing unless another variant
+sets it to 1. Each such variant is listed in ``df.attrs["unclassified_variants"]`` (patient, sample,
+gene, column, the value as written, the resulting flag), summarised in ``df.attrs["notes"]`` and
+warned (``UserWarning``).
 """
 
 from __future__ import annotations
@@ -206,6 +233,16 @@ _ALL_GENES = frozenset(MAF_GENES) | frozenset(FUSION_GENES) | {"MET"}
 #: MSK-IMPACT versions carry all of them (and every one is mutated in these studies' MAFs).
 PANEL_GENES: dict[str, frozenset[str]] = {"IMPACT341": _ALL_GENES, "IMPACT410": _ALL_GENES, "IMPACT468": _ALL_GENES}
 
+#: One entry of a "<GENE> protein change" list: a protein change ("L858R", "E746_A750del",
+#: "X963_splice", "P281Rfs*6"), a copy-number call, or a rearrangement ("EML4-ALK fusion",
+#: "STK11-intragenic", "MET-intragenic - Archer"). A trailing "(driver)" is dropped first.
+_PROTEIN_ENTRY = re.compile(r"^(?:p\.)?([A-Z*])(\d+)(\S*)$")
+_CNA_ENTRY = re.compile(r"^(?:AMP|AMPLIFICATION|GAIN|HOMDEL|DEEP_?DELETION|HETLOSS|LOSS|DEL)$", re.IGNORECASE)
+_FUSION_ENTRY = re.compile(r"^([A-Za-z0-9.]+)-([A-Za-z0-9.]+) fusion\b", re.IGNORECASE)
+_INTRAGENIC_ENTRY = re.compile(r"^[A-Za-z0-9.]+-intragenic\b", re.IGNORECASE)
+_TRUE = {"true", "yes", "1"}
+_FALSE = {"false", "no", "0"}
+
 
 def maf_class(value: str) -> str | None:
     """The MAF class of a ``Variant_Classification`` value, or None when it does not say one.
@@ -273,17 +310,20 @@ def read_cbioportal_study(folder: str | Path, *, cohort: str | None = None) -> p
         raw = patients.merge(samples[extra], on="PATIENT_ID", how="left")
     raw = raw.fillna("").reset_index(drop=True)
     study = study_identifier(folder)
-    out = clinical_to_canonical(raw, study)
+    out, from_attributes = _to_canonical(raw, study)
     unclassified: list[dict[str, object]] = []
     maf_name = "MAF"
     if "sample_id" in out.columns:
         flags, unclassified = _alteration_flags(folder, raw)
         maf_name = flags.attrs.get("maf", maf_name)
         for col in flags.columns:
-            out[col] = out["sample_id"].map(flags[col]).astype(float)
+            from_files = out["sample_id"].map(flags[col]).astype(float)
+            # the MAF and panels decide; the clinical driver attributes fill what they cannot tell
+            out[col] = from_files.fillna(out[col]) if col in out.columns else from_files
         row_of = {sample: i for i, sample in enumerate(out["sample_id"])}
         # variants of a patient's other samples were not read, so they decide nothing
         unclassified = [{"row": row_of[r["sample_id"]], **r} for r in unclassified if r["sample_id"] in row_of]
+    _report_unclassified(out, from_attributes, f"{folder.name}: protein-change attributes")
     _report_unclassified(out, unclassified, f"{folder.name}: {maf_name}")
     out["cohort"] = cohort or study
     return out
@@ -330,7 +370,19 @@ def _read_clinical(path: Path) -> pd.DataFrame:
 
 
 def clinical_to_canonical(raw: pd.DataFrame, study: str | None) -> pd.DataFrame:
-    """Map datahub-named clinical columns (one row per patient) to the canonical vocabulary."""
+    """Map datahub-named clinical columns (one row per patient) to the canonical vocabulary.
+
+    Per-gene ``<GENE>_DRIVER`` / ``<GENE>_PROTEIN`` attributes give ``mut_*`` columns by the rule
+    of the module docstring; remarks go to ``df.attrs["notes"]`` and protein-change entries that
+    cannot be read to ``df.attrs["unclassified_variants"]``.
+    """
+    out, records = _to_canonical(raw, study)
+    _report_unclassified(out, records, f"{study or 'clinical table'}: protein-change columns")
+    return out
+
+
+def _to_canonical(raw: pd.DataFrame, study: str | None) -> tuple[pd.DataFrame, list[dict[str, object]]]:
+    """:func:`clinical_to_canonical`, returning the unreadable protein-change entries unreported."""
     vocab = STUDIES.get(study or "", {"attributes": {}, "values": {}, "constants": {}})
     attributes = {**COMMON_ATTRIBUTES, **vocab["attributes"]}  # type: ignore[dict-item]
     values = {k: {**v, **vocab["values"].get(k, {})} for k, v in COMMON_VALUES.items()}  # type: ignore[union-attr]
@@ -359,7 +411,12 @@ def clinical_to_canonical(raw: pd.DataFrame, study: str | None) -> pd.DataFrame:
         out[name] = value
     if "tmb_assay" not in out.columns and "GENE_PANEL" in raw.columns:
         out["tmb_assay"] = raw["GENE_PANEL"].map(lambda p: "MSK-IMPACT panel" if p.upper().startswith("IMPACT") else p)
-    return carry_extras(out, raw, used)
+    flags, records, notes = _annotation_flags(raw)
+    for col in flags.columns:  # the driver / protein attributes stay carried, for users of the portal's calls
+        out[col] = flags[col]
+    out = carry_extras(out, raw, used)
+    out.attrs["notes"] = notes
+    return out, records
 
 
 def _histology(value: str) -> str:
@@ -527,6 +584,75 @@ def _report_unclassified(out: pd.DataFrame, records: list[dict[str, object]], so
     warnings.warn(note, UserWarning, stacklevel=3)
 
 
+def _annotation_flags(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, object]], list[str]]:
+    """mut_* flags from per-gene ``<GENE>_DRIVER`` / ``<GENE>_PROTEIN`` clinical attributes.
+
+    Returns the flags (only the columns some attribute tells), one record per protein-change entry
+    that cannot be read, and notes. See the module docstring for the rule.
+    """
+    flags = pd.DataFrame(index=raw.index)
+    records: list[dict[str, object]] = []
+    notes: list[str] = []
+    driver_only: list[str] = []
+    sample = raw["SAMPLE_ID"] if "SAMPLE_ID" in raw.columns else pd.Series("", index=raw.index)
+    targets = {**{g: (c, "mutation") for g, c in MAF_GENES.items()},
+               **{g: (c, "fusion") for g, c in FUSION_GENES.items()}, "MET": ("mut_met_ex14", "met_ex14")}
+    for gene, (col, kind) in targets.items():
+        driver_col, protein_col = f"{gene}_DRIVER", f"{gene}_PROTEIN"
+        if driver_col not in raw.columns and protein_col not in raw.columns:
+            continue
+        driver = raw[driver_col] if driver_col in raw.columns else pd.Series("", index=raw.index)
+        driver = driver.str.strip().str.lower()
+        values = np.full(len(raw), np.nan)
+        if protein_col not in raw.columns:
+            driver_only.append(col)
+            values[driver.isin(_FALSE).to_numpy()] = 0.0
+            if kind != "met_ex14":  # a MET driver call may be an amplification, not exon 14 skipping
+                values[driver.isin(_TRUE).to_numpy()] = 1.0
+            flags[col] = values
+            continue
+        for i, text in enumerate(raw[protein_col].astype(str)):
+            cell = "" if text.strip().lower() in _MISSING else text
+            entries = [re.sub(r"\s*\([^)]*\)\s*$", "", e).strip() for e in cell.split(",")]
+            entries = [e for e in entries if e]
+            verdicts = [_entry_alters(e, gene, kind) for e in entries]
+            if True in verdicts:
+                values[i] = 1.0
+            elif None in verdicts or (not entries and driver.iloc[i] in _TRUE):
+                bad = [e for e, v in zip(entries, verdicts) if v is None] or ["driver TRUE without a change"]
+                records += [{"row": i, "sample_id": sample.iloc[i], "gene": gene, "column": col, "value": e}
+                            for e in bad]
+            elif driver.iloc[i] in _TRUE | _FALSE or (driver_col not in raw.columns and entries):
+                values[i] = 0.0
+        flags[col] = values
+    if driver_only:
+        notes.append(f"{', '.join(driver_only)} read from the portal's '<GENE> driver' calls alone (no protein-change "
+                     "column): they follow its OncoKB driver definition (amplifications count, variants of unknown "
+                     "significance do not), not the MAF rule of the study folder")
+    return flags, records, notes
+
+
+def _entry_alters(entry: str, gene: str, kind: str) -> bool | None:
+    """Whether one protein-change entry sets the gene's flag; None when it cannot be read."""
+    if _CNA_ENTRY.match(entry) or _INTRAGENIC_ENTRY.match(entry):
+        return False  # copy number and intragenic rearrangements never count
+    fusion = _FUSION_ENTRY.match(entry)
+    if fusion:
+        partners = {fusion.group(1).upper(), fusion.group(2).upper()}
+        return kind == "fusion" and gene in partners and len(partners) == 2
+    protein = _PROTEIN_ENTRY.match(entry)
+    if not protein:
+        return None
+    first, codon, rest = protein.groups()
+    if rest in (first, "=", ""):
+        return False  # synonymous (or a bare position)
+    if kind == "met_ex14":
+        return bool(re.match(_MET_EX14, f"{first}{codon}{rest}"))
+    if kind == "fusion":
+        return False  # ALK, ROS1, RET point mutations are mostly passengers
+    return gene != "EGFR" or EGFR_CODONS[0] <= int(codon) <= EGFR_CODONS[1]
+
+
 def _read_maf(path: Path) -> tuple[pd.DataFrame, set[str] | None]:
     sequenced: set[str] | None = None
     with path.open(encoding="utf-8-sig") as fh:
@@ -587,9 +713,13 @@ def _panel_files(folder: Path) -> dict[str, frozenset[str]]:
 def read_cbioportal_tsv(path: str | Path, *, cohort: str | None = None) -> pd.DataFrame:
     """Read the clinical table downloaded from a cBioPortal study page (human-readable headers).
 
-    Display names are mapped to datahub attributes (:data:`DISPLAY_NAMES`, else upper snake
-    case) and then to canonical columns as for a study folder; one row per patient (first sample
-    by sample id). The export has no mutation data, so no ``mut_*`` columns are set.
+    Display names are mapped to datahub attributes (:data:`DISPLAY_NAMES`, "<GENE> driver" to
+    ``<GENE>_DRIVER`` and "<GENE> protein change" to ``<GENE>_PROTEIN``, else upper snake case) and
+    then to canonical columns as for a study folder; one row per patient (first sample by sample
+    id). The export has no MAF; where it has per-gene driver and protein-change columns (MSK-MIND:
+    EGFR, ALK, ERBB2, ROS1, RET, BRAF, MET, STK11) they give those genes' ``mut_*`` flags by the
+    study folder's rule (module docstring); the other ``mut_*`` columns are left out (not tested),
+    with a note in ``df.attrs["notes"]``.
 
     Parameters
     ----------
@@ -605,7 +735,7 @@ def read_cbioportal_tsv(path: str | Path, *, cohort: str | None = None) -> pd.Da
     path = Path(path)
     check_text_file(path)
     raw = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE, encoding="utf-8-sig")
-    raw.columns = [DISPLAY_NAMES.get(c.strip(), snake_case(c).upper()) for c in raw.columns]
+    raw.columns = [_export_attribute(c) for c in raw.columns]
     if "PATIENT_ID" not in raw.columns:
         raise InvalidPatientData(
             f"{path}: no 'Patient ID' column; expected the cBioPortal clinical export. "
@@ -617,5 +747,22 @@ def read_cbioportal_tsv(path: str | Path, *, cohort: str | None = None) -> pd.Da
         raw = raw.sort_values("SAMPLE_ID", kind="stable")
     raw = raw.drop_duplicates("PATIENT_ID", keep="first").reset_index(drop=True)
     out = clinical_to_canonical(raw, study)
+    every = (*MAF_GENES.values(), *FUSION_GENES.values(), "mut_met_ex14")
+    absent = [c for c in every if c not in out.columns]
+    if absent:
+        which = "any gene" if len(absent) == len(every) else ", ".join(absent)
+        out.attrs["notes"].append(f"{path.name}: the export has no alteration columns for {which}, so those mut_* "
+                                  "columns are missing (not tested); the study folder's MAF has them")
     out["cohort"] = cohort or study or path.stem
     return out
+
+
+def _export_attribute(display: str) -> str:
+    """The datahub attribute of a column of the portal's export, from its display name."""
+    name = display.strip()
+    if name in DISPLAY_NAMES:
+        return DISPLAY_NAMES[name]
+    gene = re.match(r"^([A-Za-z0-9]+) (driver|protein change)$", name)
+    if gene:  # the portal's per-gene annotation (MSK-MIND): "EGFR driver", "EGFR protein change"
+        return f"{gene.group(1).upper()}_{'DRIVER' if gene.group(2) == 'driver' else 'PROTEIN'}"
+    return snake_case(name).upper()

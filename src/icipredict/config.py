@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from icipredict.exceptions import InvalidConfig
+from icipredict.features import INPUT_SETS
 from icipredict.metadata import BenefitThresholds, FeatureOptions
 from icipredict.vocab import BASELINES, CALIBRATION_METHODS, INPUT_FORMATS, LABEL_SOURCES, MODEL_NAMES
 
@@ -36,6 +37,7 @@ class DataSource(_Strict):
     path: str | None = None
     n: int = Field(1000, ge=20, description="synthetic only: number of patients")
     seed: int | None = Field(None, description="synthetic only: defaults to the run seed")
+    shift: float = Field(0.0, ge=-3, le=3, description="synthetic only: a centre's shift of the log-odds of benefit")
     role: Literal["train", "external"] = "train"
 
     @model_validator(mode="after")
@@ -46,7 +48,9 @@ class DataSource(_Strict):
 
 
 class DataConfig(_Strict):
-    sources: list[DataSource] = Field(default_factory=lambda: [DataSource(name="synthetic", format="synthetic")])
+    sources: list[DataSource] = Field(default_factory=lambda: [
+        DataSource(name=f"centre_{c}", format="synthetic", n=n, seed=seed, shift=shift)
+        for c, n, seed, shift in (("a", 300, 7, 0.0), ("b", 250, 8, 0.3), ("c", 250, 9, -0.3), ("d", 200, 10, 0.1))])
     root: str | None = Field(None, description="directory that relative source paths start from")
     lenient: bool = False
 
@@ -66,23 +70,78 @@ class LabelConfig(_Strict):
     benefit_months: float = Field(6.0, gt=0, le=24)
 
 
+_SPLINE_KEYS = {"inputs": "an input set (core, extended)", "knots": "0, 3, 4 or 5", "penalty": "a number > 0"}
+_TREE_KEYS = {"xgboost": ("max_depth", "min_child_weight", "n_estimators", "learning_rate", "subsample",
+                          "colsample_bytree", "reg_lambda", "monotone", "band_only_share", "mask_share"),
+              "random_forest": ("n_estimators", "min_samples_leaf", "max_features", "max_depth", "band_only_share",
+                                "mask_share")}
+
+
+def _values(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else [v]
+
+
 class ModelConfig(_Strict):
-    name: Literal[MODEL_NAMES] = "xgboost"  # type: ignore[valid-type]
-    params: dict[str, Any] = Field(default_factory=dict)
-    search: dict[str, list[Any]] = Field(default_factory=dict)
-    monotone: bool = True
-    band_only_share: float = Field(0.25, ge=0, lt=1)
-    mask_share: float = Field(0.1, ge=0, lt=1)
+    """The model families compared by leave-one-study-out, each with its grid (a list is searched)."""
+
+    families: list[Literal[MODEL_NAMES]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["spline_logistic", "xgboost"], min_length=1)
+    spline_logistic: dict[str, Any] = Field(default_factory=lambda: {
+        "inputs": ["core", "extended"], "knots": [0, 3], "penalty": [0.003, 0.01, 0.03, 0.1, 0.3]})
+    xgboost: dict[str, Any] = Field(default_factory=lambda: {
+        "max_depth": [1, 2], "min_child_weight": [5, 20], "n_estimators": 300, "learning_rate": 0.03,
+        "monotone": True, "band_only_share": 0.25, "mask_share": 0.1})
+    random_forest: dict[str, Any] = Field(default_factory=lambda: {"min_samples_leaf": [10, 30]})
+
+    @field_validator("spline_logistic")
+    @classmethod
+    def _spline_grid(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for key, values in v.items():
+            if key not in _SPLINE_KEYS:
+                raise ValueError(f"unknown spline_logistic setting {key!r}; expected {sorted(_SPLINE_KEYS)}")
+            for x in _values(values):
+                ok = (x in INPUT_SETS if key == "inputs" else x in (0, 3, 4, 5) if key == "knots"
+                      else isinstance(x, (int, float)) and x > 0)
+                if not ok:
+                    raise ValueError(f"spline_logistic.{key} must be {_SPLINE_KEYS[key]}, got {x!r}")
+        return v
+
+    @field_validator("xgboost", "random_forest")
+    @classmethod
+    def _tree_grid(cls, v: dict[str, Any], info) -> dict[str, Any]:
+        unknown = sorted(set(v) - set(_TREE_KEYS[info.field_name]))
+        if unknown:
+            raise ValueError(f"unknown {info.field_name} setting(s) {unknown}; expected {list(_TREE_KEYS[info.field_name])}")
+        return v
+
+    def grids(self) -> dict[str, dict[str, list[Any]]]:
+        return {"spline_logistic": self.spline_logistic, "xgboost": self.xgboost, "random_forest": self.random_forest}
 
 
 class CalibrationConfig(_Strict):
-    method: Literal[CALIBRATION_METHODS] = "sigmoid"  # type: ignore[valid-type]
-    inner_folds: int = Field(5, ge=2, le=20)
+    """Calibration methods compared on leave-one-study-out predictions (the slope is never raised above 1)."""
+
+    methods: list[Literal[CALIBRATION_METHODS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(CALIBRATION_METHODS), min_length=1)
+
+
+class SelectionConfig(_Strict):
+    min_group_n: int = Field(30, ge=5, description="studies smaller than this are never validation groups")
+    folds: int = Field(5, ge=2, le=20, description="random folds when fewer than two studies qualify")
+
+
+class UncertaintyConfig(_Strict):
+    level: float = Field(0.9, gt=0.5, lt=1, description="coverage of p_low / p_high")
+
+
+class TilConfig(_Strict):
+    prior: Literal["rakaee2023", "none"] = "rakaee2023"
+    min_patients: int = Field(30, ge=5, description="TIL-measured training patients needed to learn the TIL effect")
 
 
 class EvaluationConfig(_Strict):
-    cv_folds: int = Field(5, ge=2, le=20)
-    leave_one_cohort_out: bool = True
+    internal_external: bool = Field(True, description="hold out each study in turn (the headline)")
+    cv_folds: int = Field(5, ge=0, le=20, description="stratified pooled folds (secondary; 0 skips them)")
     n_boot: int = Field(1000, ge=0, le=100_000)
     thresholds: list[float] = Field(default_factory=lambda: [0.2, 0.3, 0.5])
     baselines: list[Literal[BASELINES]] = Field(default_factory=lambda: list(BASELINES))  # type: ignore[valid-type]
@@ -99,7 +158,7 @@ class EvaluationConfig(_Strict):
 class ExplainConfig(_Strict):
     enabled: bool = True
     max_display: int = Field(15, ge=1)
-    dependence: list[str] = Field(default_factory=lambda: ["pdl1_tps", "tmb_log"])
+    dependence: list[str] = Field(default_factory=lambda: ["pdl1", "tmb"])
     max_patients: int = Field(2000, ge=10, description="patients sampled for the global SHAP plots")
 
 
@@ -127,6 +186,9 @@ class Config(_Strict):
     features: FeatureOptions = Field(default_factory=FeatureOptions)
     model: ModelConfig = Field(default_factory=ModelConfig)
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+    selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    uncertainty: UncertaintyConfig = Field(default_factory=UncertaintyConfig)
+    til: TilConfig = Field(default_factory=TilConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
     benefit_groups: BenefitThresholds = Field(default_factory=BenefitThresholds)

@@ -1,96 +1,95 @@
-"""SHAP explanations: per-patient contributions and global importance.
+"""Explanations in the inputs' own terms: per-patient contributions, the top ones, global importance.
 
-Contributions are exact and fast for the two main models, without the ``shap`` package:
+A patient's prediction is ``sigmoid(base + sum of contributions)`` on the final log-odds scale
+(:meth:`icipredict.models.IciModel.contributions`): one contribution per model input (PD-L1, TMB with
+its assay, prior therapy, regimen, ECOG, the mutation groups, TIL...), derived features folded back
+into the input they come from. For the spline-logistic model they are exact linear SHAP values
+(coefficients times the distance from the training mean); for XGBoost, TreeSHAP from XGBoost itself
+(``pred_contribs=True``, identical to ``shap.TreeExplainer``, tested); the random forest uses
+``shap.TreeExplainer`` (imported on first use).
 
-* XGBoost: TreeSHAP as implemented in XGBoost itself (``pred_contribs=True``), identical to
-  ``shap.TreeExplainer`` (tested);
-* logistic regression: the closed form of linear SHAP with the training data as background,
-  ``phi_j = coef_j * (z_j - mean(z_j))`` on the imputed and scaled design; a feature's
-  missing-indicator contribution is added to the feature's own.
-
-The random forest uses ``shap.TreeExplainer`` (imported on first use). The SHAP plots are in
-:mod:`icipredict.plots`.
+:func:`top_contributions` names each input by the canonical column the user gave (``pdl1_tps``,
+``pdl1_band``, ``tmb``, ``regimen``, ``mut_stk11``...), with the value as given and its effect in
+probability points: how far the probability would move back if that input were unknown
+(``sigmoid(L) - sigmoid(L - contribution)``). The plots are in :mod:`icipredict.plots`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.pipeline import Pipeline
+from icipredict.clinical.til import til_status
+from icipredict.features import INPUT_SOURCES
+from icipredict.models import IciModel, shap_values, sigmoid
 
-if TYPE_CHECKING:  # pragma: no cover
-    from icipredict.models import IciModel
-
-__all__ = ["shap_values", "contributions", "top_contributions", "global_importance"]
+__all__ = ["shap_values", "top_contributions", "global_importance", "source_columns"]
 
 
-def shap_values(estimator, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str]:
-    """SHAP values of a fitted base estimator from :func:`icipredict.models.make_model`.
+def source_columns(inputs: list[str], clean: pd.DataFrame) -> pd.DataFrame:
+    """Per patient and input, the canonical column the explanation names.
 
-    Returns ``(phi, base, scale)`` with ``phi`` of shape (n, p) and ``base`` of shape (n,) such
-    that ``phi.sum(1) + base`` is the model output on ``scale`` ("log-odds" or "probability").
+    The first of the input's source columns (:data:`~icipredict.features.INPUT_SOURCES`) that the
+    patient has; for the mutation groups the altered gene when one is; the first source when none
+    is given (its value is then "not given"). TIL: the measure that set the status.
     """
-    Xv = X.to_numpy(dtype=float)
-    n, p = Xv.shape
-    if isinstance(estimator, Pipeline):
-        imputer, scaler, lr = (estimator.named_steps[k] for k in ("impute", "scale", "model"))
-        Z = scaler.transform(imputer.transform(X.astype(float)))
-        # after StandardScaler the training mean of every design column is 0: phi = coef * z
-        design = Z * lr.coef_[0]
-        phi = design[:, :p].copy()
-        indicator = getattr(imputer, "indicator_", None)
-        if indicator is not None:
-            for k, j in enumerate(indicator.features_):
-                phi[:, j] += design[:, p + k]
-        return phi, np.full(n, float(lr.intercept_[0])), "log-odds"
-    if isinstance(estimator, RandomForestClassifier):
-        import shap
-
-        values = shap.TreeExplainer(estimator).shap_values(Xv, check_additivity=False)
-        values = values[..., 1] if np.ndim(values) == 3 else values[1]
-        base = np.atleast_1d(shap.TreeExplainer(estimator).expected_value)[-1]
-        return np.asarray(values, dtype=float), np.full(n, float(base)), "probability"
-    import xgboost as xgb
-
-    contribs = estimator.get_booster().predict(xgb.DMatrix(X.astype(float), missing=np.nan), pred_contribs=True)
-    return contribs[:, :-1].astype(float), contribs[:, -1].astype(float), "log-odds"
+    out = {}
+    for name in inputs:
+        sources = [c for c in INPUT_SOURCES.get(name, (name,)) if c in clean.columns]
+        if not sources:
+            out[name] = np.full(len(clean), name, dtype=object)
+            continue
+        known = clean[sources].notna().to_numpy()
+        pick = np.where(known.any(axis=1), known.argmax(axis=1), 0)
+        if name in ("cold", "driver"):
+            altered = clean[sources].astype(float).to_numpy() == 1
+            pick = np.where(altered.any(axis=1), altered.argmax(axis=1), pick)
+        out[name] = np.asarray(sources, dtype=object)[pick]
+    return pd.DataFrame(out, index=clean.index)
 
 
-def contributions(model: "IciModel", patients: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, str]:
-    """SHAP values of a fitted :class:`~icipredict.models.IciModel` per patient and model feature.
+def _given(value) -> object:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return "not given"
+    if isinstance(value, (np.floating, float)):
+        return float(value)
+    return str(value)
 
-    Returns ``(phi, base, scale)``: ``phi.sum(axis=1) + base`` equals the model output on
-    ``scale``. For sigmoid calibration the scale is the *calibrated* log-odds (the base model's
-    SHAP values times the Platt slope, base shifted by the intercept), so contributions add up to
-    the reported probability exactly; otherwise the base model's log-odds (or, for the random
-    forest, its probability).
+
+def top_contributions(model: IciModel, clean: pd.DataFrame, k: int) -> pd.DataFrame:
+    """The ``k`` inputs that moved each patient's prediction most, in the inputs' own terms.
+
+    Returns ``top{i}_feature`` (canonical column), ``top{i}_value`` (the value as given, or "not
+    given"), ``top{i}_effect`` (signed change in probability) and ``top{i}_shap`` (log-odds) for
+    ``i = 1..k``; rows in the order of ``clean``.
     """
-    X = model.features(patients)
-    phi, base, scale = shap_values(model.estimator_, X)
-    calibrator = model.calibrator_
-    if calibrator.method == "sigmoid" and scale == "log-odds":
-        phi = phi * calibrator.a
-        base = base * calibrator.a + calibrator.b
-        scale = "calibrated log-odds"
-    return pd.DataFrame(phi, index=patients.index, columns=model.feature_names_), base, scale
-
-
-def top_contributions(phi: pd.DataFrame, X: pd.DataFrame, k: int) -> list[list[dict]]:
-    """The k features that moved each patient's prediction most, as ``{feature, value, shap}``."""
-    if k <= 0:
-        return [[] for _ in range(len(phi))]
+    phi, base = model.contributions(clean)
+    phi = phi.loc[:, phi.abs().to_numpy().max(axis=0) > 0] if len(phi) else phi
+    if k <= 0 or phi.shape[1] == 0:
+        return pd.DataFrame(index=clean.index)
     values = phi.to_numpy()
+    total = values.sum(axis=1) + base
     order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :k]
     names = np.asarray(phi.columns)
-    xv = X.to_numpy(dtype=float)
-    out = []
-    for i, idx in enumerate(order):
-        out.append([{"feature": str(names[j]), "value": None if np.isnan(xv[i, j]) else float(xv[i, j]),
-                     "shap": float(values[i, j])} for j in idx])
-    return out
+    columns = source_columns(list(names), clean)
+    out = {}
+    rows = np.arange(len(clean))
+    for j in range(k):
+        has = j < order.shape[1]
+        idx = order[:, j] if has else np.zeros(len(clean), dtype=int)
+        shap = values[rows, idx] if has else np.full(len(clean), np.nan)
+        feature = columns.to_numpy()[rows, idx] if has else np.full(len(clean), None)
+        given = [_given(clean.iloc[i][f]) if has else None for i, f in enumerate(feature)]
+        til = names[idx] == "til"
+        if has and til.any():  # the TIL term names the measure that set the status
+            status = til_status(clean, model.options.til_cutoffs())
+            for i in np.flatnonzero(til):
+                feature[i] = status["til_source"].iloc[i] or "til_status"
+                given[i] = _given(clean.iloc[i][feature[i]])
+        out[f"top{j + 1}_feature"] = feature
+        out[f"top{j + 1}_value"] = given
+        out[f"top{j + 1}_effect"] = sigmoid(total) - sigmoid(total - shap) if has else np.full(len(clean), np.nan)
+        out[f"top{j + 1}_shap"] = shap
+    return pd.DataFrame(out, index=clean.index)
 
 
 def global_importance(phi: pd.DataFrame) -> pd.Series:

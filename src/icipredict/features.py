@@ -1,9 +1,13 @@
-"""Patient table -> model matrix.
+"""Patient table -> model inputs: named, harmonised, one float per input, NaN where unknown.
 
-The matrix is numeric, one row per patient, missing values kept as NaN (XGBoost and random forests
-split on missingness; the logistic model imputes inside its own pipeline with missing-indicators).
-Every derived feature follows a clinical rule from :mod:`icipredict.clinical`, so the model sees
-the same PD-L1 bands, TIME class and mutation groups as the reports.
+:func:`model_inputs` gives the inputs of the penalised spline-logistic model (:mod:`icipredict.glm`):
+PD-L1 (TPS, with its band for imputation), TMB on the tissue-panel scale
+(:mod:`icipredict.clinical.assays`), prior therapy, regimen, ECOG, mutation groups, clinical
+features and TIL status (:mod:`icipredict.clinical.til`). :data:`INPUT_SOURCES` says which canonical
+columns feed each input, so that missing inputs and explanations name what the user gave.
+
+:func:`build_features` gives the wider numeric matrix of the tree models (XGBoost, random forest),
+which split on missingness natively.
 """
 
 from __future__ import annotations
@@ -11,22 +15,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from icipredict.clinical.biomarkers import pdl1_band, tmb_assay_kind
-from icipredict.clinical.mutations import mutation_groups
+from icipredict.clinical.assays import harmonised_tmb, pdl1_band_from_scores, tmb_assay_kind
+from icipredict.clinical.biomarkers import pdl1_band
+from icipredict.clinical.mutations import DRIVER_COLUMNS, mutation_groups
+from icipredict.clinical.til import til_status
 from icipredict.clinical.time_class import time_status_pair
 from icipredict.metadata import FeatureOptions
 from icipredict.schema import MUTATION_COLUMNS
 from icipredict.vocab import PDL1_BANDS
 
-__all__ = ["FeatureOptions", "build_features", "FEATURE_GROUPS", "prior_therapy"]
+__all__ = ["FeatureOptions", "model_inputs", "build_features", "FEATURE_GROUPS", "INPUT_SOURCES", "INPUT_SETS",
+           "MISSING_INPUT_NAMES", "prior_therapy"]
 
 _BAND_ORDINAL = {band: float(i) for i, band in enumerate(PDL1_BANDS)}
 
 #: Which canonical input columns feed each feature (used to report missing inputs per patient).
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
-    "pdl1": ("pdl1_tps", "pdl1_band"),
+    "pdl1": ("pdl1_tps", "pdl1_band", "pdl1_sp142_tc"),
     "tmb": ("tmb",),
-    "til": ("til_pct", "til_density", "til_status"),
+    "til": ("til_status", "til_density", "til_pct", "cd8_density", "cd8_score", "immune_rna_score"),
     "mutations": MUTATION_COLUMNS,
     "age": ("age",),
     "sex": ("sex",),
@@ -40,14 +47,111 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     "antibiotics": ("antibiotics",),
 }
 
+#: Model input -> the canonical columns it is computed from, in the order an explanation names them.
+INPUT_SOURCES: dict[str, tuple[str, ...]] = {
+    "pdl1": ("pdl1_tps", "pdl1_band", "pdl1_sp142_tc"),
+    "tmb": ("tmb",),
+    "prior": ("prior_systemic_therapy", "line_of_therapy"),
+    "ctla4": ("regimen",),
+    "ecog": ("ecog",),
+    "never_smoker": ("smoking",),
+    "female": ("sex",),
+    "age": ("age",),
+    "squamous": ("histology",),
+    "cold": ("mut_stk11", "mut_keap1"),
+    "driver": DRIVER_COLUMNS,
+    "kras": ("mut_kras",),
+    "tp53": ("mut_tp53",),
+    "albumin": ("albumin",),
+    "pack_years": ("pack_years",),
+    "til": ("til_status", "til_density", "til_pct", "cd8_density", "cd8_score", "immune_rna_score"),
+}
+#: How a missing input is named to the user: its canonical column(s).
+MISSING_INPUT_NAMES: dict[str, str] = {
+    "pdl1": "pdl1_tps or pdl1_band", "tmb": "tmb", "prior": "prior_systemic_therapy or line_of_therapy",
+    "ctla4": "regimen", "ecog": "ecog", "never_smoker": "smoking", "female": "sex", "age": "age",
+    "squamous": "histology", "cold": "mut_stk11 and mut_keap1", "driver": "mut_egfr/alk/ros1/ret/erbb2",
+    "kras": "mut_kras", "tp53": "mut_tp53", "albumin": "albumin", "pack_years": "pack_years",
+    "til": "a TIL measure (til_density, til_pct, cd8_density, cd8_score, immune_rna_score or til_status)",
+}
+#: Input sets compared by model selection: the transportable core, and the core with every other
+#: input the licensed training studies measure.
+INPUT_SETS: dict[str, tuple[str, ...]] = {
+    "core": ("pdl1", "tmb", "prior", "ctla4", "ecog", "cold", "driver", "never_smoker"),
+    "extended": ("pdl1", "tmb", "prior", "ctla4", "ecog", "cold", "driver", "never_smoker", "age", "female",
+                 "squamous", "kras", "tp53", "albumin", "pack_years"),
+}
+
 
 def _flag(series: pd.Series, value: str) -> pd.Series:
     s = series.astype(object)
     return pd.Series(np.where(s.isna(), np.nan, (s == value).astype(float)), index=series.index)
 
 
+def _any_altered(p: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+    genes = p[list(columns)].astype(float).to_numpy()
+    return np.where((genes == 1).any(axis=1), 1.0, np.where(~np.isnan(genes).all(axis=1), 0.0, np.nan))
+
+
+def model_inputs(patients: pd.DataFrame, options: FeatureOptions | None = None) -> pd.DataFrame:
+    """Named model inputs of a clean patient table (output of ``check_patients``).
+
+    ====================  ===============================================================================
+    input                 rule
+    ====================  ===============================================================================
+    ``pdl1``              TPS % (``pdl1_band``: the band, also from an SP142 TC score, for imputation)
+    ``tmb``               log(1 + TMB) on the tissue-panel mut/Mb scale (assay harmonised)
+    ``prior``             systemic therapy before the ICI (from the line of therapy where not given)
+    ``ctla4``             1 anti-CTLA-4 added, 0 anti-PD-(L)1 alone; unknown for chemo-ICI, a regimen
+                          the licensed studies never saw
+    ``ecog``              ECOG 0, 1, >= 2
+    ``never_smoker``,     1 / 0, except under chemo-ICI, where they are 0: they lower the benefit of ICI
+    ``female``            without chemotherapy only (domain.md section 3)
+    ``cold``, ``driver``  STK11/KEAP1; EGFR/ALK/ROS1/RET/ERBB2 (1 any altered, 0 tested, NaN untested)
+    ``til``               TIL positive (:func:`icipredict.clinical.til.til_status`)
+    ====================  ===============================================================================
+
+    Examples
+    --------
+    >>> from icipredict.schema import check_patients
+    >>> D = model_inputs(check_patients(pd.DataFrame({"patient_id": ["a"], "tmb": [16.0], "tmb_assay": ["bTMB"]})))
+    >>> round(float(D.loc[0, "tmb"]), 3)
+    2.398
+    """
+    opt = options or FeatureOptions()
+    p = patients
+    regimen = p["regimen"].astype(object)
+    chemo = (regimen == "chemo_ici").to_numpy()
+    smoking = p["smoking"].astype(object)
+    sex = p["sex"].astype(object)
+    histology = p["histology"].astype(object)
+    ctla4 = np.where(regimen.isna() | chemo, np.nan, (regimen == "ici_ctla4").astype(float))
+    never = np.where(smoking.isna(), np.nan, (smoking == "never").astype(float))
+    female = np.where(sex.isna(), np.nan, (sex == "female").astype(float))
+    out = {
+        "pdl1": p["pdl1_tps"].to_numpy(dtype=float),
+        "pdl1_band": pdl1_band_from_scores(p).to_numpy(dtype=object),
+        "tmb": np.log1p(harmonised_tmb(p).to_numpy(dtype=float)),
+        "prior": prior_therapy(p).to_numpy(dtype=float),
+        "ctla4": ctla4,
+        "ecog": np.minimum(p["ecog"].to_numpy(dtype=float), 2.0),
+        "never_smoker": np.where(chemo, 0.0, never),
+        "female": np.where(chemo, 0.0, female),
+        "age": p["age"].to_numpy(dtype=float),
+        "squamous": np.where(histology.isna(), np.nan, (histology == "squamous").astype(float)),
+        "cold": _any_altered(p, ("mut_stk11", "mut_keap1")),
+        "driver": _any_altered(p, DRIVER_COLUMNS),
+        "kras": p["mut_kras"].to_numpy(dtype=float),
+        "tp53": p["mut_tp53"].to_numpy(dtype=float),
+        "albumin": p["albumin"].to_numpy(dtype=float),
+        "pack_years": p["pack_years"].to_numpy(dtype=float),
+        "til": til_status(p, opt.til_cutoffs())["til_positive"].to_numpy(dtype=float),
+    }
+    return pd.DataFrame(out, index=p.index)
+
+
 def build_features(patients: pd.DataFrame, options: FeatureOptions | None = None) -> pd.DataFrame:
-    """Turn a clean patient table (output of ``check_patients``) into the model matrix.
+    """The numeric matrix of the tree models from a clean patient table (output of ``check_patients``).
 
     Parameters
     ----------
@@ -75,12 +179,11 @@ def build_features(patients: pd.DataFrame, options: FeatureOptions | None = None
     band = pdl1_band(p)
     X["pdl1_tps"] = p["pdl1_tps"].astype(float)
     X["pdl1_band_ord"] = band.astype(object).map(_BAND_ORDINAL).astype(float)
-    X["tmb_log"] = np.log1p(p["tmb"].astype(float))
+    X["tmb_log"] = np.log1p(harmonised_tmb(p).astype(float))
     kind = tmb_assay_kind(p)
     X["tmb_plasma"] = _flag(kind, "plasma")
     X["tmb_wes"] = _flag(kind, "wes")
-    pair = time_status_pair(p, pdl1_cutoff=opt.pdl1_cutoff, til_pct_cutoff=opt.til_pct_cutoff,
-                            til_density_cutoff=opt.til_density_cutoff)
+    pair = time_status_pair(p, pdl1_cutoff=opt.pdl1_cutoff, til_cutoffs=opt.til_cutoffs())
     pd1 = pair["pdl1_positive"].astype("Float64").astype(float)
     til = pair["til_positive"].astype("Float64").astype(float)
     X["pdl1_positive"] = pd1

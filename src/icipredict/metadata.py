@@ -13,14 +13,17 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from icipredict.vocab import (BENEFIT_GROUP_THRESHOLDS, CALIBRATION_METHODS, DCB_MONTHS, LABEL_SOURCES, MODEL_NAMES,
-                              TIME_NUMBERINGS)
+from icipredict.vocab import BENEFIT_GROUP_THRESHOLDS, DCB_MONTHS, LABEL_SOURCES, MODEL_NAMES, TIME_NUMBERINGS
 
 __all__ = [
     "FORMAT_VERSION",
     "FeatureOptions",
     "Calibrator",
     "EstimatorSpec",
+    "TilTerm",
+    "Uncertainty",
+    "Signal",
+    "ParentModel",
     "BenefitThresholds",
     "LabelRule",
     "ValueRange",
@@ -39,13 +42,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
+#: A numeric cut-off, or "median" for the median of the patients scored together.
+Cutoff = float | Literal["median"]
+
+
 class FeatureOptions(_Strict):
-    """Cut-offs and switches of the feature builder (a training config section, kept in the bundle)."""
+    """Cut-offs and switches of the feature builder (a training config section, kept in the bundle).
+
+    TIL cut-offs and their sources: :mod:`icipredict.clinical.til`.
+    """
 
     pdl1_cutoff: float = Field(1.0, ge=0, le=100, description="TPS % for PD-L1 positive (TIME class)")
-    til_pct_cutoff: float = Field(10.0, ge=0, le=100, description="stromal TIL % for TIL-high")
-    til_density_cutoff: float = Field(250.0, ge=0, description="TIL cells/mm2 for TIL-high")
-    exclude: list[str] = Field(default_factory=list, description="model features to leave out")
+    til_density_cutoff: Cutoff = Field(250.0, description="TIL cells/mm2 on H&E (Rakaee et al. 2023)")
+    til_pct_cutoff: Cutoff = Field(10.0, description="stromal TIL % on H&E (Gataa et al. 2021)")
+    cd8_density_cutoff: Cutoff = Field("median", description="CD8+ cells/mm2 by IHC")
+    cd8_score_cutoff: Cutoff = Field("median", description="a published CD8 IHC score")
+    immune_rna_cutoff: Cutoff = Field(0.0, description="RNA immune score (within-cohort z-score)")
+    exclude: list[str] = Field(default_factory=list, description="tree-model features to leave out")
+
+    def til_cutoffs(self) -> dict[str, Cutoff]:
+        """Cut-off per TIL measure, as :func:`icipredict.clinical.til.til_status` takes them."""
+        return {"til_density": self.til_density_cutoff, "til_pct": self.til_pct_cutoff,
+                "cd8_density": self.cd8_density_cutoff, "cd8_score": self.cd8_score_cutoff,
+                "immune_rna_score": self.immune_rna_cutoff}
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -53,42 +72,95 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 class Calibrator(_Strict):
-    """Map from the base model's score (log-odds) to a calibrated probability.
+    """Map from the base model's log-odds ``z`` to the calibrated log-odds ``a * z + b``.
 
-    ``sigmoid`` is Platt scaling, ``p = 1 / (1 + exp(-(a * score + b)))``; ``isotonic`` a monotone
-    step function through ``(x_thresholds, y_thresholds)``; ``none`` the base model's own
-    probability. Fitting lives in :func:`icipredict.models.fit_calibrator`.
+    ``none`` is the identity; ``slope`` (training) shrinks ``z`` by the slope of the
+    leave-one-study-out predictions, capped at 1, and re-estimates the intercept on the development
+    data; ``intercept`` and ``logistic`` are local updates (:mod:`icipredict.updating`). Fitting
+    lives in :func:`icipredict.models.fit_calibrator`.
     """
 
-    method: Literal[CALIBRATION_METHODS] = "sigmoid"  # type: ignore[valid-type]
+    method: Literal["none", "slope", "intercept", "logistic"] = "none"
     a: float = 1.0
     b: float = 0.0
-    x_thresholds: list[float] = Field(default_factory=list)
-    y_thresholds: list[float] = Field(default_factory=list)
 
-    def predict(self, score: np.ndarray) -> np.ndarray:
-        score = np.asarray(score, dtype=float)
-        if self.method == "sigmoid":
-            return _sigmoid(self.a * score + self.b)
-        if self.method == "isotonic":
-            return np.interp(score, self.x_thresholds, self.y_thresholds)
-        return _sigmoid(score)
+    def logit(self, z: np.ndarray) -> np.ndarray:
+        return self.a * np.asarray(z, dtype=float) + self.b
+
+    def predict(self, z: np.ndarray) -> np.ndarray:
+        return _sigmoid(self.logit(z))
 
 
 class EstimatorSpec(_Strict):
-    """How the base estimator was built: enough to rebuild the model object around its weights."""
+    """The base model's family and hyperparameters; its fitted state lives in ``file``."""
 
     name: Literal[MODEL_NAMES]  # type: ignore[valid-type]
     file: str
     params: dict[str, Any] = Field(default_factory=dict)
-    search: dict[str, list[Any]] = Field(default_factory=dict)
-    best_params: dict[str, Any] = Field(default_factory=dict)
-    calibration: Literal[CALIBRATION_METHODS] = "sigmoid"  # type: ignore[valid-type]
-    inner_folds: int = 5
-    band_only_share: float = 0.0
-    mask_share: float = 0.0
-    monotone: bool = False
+    label: str = ""
     random_state: int = 0
+    feature_names: list[str] = Field(default_factory=list, description="tree models: their feature columns")
+
+
+class TilTerm(_Strict):
+    """The TIL term added to the calibrated log-odds: ``beta * (til_positive - centre)``, 0 when unknown.
+
+    ``source`` says where ``beta`` comes from: the cited prior alone, or the prior updated by TIL
+    data (a normal prior times the likelihood, Laplace approximation), with the data's size.
+    """
+
+    beta: float = 0.0
+    se: float = 0.0
+    centre: float = 0.5
+    source: Literal["prior", "learned", "none"] = "none"
+    prior_beta: float = 0.0
+    prior_se: float = 0.0
+    n_patients: int = 0
+    n_events: int = 0
+    note: str = ""
+
+    def contribution(self, til: np.ndarray) -> np.ndarray:
+        til = np.asarray(til, dtype=float)
+        return np.where(np.isnan(til), 0.0, self.beta * (til - self.centre))
+
+    def variance(self, til: np.ndarray) -> np.ndarray:
+        """Variance of the term: from ``se`` when TIL is known; when unknown, also the spread of the
+        term over a TIL-high share of ``centre``."""
+        til = np.asarray(til, dtype=float)
+        spread = self.centre * (1 - self.centre)
+        known = (til - self.centre) ** 2 * self.se ** 2
+        unknown = spread * (self.beta ** 2 + self.se ** 2)
+        return np.where(np.isnan(til), unknown, known)
+
+
+class Uncertainty(_Strict):
+    """What ``p_low`` / ``p_high`` are made of, on the calibrated log-odds scale (``icipredict.models``)."""
+
+    level: float = Field(0.9, gt=0, lt=1)
+    tau: float = Field(0.0, ge=0, description="between-centre SD of calibration-in-the-large")
+    tau_source: str = ""
+    parameter: Literal["covariance", "none"] = "none"
+    input_variance: dict[str, float] = Field(default_factory=dict, description="per model input, unknown")
+    band_variance: dict[str, float] = Field(default_factory=dict, description="PD-L1 within each TPS band")
+    checks: dict[str, Any] = Field(default_factory=dict, description="how the intervals behaved, and on what")
+
+
+class Signal(_Strict):
+    """Whether the fitted model carries signal: ``none`` is reported loudly by training and prediction."""
+
+    status: Literal["ok", "weak", "none"] = "ok"
+    reasons: list[str] = Field(default_factory=list)
+
+
+class ParentModel(_Strict):
+    """The model an updated bundle was derived from, and the local data it was updated on (no rows)."""
+
+    name: str
+    version: str
+    method: str
+    n_patients: int
+    n_events: int
+    fingerprint: str
 
 
 class BenefitThresholds(_Strict):
@@ -163,9 +235,12 @@ class ModelMetadata(_Strict):
     name: str
     icipredict_version: str
     estimator: EstimatorSpec
-    feature_names: list[str]
     feature_options: FeatureOptions = Field(default_factory=FeatureOptions)
     calibrator: Calibrator
+    til_term: TilTerm = Field(default_factory=TilTerm)
+    uncertainty: Uncertainty = Field(default_factory=Uncertainty)
+    signal: Signal = Field(default_factory=Signal)
+    parent: ParentModel | None = None
     label_rule: LabelRule = Field(default_factory=LabelRule)
     benefit_thresholds: BenefitThresholds = Field(default_factory=BenefitThresholds)
     benefit_groups_cv: list[dict[str, Any]] = Field(default_factory=list)
@@ -175,3 +250,6 @@ class ModelMetadata(_Strict):
     metrics: list[dict[str, Any]] = Field(default_factory=list)
     metrics_markdown: str = ""
     calibration_cv: list[dict[str, float]] = Field(default_factory=list)
+    selection: list[dict[str, Any]] = Field(default_factory=list, description="candidates and their scores")
+    time_class_rates: dict[str, dict[str, int]] = Field(default_factory=dict,
+                                                        description="durable benefit / n per TIME class in training")

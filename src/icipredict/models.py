@@ -1,53 +1,50 @@
-"""Model zoo: the multi-parameter model, its calibration, and the published baselines.
+"""The model families, their calibration, the TIL term, and the deployable model.
 
-:func:`make_model` returns a scikit-learn estimator on the numeric feature matrix of
-:mod:`icipredict.features` (NaN allowed). :class:`IciModel` wraps one of them with the feature
-builder and a post-hoc calibrator, and is what training saves and serving loads.
+Families (compared by :mod:`icipredict.selection`, the simpler winning ties):
 
-Calibration is fitted on out-of-fold predictions of the *training* data only (inner
-cross-validation), after which the base model is refitted on all training rows, as in
-scikit-learn's ``CalibratedClassifierCV(ensemble=False)``. No test-fold row ever reaches ``fit``.
+* ``spline_logistic``: :class:`icipredict.glm.SplineLogistic` on :func:`~icipredict.features.model_inputs`;
+* ``random_forest`` and ``xgboost`` (monotone constraints from :data:`MONOTONE_DIRECTIONS`):
+  :class:`TreeModel` on :func:`~icipredict.features.build_features`, missing values native.
+
+:class:`IciModel` is what a bundle holds and serving uses: a fitted base model, its calibration
+(fitted on leave-one-study-out predictions by model selection), the TIL term (a cited prior,
+updated by TIL data where data have it), and what the per-patient interval is made of
+(:class:`~icipredict.metadata.Uncertainty`). The final log-odds of durable benefit is
+
+    a * base(x) + b + beta_TIL * (til - centre)
+
+and ``p_low`` / ``p_high`` are its 90 % interval (``level``) mapped to probabilities.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from scipy.stats import norm
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss
-from sklearn.model_selection import ParameterGrid, StratifiedKFold
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from icipredict.clinical.biomarkers import pdl1_band
-from icipredict.exceptions import InvalidConfig
-from icipredict.features import FEATURE_GROUPS, build_features, prior_therapy
-from icipredict.metadata import Calibrator, EstimatorSpec, FeatureOptions
+from icipredict.features import FEATURE_GROUPS, INPUT_SOURCES, build_features, model_inputs, prior_therapy
+from icipredict.glm import SplineLogistic
+from icipredict.metadata import Calibrator, EstimatorSpec, FeatureOptions, TilTerm, Uncertainty
 from icipredict.vocab import BASELINES, MODEL_NAMES, PDL1_BANDS
 
 __all__ = [
-    "MODEL_NAMES", "BASELINES", "make_model", "IciModel", "Calibrator", "fit_calibrator", "baseline_scores",
-    "loris_score", "MONOTONE_DIRECTIONS",
+    "MODEL_NAMES", "BASELINES", "MONOTONE_DIRECTIONS", "FAMILY_RANK", "TreeModel", "make_base", "base_from_saved",
+    "prepare", "shap_values",
+    "fit_calibrator", "IciModel", "baseline_scores", "loris_score", "sigmoid", "logit",
 ]
 
-ModelName = Literal[MODEL_NAMES]  # type: ignore[valid-type]
+#: Simplicity of each family (model selection prefers the lower on ties).
+FAMILY_RANK: dict[str, int] = {name: i for i, name in enumerate(MODEL_NAMES)}
 
-_DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
-    "logistic": {"C": 0.1},
-    "xgboost": {"n_estimators": 200, "max_depth": 2, "learning_rate": 0.05, "subsample": 0.8,
-                "colsample_bytree": 0.8, "min_child_weight": 5, "reg_lambda": 5.0},
-    "random_forest": {"n_estimators": 300, "min_samples_leaf": 10, "max_features": "sqrt"},
-}
-
-#: Expected direction of each feature on durable benefit (+1 more benefit, -1 less), from
-#: domain.md section 3. Used as XGBoost monotone constraints when ``monotone=True`` so that a model
-#: trained on a few hundred patients cannot learn a reversed PD-L1 or TMB effect.
+#: Expected direction of each tree feature on durable benefit (+1 more benefit, -1 less), from
+#: domain.md section 3; XGBoost monotone constraints, so that a few hundred patients cannot teach
+#: a reversed PD-L1 or TMB effect.
 MONOTONE_DIRECTIONS: dict[str, int] = {
     "pdl1_tps": 1, "pdl1_band_ord": 1, "pdl1_positive": 1, "tmb_log": 1, "til_positive": 1,
     "time_pdl1pos_tilpos": 1, "time_pdl1neg_tilneg": -1,
@@ -55,162 +52,85 @@ MONOTONE_DIRECTIONS: dict[str, int] = {
     "mut_stk11": -1, "mut_keap1": -1, "cold_tumour": -1, "ecog": -1, "met_liver": -1, "n_met_sites": -1,
     "albumin": 1, "nlr_log": -1, "antibiotics": -1, "female_x_mono": -1, "never_smoker_x_mono": -1,
 }
+#: Tree feature -> the model input it explains (features not listed explain themselves).
+TREE_FEATURE_INPUT: dict[str, str] = {
+    "pdl1_tps": "pdl1", "pdl1_band_ord": "pdl1", "pdl1_positive": "pdl1", "tmb_log": "tmb", "tmb_plasma": "tmb",
+    "tmb_wes": "tmb", "til_positive": "til", "time_pdl1pos_tilpos": "til", "time_pdl1neg_tilneg": "til",
+    "mut_stk11": "cold", "mut_keap1": "cold", "cold_tumour": "cold", "driver_positive": "driver",
+    "mut_egfr": "driver", "mut_alk": "driver", "mut_ros1": "driver", "mut_ret": "driver", "mut_erbb2": "driver",
+    "mut_kras": "kras", "mut_tp53": "tp53", "prior_systemic_therapy": "prior", "line_of_therapy": "prior",
+    "regimen_ctla4": "ctla4", "regimen_chemo": "ctla4", "never_smoker": "never_smoker",
+    "never_smoker_x_mono": "never_smoker", "female": "female", "female_x_mono": "female", "squamous": "squamous",
+}
+_TREE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "xgboost": {"n_estimators": 300, "max_depth": 2, "learning_rate": 0.03, "subsample": 0.8,
+                "colsample_bytree": 0.8, "min_child_weight": 5, "reg_lambda": 5.0},
+    "random_forest": {"n_estimators": 300, "min_samples_leaf": 10, "max_features": "sqrt"},
+}
 
 
-def make_model(name: ModelName = "xgboost", *, random_state: int = 0, monotone: bool = False,
-               feature_names: list[str] | None = None, **params: Any) -> BaseEstimator:
-    """A scikit-learn classifier on the feature matrix that accepts missing values.
-
-    Parameters
-    ----------
-    name : {"logistic", "xgboost", "random_forest"}
-        Regularised logistic regression (median imputation with missing-indicators and scaling
-        inside the pipeline), gradient-boosted trees (native NaN handling) or a random forest
-        (native NaN handling in scikit-learn >= 1.4).
-    random_state : int
-        Seed of every random choice.
-    monotone : bool
-        XGBoost only: constrain the features of :data:`MONOTONE_DIRECTIONS` (needs ``feature_names``).
-    **params
-        Hyperparameters of the underlying estimator (``C`` for the logistic model).
-
-    Examples
-    --------
-    >>> make_model("logistic", C=0.5).steps[-1][1].C
-    0.5
-    """
-    if name not in MODEL_NAMES:
-        raise InvalidConfig(f"model.name: expected one of {list(MODEL_NAMES)}. Got {name!r} instead.")
-    merged = {**_DEFAULT_PARAMS[name], **params}
-    if name == "logistic":
-        return Pipeline([
-            ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
-            ("scale", StandardScaler()),
-            ("model", LogisticRegression(max_iter=2000, random_state=random_state, **merged)),
-        ])
-    if name == "random_forest":
-        return RandomForestClassifier(random_state=random_state, n_jobs=1, **merged)
-    from xgboost import XGBClassifier
-
-    if monotone and feature_names is not None:
-        merged["monotone_constraints"] = tuple(MONOTONE_DIRECTIONS.get(f, 0) for f in feature_names)
-    # one thread: on a few thousand patients threads cost more than they give (and oversubscribe in CI)
-    merged.setdefault("n_jobs", 1)
-    return XGBClassifier(random_state=random_state, tree_method="hist", eval_metric="logloss",
-                         **merged)
+def sigmoid(z) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
+def logit(p) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
+# -- tree models ---------------------------------------------------------------------------------------
 
+def shap_values(estimator, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str]:
+    """SHAP values of a fitted tree estimator (XGBoost or random forest) on its feature matrix.
 
-def fit_calibrator(method: Literal["sigmoid", "isotonic", "none"], score: np.ndarray, y: np.ndarray) -> Calibrator:
-    """Fit a :class:`~icipredict.metadata.Calibrator` on out-of-fold scores (log-odds) and outcomes.
+    XGBoost's own TreeSHAP (``pred_contribs=True``, identical to ``shap.TreeExplainer``); the random
+    forest goes through ``shap.TreeExplainer`` (imported on first use).
 
-    A negative Platt slope means the out-of-fold scores ranked patients the wrong way round: the
-    base model learned noise. Reversing it would contradict every expected direction, so the
-    calibrator then predicts the observed rate (slope 0).
-
-    >>> import numpy as np
-    >>> fit_calibrator("sigmoid", np.array([-1.0, 0.0, 1.0, 2.0]), np.array([0, 1, 0, 1])).a > 0
-    True
+    Returns ``(phi, base, scale)`` with ``phi`` of shape (n, p) and ``base`` of shape (n,) such
+    that ``phi.sum(1) + base`` is the model output on ``scale`` ("log-odds" or "probability").
     """
-    score = np.asarray(score, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if method == "sigmoid":
-        lr = LogisticRegression(C=1e6, max_iter=1000).fit(score.reshape(-1, 1), y)
-        a, b = float(lr.coef_[0, 0]), float(lr.intercept_[0])
-        if a < 0:
-            prevalence = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
-            a, b = 0.0, float(np.log(prevalence / (1 - prevalence)))
-        return Calibrator(method="sigmoid", a=a, b=b)
-    if method == "isotonic":
-        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(score, y)
-        return Calibrator(method="isotonic", x_thresholds=[float(v) for v in iso.X_thresholds_],
-                          y_thresholds=[float(v) for v in iso.y_thresholds_])
-    return Calibrator(method="none")
-
-
-def _score(estimator: BaseEstimator, X: pd.DataFrame) -> np.ndarray:
-    """The base model's output on the log-odds scale."""
-    if isinstance(estimator, Pipeline):
-        return estimator.decision_function(X)
+    Xv = X.to_numpy(dtype=float)
+    n, p = Xv.shape
     if isinstance(estimator, RandomForestClassifier):
-        return _logit(estimator.predict_proba(X)[:, 1])
-    # inplace prediction skips building a DMatrix: most of the cost for one patient
-    return estimator.get_booster().inplace_predict(X.to_numpy(dtype=np.float32), predict_type="margin",
-                                                   missing=np.nan)
+        import shap
+
+        values = shap.TreeExplainer(estimator).shap_values(Xv, check_additivity=False)
+        values = values[..., 1] if np.ndim(values) == 3 else values[1]
+        base = np.atleast_1d(shap.TreeExplainer(estimator).expected_value)[-1]
+        return np.asarray(values, dtype=float), np.full(n, float(base)), "probability"
+    import xgboost as xgb
+
+    contribs = estimator.get_booster().predict(xgb.DMatrix(X.astype(float), missing=np.nan), pred_contribs=True)
+    return contribs[:, :-1].astype(float), contribs[:, -1].astype(float), "log-odds"
 
 
-class IciModel(ClassifierMixin, BaseEstimator):
-    """Patient table -> calibrated probability of durable clinical benefit.
+
+class TreeModel(ClassifierMixin, BaseEstimator):
+    """XGBoost or random forest on the tree feature matrix of a clean patient table.
 
     Parameters
     ----------
-    estimator : {"logistic", "xgboost", "random_forest"}
-    params : dict, optional
-        Fixed hyperparameters of the estimator.
-    search : dict, optional
-        Hyperparameter grid (name -> list of values) tuned by inner cross-validation on the
-        training rows only (log loss).
-    calibration : {"sigmoid", "isotonic", "none"}
-        Post-hoc calibration fitted on inner out-of-fold scores of the training rows.
-    inner_folds : int
-        Folds of the inner cross-validation (tuning and calibration).
-    feature_options : FeatureOptions, optional
-        Cut-offs of the feature builder.
-    band_only_share : float
-        Share of training rows whose PD-L1 TPS is hidden (keeping its band) so that the model
-        learns to use the band alone, as many external centres report it.
-    mask_share : float
-        Probability with which each input group (PD-L1, TMB, albumin, ...; see
-        ``features.FEATURE_GROUPS``) of each training row is hidden, so that trees learn where a
-        missing value should go even for inputs that were always measured in training; without it a
-        centre that does not record, say, the regimen gets an arbitrary branch.
+    family : {"xgboost", "random_forest"}
+    params : dict
+        Hyperparameters of the underlying estimator.
     monotone : bool
-        XGBoost only: monotone constraints from :data:`MONOTONE_DIRECTIONS`.
+        XGBoost only: constraints from :data:`MONOTONE_DIRECTIONS`.
+    band_only_share, mask_share : float
+        Training rows whose PD-L1 TPS is hidden (band kept), and probability of hiding each input
+        group, so that trees learn sensible branches for inputs a centre does not report.
     random_state : int
-
-    Attributes
-    ----------
-    estimator_ : fitted base estimator
-    calibrator_ : Calibrator
-    feature_names_ : list of str
-    best_params_ : dict
-    fit_ids_ : frozenset of str
-        Patient ids the model saw in ``fit`` (kept in memory only, never saved): lets tests prove
-        that no test-fold patient reached fitting or calibration.
     """
 
-    def __init__(self, estimator: ModelName = "xgboost", params: dict | None = None, search: dict | None = None,
-                 calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid", inner_folds: int = 5,
-                 feature_options: FeatureOptions | None = None, band_only_share: float = 0.0, mask_share: float = 0.0,
-                 monotone: bool = False, random_state: int = 0):
-        self.estimator = estimator
+    def __init__(self, family: Literal["xgboost", "random_forest"] = "xgboost", params: dict | None = None,
+                 monotone: bool = True, band_only_share: float = 0.25, mask_share: float = 0.1,
+                 options: FeatureOptions | None = None, random_state: int = 0):
+        self.family = family
         self.params = params
-        self.search = search
-        self.calibration = calibration
-        self.inner_folds = inner_folds
-        self.feature_options = feature_options
+        self.monotone = monotone
         self.band_only_share = band_only_share
         self.mask_share = mask_share
-        self.monotone = monotone
+        self.options = options
         self.random_state = random_state
-
-    # -- features ---------------------------------------------------------------------------
-    def _options(self) -> FeatureOptions:
-        return self.feature_options or FeatureOptions()
-
-    def features(self, patients: pd.DataFrame) -> pd.DataFrame:
-        """Model matrix of a clean patient table, columns in training order."""
-        X = build_features(patients, self._options())
-        names = getattr(self, "feature_names_", None)
-        return X if names is None else X.reindex(columns=names)
 
     def _augment(self, patients: pd.DataFrame) -> pd.DataFrame:
         if self.band_only_share <= 0 and self.mask_share <= 0:
@@ -219,8 +139,7 @@ class IciModel(ClassifierMixin, BaseEstimator):
         out = patients.copy()
         if self.band_only_share > 0:
             hide = (rng.random(len(patients)) < self.band_only_share) & patients["pdl1_tps"].notna().to_numpy()
-            band = pdl1_band(patients)
-            out["pdl1_band"] = pd.Categorical(band.astype(object), categories=list(PDL1_BANDS))
+            out["pdl1_band"] = pd.Categorical(pdl1_band(patients).astype(object), categories=list(PDL1_BANDS))
             out.loc[hide, "pdl1_tps"] = np.nan
         if self.mask_share > 0:
             for columns in FEATURE_GROUPS.values():
@@ -229,81 +148,236 @@ class IciModel(ClassifierMixin, BaseEstimator):
                     out.loc[hide, c] = np.nan
         return out
 
-    # -- fitting ----------------------------------------------------------------------------
-    def _new_base(self, names: list[str], extra: dict) -> BaseEstimator:
-        return make_model(self.estimator, random_state=self.random_state, monotone=self.monotone,
-                          feature_names=names, **{**(self.params or {}), **extra})
+    def _estimator(self, names: list[str]):
+        params = {**_TREE_DEFAULTS[self.family], **(self.params or {})}
+        if self.family == "random_forest":
+            return RandomForestClassifier(random_state=self.random_state, n_jobs=1, **params)
+        from xgboost import XGBClassifier
 
-    def fit(self, patients: pd.DataFrame, y: np.ndarray) -> "IciModel":
-        """Fit on a clean patient table (``check_patients``) and a 0/1 target (1 = durable benefit)."""
-        y = np.asarray(y, dtype=int)
-        if set(np.unique(y)) != {0, 1}:
-            raise ValueError(f"y: expected both classes 0 and 1. Got classes {sorted(set(np.unique(y)))} instead.")
-        self.fit_ids_ = frozenset(map(str, patients["patient_id"]))
-        X = build_features(self._augment(patients), self._options())
+        if self.monotone:
+            params["monotone_constraints"] = tuple(MONOTONE_DIRECTIONS.get(f, 0) for f in names)
+        params.setdefault("n_jobs", 1)  # a few hundred patients: threads cost more than they give
+        return XGBClassifier(random_state=self.random_state, tree_method="hist", eval_metric="logloss", **params)
+
+    def fit(self, patients: pd.DataFrame, y) -> "TreeModel":
+        X = build_features(self._augment(patients), self.options)
         self.feature_names_ = list(X.columns)
-        n_splits = int(min(self.inner_folds, np.bincount(y).min()))
-        if n_splits < 2:
-            raise ValueError("y: expected at least 2 patients in each class for inner cross-validation. "
-                             f"Got {np.bincount(y).tolist()} instead.")
-        cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
-        splits = list(cv.split(X, y))
-        best, best_loss, best_oof = {}, np.inf, None
-        for candidate in ParameterGrid(self.search or {}):
-            template = self._new_base(self.feature_names_, candidate)
-            oof = np.empty(len(y))
-            for tr, te in splits:
-                base = clone(template).fit(X.iloc[tr], y[tr])
-                oof[te] = _score(base, X.iloc[te])
-            loss = log_loss(y, _sigmoid(oof), labels=[0, 1])
-            if loss < best_loss - 1e-12:
-                best, best_loss, best_oof = candidate, loss, oof
-        self.best_params_ = best
-        self.inner_log_loss_ = float(best_loss)
-        self.calibrator_ = fit_calibrator(self.calibration, best_oof, y)
-        self.estimator_ = self._new_base(self.feature_names_, best).fit(X, y)
+        self.estimator_ = self._estimator(self.feature_names_).fit(X, np.asarray(y, dtype=int))
         self.classes_ = np.array([0, 1])
-        self.n_features_in_ = len(self.feature_names_)
         return self
 
-    # -- prediction -------------------------------------------------------------------------
+    def features(self, patients: pd.DataFrame) -> pd.DataFrame:
+        return build_features(patients, self.options).reindex(columns=self.feature_names_)
+
     def decision_function(self, patients: pd.DataFrame) -> np.ndarray:
-        """Base model score (log-odds, before calibration)."""
-        return _score(self.estimator_, self.features(patients))
+        X = self.features(patients)
+        if self.family == "xgboost":
+            # inplace prediction skips building a DMatrix: most of the cost for one patient
+            return self.estimator_.get_booster().inplace_predict(X.to_numpy(dtype=np.float32),
+                                                                 predict_type="margin", missing=np.nan)
+        return logit(self.estimator_.predict_proba(X)[:, 1])
+
+    def contributions(self, patients: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """TreeSHAP per feature, folded into model inputs; base value per patient (log-odds)."""
+        X = self.features(patients)
+        phi, base, scale = shap_values(self.estimator_, X)
+        if scale == "probability":  # random forest: rescale so that the contributions add up on the log-odds
+            p = phi.sum(axis=1) + base
+            span = np.where(np.abs(p - base) > 1e-9, (logit(p) - logit(base)) / np.where(p == base, 1, p - base), 0.0)
+            phi, base = phi * span[:, None], logit(base)
+        frame = pd.DataFrame(phi, index=patients.index, columns=self.feature_names_)
+        folded = frame.T.groupby(lambda f: TREE_FEATURE_INPUT.get(f, f), sort=False).sum().T
+        return folded, np.asarray(base, dtype=float)
+
+
+def make_base(family: str, params: dict | None = None, *, options: FeatureOptions | None = None,
+              random_state: int = 0) -> BaseEstimator:
+    """An unfitted base model of a family (see the module docstring).
+
+    >>> make_base("spline_logistic", {"inputs": ["pdl1", "tmb"], "knots": 3, "penalty": 0.03}).penalty
+    0.03
+    """
+    params = dict(params or {})
+    if family == "spline_logistic":
+        params["inputs"] = tuple(params.get("inputs", ()))
+        return SplineLogistic(**params)
+    if family in ("xgboost", "random_forest"):
+        tree = {k: params.pop(k) for k in ("monotone", "band_only_share", "mask_share") if k in params}
+        return TreeModel(family, params, options=options, random_state=random_state, **tree)
+    raise ValueError(f"family: expected one of {list(MODEL_NAMES)}. Got {family!r} instead.")
+
+
+def base_from_saved(spec: EstimatorSpec, state: Any, options: FeatureOptions) -> BaseEstimator:
+    """A fitted base model from its spec and its saved state (JSON dict or native estimator)."""
+    if spec.name == "spline_logistic":
+        return SplineLogistic.from_dict(state)
+    tree_keys = ("monotone", "band_only_share", "mask_share")
+    params = {k: v for k, v in spec.params.items() if k not in tree_keys}
+    base = TreeModel(spec.name, params, options=options, random_state=spec.random_state,
+                     **{k: v for k, v in spec.params.items() if k in tree_keys})
+    base.estimator_ = state
+    base.feature_names_ = list(spec.feature_names)
+    base.classes_ = np.array([0, 1])
+    return base
+
+
+def prepare(family: str, patients: pd.DataFrame, options: FeatureOptions | None = None) -> pd.DataFrame:
+    """What a family's base model reads: model inputs (spline) or the clean table itself (trees)."""
+    return model_inputs(patients, options) if family == "spline_logistic" else patients
+
+
+# -- calibration ---------------------------------------------------------------------------------------
+
+def _logistic_fit(z: np.ndarray, y: np.ndarray, slope: float | None) -> tuple[float, float]:
+    """ML intercept and slope of ``y ~ a z + b`` (``slope`` fixed when given), by Newton."""
+    a, b = (1.0 if slope is None else slope), 0.0
+    for _ in range(100):
+        p = sigmoid(a * z + b)
+        w = p * (1 - p) + 1e-12
+        if slope is None:
+            A = np.column_stack([z, np.ones_like(z)])
+            step = np.linalg.solve((A * w[:, None]).T @ A + 1e-9 * np.eye(2), A.T @ (y - p))
+            a, b = a + step[0], b + step[1]
+            done = np.max(np.abs(step)) < 1e-10
+        else:
+            step = np.sum(y - p) / np.sum(w)
+            b += step
+            done = abs(step) < 1e-10
+        if done:
+            break
+    return float(a), float(b)
+
+
+def fit_calibrator(method: Literal["none", "slope", "intercept", "logistic"], z: np.ndarray, y: np.ndarray, *,
+                   z_development: np.ndarray | None = None, y_development: np.ndarray | None = None) -> Calibrator:
+    """Calibrate base log-odds ``z`` on outcomes ``y``.
+
+    * ``none``: the identity.
+    * ``slope`` (training; ``z`` are leave-one-study-out predictions): the slope ``a`` of ``y`` on
+      ``z``, capped to [0, 1], shrinks the model toward its mean; the intercept is then re-estimated
+      so that the mean prediction on the development data (``z_development``, ``y_development``: the
+      final model's own predictions of its training patients) equals their observed rate, as after
+      uniform shrinkage (Steyerberg, Clinical Prediction Models, 2nd ed. 2019, ch. 13). Fitting the
+      intercept on the out-of-study predictions instead would import the baseline differences
+      between the training studies. A slope above 1 would make the model more extreme than its own
+      fit, which the between-centre spread of real data does not support; at or below 0 the
+      out-of-study scores ranked patients the wrong way round, and the model predicts the observed
+      rate (the signal check reports it).
+    * ``intercept`` / ``logistic`` (local updating: ``z`` and ``y`` from the new centre):
+      recalibration in the large, or intercept and slope, uncapped.
+
+    >>> z = np.linspace(-2, 2, 200); y = (np.arange(200) % 3 == 0).astype(float)
+    >>> fit_calibrator("intercept", z, y).a
+    1.0
+    """
+    z, y = np.asarray(z, dtype=float), np.asarray(y, dtype=float)
+    if method == "none":
+        return Calibrator(method="none")
+    if method == "intercept":
+        return Calibrator(method="intercept", a=1.0, b=_logistic_fit(z, y, slope=1.0)[1])
+    a, b = _logistic_fit(z, y, slope=None)
+    if method == "logistic":
+        return Calibrator(method="logistic", a=a, b=b)
+    if not np.isfinite(a) or a <= 0:
+        prevalence = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
+        return Calibrator(method="slope", a=0.0, b=float(np.log(prevalence / (1 - prevalence))))
+    a = min(a, 1.0)
+    zd = z if z_development is None else np.asarray(z_development, dtype=float)
+    yd = y if y_development is None else np.asarray(y_development, dtype=float)
+    return Calibrator(method="slope", a=a, b=_logistic_fit(a * zd, yd, slope=1.0)[1])
+
+
+# -- the deployable model --------------------------------------------------------------------------------
+
+@dataclass
+class IciModel:
+    """A fitted base model with its calibration, TIL term and interval components.
+
+    ``fit_ids`` holds the patient ids that reached fitting, selection or calibration (in memory
+    only, never saved): the leakage tests check it.
+    """
+
+    family: str
+    base: Any
+    calibrator: Calibrator = field(default_factory=Calibrator)
+    til_term: TilTerm = field(default_factory=TilTerm)
+    uncertainty: Uncertainty = field(default_factory=Uncertainty)
+    options: FeatureOptions = field(default_factory=FeatureOptions)
+    fit_ids: frozenset = frozenset()
+
+    # -- the pieces of the log-odds ---------------------------------------------------------------------
+    def inputs(self, patients: pd.DataFrame) -> pd.DataFrame:
+        """Named model inputs (the TIL status among them) of a clean patient table."""
+        return model_inputs(patients, self.options)
+
+    def base_logit(self, patients: pd.DataFrame, inputs: pd.DataFrame | None = None) -> np.ndarray:
+        """The base model's log-odds, before calibration and the TIL term."""
+        if self.family == "spline_logistic":
+            return self.base.decision_function(self.inputs(patients) if inputs is None else inputs)
+        return self.base.decision_function(patients)
+
+    def logit(self, patients: pd.DataFrame, inputs: pd.DataFrame | None = None) -> np.ndarray:
+        """Final log-odds of durable benefit."""
+        inputs = self.inputs(patients) if inputs is None else inputs
+        z = self.base_logit(patients, inputs)
+        return self.calibrator.logit(z) + self.til_term.contribution(inputs["til"].to_numpy(dtype=float))
 
     def predict_proba(self, patients: pd.DataFrame) -> np.ndarray:
-        p = self.calibrator_.predict(self.decision_function(patients))
-        return np.column_stack([1 - p, p])
+        """Probability of durable benefit, one per patient (a 1-D array)."""
+        return sigmoid(self.logit(patients))
 
-    def predict(self, patients: pd.DataFrame) -> np.ndarray:
-        return (self.predict_proba(patients)[:, 1] >= 0.5).astype(int)
+    # -- uncertainty -------------------------------------------------------------------------------------
+    def logit_variance(self, patients: pd.DataFrame, inputs: pd.DataFrame | None = None) -> np.ndarray:
+        """Variance of each patient's final log-odds: parameters, unknown inputs, centre, TIL term."""
+        inputs = self.inputs(patients) if inputs is None else inputs
+        u, a = self.uncertainty, self.calibrator.a
+        var = np.full(len(patients), u.tau ** 2)
+        if u.parameter == "covariance" and self.family == "spline_logistic":
+            var += a ** 2 * self.base.parameter_variance(inputs)
+        for name, v in u.input_variance.items():
+            if name == "til" or name not in inputs.columns:
+                continue
+            unknown = inputs[name].isna().to_numpy().copy()
+            if name == "pdl1":
+                band = inputs["pdl1_band"].to_numpy(dtype=object)
+                for b, vb in u.band_variance.items():
+                    within = unknown & (band == b)
+                    var[within] += a ** 2 * vb
+                    unknown &= ~within
+            var[unknown] += a ** 2 * v
+        return var + self.til_term.variance(inputs["til"].to_numpy(dtype=float))
 
-    def spec(self, file: str) -> EstimatorSpec:
-        """The :class:`~icipredict.metadata.EstimatorSpec` of this fitted model (its weights live in ``file``)."""
-        return EstimatorSpec(name=self.estimator, file=file, params=dict(self.params or {}),
-                             search={k: list(v) for k, v in (self.search or {}).items()},
-                             best_params=dict(self.best_params_), calibration=self.calibration,
-                             inner_folds=self.inner_folds, band_only_share=self.band_only_share,
-                             mask_share=self.mask_share, monotone=self.monotone, random_state=self.random_state)
+    def interval(self, patients: pd.DataFrame, level: float | None = None) -> tuple[np.ndarray, np.ndarray,
+                                                                                      np.ndarray]:
+        """``(p, p_low, p_high)``: the probability and its interval at ``level`` (default the model's)."""
+        inputs = self.inputs(patients)
+        z = self.logit(patients, inputs)
+        half = norm.ppf(0.5 + (level or self.uncertainty.level) / 2) * np.sqrt(self.logit_variance(patients, inputs))
+        return sigmoid(z), sigmoid(z - half), sigmoid(z + half)
 
-    @classmethod
-    def from_spec(cls, spec: EstimatorSpec, estimator: BaseEstimator, calibrator: Calibrator,
-                  feature_names: list[str], feature_options: FeatureOptions) -> "IciModel":
-        """A fitted model from its spec and loaded weights (the inverse of :meth:`spec`)."""
-        model = cls(estimator=spec.name, params=spec.params, search=spec.search, calibration=spec.calibration,
-                    inner_folds=spec.inner_folds, feature_options=feature_options,
-                    band_only_share=spec.band_only_share, mask_share=spec.mask_share, monotone=spec.monotone,
-                    random_state=spec.random_state)
-        model.estimator_ = estimator
-        model.calibrator_ = calibrator
-        model.feature_names_ = list(feature_names)
-        model.best_params_ = dict(spec.best_params)
-        model.classes_ = np.array([0, 1])
-        model.n_features_in_ = len(feature_names)
-        return model
+    # -- explanation -------------------------------------------------------------------------------------
+    def contributions(self, patients: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """Additive contributions per model input on the final log-odds scale, and the base value.
+
+        ``phi.sum(axis=1) + base`` equals :meth:`logit` exactly: the base model's contributions times
+        the calibration slope, the TIL term as input ``til``, the calibration intercept in ``base``.
+        """
+        inputs = self.inputs(patients)
+        if self.family == "spline_logistic":
+            phi, base = self.base.contributions(inputs)
+            base = np.full(len(patients), base)
+        else:
+            phi, base = self.base.contributions(patients)
+        phi = phi * self.calibrator.a
+        phi["til"] = phi.get("til", 0.0) + self.til_term.contribution(inputs["til"].to_numpy(dtype=float))
+        return phi, self.calibrator.a * np.asarray(base, dtype=float) + self.calibrator.b
+
+    def input_sources(self) -> dict[str, tuple[str, ...]]:
+        """Canonical columns behind each input the model uses."""
+        return INPUT_SOURCES
 
 
-# -- baselines ------------------------------------------------------------------------------
+# -- baselines -------------------------------------------------------------------------------------------
 
 #: LORIS NSCLC-specific score, Chang et al., Nature Cancer 2024 (domain.md section 4).
 LORIS_COEFFICIENTS: dict[str, float] = {
@@ -333,12 +407,12 @@ def loris_score(patients: pd.DataFrame) -> pd.Series:
          + c["albumin"] * patients["albumin"].astype(float)
          + c["nlr_capped_25"] * np.minimum(patients["nlr"].astype(float), 25)
          + c["intercept"])
-    return pd.Series(_sigmoid(s), index=patients.index, name="loris")
+    return pd.Series(sigmoid(s), index=patients.index, name="loris")
 
 
 def baseline_scores(patients: pd.DataFrame) -> pd.DataFrame:
     """PD-L1 alone (TPS, band midpoint when only the band is known), TMB alone and LORIS."""
-    band_mid = patients["pdl1_band"].astype(object).map(_BAND_MIDPOINT).astype(float)
+    band_mid = pdl1_band(patients).astype(object).map(_BAND_MIDPOINT).astype(float)
     return pd.DataFrame({
         "pdl1": patients["pdl1_tps"].astype(float).fillna(band_mid),
         "tmb": patients["tmb"].astype(float),

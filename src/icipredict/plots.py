@@ -231,7 +231,12 @@ def plot_beeswarm(phi: pd.DataFrame, X: pd.DataFrame, base: np.ndarray, *, max_d
 
     plt = _figure()
     plt.figure(figsize=(8, 6))
-    shap.plots.beeswarm(_explanation(phi, X, base), max_display=max_display, show=False)
+    state = np.random.get_state()
+    np.random.seed(0)  # shap jitters the dots with numpy's global generator: the same figure every time
+    try:
+        shap.plots.beeswarm(_explanation(phi, X, base), max_display=max_display, show=False)
+    finally:
+        np.random.set_state(state)
     fig = plt.gcf()
     if title:
         fig.suptitle(title)
@@ -302,37 +307,52 @@ def plot_patient_waterfall(contrib: pd.Series, values: pd.Series, base: float, *
 
 # -- the figures of a training run ---------------------------------------------------------------------
 
+def _headline(pred: pd.DataFrame) -> tuple[str, str]:
+    if "iecv" in pred and pred["iecv"].notna().any():
+        return "iecv", "internal-external (each study held out)"
+    return "model", "cross-validated"
+
+
 def training_figures(result: "TrainingResult") -> dict[str, bytes]:
     """PNG bytes of every plot of a training run, by file name (written beside the bundle and to MLflow)."""
     import matplotlib.pyplot as plt
 
     pred = result.predictions
-    y = pred["y"].to_numpy(float)
-    curves = {"model (CV)": (y, pred["model"].to_numpy(float))}
+    column, scheme = _headline(pred)
+    held = pred[column].notna().to_numpy()
+    y = pred["y"].to_numpy(float)[held]
+    p = pred[column].to_numpy(float)[held]
+    curves = {f"model ({scheme})": (y, p)}
     for b in result.config.evaluation.baselines:
-        known = pred[b].notna().to_numpy()
+        known = pred.loc[held, b].notna().to_numpy()
         if known.sum() >= 10 and len(set(y[known])) == 2:  # LORIS needs five inputs, often absent
-            curves[f"{b} (n={int(known.sum())})"] = (y[known], pred[b].to_numpy(float)[known])
+            curves[f"{b} alone (n={int(known.sum())})"] = (y[known], pred.loc[held, b].to_numpy(float)[known])
     figs = {
-        "roc_cv.png": plot_roc(curves, title="ROC, cross-validated, model beside baselines"),
-        "calibration_cv.png": plot_calibration(y, pred["model"].to_numpy(float), label="model (CV)",
-                                               title="Calibration, cross-validated"),
-        "decision_curve_cv.png": plot_decision_curve({"model (CV)": curves["model (CV)"]},
-                                                     title="Decision curve, cross-validated"),
+        "roc.png": plot_roc(curves, title=f"ROC, {scheme}, model beside baselines"),
+        "calibration.png": plot_calibration(y, p, label=f"model ({scheme})", title=f"Calibration, {scheme}"),
+        "decision_curve.png": plot_decision_curve({f"model ({scheme})": (y, p)}, title=f"Decision curve, {scheme}"),
         "auc_forest.png": plot_metric_forest(result.metrics.query("subset == 'all'"), "roc_auc",
                                              title="ROC AUC by scheme and cohort"),
     }
-    if "loco" in pred and pred["loco"].notna().any():
-        m = pred["loco"].notna()
-        figs["calibration_loco.png"] = plot_calibration(y[m], pred.loc[m, "loco"].to_numpy(float),
-                                                        label="model (LOCO)", title="Calibration, leave-one-cohort-out")
-    if result.shap is not None:
-        phi, X, base = result.shap
+    if column == "iecv" and pred["model"].notna().any():
+        m = pred["model"].notna().to_numpy()
+        figs["calibration_cv.png"] = plot_calibration(pred["y"].to_numpy(float)[m], pred["model"].to_numpy(float)[m],
+                                                      label="model (pooled folds)",
+                                                      title="Calibration, pooled cross-validation")
+    for name, frame in result.external.items():
+        figs[f"calibration_external_{name}.png"] = plot_calibration(
+            frame["y"].to_numpy(float), frame["model"].to_numpy(float), label="model",
+            title=f"Calibration, external cohort {name}")
+    if result.contributions is not None and result.config.explain.enabled:
+        phi, inputs = result.contributions
+        phi = phi.loc[:, phi.abs().max(axis=0) > 0]
+        X = inputs.reindex(columns=phi.columns)
+        base = np.zeros(len(phi))
         cfg = result.config.explain
         figs["shap_beeswarm.png"] = plot_beeswarm(phi, X, base, max_display=cfg.max_display,
-                                                  title=f"SHAP values, n={len(phi)}")
+                                                  title=f"Contributions per input, n={len(phi)}")
         figs["shap_importance.png"] = plot_importance_bar(phi, max_display=cfg.max_display,
-                                                          title=f"Mean |SHAP|, n={len(phi)}")
+                                                          title=f"Mean |contribution| (log-odds), n={len(phi)}")
         for f in cfg.dependence:
             if f in phi.columns:
                 figs[f"shap_dependence_{f}.png"] = plot_dependence(phi, X, f)

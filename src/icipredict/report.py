@@ -17,7 +17,6 @@ import pandas as pd
 
 from icipredict.clinical.time_class import NUMBERINGS
 from icipredict.exceptions import InvalidPatientData
-from icipredict.explain import contributions
 from icipredict.io import read_patients
 from icipredict.plots import plot_patient_waterfall
 from icipredict.schema import check_patients
@@ -94,8 +93,9 @@ def patient_report(model, source, patient_id: str, out: str | Path, *, input_for
                                  f"Got no such patient instead (first ids: {sample}).")
     one = clean.loc[hit].reset_index(drop=True)
     row = predict(one, model=loaded).iloc[0]
-    phi, base, scale = contributions(loaded.model, one)
-    values = loaded.model.features(one).iloc[0]
+    phi, base = loaded.model.contributions(one)
+    scale = "log-odds"
+    values = loaded.model.inputs(one).iloc[0]
     fig = patient_figure(loaded, one, row, phi.iloc[0], float(np.asarray(base)[0]), scale, values)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".png":

@@ -16,15 +16,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from icipredict.clinical.biomarkers import tmb_assay_kind
+from icipredict.clinical.assays import TMB_SCALE_SOURCES, pdl1_assay_kind, tmb_assay_kind
 from icipredict.clinical.mutations import DRIVER_COLUMNS
+from icipredict.clinical.til import til_status
 from icipredict.clinical.time_class import time_class
-from icipredict.exceptions import InvalidPatientData
-from icipredict.explain import contributions, top_contributions
-from icipredict.features import FEATURE_GROUPS
+from icipredict.exceptions import InvalidPatientData, ModelLoadError
+from icipredict.explain import top_contributions
+from icipredict.features import FEATURE_GROUPS, INPUT_SOURCES, MISSING_INPUT_NAMES
 from icipredict.io.bundle import bundle_digest, find_bundle, read_bundle, shipped_model_path, shipped_models
 from icipredict.metadata import ModelMetadata
-from icipredict.models import IciModel
+from icipredict.models import IciModel, base_from_saved
 from icipredict.schema import check_patients
 from icipredict.tracking import download_bundle
 from icipredict.vocab import BENEFIT_GROUPS
@@ -32,8 +33,8 @@ from icipredict.vocab import BENEFIT_GROUPS
 __all__ = ["predict", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS"]
 
 #: Columns of every prediction table, in order (``top{i}_*`` follow when ``explain=k``).
-OUTPUT_COLUMNS = ("patient_id", "p_durable_benefit", "benefit_group", "time_class", "missing_inputs", "warnings",
-                  "model_version")
+OUTPUT_COLUMNS = ("patient_id", "p_durable_benefit", "p_low", "p_high", "benefit_group", "time_class", "til_source",
+                  "missing_inputs", "warnings", "model_version")
 _MLFLOW_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "dbfs:/", "s3://", "gs://", "wasbs://", "http://",
                    "https://")
 
@@ -60,7 +61,7 @@ class LoadedModel:
     version: str
 
     def predict_proba(self, clean: pd.DataFrame) -> np.ndarray:
-        return self.model.predict_proba(clean)[:, 1]
+        return self.model.predict_proba(clean)
 
     def predict(self, patients, explain: int = 0) -> pd.DataFrame:
         return predict(patients, model=self, explain=explain)
@@ -98,8 +99,14 @@ def load_model(model: str | os.PathLike | LoadedModel = "public") -> LoadedModel
         cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    meta, estimator = read_bundle(path)
-    fitted = IciModel.from_spec(meta.estimator, estimator, meta.calibrator, meta.feature_names, meta.feature_options)
+    meta, state = read_bundle(path)
+    try:
+        base = base_from_saved(meta.estimator, state, meta.feature_options)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelLoadError(f"model {str(path)!r}: {meta.estimator.file} does not hold a {meta.estimator.name} "
+                             f"model ({type(exc).__name__}: {exc}).") from None
+    fitted = IciModel(meta.estimator.name, base, meta.calibrator, meta.til_term, meta.uncertainty,
+                      meta.feature_options)
     loaded = LoadedModel(fitted, meta, path, f"{meta.name}-{bundle_digest(path)[:12]}")
     with _CACHE_LOCK:
         _CACHE[key] = loaded
@@ -126,15 +133,30 @@ def _group_presence(clean: pd.DataFrame) -> np.ndarray:
     return np.column_stack([known[list(cols)].to_numpy().any(axis=1) for cols in FEATURE_GROUPS.values()])
 
 
-def _missing_inputs(present: np.ndarray) -> list[str]:
-    names = list(FEATURE_GROUPS)
-    return ["; ".join(n for n, here in zip(names, row) if not here) for row in present]
+def _used_inputs(fitted: IciModel) -> list[str]:
+    """The model inputs a model uses (the TIL term included), in a stable order."""
+    used = [u for u in (getattr(fitted.base, "used_inputs_", None) or list(INPUT_SOURCES)) if u in INPUT_SOURCES]
+    if fitted.til_term.source != "none" and "til" not in used:
+        used.append("til")
+    return used
 
 
-def _warnings(clean: pd.DataFrame, meta: ModelMetadata, present: np.ndarray) -> list[str]:
+def _missing_inputs(inputs: pd.DataFrame, used: list[str]) -> list[str]:
+    """Per patient, the model's inputs that are unknown, named by their canonical columns."""
+    names = [MISSING_INPUT_NAMES[u] for u in used]
+    unknown = inputs[used].isna().to_numpy().copy()
+    if "pdl1" in used:
+        unknown[:, used.index("pdl1")] &= inputs["pdl1_band"].isna().to_numpy()
+    return ["; ".join(n for n, miss in zip(names, row) if miss) for row in unknown]
+
+
+def _warnings(clean: pd.DataFrame, meta: ModelMetadata, inputs: pd.DataFrame, used: list[str]) -> list[str]:
     train = meta.training
     n = len(clean)
     notes: list[list[str]] = [[] for _ in range(n)]
+    if meta.signal.status == "none":
+        for i in range(n):
+            notes[i].append("this model carries no signal (see its model card): every prediction is the training rate")
     drivers = clean[list(DRIVER_COLUMNS)].astype(float).to_numpy() == 1
     for i in np.flatnonzero(drivers.any(axis=1)):
         genes = ", ".join(c[4:].upper() for c, hit in zip(DRIVER_COLUMNS, drivers[i]) if hit)
@@ -144,27 +166,36 @@ def _warnings(clean: pd.DataFrame, meta: ModelMetadata, present: np.ndarray) -> 
     if seen:
         reg = clean["regimen"].astype(object)
         for i in np.flatnonzero((reg.notna() & ~reg.isin(seen)).to_numpy()):
-            notes[i].append(f"regimen {reg.iloc[i]} never seen in training (seen: {', '.join(sorted(seen))})")
+            notes[i].append(f"regimen {reg.iloc[i]} never seen in training (seen: {', '.join(sorted(seen))}): its "
+                            "effect is unknown to the model, which reads the regimen as not given")
+    kind = tmb_assay_kind(clean)
     kinds = set(train.tmb_assay_kinds)
-    if kinds:
-        kind = tmb_assay_kind(clean)
-        for i in np.flatnonzero((kind.notna() & ~kind.isin(kinds)).to_numpy()):
-            notes[i].append(f"TMB assay kind {kind.iloc[i]} ({clean['tmb_assay'].iloc[i]}) never seen in training")
+    for i in np.flatnonzero((kind.notna() & ~kind.isin(kinds)).to_numpy()):
+        notes[i].append(f"TMB assay kind {kind.iloc[i]} ({clean['tmb_assay'].iloc[i]}) never seen in training: "
+                        f"put on the tissue-panel scale by {TMB_SCALE_SOURCES[kind.iloc[i]]}")
+    tc_only = clean["pdl1_tps"].isna() & clean["pdl1_band"].isna() & clean["pdl1_sp142_tc"].notna()
+    for i in np.flatnonzero(tc_only.to_numpy()):
+        notes[i].append("PD-L1 from the SP142 tumour-cell score, read as the TPS band it cannot fall below (SP142 "
+                        "stains fewer tumour cells than 22C3)")
+    assay = pdl1_assay_kind(clean)
+    for i in np.flatnonzero((assay == "unknown").to_numpy()):
+        notes[i].append(f"PD-L1 assay {clean['pdl1_assay'].iloc[i]!r} unknown to the harmonisation rules: its score "
+                        "is read as a 22C3-like TPS")
     for col, r in train.ranges.items():
         v = clean[col].astype(float).to_numpy()
         out = (v < r.min) | (v > r.max)
         for i in np.flatnonzero(out):
             notes[i].append(f"{col} {v[i]:g} outside the training range {r.min:g}-{r.max:g}")
-    n_groups = len(FEATURE_GROUPS)
-    for i in np.flatnonzero(present.sum(axis=1) < n_groups / 3):
-        notes[i].append(f"only {int(present[i].sum())} of {n_groups} input groups given: the prediction is close "
-                        "to the training average")
+    known = inputs[used].notna().to_numpy().sum(axis=1)
+    for i in np.flatnonzero(known < len(used) / 2):
+        notes[i].append(f"only {int(known[i])} of the model's {len(used)} inputs given: the unknown ones are read "
+                        "as the training average, and p_low-p_high is wide")
     return ["; ".join(x) for x in notes]
 
 
 def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping], model: str | os.PathLike | LoadedModel = "public",
             explain: int = 0) -> pd.DataFrame:
-    """Probability of durable clinical benefit for each patient, in input order.
+    """Probability of durable clinical benefit for each patient, in input order, with its interval.
 
     Parameters
     ----------
@@ -174,14 +205,17 @@ def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping], model: str | o
     model : str, path or LoadedModel
         Shipped model name (``"public"``), bundle directory or MLflow model URI.
     explain : int
-        Add the ``explain`` features that moved each prediction most (``top{i}_feature``,
-        ``top{i}_value``, ``top{i}_shap``; SHAP values on the calibrated log-odds scale).
+        Add the ``explain`` inputs that moved each prediction most: ``top{i}_feature`` (the canonical
+        input column), ``top{i}_value`` (the value as given), ``top{i}_effect`` (signed change in
+        probability) and ``top{i}_shap`` (log-odds).
 
     Returns
     -------
     DataFrame
-        ``patient_id``, ``p_durable_benefit``, ``benefit_group`` (low / intermediate / high likelihood
-        of durable benefit, thresholds in the model card), ``time_class``, ``missing_inputs``, ``warnings``, ``model_version``.
+        ``patient_id``; ``p_durable_benefit`` (calibrated probability) and ``p_low`` / ``p_high`` (its
+        90 % interval); ``benefit_group`` (low / intermediate / high likelihood of durable benefit,
+        thresholds in the model card); ``time_class``; ``til_source`` (the TIL measure that set the
+        TIL status); ``missing_inputs``; ``warnings``; ``model_version``.
 
     Raises
     ------
@@ -197,27 +231,28 @@ def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping], model: str | o
     loaded = load_model(model)
     clean = check_patients(_as_frame(patients))
     meta = loaded.metadata
-    p = loaded.predict_proba(clean)
+    fitted = loaded.model
+    inputs = fitted.inputs(clean)
+    used = _used_inputs(fitted)
+    p, low, high = fitted.interval(clean)
     thr = meta.benefit_thresholds
-    low, intermediate, high = BENEFIT_GROUPS
+    low_group, intermediate, high_group = BENEFIT_GROUPS
     opts = meta.feature_options
-    present = _group_presence(clean)
+    til = til_status(clean, opts.til_cutoffs())
     out = pd.DataFrame({
         "patient_id": clean["patient_id"].astype(str).to_numpy(),
         "p_durable_benefit": p,
-        "benefit_group": np.where(p < thr.low, low, np.where(p >= thr.high, high, intermediate)),
+        "p_low": low,
+        "p_high": high,
+        "benefit_group": np.where(p < thr.low, low_group, np.where(p >= thr.high, high_group, intermediate)),
         "time_class": time_class(clean, numbering=meta.time_numbering, pdl1_cutoff=opts.pdl1_cutoff,
-                                 til_pct_cutoff=opts.til_pct_cutoff,
-                                 til_density_cutoff=opts.til_density_cutoff).to_numpy(),
-        "missing_inputs": _missing_inputs(present),
-        "warnings": _warnings(clean, meta, present),
+                                 til_cutoffs=opts.til_cutoffs()).to_numpy(),
+        "til_source": til["til_source"].fillna("").to_numpy(dtype=object),
+        "missing_inputs": _missing_inputs(inputs, used),
+        "warnings": _warnings(clean, meta, inputs, used),
         "model_version": loaded.version,
     })
     if explain:
-        phi, _, _ = contributions(loaded.model, clean)
-        top = top_contributions(phi, loaded.model.features(clean), int(explain))
-        for j in range(int(explain)):
-            out[f"top{j + 1}_feature"] = [t[j]["feature"] if j < len(t) else None for t in top]
-            out[f"top{j + 1}_value"] = [t[j]["value"] if j < len(t) else None for t in top]
-            out[f"top{j + 1}_shap"] = [t[j]["shap"] if j < len(t) else np.nan for t in top]
+        top = top_contributions(fitted, clean, int(explain))
+        out = pd.concat([out, top.reset_index(drop=True)], axis=1)
     return out

@@ -103,9 +103,12 @@ def _metrics_dict(metrics: pd.DataFrame) -> dict[str, float]:
             v = row.get(col)
             if v is not None and not (isinstance(v, float) and np.isnan(v)):
                 out[_key(row["scheme"], subset, row["cohort"], row["model"], col)] = float(v)
-    # headline numbers for the runs table of `mlflow ui`
-    cv = metrics.query("scheme == 'cv' and subset == 'all' and model == 'model'")
-    pooled = cv.loc[cv["cohort"] == "pooled"] if (cv["cohort"] == "pooled").any() else cv
+    # headline numbers for the runs table of `mlflow ui`: internal-external, else pooled folds
+    for scheme in ("iecv", "cv"):
+        head = metrics.query(f"scheme == '{scheme}' and subset == 'all' and model == 'model'")
+        if len(head):
+            break
+    pooled = head.loc[head["cohort"] == "pooled"] if (head["cohort"] == "pooled").any() else head
     if len(pooled):
         for col in ("roc_auc", "pr_auc", "brier", "calibration_slope", "calibration_intercept"):
             v = pooled[col].iloc[0]
@@ -116,7 +119,7 @@ def _metrics_dict(metrics: pd.DataFrame) -> dict[str, float]:
 
 def _fold_aucs(pred: pd.DataFrame) -> list[float]:
     aucs = []
-    for k in sorted(pred["fold"].unique()):
+    for k in sorted(pred.loc[pred["fold"] > 0, "fold"].unique()):
         part = pred.loc[pred["fold"] == k]
         aucs.append(float(roc_auc(part["y"].to_numpy(float), part["model"].to_numpy(float)))
                     if part["y"].nunique() == 2 else float("nan"))
@@ -257,7 +260,8 @@ def log_training_run(result: "TrainingResult", card: str, figures: Mapping[str, 
             mlflow.log_params(_flatten(config_to_dict(cfg)))
             meta = result.metadata
             train = meta.training
-            mlflow.set_tags({"icipredict.version": meta.icipredict_version, "model.name": cfg.model.name,
+            mlflow.set_tags({"icipredict.version": meta.icipredict_version, "model.family": meta.estimator.name,
+                             "model.selected": meta.estimator.label[:250],
                              "cohorts": ",".join(train.cohorts), "label.source": cfg.label.source,
                              "tracking_uri.origin": origin})
             counts = {"data.n_evaluable": train.n_evaluable, "data.n_durable_benefit": train.n_durable_benefit,

@@ -1,11 +1,16 @@
 """Config-driven training: ``train(config) -> TrainingResult``, a short sequence of named steps.
 
-1. :func:`~icipredict.io.sources.load_sources` reads, checks and pools the cohorts;
-2. :func:`label_patients` labels them (not-evaluable patients are counted and left out);
-3. cross-validation and leave-one-cohort-out estimate performance (tuning and calibration nested);
-4. the final model is fitted on every evaluable training patient;
-5. external cohorts, which never reach fitting, tuning or calibration, are evaluated;
-6. SHAP values, plots, metadata and the model card are made;
+1. :func:`~icipredict.io.sources.load_sources` reads, checks and pools the cohorts, and the
+   patients are labelled (not-evaluable ones counted and left out);
+2. internal-external validation (:func:`~icipredict.selection.internal_external`), the headline:
+   each study is predicted by a model selected, calibrated and fitted on the others;
+3. stratified pooled cross-validation, secondary, with selection nested in each fold;
+4. the final model: selected by leave-one-study-out on every training study
+   (:func:`~icipredict.selection.select_model`), calibrated on its out-of-study predictions, the TIL
+   term from its cited prior (updated where the data measure TILs), the intervals' components, and
+   their check on the held-out studies (:mod:`icipredict.uncertainty`);
+5. external cohorts, which never reach fitting, selection or calibration, are scored;
+6. the signal check, contributions, plots, metadata and the model card;
 7. the bundle is written (never over a folder the package did not create, never into the shipped
    models) and the run is logged to MLflow.
 
@@ -15,36 +20,43 @@ No CLI, no global state.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
 from icipredict import __version__
-from icipredict.clinical.biomarkers import tmb_assay_kind
+from icipredict.clinical.assays import tmb_assay_kind
 from icipredict.clinical.mutations import DRIVER_COLUMNS
 from icipredict.clinical.outcomes import benefit_label, binary_target
+from icipredict.clinical.time_class import time_status_pair
 from icipredict.config import Config, config_to_dict, load_config
 from icipredict.evaluation import (MODEL_COLUMN, calibration_curve_table, compare_scores, decision_curve,
                                    format_metrics_markdown, sensitivity_specificity)
 from icipredict.evaluation.saved import not_evaluable_counts
 from icipredict.exceptions import InvalidConfig, InvalidPatientData
-from icipredict.explain import contributions
 from icipredict.io.bundle import check_bundle_target, save_bundle
 from icipredict.io.sources import LoadedSources, load_sources
-from icipredict.metadata import CohortCounts, DataSummary, LabelRule, ModelMetadata, TrainingProfile, ValueRange
+from icipredict.metadata import (CohortCounts, DataSummary, EstimatorSpec, LabelRule, ModelMetadata, Signal,
+                                 TrainingProfile, ValueRange)
 from icipredict.model_card import model_card
 from icipredict.models import IciModel, baseline_scores
 from icipredict.plots import training_figures
 from icipredict.schema import COLUMNS, PREDICTORS
+from icipredict.selection import (Candidate, IECVResult, Selection, candidate_grid, fit_final, internal_external,
+                                  select_model)
 from icipredict.tracking import log_training_run, open_store
+from icipredict.uncertainty import interval_checks
 from icipredict.vocab import BASELINES, BENEFIT_GROUPS
 
-__all__ = ["TrainingResult", "train", "make_model_from_config", "label_patients", "training_profile", "Progress"]
+__all__ = ["TrainingResult", "train", "label_patients", "training_profile", "Progress", "ESTIMATOR_FILES"]
+
+#: Where each family's fitted state goes in a bundle (all pickle-free).
+ESTIMATOR_FILES = {"spline_logistic": "estimator.json", "xgboost": "estimator.ubj", "random_forest": "estimator.skops"}
 
 
 class Progress:
@@ -68,9 +80,12 @@ class TrainingResult:
     metrics: pd.DataFrame
     predictions: pd.DataFrame
     config: Config
+    selection: Selection | None = None
+    iecv: IECVResult | None = None
     bundle_path: Path | None = None
     run_id: str | None = None
-    shap: tuple[pd.DataFrame, pd.DataFrame, np.ndarray] | None = None
+    contributions: tuple[pd.DataFrame, pd.DataFrame] | None = None
+    external: dict[str, pd.DataFrame] = field(default_factory=dict)
     fold_models: list[IciModel] = field(default_factory=list)
     fold_test_ids: list[frozenset] = field(default_factory=list)
     curves: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -94,16 +109,6 @@ def label_patients(patients: pd.DataFrame, config: Config) -> tuple[pd.Series, p
     return labels, binary_target(labels)
 
 
-def make_model_from_config(config: Config) -> IciModel:
-    """The (unfitted) model a config describes."""
-    return IciModel(
-        estimator=config.model.name, params=dict(config.model.params), search=dict(config.model.search),
-        calibration=config.calibration.method, inner_folds=config.calibration.inner_folds,
-        feature_options=config.features.model_copy(), band_only_share=config.model.band_only_share,
-        mask_share=config.model.mask_share, monotone=config.model.monotone, random_state=config.seed,
-    )
-
-
 def training_profile(patients: pd.DataFrame) -> dict:
     """What the training population looked like, for out-of-distribution warnings at prediction."""
     ranges = {}
@@ -115,13 +120,14 @@ def training_profile(patients: pd.DataFrame) -> dict:
                                           p99=float(v.quantile(0.99)),
                                           missing_share=float(patients[name].isna().mean()))
     drivers = patients[list(DRIVER_COLUMNS)].astype(float)
+    til_columns = ["til_pct", "til_density", "til_status", "cd8_density", "cd8_score", "immune_rna_score"]
     return {
         "n": int(len(patients)), "ranges": ranges,
         "regimens": sorted(str(r) for r in patients["regimen"].dropna().unique()),
         "tmb_assay_kinds": sorted(tmb_assay_kind(patients).dropna().unique()),
         "driver_positive_share": float((drivers == 1).any(axis=1).mean()),
         "cohorts": sorted(str(c) for c in patients["cohort"].dropna().unique()),
-        "til_measured_share": float(patients[["til_pct", "til_density", "til_status"]].notna().any(axis=1).mean()),
+        "til_measured_share": float(patients[til_columns].notna().any(axis=1).mean()),
     }
 
 
@@ -152,15 +158,37 @@ def _label(patients: pd.DataFrame, config: Config, say: Callable[[str], None]) -
     evaluable = target.notna().to_numpy()
     rows = patients.loc[evaluable].reset_index(drop=True)
     y = target[evaluable].astype(int).to_numpy()
-    folds = config.evaluation.cv_folds
-    if len(np.unique(y)) < 2 or np.bincount(y).min() < folds:
+    need = max(config.evaluation.cv_folds, 2)
+    if len(np.unique(y)) < 2 or np.bincount(y).min() < need:
         raise InvalidPatientData(
-            f"training data: expected at least {folds} patients with durable benefit and {folds} with primary "
+            f"training data: expected at least {need} patients with durable benefit and {need} with primary "
             f"resistance. Got {int((y == 1).sum())} and {int((y == 0).sum())} instead "
             f"({int((~evaluable).sum())} not evaluable).")
     say(f"{len(rows)} evaluable patients ({int(y.sum())} durable benefit, {int((y == 0).sum())} primary "
         f"resistance), {int((~evaluable).sum())} not evaluable")
     return _Labelled(rows, y, labels, not_evaluable_counts(patients, target))
+
+
+def _select_and_fit(rows: pd.DataFrame, y: np.ndarray, candidates: list[Candidate], config: Config,
+                    say: Callable[[str], None] = lambda m: None) -> tuple[Selection, IciModel]:
+    sel = select_model(rows, y, candidates, options=config.features, calibrations=list(config.calibration.methods),
+                       min_group_n=config.selection.min_group_n, folds=config.selection.folds, seed=config.seed,
+                       progress=say)
+    model = fit_final(sel, rows, y, options=config.features, seed=config.seed,
+                      til_prior_on=config.til.prior != "none", til_min_patients=config.til.min_patients,
+                      level=config.uncertainty.level)
+    return sel, model
+
+
+def _internal_external(data: _Labelled, candidates: list[Candidate], config: Config,
+                       say: Callable[[str], None]) -> IECVResult | None:
+    if not config.evaluation.internal_external or data.rows["cohort"].nunique() < 2:
+        return None
+    return internal_external(data.rows, data.y, candidates, options=config.features,
+                             calibrations=list(config.calibration.methods), min_group_n=config.selection.min_group_n,
+                             folds=config.selection.folds, seed=config.seed, til_prior_on=config.til.prior != "none",
+                             til_min_patients=config.til.min_patients, level=config.uncertainty.level,
+                             progress=say)
 
 
 def _cv_strata(y: np.ndarray, cohort: pd.Series, folds: int) -> np.ndarray:
@@ -171,35 +199,23 @@ def _cv_strata(y: np.ndarray, cohort: pd.Series, folds: int) -> np.ndarray:
     return strata
 
 
-def _cross_validate(template: IciModel, data: _Labelled, config: Config, say: Callable[[str], None]):
+def _cross_validate(data: _Labelled, candidates: list[Candidate], config: Config, say: Callable[[str], None]):
     rows, y = data.rows, data.y
     folds = config.evaluation.cv_folds
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.seed)
-    oof, fold = np.full(len(y), np.nan), np.full(len(y), -1)
+    p = np.full(len(y), np.nan)
+    fold = np.full(len(y), -1)
     models, test_ids = [], []
+    if folds < 2:
+        return p, fold, models, test_ids
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.seed)
     for k, (tr, te) in enumerate(cv.split(rows, _cv_strata(y, rows["cohort"], folds)), start=1):
-        say(f"cross-validation fold {k}/{folds}: fitting on {len(tr)}, testing on {len(te)}")
-        m = clone(template).fit(rows.iloc[tr], y[tr])
-        oof[te] = m.predict_proba(rows.iloc[te])[:, 1]
+        say(f"pooled cross-validation fold {k}/{folds}: selecting and fitting on {len(tr)}, testing on {len(te)}")
+        _, m = _select_and_fit(rows.iloc[tr].reset_index(drop=True), y[tr], candidates, config)
+        p[te] = m.predict_proba(rows.iloc[te])
         fold[te] = k
         models.append(m)
         test_ids.append(frozenset(map(str, rows["patient_id"].iloc[te])))
-    return oof, fold, models, test_ids
-
-
-def _leave_one_cohort_out(template: IciModel, data: _Labelled, say: Callable[[str], None]):
-    rows, y = data.rows, data.y
-    pred, skipped = np.full(len(y), np.nan), []
-    cohorts = sorted(rows["cohort"].unique())
-    for i, c in enumerate(cohorts, start=1):
-        test = (rows["cohort"] == c).to_numpy()
-        if min(np.bincount(y[~test], minlength=2)) < 10 or len(set(y[test])) < 2:
-            skipped.append(c)
-            continue
-        say(f"leave-one-cohort-out {i}/{len(cohorts)}: testing on {c} (n={int(test.sum())})")
-        m = clone(template).fit(rows.loc[~test], y[~test])
-        pred[test] = m.predict_proba(rows.loc[test])[:, 1]
-    return pred, skipped
+    return p, fold, models, test_ids
 
 
 def _comparison_frame(rows: pd.DataFrame, y: np.ndarray, p: np.ndarray, cohort=None) -> pd.DataFrame:
@@ -212,8 +228,8 @@ def _comparison_frame(rows: pd.DataFrame, y: np.ndarray, p: np.ndarray, cohort=N
 
 
 def _evaluate_external(final: IciModel, external: dict[str, pd.DataFrame], config: Config,
-                       say: Callable[[str], None]) -> list[pd.DataFrame]:
-    tables = []
+                       say: Callable[[str], None]) -> tuple[list[pd.DataFrame], dict[str, pd.DataFrame]]:
+    tables, frames = [], {}
     for name, table in external.items():
         _, ety = label_patients(table, config)
         ok = ety.notna().to_numpy()
@@ -221,12 +237,48 @@ def _evaluate_external(final: IciModel, external: dict[str, pd.DataFrame], confi
             say(f"external {name}: not enough evaluable patients with both outcomes; skipped")
             continue
         rows = table.loc[ok].reset_index(drop=True)
-        frame = _comparison_frame(rows, ety[ok].astype(int).to_numpy(), final.predict_proba(rows)[:, 1], name)
+        p, low, high = final.interval(rows)
+        frame = _comparison_frame(rows, ety[ok].astype(int).to_numpy(), p, name).assign(p_low=low, p_high=high)
+        frames[name] = frame
         tables.append(compare_scores(frame, baselines=list(config.evaluation.baselines), n_boot=config.evaluation.n_boot,
                                      seed=config.seed, n_not_evaluable={name: int((~ok).sum())})
                       .assign(scheme="external"))
         say(f"external {name}: {int(ok.sum())} evaluable patients scored")
-    return tables
+    return tables, frames
+
+
+def _signal(model: IciModel, metrics: pd.DataFrame, phi: pd.DataFrame) -> Signal:
+    """Whether the model carries signal (issue: a constant model must never pass silently)."""
+    reasons = []
+    if model.calibrator.a <= 0:
+        reasons.append("the out-of-study calibration slope is <= 0: the model's scores ranked held-out patients "
+                       "the wrong way round, so every patient gets the observed rate")
+    if float(np.nanmax(np.abs(phi.to_numpy()))) < 1e-9 if phi.size else True:
+        reasons.append("every input's contribution is zero")
+    for scheme in ("iecv", "cv"):
+        head = metrics.query(f"scheme == '{scheme}' and subset == 'all' and model == 'model' and cohort == 'pooled'")
+        if scheme == "cv" and not head.empty and not metrics.query("scheme == 'iecv'").empty:
+            continue
+        if len(head) and pd.notna(head["roc_auc_low"].iloc[0]) and head["roc_auc_low"].iloc[0] <= 0.5:
+            reasons.append(f"the {'internal-external' if scheme == 'iecv' else 'cross-validated'} AUC "
+                           f"{head['roc_auc'].iloc[0]:.2f} (95% CI {head['roc_auc_low'].iloc[0]:.2f}-"
+                           f"{head['roc_auc_high'].iloc[0]:.2f}) cannot be told from 0.5")
+            break
+    return Signal(status="none" if reasons else "ok", reasons=reasons)
+
+
+def _time_class_rates(rows: pd.DataFrame, y: np.ndarray, config: Config) -> dict[str, dict[str, int]]:
+    """Durable benefit and n per (PD-L1, TIL) status pair, where the training data know both."""
+    pair = time_status_pair(rows, pdl1_cutoff=config.features.pdl1_cutoff, til_cutoffs=config.features.til_cutoffs())
+    known = pair.notna().all(axis=1).to_numpy()
+    out = {}
+    for p in (0, 1):
+        for t in (0, 1):
+            m = known & (pair["pdl1_positive"].to_numpy() == p) & (pair["til_positive"].to_numpy() == t)
+            if m.any():
+                out[f"PD-L1{'+' if p else '-'}/TIL{'+' if t else '-'}"] = {"n": int(m.sum()),
+                                                                            "durable_benefit": int(y[m].sum())}
+    return out
 
 
 def _benefit_group_table(y: np.ndarray, p: np.ndarray, config: Config) -> pd.DataFrame:
@@ -254,13 +306,20 @@ def _portable_config(config: Config) -> dict:
 
 _SUMMARY_COLUMNS = ["scheme", "subset", "cohort", "model", "n", "n_pos", "n_not_evaluable", "roc_auc", "roc_auc_low",
                     "roc_auc_high", "pr_auc", "pr_auc_low", "pr_auc_high", "brier", "brier_low", "brier_high",
-                    "brier_null", "calibration_slope", "calibration_intercept", "mean_predicted", "prevalence",
-                    "auc_diff_vs_baseline", "auc_diff_low", "auc_diff_high"]
+                    "brier_null", "calibration_slope", "calibration_slope_low", "calibration_slope_high",
+                    "calibration_intercept", "calibration_intercept_low", "calibration_intercept_high",
+                    "mean_predicted", "prevalence", "log_loss", "auc_diff_vs_baseline", "auc_diff_low",
+                    "auc_diff_high"]
 
 
-def _metadata(config: Config, final: IciModel, data: _Labelled, patients: pd.DataFrame, summary: DataSummary,
-              metrics: pd.DataFrame, groups: pd.DataFrame, calibration: pd.DataFrame,
-              loco_skipped: list[str]) -> ModelMetadata:
+def _records(table: pd.DataFrame) -> list[dict]:
+    return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+            for r in table.to_dict(orient="records")]
+
+
+def _metadata(config: Config, final: IciModel, sel: Selection, data: _Labelled, patients: pd.DataFrame,
+              summary: DataSummary, metrics: pd.DataFrame, groups: pd.DataFrame, calibration: pd.DataFrame,
+              signal: Signal, skipped: list[str]) -> ModelMetadata:
     labels = data.labels
     per_cohort = {}
     for c, part in patients.groupby("cohort", sort=True):
@@ -269,29 +328,37 @@ def _metadata(config: Config, final: IciModel, data: _Labelled, patients: pd.Dat
                                           primary_resistance=int((lab == "primary_resistance").sum()),
                                           not_evaluable=int((lab == "not_evaluable").sum()))
     table = metrics.reindex(columns=_SUMMARY_COLUMNS)
-    records = [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
-               for r in table.to_dict(orient="records")]
     profile = TrainingProfile(
         **training_profile(data.rows), n_evaluable=len(data.y), n_durable_benefit=int(data.y.sum()),
         labels={str(k): int(v) for k, v in labels.value_counts().items()}, per_cohort=per_cohort, data=summary,
-        loco_skipped=loco_skipped)
+        loco_skipped=skipped)
+    family = sel.candidate.family
+    spec = EstimatorSpec(name=family, file=ESTIMATOR_FILES[family], params=sel.candidate.settings,
+                         label=sel.candidate.label, random_state=config.seed,
+                         feature_names=list(getattr(final.base, "feature_names_", [])))
+    scores = sel.scores.sort_values("log_loss").reset_index(drop=True)
     return ModelMetadata(
-        name=config.output.model_name, icipredict_version=__version__,
-        estimator=final.spec("estimator.ubj" if final.estimator == "xgboost" else "estimator.skops"),
-        feature_names=final.feature_names_, feature_options=final.feature_options or config.features,
-        calibrator=final.calibrator_, label_rule=LabelRule(source=config.label.source,
-                                                           benefit_months=config.label.benefit_months),
+        name=config.output.model_name, icipredict_version=__version__, estimator=spec,
+        feature_options=config.features, calibrator=final.calibrator, til_term=final.til_term,
+        uncertainty=final.uncertainty, signal=signal,
+        label_rule=LabelRule(source=config.label.source, benefit_months=config.label.benefit_months),
         benefit_thresholds=config.benefit_groups, benefit_groups_cv=groups.to_dict(orient="records"),
-        training=profile, config=_portable_config(config), metrics=records,
+        training=profile, config=_portable_config(config), metrics=_records(table),
         metrics_markdown=format_metrics_markdown(table.loc[table["subset"] == "all"]),
-        calibration_cv=calibration.to_dict(orient="records"))
+        calibration_cv=calibration.to_dict(orient="records"), selection=_records(scores),
+        time_class_rates=_time_class_rates(data.rows, data.y, config))
+
+
+def _estimator_state(model: IciModel):
+    """What the bundle stores for the base model: plain-number JSON state, or the native estimator."""
+    return model.base.to_dict() if model.family == "spline_logistic" else model.base.estimator_
 
 
 # -- the run ------------------------------------------------------------------------------------------
 
 def train(config: Config | str | Path | None = None, *, overrides: list[str] | tuple[str, ...] = (),
           progress: Callable[[str], None] | None = None, quiet: bool = False) -> TrainingResult:
-    """Train, evaluate, explain, save and track one model as the config says.
+    """Select, validate, fit, explain, save and track one model as the config says.
 
     Parameters
     ----------
@@ -309,12 +376,11 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
         ``output.model_dir`` exists (without ``output.replace``, or it is not an earlier bundle),
         or lies inside the shipped models: checked before any work.
     TrackingError
-        The MLflow store cannot be reached or written.
+        The MLflow store cannot be reached or written: checked before any work.
 
     Examples
     --------
-    >>> result = train(overrides=["tracking.enabled=false", "data.sources.0.n=300",
-    ...                           "evaluation.n_boot=0", "explain.enabled=false"], quiet=True)  # doctest: +SKIP
+    >>> result = train(overrides=["tracking.enabled=false", "evaluation.n_boot=0"], quiet=True)  # doctest: +SKIP
     """
     config = _resolve_config(config, overrides)
     say = progress or Progress(quiet)
@@ -326,53 +392,60 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
     data = _label(sources.train, config, say)
     rows, y = data.rows, data.y
     baselines, n_boot, seed = list(config.evaluation.baselines), config.evaluation.n_boot, config.seed
+    candidates = candidate_grid(config.model.grids(), list(config.model.families))
+    say(f"{len(candidates)} candidate models x {len(config.calibration.methods)} calibrations")
 
-    template = make_model_from_config(config)
-    oof, fold, fold_models, fold_test_ids = _cross_validate(template, data, config, say)
-    pred = _comparison_frame(rows, y, oof).assign(fold=fold)
-    say(f"bootstrap confidence intervals ({n_boot} resamples) for cross-validation")
-    tables = [compare_scores(pred, baselines=baselines, n_boot=n_boot, seed=seed,
-                             n_not_evaluable=data.n_not_evaluable).assign(scheme="cv")]
-    loco_skipped: list[str] = []
-    if config.evaluation.leave_one_cohort_out and rows["cohort"].nunique() > 1:
-        loco, loco_skipped = _leave_one_cohort_out(template, data, say)
-        pred["loco"] = loco
-        lpred = pred.loc[~np.isnan(loco)].drop(columns=[MODEL_COLUMN]).rename(columns={"loco": MODEL_COLUMN})
-        if len(lpred):
-            tables.append(compare_scores(lpred, baselines=baselines, n_boot=n_boot, seed=seed,
-                                         n_not_evaluable=data.n_not_evaluable).assign(scheme="loco"))
+    iecv = _internal_external(data, candidates, config, say)
+    cv_p, fold, fold_models, fold_test_ids = _cross_validate(data, candidates, config, say)
+    pred = _comparison_frame(rows, y, cv_p).assign(fold=fold)
+    tables = []
+    if iecv is not None:
+        pred["iecv"], pred["iecv_low"], pred["iecv_high"] = (iecv.predictions["p"].to_numpy(),
+                                                             iecv.predictions["p_low"].to_numpy(),
+                                                             iecv.predictions["p_high"].to_numpy())
+        held = pred.loc[pred["iecv"].notna()].drop(columns=[MODEL_COLUMN]).rename(columns={"iecv": MODEL_COLUMN})
+        say(f"bootstrap confidence intervals ({n_boot} resamples), internal-external")
+        tables.append(compare_scores(held, baselines=baselines, n_boot=n_boot, seed=seed,
+                                     n_not_evaluable=data.n_not_evaluable).assign(scheme="iecv"))
+    if np.isfinite(cv_p).any():
+        say(f"bootstrap confidence intervals ({n_boot} resamples), pooled cross-validation")
+        tables.append(compare_scores(pred.loc[np.isfinite(cv_p)], baselines=baselines, n_boot=n_boot, seed=seed,
+                                     n_not_evaluable=data.n_not_evaluable).assign(scheme="cv"))
 
-    say(f"fitting the final model on all {len(rows)} evaluable patients")
-    final = clone(template).fit(rows, y)
-    tables += _evaluate_external(final, sources.external, config, say)
-    metrics = pd.concat(tables, ignore_index=True)
+    say(f"selecting and fitting the final model on all {len(rows)} evaluable patients")
+    sel, final = _select_and_fit(rows, y, candidates, config, say)
+    say(f"selected {sel.candidate.label}, calibration '{sel.calibration}' ({sel.scheme})")
+    if iecv is not None and iecv.models:
+        final.uncertainty.checks = interval_checks(iecv.models, rows, y, config.uncertainty.level)
+    ext_tables, ext_frames = _evaluate_external(final, sources.external, config, say)
+    metrics = pd.concat(tables + ext_tables, ignore_index=True)
 
-    groups = _benefit_group_table(y, oof, config)
+    headline = pred["iecv"].to_numpy() if iecv is not None else cv_p
+    ok = np.isfinite(headline)
+    groups = _benefit_group_table(y[ok], headline[ok], config)
     curves = {
-        "calibration_cv": calibration_curve_table(y, oof, n_bins=10 if len(y) >= 200 else 5),
-        "decision_cv": decision_curve(y, oof),
-        "thresholds_cv": sensitivity_specificity(y, oof, config.evaluation.thresholds),
+        "calibration_cv": calibration_curve_table(y[ok], headline[ok], n_bins=10 if ok.sum() >= 200 else 5),
+        "decision_cv": decision_curve(y[ok], headline[ok]),
+        "thresholds_cv": sensitivity_specificity(y[ok], headline[ok], config.evaluation.thresholds),
         "benefit_groups_cv": groups,
+        "selection": sel.scores,
     }
-    shap_result = None
-    if config.explain.enabled:
-        say("SHAP values of the final model on the training patients")
-        sample = rows
-        if len(sample) > config.explain.max_patients:
-            sample = sample.sample(config.explain.max_patients, random_state=seed).sort_index()
-        phi, shap_base, scale = contributions(final, sample)
-        shap_result = (phi, final.features(sample), shap_base)
-        curves["shap_scale"] = pd.DataFrame({"scale": [scale]})
-
-    metadata = _metadata(config, final, data, sources.train, sources.summary, metrics, groups,
-                         curves["calibration_cv"], loco_skipped)
+    phi, _ = final.contributions(rows)
+    signal = _signal(final, metrics, phi)
+    if signal.status != "ok":
+        message = "THE MODEL CARRIES NO SIGNAL: " + "; ".join(signal.reasons)
+        say(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+    metadata = _metadata(config, final, sel, data, sources.train, sources.summary, metrics, groups,
+                         curves["calibration_cv"], signal, iecv.skipped if iecv is not None else [])
     result = TrainingResult(model=final, metadata=metadata, metrics=metrics, predictions=pred, config=config,
-                            shap=shap_result, fold_models=fold_models, fold_test_ids=fold_test_ids, curves=curves)
+                            selection=sel, iecv=iecv, contributions=(phi, final.inputs(rows)), external=ext_frames,
+                            fold_models=fold_models, fold_test_ids=fold_test_ids, curves=curves)
     result.card = model_card(result)
     say("drawing plots")
     result.figures = training_figures(result)
     if out is not None:
-        result.bundle_path = save_bundle(out, metadata, final.estimator_, model_card=result.card,
+        result.bundle_path = save_bundle(out, metadata, _estimator_state(final), model_card=result.card,
                                          extra_files={f"plots/{k}": v for k, v in result.figures.items()},
                                          replace=config.output.replace)
         say(f"model written to {result.bundle_path}")

@@ -35,6 +35,7 @@ __all__ = [
     "TIME_NUMBERINGS",
     "MODEL_NAMES",
     "CALIBRATION_METHODS",
+    "UPDATE_METHODS",
     "BASELINES",
 ]
 
@@ -92,9 +93,14 @@ WES_ASSAY_WORDS: tuple[str, ...] = ("wes", "exome")
 #: Names of the TIME class numberings (see ``clinical.time_class.NUMBERINGS``).
 TIME_NUMBERINGS: tuple[str, str] = ("seed", "teng")
 
-#: Model families of the model zoo.
-MODEL_NAMES: tuple[str, ...] = ("logistic", "xgboost", "random_forest")
-#: Post-hoc calibration methods.
-CALIBRATION_METHODS: tuple[str, ...] = ("sigmoid", "isotonic", "none")
+#: Model families compared by model selection, simplest first (the simpler wins ties).
+MODEL_NAMES: tuple[str, ...] = ("spline_logistic", "random_forest", "xgboost")
+#: Calibration compared by model selection: none, or the slope of the leave-one-study-out
+#: predictions (capped at 1) with the intercept re-estimated on the development data.
+CALIBRATION_METHODS: tuple[str, ...] = ("none", "slope")
+#: Local updating (Janssen et al., J Clin Epidemiol 2008): chosen by the local number of events
+#: ("auto"), recalibration in the large, logistic recalibration, refitting with shrinkage toward the
+#: original coefficients, extension with the TIL term.
+UPDATE_METHODS: tuple[str, ...] = ("auto", "intercept", "logistic", "refit", "extend")
 #: Published baselines reported beside every model: PD-L1 alone, TMB alone, LORIS.
 BASELINES: tuple[str, ...] = ("pdl1", "tmb", "loris")

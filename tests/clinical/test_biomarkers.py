@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icipredict.clinical.biomarkers import PDL1_BANDS, pdl1_band, pdl1_positive, til_positive, tmb_high
+from icipredict.clinical.biomarkers import PDL1_BANDS, pdl1_band, pdl1_positive, tmb_high
+from icipredict.clinical.til import til_positive, til_status
 
 NAN = np.nan
 
@@ -64,8 +65,10 @@ def test_tmb_high(tmb, cutoff, expected):
 @pytest.mark.parametrize("status, pct, density, expected", [
     pytest.param("positive", 1.0, 10.0, 1.0, id="status-positive-overrides"),
     pytest.param("negative", 80.0, 900.0, 0.0, id="status-negative-overrides"),
-    pytest.param(None, 10.0, 10.0, 1.0, id="pct-at-cutoff-wins-over-density"),
-    pytest.param(None, 5.0, 900.0, 0.0, id="pct-low-wins-over-density"),
+    pytest.param(None, 10.0, 10.0, 0.0, id="density-wins-over-pct"),
+    pytest.param(None, 5.0, 900.0, 1.0, id="density-high-wins-over-low-pct"),
+    pytest.param(None, 10.0, NAN, 1.0, id="pct-at-cutoff"),
+    pytest.param(None, 5.0, NAN, 0.0, id="pct-low"),
     pytest.param(None, NAN, 250.0, 1.0, id="density-at-cutoff"),
     pytest.param(None, NAN, 100.0, 0.0, id="density-low"),
     pytest.param(None, NAN, NAN, NAN, id="nothing"),
@@ -79,4 +82,25 @@ def test_til_positive(status, pct, density, expected):
 def test_til_positive_custom_cutoffs_and_categorical_status():
     df = pd.DataFrame({"til_status": pd.Categorical([None, None], categories=["positive", "negative"]),
                        "til_pct": [15.0, NAN], "til_density": [NAN, 300.0]})
-    assert til_positive(df, pct_cutoff=20.0, density_cutoff=400.0).tolist() == [0.0, 0.0]
+    assert til_positive(df, {"til_pct": 20.0, "til_density": 400.0}).tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("column, values, expected, source", [
+    pytest.param("cd8_density", [float(v) for v in range(12)], [0.0] * 6 + [1.0] * 6, "cd8_density",
+                 id="cd8-density-cohort-median"),
+    pytest.param("cd8_score", [1.0, 2.0, 3.0], [NAN] * 3, None, id="median-needs-10-patients"),
+    pytest.param("immune_rna_score", [-0.5, 0.0, 1.2], [0.0, 1.0, 1.0], "immune_rna_score", id="rna-z-score-at-0"),
+])
+def test_other_til_measures_record_which_measure_set_the_status(column, values, expected, source):
+    status = til_status(pd.DataFrame({column: values}))
+    got = status["til_positive"].tolist()
+    assert all((math.isnan(e) and math.isnan(g)) or e == g for e, g in zip(expected, got))
+    assert status["til_source"].tolist() == [source if not math.isnan(e) else None for e in expected]
+
+
+def test_a_measure_given_wins_over_later_ones_and_the_cutoff_is_recorded():
+    df = pd.DataFrame({"til_density": [300.0, NAN], "cd8_score": [0.0, 5.0] + [], "immune_rna_score": [NAN, 2.0]})
+    status = til_status(df, {"cd8_score": 4.0})
+    assert status["til_positive"].tolist() == [1.0, 1.0]
+    assert status["til_source"].tolist() == ["til_density", "cd8_score"]
+    assert status["til_cutoff"].tolist() == [250.0, 4.0]

@@ -26,7 +26,7 @@ def test_time_status_pair(patients):
     assert pair.columns.tolist() == ["pdl1_positive", "til_positive"]
     np.testing.assert_array_equal(pair["pdl1_positive"].to_numpy(), [1, 0, 0, 1, 1, NAN, 1])
     np.testing.assert_array_equal(pair["til_positive"].to_numpy(), [1, 0, 1, 0, NAN, 1, NAN])
-    strict = time_status_pair(patients, pdl1_cutoff=50.0, til_pct_cutoff=25.0)
+    strict = time_status_pair(patients, pdl1_cutoff=50.0, til_cutoffs={"til_pct": 25.0})
     np.testing.assert_array_equal(strict["pdl1_positive"].to_numpy(), [1, 0, 0, 0, 1, NAN, 0])
     np.testing.assert_array_equal(strict["til_positive"].to_numpy(), [0, 0, 1, 0, NAN, 1, NAN])
 

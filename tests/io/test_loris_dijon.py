@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from icipredict.io import read_dijon, read_loris, read_patients
-from icipredict.io.dijon import CD8_CUTOFF_RULE, cd8_til_status
+from icipredict.clinical.assays import pdl1_band_from_scores
+from icipredict.clinical.til import til_status
 from icipredict.schema import check_patients
 
 SHARED = Path(os.environ.get("ICIPREDICT_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
@@ -84,12 +85,6 @@ def test_msk1_row():
 
 # ---------------------------------------------------------------- Dijon
 
-def test_cd8_rule_is_cohort_relative():
-    assert CD8_CUTOFF_RULE["quantile"] == 0.5
-    s = cd8_til_status(pd.Series([0.0, 1.0, 5.0, 9.0, np.nan]))
-    assert s.tolist() == ["negative", "negative", "positive", "positive", None]
-
-
 def test_dijon_toy(tmp_path):
     path = tmp_path / "dijon.csv"
     path.write_text("ID,Sex,AgeNivo,WHO performance status,Histology,Smoker,CD8_IHC,PDL1_TC_Sp142,PDL1_IC_Sp142,PFS,evtPFS,bestRECIST\n"
@@ -100,21 +95,24 @@ def test_dijon_toy(tmp_path):
     assert df["patient_id"].tolist() == ["dijon:P1", "dijon:P2", "dijon:P3"]
     assert df["histology"].tolist() == ["other", "squamous", "other"]
     assert df["smoking"].tolist() == ["ever", "never", "ever"]
-    assert df["pdl1_band"].tolist() == ["<1", "1-49", ">=50"]
-    assert df["til_status"].tolist()[:2] == ["negative", "positive"] and pd.isna(df.loc[2, "til_status"])
-    assert df["til_pct"].isna().all()  # the CD8 score is never taken for a stromal TIL %
+    assert (df["pdl1_assay"] == "SP142").all() and df["pdl1_sp142_tc"].tolist() == [0, 2, 3]
+    assert pdl1_band_from_scores(df).tolist() == ["<1", "1-49", ">=50"]  # TC score -> band by the SP142 rule
+    assert df["cd8_score"].tolist()[:2] == [0.0, 12.0] and pd.isna(df.loc[2, "cd8_score"])
+    assert df["til_pct"].isna().all() and df["til_status"].isna().all()  # the CD8 score is never a TIL % or status
     assert (df["regimen"] == "ici_mono").all() and df["ecog"].tolist() == [1, 0, 2]
 
 
 def test_real_dijon():
     df = check_patients(read_patients(_real("dijon", "fumet2020_cd8_pdl1.csv"))).set_index("patient_id")
     assert len(df) == 85 and (df["cohort"] == "fumet2020_cd8_pdl1").all()
-    assert df["cd8_ihc"].notna().sum() == 78 and df["til_status"].notna().sum() == 78
-    assert df["til_status"].value_counts().to_dict() == {"positive": 39, "negative": 39}
-    assert df["pdl1_band"].value_counts().to_dict() == {"1-49": 40, "<1": 19, ">=50": 19}
+    assert df["cd8_score"].notna().sum() == 78
+    status = til_status(df)  # the cohort-median rule for a CD8 score: 39 / 39, set by cd8_score
+    assert status["til_positive"].value_counts().to_dict() == {1.0: 39, 0.0: 39}
+    assert set(status["til_source"].dropna()) == {"cd8_score"} and status["til_cutoff"].dropna().round(2).unique().tolist() == [7.51]
+    assert pdl1_band_from_scores(df).value_counts().to_dict() == {"1-49": 40, "<1": 19, ">=50": 19}
     assert df["sex"].value_counts().to_dict() == {"male": 67, "female": 18}
     assert df["best_response"].notna().all() and df["pfs_months"].notna().sum() == 84
     p1 = df.loc["dijon:P1"]  # P1,M,59,1,non-squamous cell,IV,1,0.0,0.0,1.0,...,2.5,1.0,SD
     assert (p1["sex"], p1["age"], p1["ecog"], p1["histology"], p1["smoking"]) == ("male", 59, 1, "other", "ever")
-    assert (p1["cd8_ihc"], p1["til_status"], p1["pdl1_band"], p1["pdl1_ic_sp142"]) == (0.0, "negative", "<1", "1.0")
+    assert (p1["cd8_score"], p1["pdl1_sp142_tc"], p1["pdl1_sp142_ic"]) == (0.0, 0, 1)
     assert (p1["pfs_months"], p1["pfs_event"], p1["best_response"], p1["tumor_stage"]) == (2.5, 1, "SD", "IV")

@@ -13,10 +13,10 @@ import pytest
 from serving_support import synthetic_patients
 
 import icipredict
-from icipredict.explain import contributions
+import icipredict.schema
 
-OUTPUT_COLUMNS = ["patient_id", "p_durable_benefit", "benefit_group", "time_class", "missing_inputs", "warnings",
-                  "model_version"]
+OUTPUT_COLUMNS = ["patient_id", "p_durable_benefit", "p_low", "p_high", "benefit_group", "time_class", "til_source",
+                  "missing_inputs", "warnings", "model_version"]
 
 
 def _logit(p):
@@ -60,82 +60,97 @@ def test_output_columns_and_input_order(small_model, patients):
     pd.testing.assert_frame_equal(out.set_index("patient_id"), ordered.loc[out["patient_id"]])
 
 
-def test_explain_adds_k_triples_that_add_up_to_the_calibrated_log_odds(small_model, loaded, patients):
+def test_explain_adds_k_quadruples_in_input_terms_that_add_up(small_model, loaded, patients):
     k = 4
     out = icipredict.predict(patients, model=small_model, explain=k)
-    extra = [f"top{i}_{part}" for i in range(1, k + 1) for part in ("feature", "value", "shap")]
+    extra = [f"top{i}_{part}" for i in range(1, k + 1) for part in ("feature", "value", "effect", "shap")]
     assert list(out.columns) == OUTPUT_COLUMNS + extra
 
     clean = icipredict.check_patients(patients)
-    phi, base, scale = contributions(loaded.model, clean)
-    assert scale == "calibrated log-odds"
-    total = phi.to_numpy().sum(axis=1) + np.asarray(base, dtype=float)
-    np.testing.assert_allclose(total, _logit(out["p_durable_benefit"]), rtol=0, atol=1e-6)
-    # the reported triples are the k largest |SHAP| of each patient, with their values
+    phi, base = loaded.model.contributions(clean)
+    total = phi.to_numpy().sum(axis=1) + base
+    np.testing.assert_allclose(total, _logit(out["p_durable_benefit"]), rtol=0, atol=1e-9)
+    canonical = set(icipredict.schema.COLUMNS)
     for i in range(len(out)):
-        row = phi.iloc[i]
-        top = row.abs().sort_values(ascending=False, kind="stable").index[:k]
-        assert [out.at[i, f"top{j}_feature"] for j in range(1, k + 1)] == list(top)
-        np.testing.assert_allclose([out.at[i, f"top{j}_shap"] for j in range(1, k + 1)], row[top].to_numpy(),
-                                   atol=1e-12)
+        # the k largest |contributions| of each patient, named by a canonical input column
+        top = phi.iloc[i].abs().sort_values(ascending=False, kind="stable")
+        top = top[top > 0].index[:k]
+        np.testing.assert_allclose([out.at[i, f"top{j}_shap"] for j in range(1, len(top) + 1)],
+                                   phi.iloc[i][top].to_numpy(), atol=1e-12)
+        for j in range(1, len(top) + 1):
+            feature = out.at[i, f"top{j}_feature"]
+            assert feature in canonical, feature
+            value = out.at[i, f"top{j}_value"]
+            given = clean.at[i, feature]
+            assert value == "not given" if pd.isna(given) else value == (float(given) if isinstance(value, float)
+                                                                        else str(given))
+            # the effect is the probability change that the contribution makes
+            p, shap = out.at[i, "p_durable_benefit"], out.at[i, f"top{j}_shap"]
+            np.testing.assert_allclose(out.at[i, f"top{j}_effect"], p - 1 / (1 + np.exp(-(_logit(p) - shap))),
+                                       atol=1e-12)
+            assert np.sign(out.at[i, f"top{j}_effect"]) == np.sign(shap)
 
 
-def test_xgboost_contributions_equal_shap_tree_explainer(loaded, patients):
+def test_interval_holds_the_probability_and_widens_when_inputs_are_missing(small_model, patients):
+    out = icipredict.predict(patients, model=small_model)
+    assert (out["p_low"] <= out["p_durable_benefit"]).all() and (out["p_durable_benefit"] <= out["p_high"]).all()
+    full = {"patient_id": "a", "pdl1_tps": 60.0, "tmb": 12.0, "prior_systemic_therapy": 0, "regimen": "ici_mono",
+            "ecog": 1, "mut_stk11": 0, "mut_keap1": 0, "mut_egfr": 0, "smoking": "former"}
+    fewer = {k: v for k, v in full.items() if k not in ("tmb", "ecog")}
+    a, b = icipredict.predict([full, {**fewer, "patient_id": "b"}], model=small_model).itertuples()
+    assert (b.p_high - b.p_low) > (a.p_high - a.p_low)
+
+
+@pytest.fixture(scope="module")
+def tree_model():
+    from icipredict.clinical.outcomes import benefit_label, binary_target
+    from icipredict.io.synthetic import synthetic_cohort
+    from icipredict.models import make_base
+
+    clean = icipredict.check_patients(synthetic_cohort(n=300, seed=5))
+    y = binary_target(benefit_label(clean))
+    ok = y.notna().to_numpy()
+    train = clean.loc[ok].reset_index(drop=True)
+    return make_base("xgboost", {"n_estimators": 40}).fit(train, y[ok].astype(int).to_numpy())
+
+
+def test_xgboost_contributions_equal_shap_tree_explainer(tree_model, patients):
     shap = pytest.importorskip("shap")
-    from icipredict.explain import shap_values
+    from icipredict.models import shap_values
 
-    clean = icipredict.check_patients(patients)
-    X = loaded.model.features(clean)
-    est = loaded.model.estimator_
-    phi, base, scale = shap_values(est, X)
+    X = tree_model.features(icipredict.check_patients(patients))
+    phi, base, scale = shap_values(tree_model.estimator_, X)
     assert scale == "log-odds"
-    explainer = shap.TreeExplainer(est)
+    explainer = shap.TreeExplainer(tree_model.estimator_)
     reference = np.asarray(explainer.shap_values(X.astype(float)), dtype=float)
     diff = np.abs(phi - reference).max()
     assert diff < 1e-5, diff
     np.testing.assert_allclose(base, float(np.atleast_1d(explainer.expected_value)[-1]), atol=1e-5)
 
 
-@pytest.fixture(scope="module")
-def logistic_model():
-    from icipredict.clinical.outcomes import benefit_label, binary_target
-    from icipredict.io.synthetic import synthetic_cohort
-    from icipredict.models import IciModel
-
-    clean = icipredict.check_patients(synthetic_cohort(n=300, seed=5))
-    y = binary_target(benefit_label(clean))
-    ok = y.notna().to_numpy()
-    train = clean.loc[ok].reset_index(drop=True)
-    return IciModel(estimator="logistic", inner_folds=3).fit(train, y[ok].astype(int).to_numpy()), train
-
-
-def test_logistic_contributions_add_up(logistic_model, patients):
-    model, _ = logistic_model
+def test_tree_contributions_fold_into_inputs_and_add_up(tree_model, patients):
     clean = icipredict.check_patients(patients)
-    phi, base, scale = contributions(model, clean)
-    assert scale == "calibrated log-odds"
-    p = model.predict_proba(clean)[:, 1]
-    np.testing.assert_allclose(phi.to_numpy().sum(axis=1) + base, _logit(p), rtol=0, atol=1e-6)
+    folded, base = tree_model.contributions(clean)
+    assert {"pdl1", "tmb", "cold", "driver"} <= set(folded.columns)
+    np.testing.assert_allclose(folded.to_numpy().sum(axis=1) + base, tree_model.decision_function(clean), atol=1e-5)
 
 
-def test_logistic_closed_form_equals_shap_linear_explainer(logistic_model, patients):
+def test_spline_contributions_equal_shap_linear_explainer(loaded, patients):
     shap = pytest.importorskip("shap")
-    from icipredict.explain import shap_values
 
-    model, train = logistic_model
-    pipe = model.estimator_
-    imputer, scaler, lr = (pipe.named_steps[k] for k in ("impute", "scale", "model"))
-    background = scaler.transform(imputer.transform(model.features(train).astype(float)))
-    X = model.features(icipredict.check_patients(patients))
-    Z = scaler.transform(imputer.transform(X.astype(float)))
-    explainer = shap.LinearExplainer(lr, masker=shap.maskers.Independent(background, max_samples=len(background)))
-    design = np.asarray(explainer.shap_values(Z), dtype=float)
-    p = X.shape[1]
-    reference = design[:, :p].copy()
-    for k, j in enumerate(imputer.indicator_.features_):  # a missing-indicator counts for its feature
-        reference[:, j] += design[:, p + k]
-    phi, _, _ = shap_values(pipe, X)
-    np.testing.assert_allclose(phi, reference, rtol=0, atol=1e-8)
+    base_model = loaded.model.base
+    inputs = loaded.model.inputs(icipredict.check_patients(patients))
+    Z = base_model.standardised(inputs)
+
+    class Linear:  # the standardised design's coefficients, as shap's LinearExplainer takes a model
+        coef_, intercept_ = base_model.coef_, base_model.intercept_
+
+    background = np.zeros((1, Z.shape[1]))  # the training mean of the standardised design is 0
+    explainer = shap.LinearExplainer(Linear(), masker=shap.maskers.Independent(background))
+    reference = np.asarray(explainer.shap_values(Z), dtype=float)
+    phi, _ = base_model.contributions(inputs)
+    for name, cols in base_model.group_slices().items():
+        np.testing.assert_allclose(phi[name].to_numpy(), reference[:, cols].sum(axis=1), atol=1e-10)
 
 
 # -- the one-patient report from the command line -------------------------------------------------

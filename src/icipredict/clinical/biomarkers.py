@@ -1,8 +1,7 @@
-"""Biomarker statuses: PD-L1 band and positivity, TMB-high, TIL positivity.
+"""Biomarker statuses: PD-L1 band and positivity, TMB-high (TIL status: :mod:`icipredict.clinical.til`).
 
 Rules follow domain.md section 3: PD-L1 bands <1, 1-49, >=50 % of tumour cells; PD-L1 positive
-at TPS >= 1 % by default; TMB high at >= 10 mut/Mb; TIL-high at stromal TILs >= 10 % or >= 250
-cells/mm2 on H&E (Rakaee et al., JAMA Oncol 2022). Every status is a float 1.0 / 0.0 / NaN so it
+at TPS >= 1 % by default; TMB high at >= 10 mut/Mb. Every status is a float 1.0 / 0.0 / NaN so it
 can enter a model matrix unchanged.
 """
 
@@ -11,33 +10,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from icipredict.clinical.outcomes import _float_column, _text_column
-from icipredict.vocab import (PDL1_BAND_RANGES, PDL1_BANDS, PDL1_POSITIVE_CUTOFF, PLASMA_ASSAY_WORDS,
-                              TMB_HIGH_CUTOFF, WES_ASSAY_WORDS)
+from icipredict.clinical.assays import pdl1_band_from_scores
+from icipredict.clinical.outcomes import _float_column
+from icipredict.vocab import PDL1_BAND_RANGES, PDL1_BANDS, PDL1_POSITIVE_CUTOFF, TMB_HIGH_CUTOFF
 
-__all__ = [
-    "PLASMA_ASSAY_WORDS",
-    "WES_ASSAY_WORDS",
-    "tmb_assay_kind",
-    "PDL1_BANDS",
-    "PDL1_BAND_RANGES",
-    "TMB_HIGH_CUTOFF",
-    "TIL_PCT_CUTOFF",
-    "TIL_DENSITY_CUTOFF",
-    "pdl1_band",
-    "pdl1_positive",
-    "tmb_high",
-    "til_positive",
-]
+__all__ = ["PDL1_BANDS", "PDL1_BAND_RANGES", "TMB_HIGH_CUTOFF", "pdl1_band", "pdl1_positive", "tmb_high"]
 
-#: Stromal TIL cut-off in percent (domain.md section 3).
-TIL_PCT_CUTOFF = 10.0
-#: TIL density cut-off in cells/mm2 (Rakaee et al., JAMA Oncol 2022).
-TIL_DENSITY_CUTOFF = 250.0
 
 
 def pdl1_band(df: pd.DataFrame) -> pd.Series:
-    """PD-L1 TPS band from ``pdl1_tps``, falling back to the ``pdl1_band`` column.
+    """PD-L1 TPS band from ``pdl1_tps``, falling back to ``pdl1_band``, then to the SP142 tumour-cell score.
 
     Parameters
     ----------
@@ -55,11 +37,7 @@ def pdl1_band(df: pd.DataFrame) -> pd.Series:
     >>> pdl1_band(pd.DataFrame({"pdl1_tps": [0.0, 20.0, None], "pdl1_band": [None, None, ">=50"]})).tolist()
     ['<1', '1-49', '>=50']
     """
-    tps = _float_column(df, "pdl1_tps")
-    reported = _text_column(df, "pdl1_band")
-    from_tps = np.select([tps < 1.0, tps < 50.0, tps >= 50.0], list(PDL1_BANDS), default="")
-    band = pd.Series(from_tps, index=df.index, dtype=object).where(tps.notna(), reported)
-    band = band.where(band.isin(PDL1_BANDS), np.nan)
+    band = pdl1_band_from_scores(df)
     return pd.Series(pd.Categorical(band, categories=list(PDL1_BANDS)), index=df.index, name="pdl1_band")
 
 
@@ -89,7 +67,7 @@ def pdl1_positive(df: pd.DataFrame, cutoff: float = PDL1_POSITIVE_CUTOFF) -> pd.
     ([0.0, 1.0, 1.0], [0.0, 1.0, 0.0])
     """
     tps = _float_column(df, "pdl1_tps")
-    band = _text_column(df, "pdl1_band")
+    band = pdl1_band_from_scores(df)
     out = pd.Series(np.where(tps.notna(), (tps >= cutoff).astype(float), np.nan), index=df.index)
     for name, (low, high) in PDL1_BAND_RANGES.items():
         is_band = tps.isna() & (band == name)
@@ -113,62 +91,3 @@ def tmb_high(df: pd.DataFrame, cutoff: float = TMB_HIGH_CUTOFF) -> pd.Series:
     tmb = _float_column(df, "tmb")
     return pd.Series(np.where(tmb.notna(), (tmb >= cutoff).astype(float), np.nan), index=df.index,
                      name="tmb_high")
-
-
-def til_positive(
-    df: pd.DataFrame,
-    pct_cutoff: float = TIL_PCT_CUTOFF,
-    density_cutoff: float = TIL_DENSITY_CUTOFF,
-) -> pd.Series:
-    """TIL positive (TIL-high) as 1.0 / 0.0 / NaN.
-
-    Decision order: ``til_status`` ("positive" / "negative") when given; else
-    ``til_pct >= pct_cutoff``; else ``til_density >= density_cutoff``; else NaN.
-
-    Parameters
-    ----------
-    df : DataFrame
-        Uses ``til_status``, ``til_pct`` (%) and ``til_density`` (cells/mm2).
-    pct_cutoff, density_cutoff : float
-        Cut-offs for the percentage and the density.
-
-    Returns
-    -------
-    Series of float, on ``df.index``, named ``til_positive``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> df = pd.DataFrame({"til_status": ["negative", None, None], "til_pct": [40.0, 5.0, None],
-    ...                    "til_density": [None, None, 300.0]})
-    >>> til_positive(df).tolist()
-    [0.0, 0.0, 1.0]
-    """
-    status = _text_column(df, "til_status").map(lambda v: v.lower() if isinstance(v, str) else v)
-    pct = _float_column(df, "til_pct")
-    density = _float_column(df, "til_density")
-    out = np.select(
-        [status == "positive", status == "negative", pct.notna(), density.notna()],
-        [1.0, 0.0, (pct >= pct_cutoff).astype(float), (density >= density_cutoff).astype(float)],
-        default=np.nan,
-    )
-    return pd.Series(out, index=df.index, name="til_positive")
-
-
-def tmb_assay_kind(df: pd.DataFrame) -> pd.Series:
-    """Kind of TMB assay per patient: ``plasma``, ``wes`` or ``panel`` (any other named assay).
-
-    Missing where ``tmb_assay`` is missing.
-
-    >>> import pandas as pd
-    >>> tmb_assay_kind(pd.DataFrame({"tmb_assay": ["Plasma bTMB", "WES", "MSK-IMPACT", None]})).tolist()
-    ['plasma', 'wes', 'panel', None]
-    """
-    if "tmb_assay" not in df.columns:
-        return pd.Series([None] * len(df), index=df.index, dtype=object)
-    text = df["tmb_assay"].astype("string").str.lower()
-    plasma = text.str.contains("|".join(PLASMA_ASSAY_WORDS), regex=True).fillna(False).to_numpy(dtype=bool)
-    wes = text.str.contains("|".join(WES_ASSAY_WORDS), regex=True).fillna(False).to_numpy(dtype=bool)
-    kind = np.where(plasma, "plasma", np.where(wes, "wes", "panel")).astype(object)
-    kind[text.isna().to_numpy()] = None
-    return pd.Series(kind, index=df.index, dtype=object)

@@ -11,7 +11,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from icipredict.clinical.biomarkers import TIL_DENSITY_CUTOFF, TIL_PCT_CUTOFF, pdl1_positive, til_positive
+from collections.abc import Mapping
+
+from icipredict.clinical.biomarkers import pdl1_positive
+from icipredict.clinical.til import Cutoff, til_positive
+from icipredict.vocab import PDL1_POSITIVE_CUTOFF
 
 __all__ = ["NUMBERINGS", "time_status_pair", "describe_pair", "time_class"]
 
@@ -31,9 +35,8 @@ _PAIRS = ((0, 0), (0, 1), (1, 0), (1, 1))
 
 def time_status_pair(
     df: pd.DataFrame,
-    pdl1_cutoff: float = 1.0,
-    til_pct_cutoff: float = TIL_PCT_CUTOFF,
-    til_density_cutoff: float = TIL_DENSITY_CUTOFF,
+    pdl1_cutoff: float = PDL1_POSITIVE_CUTOFF,
+    til_cutoffs: Mapping[str, Cutoff] | None = None,
 ) -> pd.DataFrame:
     """PD-L1 and TIL status per patient, each 1.0 / 0.0 / NaN.
 
@@ -42,8 +45,10 @@ def time_status_pair(
     df : DataFrame
         Patient table (see :func:`~icipredict.clinical.biomarkers.pdl1_positive` and
         :func:`~icipredict.clinical.biomarkers.til_positive` for the columns used).
-    pdl1_cutoff, til_pct_cutoff, til_density_cutoff : float
-        Cut-offs: TPS %, stromal TIL %, TIL cells/mm2.
+    pdl1_cutoff : float
+        TPS % for PD-L1 positive.
+    til_cutoffs : mapping, optional
+        Cut-off per TIL measure (:data:`icipredict.clinical.til.DEFAULT_TIL_CUTOFFS`).
 
     Returns
     -------
@@ -57,7 +62,7 @@ def time_status_pair(
     """
     return pd.DataFrame({
         "pdl1_positive": pdl1_positive(df, cutoff=pdl1_cutoff),
-        "til_positive": til_positive(df, pct_cutoff=til_pct_cutoff, density_cutoff=til_density_cutoff),
+        "til_positive": til_positive(df, til_cutoffs),
     }, index=df.index)
 
 
@@ -96,9 +101,8 @@ def time_class(
     *,
     numbering: Literal["seed", "teng"] = "seed",
     mapping: dict[tuple[int, int], str] | None = None,
-    pdl1_cutoff: float = 1.0,
-    til_pct_cutoff: float = TIL_PCT_CUTOFF,
-    til_density_cutoff: float = TIL_DENSITY_CUTOFF,
+    pdl1_cutoff: float = PDL1_POSITIVE_CUTOFF,
+    til_cutoffs: Mapping[str, Cutoff] | None = None,
 ) -> pd.Series:
     """TIME class label per patient, e.g. ``"II (PD-L1+/TIL+)"`` in the seed's numbering.
 
@@ -110,7 +114,7 @@ def time_class(
         Which entry of :data:`NUMBERINGS` names the classes.
     mapping : dict, optional
         Own ``{(pdl1, til): label}`` for the four 0/1 pairs; overrides ``numbering``.
-    pdl1_cutoff, til_pct_cutoff, til_density_cutoff : float
+    pdl1_cutoff, til_cutoffs
         Passed to :func:`time_status_pair`.
 
     Returns
@@ -129,11 +133,13 @@ def time_class(
     ['I (PD-L1+/TIL+)', 'II (PD-L1-/TIL-)']
     """
     table = _resolve_mapping(numbering, mapping)
-    pair = time_status_pair(df, pdl1_cutoff=pdl1_cutoff, til_pct_cutoff=til_pct_cutoff,
-                            til_density_cutoff=til_density_cutoff)
-    labels = []
-    for p, t in zip(pair["pdl1_positive"].to_numpy(), pair["til_positive"].to_numpy()):
-        known = not (np.isnan(p) or np.isnan(t))
-        name = table[(int(p), int(t))] if known else "unknown"
-        labels.append(f"{name} ({describe_pair(p, t)})")
-    return pd.Series(labels, index=df.index, dtype=object, name="time_class")
+    pair = time_status_pair(df, pdl1_cutoff=pdl1_cutoff, til_cutoffs=til_cutoffs)
+    p, t = pair["pdl1_positive"].to_numpy(), pair["til_positive"].to_numpy()
+    # labels for the 9 (PD-L1, TIL) states, then one vectorised lookup (no per-patient Python)
+    code = np.where(np.isnan(p), 2, p).astype(int) * 3 + np.where(np.isnan(t), 2, t).astype(int)
+    states = []
+    for a in (0.0, 1.0, np.nan):
+        for b in (0.0, 1.0, np.nan):
+            known = not (np.isnan(a) or np.isnan(b))
+            states.append(f"{table[(int(a), int(b))] if known else 'unknown'} ({describe_pair(a, b)})")
+    return pd.Series(np.asarray(states, dtype=object)[code], index=df.index, dtype=object, name="time_class")

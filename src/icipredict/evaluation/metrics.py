@@ -32,6 +32,8 @@ __all__ = [
     "format_metrics_markdown",
     "roc_auc",
     "average_precision",
+    "dersimonian_laird",
+    "calibration_ci",
 ]
 
 FastMetric = Literal["roc_auc", "pr_auc", "brier"]
@@ -321,6 +323,72 @@ def calibration_slope_intercept(y, p) -> tuple[float, float]:
     return float(slope), float(intercept)
 
 
+def calibration_ci(y, p, alpha: float = 0.05) -> dict[str, float]:
+    """Calibration slope and intercept (as :func:`calibration_slope_intercept`) with Wald CIs.
+
+    The standard errors come from the observed information of the two logistic fits, so they stay
+    usable for small cohorts where a bootstrap of the slope is unstable.
+
+    >>> rng = np.random.default_rng(1); p = rng.uniform(0.1, 0.9, 2000); y = rng.random(2000) < p
+    >>> ci = calibration_ci(y, p)
+    >>> bool(ci["calibration_slope_low"] < 1 < ci["calibration_slope_high"])
+    True
+    """
+    from scipy.stats import norm
+
+    y_arr, p_arr = _check_y_score(y, p, name="p")
+    keep = ~np.isnan(p_arr)
+    y_arr, p_arr = y_arr[keep], np.clip(p_arr[keep], _CLIP, 1 - _CLIP)
+    out = {k: np.nan for k in ("calibration_slope", "calibration_slope_low", "calibration_slope_high",
+                               "calibration_intercept", "calibration_intercept_low", "calibration_intercept_high")}
+    if not _both_classes(y_arr):
+        return out
+    z = norm.ppf(1 - alpha / 2)
+    lp = np.log(p_arr / (1 - p_arr))
+    ones = np.ones((y_arr.size, 1))
+    A = np.column_stack([ones, lp])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        b = _logistic_newton(A, y_arr, np.zeros_like(lp))
+        c = _logistic_newton(ones, y_arr, lp)
+    if np.all(np.isfinite(b)):
+        mu = 1 / (1 + np.exp(-(A @ b)))
+        cov = np.linalg.pinv((A * (mu * (1 - mu))[:, None]).T @ A)
+        se = float(np.sqrt(cov[1, 1]))
+        out.update(calibration_slope=float(b[1]), calibration_slope_low=float(b[1] - z * se),
+                   calibration_slope_high=float(b[1] + z * se))
+    if np.all(np.isfinite(c)):
+        mu = 1 / (1 + np.exp(-(lp + c[0])))
+        se = float(1 / np.sqrt(np.sum(mu * (1 - mu))))
+        out.update(calibration_intercept=float(c[0]), calibration_intercept_low=float(c[0] - z * se),
+                   calibration_intercept_high=float(c[0] + z * se))
+    return out
+
+
+def dersimonian_laird(estimates, standard_errors) -> dict[str, float]:
+    """Random-effects pooling (DerSimonian & Laird, Control Clin Trials 1986): mean, tau and I2.
+
+    >>> dersimonian_laird(np.array([0.1, -0.1, 0.3]), np.array([0.1, 0.1, 0.1]))["tau"] > 0
+    True
+    """
+    est = np.asarray(estimates, dtype=float)
+    se = np.asarray(standard_errors, dtype=float)
+    keep = np.isfinite(est) & np.isfinite(se) & (se > 0)
+    est, se = est[keep], se[keep]
+    k = est.size
+    if k == 0:
+        return {"k": 0, "mu": np.nan, "se_mu": np.nan, "tau2": 0.0, "tau": 0.0, "Q": np.nan, "I2": np.nan}
+    w = 1 / se ** 2
+    fixed = np.sum(w * est) / np.sum(w)
+    q = float(np.sum(w * (est - fixed) ** 2))
+    c = np.sum(w) - np.sum(w ** 2) / np.sum(w)
+    tau2 = max(0.0, (q - (k - 1)) / c) if k > 1 and c > 0 else 0.0
+    wr = 1 / (se ** 2 + tau2)
+    mu = float(np.sum(wr * est) / np.sum(wr))
+    return {"k": int(k), "mu": mu, "se_mu": float(1 / np.sqrt(np.sum(wr))), "tau2": float(tau2),
+            "tau": float(np.sqrt(tau2)), "Q": q, "I2": float(max(0.0, (q - (k - 1)) / q)) if q > 0 else 0.0}
+
+
 def _wilson(k: np.ndarray, n: np.ndarray, z: float = 1.959963984540054) -> tuple[np.ndarray, np.ndarray]:
     phat = k / n
     centre = (phat + z**2 / (2 * n)) / (1 + z**2 / n)
@@ -494,13 +562,14 @@ def binary_metrics(
         low, high = bootstrap_ci(y_arr, s_arr, name, n_boot=n_boot, seed=seed) if usable else (np.nan, np.nan)
         out.update({name: point, f"{name}_low": low, f"{name}_high": high})
     if is_probability:
-        slope, intercept = calibration_slope_intercept(y_arr, s_arr)
+        clipped = np.clip(s_arr, _CLIP, 1 - _CLIP)
         out.update(
             {
                 "brier_null": prevalence * (1 - prevalence),
-                "calibration_slope": slope,
-                "calibration_intercept": intercept,
+                **calibration_ci(y_arr, s_arr),
                 "mean_predicted": float(s_arr.mean()) if n else np.nan,
+                "log_loss": float(-np.mean(y_arr * np.log(clipped) + (1 - y_arr) * np.log(1 - clipped)))
+                if n else np.nan,
             }
         )
     return out
@@ -509,7 +578,9 @@ def binary_metrics(
 _TABLE_COLUMNS = [
     "cohort", "model", "n", "n_pos", "n_not_evaluable", "n_missing_score", "same_patients", "prevalence",
     "roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "pr_auc_low", "pr_auc_high",
-    "brier", "brier_low", "brier_high", "brier_null", "calibration_slope", "calibration_intercept", "mean_predicted",
+    "brier", "brier_low", "brier_high", "brier_null", "calibration_slope", "calibration_slope_low",
+    "calibration_slope_high", "calibration_intercept", "calibration_intercept_low", "calibration_intercept_high",
+    "mean_predicted", "log_loss",
 ]
 
 
@@ -592,7 +663,11 @@ def metrics_table(
     return pd.DataFrame(rows).reindex(columns=_TABLE_COLUMNS)
 
 
+#: Columns whose CI bounds are not named ``<column>_low`` / ``<column>_high``.
+_BOUNDS = {"auc_diff_vs_baseline": ("auc_diff_low", "auc_diff_high")}
+
 _LABELS = {
+    "auc_diff_vs_baseline": "AUC difference (model - baseline)", "log_loss": "Log-loss",
     "roc_auc": "ROC AUC", "pr_auc": "PR AUC", "brier": "Brier", "brier_null": "Brier (prevalence)",
     "calibration_slope": "Calibration slope", "calibration_intercept": "Calibration intercept",
     "mean_predicted": "Mean predicted", "prevalence": "Observed rate",
@@ -622,7 +697,8 @@ def format_metrics_markdown(
 
     def cell(row: pd.Series, col: str) -> str:
         text = fmt(row.get(col))
-        low, high = row.get(f"{col}_low"), row.get(f"{col}_high")
+        low_key, high_key = _BOUNDS.get(col, (f"{col}_low", f"{col}_high"))
+        low, high = row.get(low_key), row.get(high_key)
         if text != "NA" and low is not None and high is not None and not (pd.isna(low) or pd.isna(high)):
             text += f" ({fmt(low)}-{fmt(high)})"
         return text

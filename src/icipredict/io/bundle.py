@@ -3,8 +3,9 @@
 Layout of a bundle directory::
 
     model.json        the typed metadata (:class:`icipredict.metadata.ModelMetadata`)
+    estimator.json    plain-number state                        (spline logistic regression)
     estimator.ubj     XGBoost's native binary format            (xgboost)
-    estimator.skops   skops archive, loaded with scikit-learn / numpy types only (logistic, forest)
+    estimator.skops   skops archive, loaded with scikit-learn / numpy types only (random forest)
     model_card.md     the model card
     plots/*.png       the training run's plots (optional)
     checksums.sha256  SHA-256 of every other file, verified before anything is read
@@ -102,7 +103,9 @@ def _deterministic_skops(blob: bytes) -> bytes:
 
 
 def _write_estimator(estimator, folder: Path, name: str) -> None:
-    if name.endswith(".ubj"):
+    if name.endswith(".json"):  # plain-number state (the spline-logistic model)
+        (folder / name).write_text(json.dumps(estimator, indent=1, sort_keys=True, default=_json_default) + "\n")
+    elif name.endswith(".ubj"):
         estimator.save_model(str(folder / name))
     else:
         import skops.io as sio
@@ -160,7 +163,7 @@ def save_bundle(path: str | Path, metadata: ModelMetadata, estimator, *, model_c
         complete icipredict bundle (then it is replaced once the new one is complete). Any other
         existing file or folder is refused: the package never deletes what it did not create.
     metadata : ModelMetadata
-    estimator : fitted base estimator (XGBoost or scikit-learn)
+    estimator : dict (JSON state) or fitted XGBoost / scikit-learn estimator, per ``metadata.estimator.file``
     model_card : str
     extra_files : mapping, optional
         Relative name (``plots/roc.png``) -> bytes, written and checksummed with the bundle.
@@ -265,6 +268,8 @@ def _read_metadata(path: Path) -> ModelMetadata:
 
 def _read_estimator(path: Path, meta: ModelMetadata):
     est_file = path / meta.estimator.file
+    if est_file.suffix == ".json":
+        return json.loads(est_file.read_text())
     if meta.estimator.name == "xgboost":
         from xgboost import XGBClassifier
 

@@ -1,28 +1,24 @@
-"""The Dijon cohort table (Fumet et al., Br J Cancer 2020; repository CRichard21/CD8PDL1_Nivolumab).
+"""The Dijon cohort table (Fumet et al., Br J Cancer 2018; repository CRichard21/CD8PDL1_Nivolumab).
 
-85 NSCLC patients on nivolumab (anti-PD-1 alone) with CD8+ T-cell IHC and PD-L1 SP142 scores.
-``CD8_IHC`` is an infiltration score (0 to about 46), **not** a stromal TIL percentage, so it is
-carried as ``cd8_ihc`` and never written to ``til_pct``. ``til_status`` is derived from it by the
-provisional, cohort-relative rule :data:`CD8_CUTOFF_RULE` (at or above the cohort median ->
-positive): it splits this cohort in two and has no meaning outside it. Replace it with the
-paper's own cut-off once checked against the publication.
-
-SP142 tumour-cell scores: 0 <1 %, 1 1-4 %, 2 5-49 %, 3 >=50 % of tumour cells (README), hence
-:data:`SP142_TC_BANDS`. The raw TC and IC scores are kept as ``pdl1_tc_sp142`` / ``pdl1_ic_sp142``.
+85 NSCLC patients on nivolumab (anti-PD-1 alone) with CD8+ T-cell IHC and PD-L1 SP142 scores,
+read as measured: ``CD8_IHC``, an infiltration score (0 to about 46), **not** a stromal TIL
+percentage, becomes ``cd8_score``, whose TIL cut-off is the cohort median by default (the rule
+stated in :mod:`icipredict.clinical.til` before any outcome was looked at; the authors' own code
+splits at 7.68, near the median of 7.51). The SP142 scores become ``pdl1_sp142_tc`` and
+``pdl1_sp142_ic`` with ``pdl1_assay`` "SP142"; the tumour-cell score gives the PD-L1 band by the
+rule of :mod:`icipredict.clinical.assays`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from icipredict.exceptions import InvalidPatientData, Problem
 from icipredict.io.table import carry_extras, read_table
 
-__all__ = ["read_dijon", "DIJON_COLUMNS", "DIJON_CODES", "SP142_TC_BANDS", "CD8_CUTOFF_RULE", "DIJON_ID_PREFIX",
-           "DIJON_REGIMEN", "cd8_til_status"]
+__all__ = ["read_dijon", "DIJON_COLUMNS", "DIJON_CODES", "DIJON_ID_PREFIX", "DIJON_REGIMEN"]
 
 #: Dijon column -> canonical column.
 DIJON_COLUMNS: dict[str, str] = {
@@ -40,16 +36,6 @@ DIJON_CODES: dict[str, dict[str, str]] = {
     "smoking": {"1": "ever", "0": "never"},
     # "non-squamous cell" is not known to be adenocarcinoma, so it stays "other"
     "histology": {"non-squamous cell": "other", "squamous cell": "squamous", "other": "other"},
-}
-#: PD-L1 SP142 tumour-cell score -> canonical TPS band (scores 1 and 2 both fall in 1-49 %).
-SP142_TC_BANDS: dict[str, str] = {"0": "<1", "1": "1-49", "2": "1-49", "3": ">=50"}
-#: Provisional TIL status from CD8_IHC: positive at or above this quantile of the cohort read.
-#: Cohort-relative on purpose: the score is not a stromal TIL % and has no validated absolute cut-off.
-CD8_CUTOFF_RULE: dict[str, object] = {
-    "column": "cd8_ihc",
-    "quantile": 0.5,
-    "positive": "value >= cohort quantile",
-    "status": "provisional, cohort-relative (not a stromal TIL % cut-off)",
 }
 #: Every patient received nivolumab alone.
 DIJON_REGIMEN = "ici_mono"
@@ -74,8 +60,8 @@ def read_dijon(path: str | Path, *, cohort: str | None = None) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Canonical columns, ``cd8_ihc`` and ``til_status`` (see :data:`CD8_CUTOFF_RULE`), the raw
-        SP142 scores and every other column in snake_case.
+        Canonical columns (``cd8_score``, ``pdl1_sp142_tc`` / ``_ic``) and every other column in
+        snake_case.
 
     Examples
     --------
@@ -99,25 +85,14 @@ def read_dijon(path: str | Path, *, cohort: str | None = None) -> pd.DataFrame:
             elif canonical in ("ecog", "pfs_event"):
                 values = _code(values)
             out[canonical] = values
+    if "PDL1_TC_Sp142" in src.columns or "PDL1_IC_Sp142" in src.columns:
+        out["pdl1_assay"] = "SP142"
     if "PDL1_TC_Sp142" in src.columns:
-        out["pdl1_band"] = _code(src["PDL1_TC_Sp142"]).replace(SP142_TC_BANDS)
+        out["pdl1_sp142_tc"] = _code(src["PDL1_TC_Sp142"])
+    if "PDL1_IC_Sp142" in src.columns:
+        out["pdl1_sp142_ic"] = _code(src["PDL1_IC_Sp142"])
     out["regimen"] = DIJON_REGIMEN
     if "CD8_IHC" in src.columns:
-        cd8 = pd.to_numeric(src["CD8_IHC"].replace("", np.nan), errors="coerce")
-        out["cd8_ihc"] = cd8
-        out["til_status"] = cd8_til_status(cd8)
+        out["cd8_score"] = src["CD8_IHC"]
     out["cohort"] = cohort
-    extras = src.rename(columns={"PDL1_TC_Sp142": "pdl1_tc_sp142", "PDL1_IC_Sp142": "pdl1_ic_sp142"})
-    return carry_extras(out, extras, set(DIJON_COLUMNS) | {"ID", "CD8_IHC"})
-
-
-def cd8_til_status(cd8: pd.Series) -> pd.Series:
-    """TIL status by :data:`CD8_CUTOFF_RULE`: ``positive`` at or above the cohort quantile.
-
-    >>> cd8_til_status(pd.Series([0.0, 1.0, 2.0, np.nan])).tolist()
-    ['negative', 'positive', 'positive', None]
-    """
-    cut = cd8.quantile(float(CD8_CUTOFF_RULE["quantile"]))  # type: ignore[arg-type]
-    status = np.where(cd8 >= cut, "positive", "negative").astype(object)
-    status[cd8.isna().to_numpy()] = None
-    return pd.Series(status, index=cd8.index, dtype=object)
+    return carry_extras(out, src, set(DIJON_COLUMNS) | {"ID", "CD8_IHC", "PDL1_TC_Sp142", "PDL1_IC_Sp142"})

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from icipredict.exceptions import InvalidConfig, InvalidPatientData
-from icipredict.io import read_patients
+from icipredict.io import detect_format, read_patients
 from icipredict.io.synthetic import synthetic_cohort
 from icipredict.metadata import DataSummary, SourceSummary
 from icipredict.schema import check_patients
@@ -48,11 +48,18 @@ def fingerprint(table: pd.DataFrame) -> str:
 
 def _read_source(config: "Config", src) -> pd.DataFrame:
     if src.format == "synthetic":
-        return synthetic_cohort(n=src.n, seed=config.seed if src.seed is None else src.seed, cohort=src.name)
+        return synthetic_cohort(n=src.n, seed=config.seed if src.seed is None else src.seed, cohort=src.name,
+                                logit_shift=src.shift, id_prefix=src.name.upper())
     path: Path = config.source_path(src)
     if not path.exists():
         raise InvalidConfig(f"config key 'data.sources' ({src.name}): path {str(path)!r} does not exist. "
                             "Set data.root or the source path (e.g. --set data.root=/path/to/data).")
+    if src.format in ("table", "auto") and detect_format(path) == "table":
+        # a table keeps its own cohort column (several centres in one file); else the source's name
+        raw = read_patients(path, format="table")
+        if "cohort" not in raw.columns or raw["cohort"].astype(str).str.strip().isin(["", path.stem]).all():
+            raw["cohort"] = src.name
+        return raw
     return read_patients(path, format=src.format, cohort=src.name)
 
 
@@ -60,13 +67,14 @@ def load_sources(config: "Config", progress: Callable[[str], None] = lambda m: N
     """Read and check every source of a config; pool the training ones.
 
     Training sources are pooled and deduplicated by patient id (the first source wins); a patient of
-    an external cohort who is also in training is removed from that cohort. Counts go to the summary.
+    an external cohort who is also in training is removed from that cohort. Each patient's cohort is
+    the source's name, except that a canonical table keeps its own ``cohort`` column (several centres
+    in one file: internal-external validation then holds each out). Counts go to the summary.
     """
     parts, external = [], {}
     summary = DataSummary()
     for src in config.data.sources:
         raw = _read_source(config, src).copy()
-        raw["cohort"] = src.name
         try:
             clean = check_patients(raw, lenient=config.data.lenient)
         except InvalidPatientData as exc:

@@ -180,7 +180,7 @@ def _mask(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 
 def synthetic_cohort(n: int = 1000, seed: int = 7, *, cohort: str = "synthetic",
-                     outcomes: bool = True) -> pd.DataFrame:
+                     outcomes: bool = True, logit_shift: float = 0.0, id_prefix: str = "SYN") -> pd.DataFrame:
     """Generate a synthetic NSCLC immunotherapy cohort in the canonical patient table layout.
 
     Parameters
@@ -193,6 +193,11 @@ def synthetic_cohort(n: int = 1000, seed: int = 7, *, cohort: str = "synthetic",
         Value of the ``cohort`` column.
     outcomes : bool
         Add the outcome columns (best_response, pfs_months, pfs_event, os_months, os_event).
+    logit_shift : float
+        Added to the latent log-odds of benefit: a centre whose patients do better (> 0) or worse
+        for reasons the inputs do not record (case mix, follow-up, assessment).
+    id_prefix : str
+        Identifiers are ``f"{id_prefix}-000001"``, ... (give centres different prefixes).
 
     Returns
     -------
@@ -289,7 +294,7 @@ def synthetic_cohort(n: int = 1000, seed: int = 7, *, cohort: str = "synthetic",
 
     # ---- latent outcome on the true values -------------------------------------------------------
     mono = regimen == "ici_mono"
-    logit = (c["intercept"]
+    logit = (c["intercept"] + logit_shift
              + c["pdl1_tps"] * pdl1_true
              + c["log1p_tmb"] * log1p_tmb
              + c["time_pdl1pos_tilpos"] * (pdl1_pos & til_pos)
@@ -355,7 +360,7 @@ def synthetic_cohort(n: int = 1000, seed: int = 7, *, cohort: str = "synthetic",
     prior_missing = m[4] < MISSING_SHARES["prior_systemic_therapy"]
 
     data: dict[str, object] = {
-        "patient_id": np.char.add("SYN-", np.char.zfill(np.arange(1, n + 1).astype(str), 6)).astype(object),
+        "patient_id": np.char.add(f"{id_prefix}-", np.char.zfill(np.arange(1, n + 1).astype(str), 6)).astype(object),
         "pdl1_tps": _mask(pdl1_true, pdl1_missing | band_only),
         "pdl1_band": _mask(band_true, ~band_only),
         "tmb": _mask(tmb_obs, not_seq),

@@ -60,7 +60,8 @@ def test_wheel_installed_alone_predicts_with_the_shipped_model(tmp_path):
     (wheel,) = wheels.glob("icipredict-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "icipredict/shipped/public/MLmodel" in names
-    assert "icipredict/shipped/public/artifacts/bundle/estimator.ubj" in names
+    assert "icipredict/shipped/public/artifacts/bundle/estimator.json" in names
+    assert any(n.startswith("icipredict/shipped/public/artifacts/bundle/plots/") for n in names)
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
                    check=True, capture_output=True, timeout=600)

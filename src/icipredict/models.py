@@ -372,6 +372,10 @@ class IciModel:
         phi["til"] = phi.get("til", 0.0) + self.til_term.contribution(inputs["til"].to_numpy(dtype=float))
         return phi, self.calibrator.a * np.asarray(base, dtype=float) + self.calibrator.b
 
+    def saved_state(self):
+        """What a bundle stores for the base model: plain-number JSON state, or the native estimator."""
+        return self.base.to_dict() if self.family == "spline_logistic" else self.base.estimator_
+
     def input_sources(self) -> dict[str, tuple[str, ...]]:
         """Canonical columns behind each input the model uses."""
         return INPUT_SOURCES

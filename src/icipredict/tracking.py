@@ -291,7 +291,7 @@ def log_training_run(result: "TrainingResult", card: str, figures: Mapping[str, 
             mlflow.log_artifacts(str(plot_dir), artifact_path="plots")
             bundle = result.bundle_path
             if bundle is None:
-                bundle = save_bundle(folder / "bundle", meta, result.model.estimator_, model_card=card,
+                bundle = save_bundle(folder / "bundle", meta, result.model.saved_state(), model_card=card,
                                      extra_files={f"plots/{k}": v for k, v in figures.items()})
             progress("logging the model (pyfunc)")
             with warnings.catch_warnings():  # "add type hints to predict": the signature is declared explicitly

@@ -349,11 +349,6 @@ def _metadata(config: Config, final: IciModel, sel: Selection, data: _Labelled, 
         time_class_rates=_time_class_rates(data.rows, data.y, config))
 
 
-def _estimator_state(model: IciModel):
-    """What the bundle stores for the base model: plain-number JSON state, or the native estimator."""
-    return model.base.to_dict() if model.family == "spline_logistic" else model.base.estimator_
-
-
 # -- the run ------------------------------------------------------------------------------------------
 
 def train(config: Config | str | Path | None = None, *, overrides: list[str] | tuple[str, ...] = (),
@@ -445,7 +440,7 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
     say("drawing plots")
     result.figures = training_figures(result)
     if out is not None:
-        result.bundle_path = save_bundle(out, metadata, _estimator_state(final), model_card=result.card,
+        result.bundle_path = save_bundle(out, metadata, final.saved_state(), model_card=result.card,
                                          extra_files={f"plots/{k}": v for k, v in result.figures.items()},
                                          replace=config.output.replace)
         say(f"model written to {result.bundle_path}")

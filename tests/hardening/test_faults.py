@@ -38,12 +38,19 @@ def _resign(path: Path) -> None:
 
 
 def test_tampered_estimator_is_refused(bundle_copy):
-    f = bundle_copy / "estimator.ubj"
+    f = bundle_copy / "estimator.json"
     data = bytearray(f.read_bytes())
-    data[len(data) // 2] ^= 0xFF
+    data[len(data) // 2] ^= 0x01
     f.write_bytes(bytes(data))
-    with pytest.raises(ModelLoadError, match=r"checksum mismatch for estimator.ubj .* Refusing to load it"):
+    with pytest.raises(ModelLoadError, match=r"checksum mismatch for estimator.json .* Refusing to load it"):
         read_bundle(bundle_copy)
+
+
+def test_estimator_state_that_is_not_a_model_is_refused(bundle_copy):
+    (bundle_copy / "estimator.json").write_text('{"inputs": ["pdl1"]}\n')
+    _resign(bundle_copy)
+    with pytest.raises(ModelLoadError, match=r"estimator.json does not hold a spline_logistic model \(KeyError"):
+        load_model(bundle_copy)
 
 
 def test_truncated_metadata_is_refused(bundle_copy):
@@ -60,8 +67,8 @@ def test_bundle_without_checksums_is_incomplete(bundle_copy):
 
 
 def test_unlisted_file_refuses_the_load(bundle_copy):
-    (bundle_copy / "estimator_extra.ubj").write_bytes((bundle_copy / "estimator.ubj").read_bytes())
-    with pytest.raises(ModelLoadError, match=r"1 file\(s\) not listed in checksums.sha256 \(estimator_extra.ubj\)"):
+    (bundle_copy / "estimator_extra.json").write_bytes((bundle_copy / "estimator.json").read_bytes())
+    with pytest.raises(ModelLoadError, match=r"1 file\(s\) not listed in checksums.sha256 \(estimator_extra.json\)"):
         load_model(bundle_copy)
 
 
@@ -93,12 +100,12 @@ def test_skops_with_foreign_types_is_not_loaded(tmp_path):
 
     import skops.io as sio
 
-    fast = [s for s in FAST_TRAIN if not s.startswith("model.params")]
-    result = train(overrides=[*fast, "model.name=logistic", "tracking.enabled=false", "explain.enabled=false",
-                              "evaluation.leave_one_cohort_out=false", f"output.model_dir={tmp_path / 'lr'}"],
-                   quiet=True)
+    fast = [s for s in FAST_TRAIN if not s.startswith(("model.families", "evaluation.cv_folds"))]
+    result = train(overrides=[*fast, "model.families=[random_forest]", "model.random_forest={min_samples_leaf: [20], "
+                              "n_estimators: 30}", "evaluation.cv_folds=0", "tracking.enabled=false",
+                              "explain.enabled=false", f"output.model_dir={tmp_path / 'rf'}"], quiet=True)
     path = result.bundle_path
-    assert read_bundle(path)[0].estimator.name == "logistic"
+    assert read_bundle(path)[0].estimator.name == "random_forest"
     # replace the estimator by an archive that references builtins.print, and re-sign it
     (path / "estimator.skops").write_bytes(sio.dumps(functools.partial(print, "owned")))
     _resign(path)
@@ -118,7 +125,7 @@ def test_killed_while_saving_leaves_previous_model_loadable(small_model, tmp_pat
         def die(*args):
             os._exit(9)   # the process is killed while the new bundle is being written
         b._write_estimator = die
-        b.save_bundle({str(target)!r}, model.metadata, model.model.estimator_, replace=True)
+        b.save_bundle({str(target)!r}, model.metadata, model.model.base.to_dict(), replace=True)
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 9, proc.stderr
@@ -193,8 +200,7 @@ def test_two_runs_into_one_sqlite_store_at_once(prebuilt, tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     _log_to(prebuilt, uri)  # schema created once, as by a first run
     settings = dict(s.split("=", 1) for s in _fast(uri))
-    settings.update({"data.sources.0.n": "150", "evaluation.n_boot": "0", "evaluation.cv_folds": "2",
-                     "calibration.inner_folds": "2"})
+    settings.update({"evaluation.n_boot": "0", "evaluation.cv_folds": "0"})
     tiny = [f"{k}={v}" for k, v in settings.items()]
     cmd = [sys.executable, "-m", "icipredict.cli", "train", "--quiet", *sum((["--set", s] for s in tiny), [])]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)

@@ -14,7 +14,8 @@ from icipredict.exceptions import InvalidConfig
 
 def test_shipped_configs_load():
     default = load_config(REPO / "configs" / "default.yaml")
-    assert default.data.sources[0].format == "synthetic" and default.model.name == "xgboost"
+    assert default.data.sources[0].format == "synthetic" and default.model.families == ["spline_logistic", "xgboost"]
+    assert len(default.data.sources) == 4  # four synthetic centres: selection by leave-one-centre-out
     public = load_config(REPO / "configs" / "public_cohorts.yaml")
     roles = {s.name: s.role for s in public.data.sources}
     assert roles["nsclc_pd1_msk_2018"] == "train" and roles["chowell_test"] == "external"
@@ -22,25 +23,28 @@ def test_shipped_configs_load():
 
 
 def test_override_order_does_not_matter():
-    a = load_config(None, overrides=["model.name=logistic", "seed=3", "data.sources.0.n=200"])
-    b = load_config(None, overrides=["data.sources.0.n=200", "seed=3", "model.name=logistic"])
+    a = load_config(None, overrides=["model.families=[xgboost]", "seed=3", "data.sources.0.n=200"])
+    b = load_config(None, overrides=["data.sources.0.n=200", "seed=3", "model.families=[xgboost]"])
     assert a == b and a.data.sources[0].n == 200
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    (["model.name=svm"], r"config key 'model.name': Input should be 'logistic', 'xgboost' or 'random_forest'\. "
-                         r"Got 'svm' instead\."),
+    (["model.families=[svm]"], r"config key 'model.families.0': Input should be 'spline_logistic', 'random_forest' "
+                               r"or 'xgboost'\. Got 'svm' instead\."),
     (["model.nmae=xgboost"], r"config key 'model.nmae': unknown key\."),
     (["evaluation.cv_folds=one"], r"config key 'evaluation.cv_folds': .*integer.*Got 'one' instead"),
-    (["evaluation.cv_folds=1"], r"config key 'evaluation.cv_folds': .*greater than or equal to 2.*Got 1 instead"),
+    (["evaluation.cv_folds=-1"], r"config key 'evaluation.cv_folds': .*greater than or equal to 0.*Got -1 instead"),
+    (["model.spline_logistic={penalty: [0]}"], r"config key 'model.spline_logistic': spline_logistic.penalty must be a "
+                                               r"number > 0, got 0"),
+    (["model.xgboost={depth: [1]}"], r"config key 'model.xgboost': unknown xgboost setting\(s\) \['depth'\]"),
     (["benefit_groups.low=0.5", "benefit_groups.high=0.3"], r"config key 'benefit_groups': low \(0.5\) must be below high"),
     (["evaluation.thresholds=[0.2, 1.5]"], r"config key 'evaluation.thresholds'.*strictly between 0 and 1"),
     (["model.name"], r"--set 'model.name': expected key=value"),
-    (["data.sources.5.n=3"], r"config key 'data.sources.5.n': '5' is not an index of a list of 1"),
+    (["data.sources.5.n=3"], r"config key 'data.sources.5.n': '5' is not an index of a list of 4"),
     (["seed=1", "seed=2"], r"each key may be given once"),
     (["data.sources=[{name: x, format: table}]"], r"config key 'data.sources.0': .*needs a 'path'"),
-], ids=["bad-choice", "unknown-key", "wrong-type", "out-of-range", "risk-order", "thresholds", "no-equals",
-        "bad-index", "twice", "source-without-path"])
+], ids=["bad-choice", "unknown-key", "wrong-type", "out-of-range", "bad-penalty", "bad-tree-key", "risk-order",
+        "thresholds", "no-equals", "bad-index", "twice", "source-without-path"])
 def test_config_errors_name_the_key(overrides, message):
     with pytest.raises(InvalidConfig, match=message):
         load_config(None, overrides=overrides)

@@ -5,17 +5,26 @@ It returns a clean copy of the table (numbers as float, categories normalised, m
 NaN) or raises :class:`~icipredict.exceptions.InvalidPatientData` naming the patient, the column,
 what was expected and what was got. The input frame is never modified.
 
+Values: a ``%`` sign is accepted only in percentage columns (``pdl1_tps``, ``til_pct``); ``-``
+means negative in 0/1 columns and ``til_status`` (where ``+`` means positive) and missing
+elsewhere; a decimal comma is refused with a hint (``--decimal ,`` reads a European CSV).
+Identifiers are text, stripped of surrounding spaces; a whole number stored as a float (``12.0``,
+e.g. from Parquet) is the identifier ``"12"``. Messages trim any value to about 80 characters and
+never repeat a whole row.
+
 The table is described in ``DESIGN.md``; every predictor may be missing.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from icipredict.column_names import ColumnResolution, resolve_columns
 from icipredict.exceptions import InvalidPatientData, Problem
 from icipredict.vocab import (BEST_RESPONSES, HISTOLOGIES, MUTATION_GENES, PDL1_BANDS, REGIMENS, SEXES,
                               SMOKING_STATUSES, TIL_STATUSES)
@@ -27,20 +36,25 @@ __all__ = [
     "MUTATION_COLUMNS",
     "OUTCOME_COLUMNS",
     "MISSING_TOKENS",
+    "UNREAD_ROWS_ATTR",
+    "READ_NOTES_ATTR",
+    "UNIT_CHECK_COLUMNS",
     "ValidationReport",
+    "UnitCheck",
     "check_patients",
     "validate_patients",
 ]
 
 Kind = Literal["id", "float", "int", "binary", "category", "text"]
 
-#: Cell values read as "missing" in every column (compared case-insensitively, after stripping).
+#: Cell values read as "missing" (compared case-insensitively, after stripping); ``-`` is missing
+#: everywhere except in 0/1 columns and ``til_status``, where it means negative (as ``+`` means positive).
 MISSING_TOKENS = frozenset(
     {"", "na", "n/a", "nan", "none", "null", "nd", "not available", "unknown", "-", ".", "?", "missing", "<na>"}
 )
 
 _TRUE = {"1", "1.0", "true", "yes", "y", "altered", "mutated", "mut", "positive", "pos", "+"}
-_FALSE = {"0", "0.0", "false", "no", "n", "wt", "wild-type", "wildtype", "negative", "neg", "-0"}
+_FALSE = {"0", "0.0", "false", "no", "n", "wt", "wild-type", "wildtype", "negative", "neg", "-0", "-"}
 
 
 @dataclass(frozen=True)
@@ -191,40 +205,148 @@ PREDICTORS: tuple[str, ...] = tuple(s.name for s in _SPECS if s.role == "predict
 OUTCOME_COLUMNS: tuple[str, ...] = tuple(s.name for s in _SPECS if s.role == "outcome")
 
 
+#: ``DataFrame.attrs`` key under which a reader lists the rows it did not read (as :class:`Problem`),
+#: so that every unscored row is counted and named (see :attr:`ValidationReport.unread`).
+UNREAD_ROWS_ATTR = "icipredict_unread_rows"
+
+#: ``DataFrame.attrs`` key under which a reader leaves notes for the report (which sheet it read, ...).
+READ_NOTES_ATTR = "icipredict_read_notes"
+
+#: Columns whose whole-column unit verdicts need every value of the table (see :class:`UnitCheck`).
+UNIT_CHECK_COLUMNS: tuple[str, ...] = ("pdl1_tps", "pfs_months", "os_months", "albumin")
+#: A months column with a median above this (6 years) holds days: no ICI cohort has such a median.
+DAYS_MEDIAN = 72.0
+#: Short follow-up in days: every value a whole number, the largest above this and the median above
+#: the column's plausible median in months (:data:`DAYS_WHOLE_MEDIAN`) reads as days, not months.
+DAYS_WHOLE_MAX = 60.0
+#: Plausible upper median in months per column (median PFS on ICI in NSCLC is about 2-8 months,
+#: median OS about 10-20 months), used with :data:`DAYS_WHOLE_MAX`.
+DAYS_WHOLE_MEDIAN: dict[str, float] = {"pfs_months": 12.0, "os_months": 36.0}
+#: Fewest values a whole-column unit verdict needs.
+UNIT_CHECK_MIN_VALUES = 5
+
+#: ``-`` means "negative" in the columns where ``+`` means positive (0/1 columns and ``til_status``);
+#: in number, text and other category columns it is the usual "no value" and reads as missing.
+_MISSING_IN_SIGNED = MISSING_TOKENS - {"-"}
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d+%?$")
+_TRIM = 80
+
+
+def _trim(text: object, limit: int = _TRIM) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 @dataclass
 class ValidationReport:
     """What :func:`validate_patients` found.
 
     ``frame`` is the clean table; ``dropped`` lists the rows removed in lenient mode with their
-    problems; ``notes`` are table-level remarks (ignored extra columns, ...).
+    problems; ``unread`` the rows the reader did not read (a non-NSCLC row of a pan-cancer table,
+    ...); ``notes`` are table-level remarks (ignored extra columns, columns read by another name,
+    ...); ``renamed`` maps each header cell read under another name to its canonical column.
+
+    A report can be passed to :func:`icipredict.predict` as it is: its frame is not checked again.
     """
 
     frame: pd.DataFrame
     dropped: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     extra_columns: list[str] = field(default_factory=list)
+    renamed: dict[str, str] = field(default_factory=dict)
+    unread: list[Problem] = field(default_factory=list)
 
     @property
     def n_dropped(self) -> int:
         return len({p.patient_id for p in self.dropped})
 
-
-def _is_missing_token(s: pd.Series) -> pd.Series:
-    if s.dtype.kind in "fiub":  # numbers carry no text tokens: skip the string pass
-        return s.isna()
-    lowered = s.astype("string").str.strip().str.lower()
-    return s.isna() | lowered.isin(MISSING_TOKENS).fillna(False).astype(bool)
+    @property
+    def not_scored(self) -> list[str]:
+        """Every row of the source that is not in ``frame`` (not read, or dropped), named once, in order."""
+        return list(dict.fromkeys([str(p.patient_id) for p in self.unread] + [str(p.patient_id) for p in self.dropped]))
 
 
-def _ids(df: pd.DataFrame) -> pd.Series:
-    raw = df["patient_id"]
-    text = raw.astype("string").str.strip()
-    # integers read by pandas as floats ("12.0") go back to "12"
-    as_num = pd.to_numeric(raw, errors="coerce")
-    whole = as_num.notna() & np.isfinite(as_num.astype(float)) & (as_num.astype(float) % 1 == 0)
-    if raw.dtype.kind == "f":
-        text = text.where(~whole, as_num.astype("Int64").astype("string"))
-    return text
+class UnitCheck:
+    """Whole-column unit verdicts over one table, or over all the chunks of a streamed one.
+
+    PD-L1 given as 0-1 fractions, PFS / OS in days (a median above :data:`DAYS_MEDIAN`, or short
+    follow-up: whole numbers up to more than :data:`DAYS_WHOLE_MAX` with a median above
+    :data:`DAYS_WHOLE_MEDIAN`), and albumin in g/L only show across a whole column. Streaming adds
+    every chunk (before lenient drops, like the whole-file check) and asks for :meth:`problems` at
+    the end, so both paths reach the same verdict on the same file.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, list[np.ndarray]] = {c: [] for c in UNIT_CHECK_COLUMNS}
+        self._given: set[str] = set()
+
+    def add(self, clean: pd.DataFrame, given: set[str] | frozenset[str]) -> None:
+        for name in UNIT_CHECK_COLUMNS:
+            if name in given:
+                self._given.add(name)
+                v = clean[name].to_numpy(dtype=float)
+                self._values[name].append(v[~np.isnan(v)])
+
+    def _column(self, name: str) -> np.ndarray | None:
+        if name not in self._given:
+            return None
+        v = np.concatenate(self._values[name]) if self._values[name] else np.empty(0)
+        return v if len(v) >= UNIT_CHECK_MIN_VALUES else None
+
+    def problems(self) -> list[Problem]:
+        problems: list[Problem] = []
+        v = self._column("pdl1_tps")
+        if v is not None and v.max() <= 1.0 and ((v > 0) & (v < 1)).any():
+            problems.append(Problem(None, "pdl1_tps", "PD-L1 TPS in percent (0-100)",
+                                    f"all {len(v)} values between 0 and 1 (max {v.max():g}): this looks like a "
+                                    "fraction; multiply by 100"))
+        for name in ("pfs_months", "os_months"):
+            v = self._column(name)
+            if v is None:
+                continue
+            median = float(np.median(v))
+            if median > DAYS_MEDIAN:
+                problems.append(Problem(None, name, f"{name} in months",
+                                        f"median {median:g}: this looks like days; divide by 30.4375"))
+            elif (v % 1 == 0).all() and v.max() > DAYS_WHOLE_MAX and median > DAYS_WHOLE_MEDIAN[name]:
+                problems.append(Problem(None, name, f"{name} in months",
+                                        f"whole numbers up to {v.max():g} with median {median:g}: this looks like "
+                                        "days (short follow-up); divide by 30.4375"))
+        v = self._column("albumin")
+        if v is not None and np.median(v) > 10:
+            problems.append(Problem(None, "albumin", "albumin in g/dL (1-6)",
+                                    f"median {float(np.median(v)):g}: this looks like g/L; divide by 10"))
+        return problems
+
+
+def _ids(raw: pd.Series) -> pd.Series:
+    """Identifiers as text, stripped; whole numbers stored as floats ("12.0", Parquet) back to "12"."""
+    kind = raw.dtype.kind
+    if kind == "f":
+        values = raw.to_numpy(dtype=float)
+        finite = np.isfinite(values)
+        whole = finite & (np.where(finite, values, 0) % 1 == 0)
+        text = np.array([None if np.isnan(v) else repr(float(v)) if not w else str(int(v))
+                         for v, w in zip(values, whole)], dtype=object)
+        return pd.Series(text, index=raw.index, dtype="string")
+    if kind in "iu":
+        return raw.astype("string")
+    if kind == "O" and pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty"):
+        # mixed Python values (a list of dicts): floats follow the float rule, the rest their text
+        def one(v: object) -> object:
+            if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+                return None
+            if isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v).is_integer():
+                return str(int(v))
+            return str(v).strip()
+        return pd.Series([one(v) for v in raw], index=raw.index, dtype="string")
+    return raw.astype("string").str.strip()
+
+
+def _labels(ids: pd.Series, blank: np.ndarray) -> np.ndarray:
+    """Each row's name in messages: its id, or "row N" (1-based) when the id is blank."""
+    rows = np.char.add("row ", (np.arange(len(ids)) + 1).astype(str)).astype(object)
+    return np.where(blank, rows, ids.to_numpy(dtype=object, na_value=None))
 
 
 def _label(ids: pd.Series, i: int) -> str:
@@ -232,15 +354,35 @@ def _label(ids: pd.Series, i: int) -> str:
     return f"row {i + 1}" if pd.isna(v) or v == "" else str(v)
 
 
-def validate_patients(df: pd.DataFrame, *, lenient: bool = False) -> ValidationReport:
+def _raise_column_problems(resolution: ColumnResolution, cells: list[str]) -> None:
+    if resolution.duplicates:
+        spellings = "; ".join(" and ".join(repr(c) for c in group) + f" both read as {name!r}"
+                              for name, group in resolution.duplicates.items())
+        dup = sorted(resolution.duplicates)
+        raise InvalidPatientData(
+            f"column(s) {dup} appear more than once ({_trim(spellings, 4 * _TRIM)}); expected unique column "
+            f"names. Got {_trim(cells, 2 * _TRIM)} instead.",
+            [Problem(None, c, "a unique column name", "duplicated") for c in dup])
+    if resolution.unit_conflicts:
+        problems = [Problem(None, cell, f"{name} in {expected}", f"a column in {cell[cell.rfind('(') + 1:-1] or 'another unit'}")
+                    for cell, (name, expected) in resolution.unit_conflicts.items()]
+        raise InvalidPatientData.from_problems(problems)
+
+
+def validate_patients(df: pd.DataFrame, *, lenient: bool = False, units: UnitCheck | None = None) -> ValidationReport:
     """Check a patient table and return a clean copy with a report.
 
     Parameters
     ----------
     df : DataFrame
-        One row per patient, canonical snake_case columns; only ``patient_id`` is required.
+        One row per patient; only ``patient_id`` is required. Column names are matched case- and
+        space-insensitively, through the aliases of :mod:`icipredict.column_names` (the report
+        says which column was read as what).
     lenient : bool
         Drop rows with row-level problems (listed in ``report.dropped``) instead of raising.
+    units : UnitCheck, optional
+        For a table read in chunks: collect the whole-column unit checks here (the caller asks
+        ``units.problems()`` after the last chunk) instead of checking this chunk on its own.
 
     Returns
     -------
@@ -249,83 +391,83 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False) -> ValidationR
     Examples
     --------
     >>> import pandas as pd
-    >>> rep = validate_patients(pd.DataFrame({"patient_id": ["a"], "sex": ["F"]}))
-    >>> rep.frame.loc[0, "sex"]
-    'female'
+    >>> rep = validate_patients(pd.DataFrame({"patient_id": ["a"], "Sex": ["F"]}))
+    >>> rep.frame.loc[0, "sex"], rep.renamed
+    ('female', {'Sex': 'sex'})
     """
     if not isinstance(df, pd.DataFrame):
         raise InvalidPatientData(
             f"expected a pandas DataFrame of patients. Got {type(df).__name__} instead.",
-            [Problem(None, None, "a DataFrame", type(df).__name__)],
-        )
-    columns = [str(c).strip() for c in df.columns]
-    if len(set(columns)) != len(columns):
-        dup = sorted({c for c in columns if columns.count(c) > 1})
-        raise InvalidPatientData(
-            f"column(s) {dup} appear more than once; expected unique column names. Got {columns} instead.",
-            [Problem(None, c, "a unique column name", "duplicated") for c in dup],
-        )
-    if "patient_id" not in columns:
+            [Problem(None, None, "a DataFrame", type(df).__name__)])
+    cells = [str(c).strip() for c in df.columns]
+    resolution = resolve_columns(cells, COLUMNS)
+    _raise_column_problems(resolution, cells)
+    if "patient_id" not in resolution.names:
         raise InvalidPatientData(
             "the table has no 'patient_id' column; expected a column of unique patient identifiers. "
-            f"Got columns {columns[:12]}{' ...' if len(columns) > 12 else ''} instead.",
-            [Problem(None, "patient_id", "a patient_id column", "no such column")],
-        )
+            f"Got columns {[_trim(c) for c in cells[:12]]}{' ...' if len(cells) > 12 else ''} instead.",
+            [Problem(None, "patient_id", "a patient_id column", "no such column")])
     if len(df) == 0:
         raise InvalidPatientData(
             "the table has no patient rows; expected at least one patient. Got a header only instead.",
-            [Problem(None, None, "at least one row", "0 rows")],
-        )
-    src = df.copy()
-    src.columns = columns
-    src = src.reset_index(drop=True)
-    ids = _ids(src)
+            [Problem(None, None, "at least one row", "0 rows")])
+    src = df.set_axis(list(resolution.names), axis=1)  # a new frame: the caller's is never modified
+    if not isinstance(src.index, pd.RangeIndex) or src.index.start != 0 or src.index.step != 1:
+        src = src.reset_index(drop=True)
+    ids = _ids(src["patient_id"])
     out: dict[str, object] = {}  # framed once at the end (per-column inserts are slow)
     problems: list[Problem] = []
-    notes: list[str] = []
+    notes: list[str] = list(df.attrs.get(READ_NOTES_ATTR, []))
+    if resolution.renamed:
+        notes.append(f"{len(resolution.renamed)} column(s) read by another name: "
+                     + ", ".join(f"{_trim(k)!r} as {v}" for k, v in resolution.renamed.items()))
 
     # identifiers
-    blank = _is_missing_token(src["patient_id"]) | (ids.fillna("") == "")
-    for i in np.flatnonzero(blank.to_numpy()):
-        problems.append(Problem(f"row {i + 1}", "patient_id", "a non-blank identifier", repr(src["patient_id"].iloc[i])))
-    dup = ids.duplicated(keep=False) & ~blank
-    for i in np.flatnonzero((dup & ~ids.duplicated(keep="first")).to_numpy()):
-        problems.append(Problem(str(ids.iloc[i]), "patient_id", "a unique identifier",
-                                f"{int((ids == ids.iloc[i]).sum())} rows with this id"))
-    out["patient_id"] = ids.astype(object).where(~blank, None)
+    blank = (ids.isna() | ids.str.lower().isin(MISSING_TOKENS) | (ids == "")).to_numpy(dtype=bool)
+    raw_ids = src["patient_id"]
+    for i in np.flatnonzero(blank):
+        problems.append(Problem(f"row {i + 1}", "patient_id", "a non-blank identifier", _trim(repr(raw_ids.iloc[i]))))
+    dup = (ids.duplicated(keep=False).to_numpy(dtype=bool) & ~blank)
+    if dup.any():
+        counts = ids[dup].value_counts()
+        for i in np.flatnonzero(dup & ~ids.duplicated(keep="first").to_numpy(dtype=bool)):
+            problems.append(Problem(str(ids.iloc[i]), "patient_id", "a unique identifier",
+                                    f"{int(counts[ids.iloc[i]])} rows with this id"))
+    out["patient_id"] = pd.Series(ids.to_numpy(dtype=object, na_value=None), dtype=object).where(~blank, None)
 
+    labels = _labels(ids, blank)
+    n = len(src)
+    given = frozenset(src.columns)
     for name, spec in COLUMNS.items():
         if name == "patient_id":
             continue
-        if name not in src.columns:
-            out[name] = _empty(spec, len(src))
+        if name not in given:
+            out[name] = _empty(spec, n)
             continue
         col = src[name]
-        missing = _is_missing_token(col)
         if spec.kind in ("float", "int"):
-            values, probs = _check_numeric(spec, col, missing, ids)
-            problems += probs
-            out[name] = values
+            out[name] = _check_numeric(spec, col, labels, problems)
         elif spec.kind == "binary":
-            values, probs = _check_binary(spec, col, missing, ids)
-            problems += probs
-            out[name] = values
+            out[name] = _check_binary(spec, col, labels, problems)
         elif spec.kind == "category":
-            values, probs = _check_category(spec, col, missing, ids)
-            problems += probs
-            out[name] = values
+            out[name] = _check_category(spec, col, labels, problems)
         else:  # free text
-            out[name] = col.astype(object).where(~missing, None).map(lambda v: v if v is None else str(v).strip())
+            out[name] = _check_text(col)
 
     out = pd.DataFrame(out, index=src.index)
-    problems += _check_whole_columns(out, src, ids)
+    if units is None:
+        check = UnitCheck()
+        check.add(out, given)
+        problems += check.problems()
+    else:
+        units.add(out, given)
     _note_units(out, notes)
 
     extra = [c for c in src.columns if c not in COLUMNS]
     if extra:
         out = pd.concat([out, src[extra]], axis=1)
         notes.append(f"{len(extra)} column(s) not in the canonical table are carried and not used: "
-                     + ", ".join(extra[:10]) + (" ..." if len(extra) > 10 else ""))
+                     + ", ".join(_trim(c) for c in extra[:10]) + (" ..." if len(extra) > 10 else ""))
 
     table_level = [p for p in problems if p.patient_id is None]
     if table_level:
@@ -336,19 +478,17 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False) -> ValidationR
         if not lenient:
             raise InvalidPatientData.from_problems(problems)
         bad_ids = {p.patient_id for p in problems}
-        row_labels = pd.Series([_label(ids, i) for i in range(len(src))])
-        keep = ~row_labels.isin(bad_ids)
+        keep = ~pd.Series(labels).isin(bad_ids).to_numpy(dtype=bool)
         if not keep.any():
             raise InvalidPatientData(
                 "every row has a problem, so lenient mode would drop them all: "
                 + str(InvalidPatientData.from_problems(problems)), problems)
-        out = out[keep.to_numpy()].reset_index(drop=True)
+        out = out[keep].reset_index(drop=True)
         dropped = problems
         notes.append(f"lenient mode dropped {len(bad_ids)} row(s): " + ", ".join(sorted(map(str, bad_ids))[:20]))
-    for name, spec in COLUMNS.items():
-        if spec.kind == "category":
-            out[name] = pd.Categorical(out[name], categories=list(spec.categories))
-    return ValidationReport(frame=out, dropped=dropped, notes=notes, extra_columns=extra)
+    unread = list(df.attrs.get(UNREAD_ROWS_ATTR, []))
+    return ValidationReport(frame=out, dropped=dropped, notes=notes, extra_columns=extra,
+                            renamed=dict(resolution.renamed), unread=unread)
 
 
 def check_patients(df: pd.DataFrame, *, lenient: bool = False) -> pd.DataFrame:
@@ -365,26 +505,56 @@ def check_patients(df: pd.DataFrame, *, lenient: bool = False) -> pd.DataFrame:
     return validate_patients(df, lenient=lenient).frame
 
 
-def _empty(spec: ColumnSpec, n: int) -> pd.Series:
+def _empty(spec: ColumnSpec, n: int):
     if spec.kind in ("float", "int", "binary"):
-        return pd.Series(np.full(n, np.nan), dtype=float)
-    return pd.Series([None] * n, dtype=object)
+        return np.full(n, np.nan)
+    if spec.kind == "category":
+        return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=list(spec.categories))
+    return np.full(n, None, dtype=object)
 
 
-def _check_numeric(spec: ColumnSpec, col: pd.Series, missing: pd.Series, ids: pd.Series):
-    problems: list[Problem] = []
-    miss = missing.to_numpy(dtype=bool)
+def _uniques(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Codes of each cell and the distinct cells as stripped text (the string work is done once per value)."""
+    codes, uniques = pd.factorize(col.to_numpy(dtype=object) if col.dtype.kind == "b" else col, use_na_sentinel=True)
+    text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).astype("string").str.strip()
+    return codes, text
+
+
+def _spread(codes: np.ndarray, per_unique: np.ndarray, fill) -> np.ndarray:
+    """Per-cell values from per-unique values; ``fill`` for the missing cells (code -1)."""
+    out = np.asarray(per_unique)[np.where(codes < 0, 0, codes)] if len(per_unique) else np.full(len(codes), fill)
+    if len(per_unique):
+        out = out.copy()
+        out[codes < 0] = fill
+    return out
+
+
+def _nan_text(spec: ColumnSpec, raw: object) -> str:
+    text = str(raw).strip()
+    if text.endswith("%") and spec.unit != "%":
+        return f"{_trim(repr(raw))} (not a number: '%' is accepted only in percentage columns)"
+    if _DECIMAL_COMMA.match(text):
+        return f"{_trim(repr(raw))} (not a number: a decimal comma? read the file with --decimal ',')"
+    return f"{_trim(repr(raw))} (not a number)"
+
+
+def _check_numeric(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, problems: list[Problem]) -> np.ndarray:
     if col.dtype.kind in "biuf":  # already numbers: numpy only (one-patient calls stay fast)
-        values = col.to_numpy(dtype=float).copy()
-        values[miss] = np.nan
+        values = col.to_numpy(dtype=float, copy=True)
+        miss = np.isnan(values)
     else:
-        text = col.astype("string").str.strip().str.rstrip("%")
-        values = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(dtype=float)
+        codes, text = _uniques(col)
+        umiss = (text.isna() | text.str.lower().isin(MISSING_TOKENS)).to_numpy(dtype=bool)
+        number = text.str.rstrip("%") if spec.unit == "%" else text
+        uvalues = pd.to_numeric(number.where(~umiss), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        values = _spread(codes, uvalues, np.nan).astype(float)
+        miss = _spread(codes, umiss, True).astype(bool)
     for i in np.flatnonzero(np.isnan(values) & ~miss):
-        problems.append(Problem(_label(ids, i), spec.name, spec.expectation(), f"{col.iloc[i]!r} (not a number)"))
-    for i in np.flatnonzero(np.isinf(values)):
-        problems.append(Problem(_label(ids, i), spec.name, spec.expectation(), repr(col.iloc[i])))
-    v = np.where(np.isfinite(values), values, np.nan)
+        problems.append(Problem(labels[i], spec.name, spec.expectation(), _nan_text(spec, col.iloc[i])))
+    infinite = np.isinf(values)
+    for i in np.flatnonzero(infinite):
+        problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col.iloc[i]))))
+    v = np.where(infinite, np.nan, values)
     with np.errstate(invalid="ignore"):
         out_of_range = np.zeros(len(v), dtype=bool)
         if spec.low is not None:
@@ -392,12 +562,12 @@ def _check_numeric(spec: ColumnSpec, col: pd.Series, missing: pd.Series, ids: pd
         if spec.high is not None:
             out_of_range |= (v > spec.high) if spec.high_inclusive else (v >= spec.high)
         for i in np.flatnonzero(out_of_range):
-            problems.append(Problem(_label(ids, i), spec.name, spec.expectation(),
-                                    f"{_fmt(v[i])}{_unit_hint(spec.name, v[i])}"))
+            problems.append(Problem(labels[i], spec.name, spec.expectation(),
+                                    f"{_trim(_fmt(v[i]))}{_unit_hint(spec.name, v[i])}"))
         if spec.kind == "int":
             for i in np.flatnonzero(~np.isnan(v) & (v % 1 != 0)):
-                problems.append(Problem(_label(ids, i), spec.name, spec.expectation(), _fmt(v[i])))
-    return pd.Series(v, index=col.index), problems
+                problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(_fmt(v[i]))))
+    return v
 
 
 def _unit_hint(name: str, value: float) -> str:
@@ -410,53 +580,45 @@ def _unit_hint(name: str, value: float) -> str:
     return ""
 
 
-def _check_binary(spec: ColumnSpec, col: pd.Series, missing: pd.Series, ids: pd.Series):
-    problems: list[Problem] = []
+def _check_binary(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, problems: list[Problem]) -> np.ndarray:
     if col.dtype.kind in "fiub":
-        values = col.astype(float)
-        out = values.where(values.isin([0.0, 1.0]))
+        values = col.to_numpy(dtype=float)
+        miss = np.isnan(values)
+        out = np.where((values == 0.0) | (values == 1.0), values, np.nan)
     else:
-        lowered = col.astype("string").str.strip().str.lower()
-        out = pd.Series(np.nan, index=col.index, dtype=float)
-        out[lowered.isin(_TRUE).fillna(False).to_numpy()] = 1.0
-        out[lowered.isin(_FALSE).fillna(False).to_numpy()] = 0.0
-    bad = out.isna() & ~missing
-    for i in np.flatnonzero(bad.to_numpy()):
-        problems.append(Problem(_label(ids, i), spec.name, spec.expectation(), repr(col.iloc[i])))
-    return out, problems
+        codes, text = _uniques(col)
+        lowered = text.str.lower()
+        umiss = (text.isna() | lowered.isin(_MISSING_IN_SIGNED)).to_numpy(dtype=bool)
+        uvalues = np.select([lowered.isin(_TRUE).to_numpy(dtype=bool), lowered.isin(_FALSE).to_numpy(dtype=bool)],
+                            [1.0, 0.0], default=np.nan)
+        out = _spread(codes, uvalues, np.nan).astype(float)
+        miss = _spread(codes, umiss, True).astype(bool)
+    for i in np.flatnonzero(np.isnan(out) & ~miss):
+        problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col.iloc[i]))))
+    return out
 
 
-def _check_category(spec: ColumnSpec, col: pd.Series, missing: pd.Series, ids: pd.Series):
-    problems: list[Problem] = []
-    lowered = col.astype("string").str.strip().str.lower().str.replace(r"\s+", " ", regex=True)
-    mapped = lowered.map(lambda v: spec.aliases.get(v) if isinstance(v, str) else None)
-    bad = mapped.isna() & ~missing
-    for i in np.flatnonzero(bad.to_numpy()):
-        problems.append(Problem(_label(ids, i), spec.name, spec.expectation(), repr(col.iloc[i])))
-    return mapped.astype(object).where(~missing & ~bad, None), problems
+def _check_category(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, problems: list[Problem]) -> pd.Categorical:
+    codes, text = _uniques(col)
+    lowered = text.str.lower().str.replace(r"\s+", " ", regex=True)
+    tokens = _MISSING_IN_SIGNED if "-" in spec.aliases else MISSING_TOKENS
+    umiss = (text.isna() | lowered.isin(tokens)).to_numpy(dtype=bool)
+    mapped = lowered.map(spec.aliases).to_numpy(dtype=object, na_value=None)
+    level = {c: k for k, c in enumerate(spec.categories)}
+    ucodes = np.array([level.get(m, -1) if isinstance(m, str) and not u else -1 for m, u in zip(mapped, umiss)],
+                      dtype=np.int16)
+    ubad = (ucodes < 0) & ~umiss
+    for i in np.flatnonzero(_spread(codes, ubad, False).astype(bool)):
+        problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col.iloc[i]))))
+    return pd.Categorical.from_codes(_spread(codes, ucodes, -1).astype(np.int16), categories=list(spec.categories))
 
 
-def _check_whole_columns(out: pd.DataFrame, src: pd.DataFrame, ids: pd.Series) -> list[Problem]:
-    """Unit mistakes that only show across a whole column."""
-    problems: list[Problem] = []
-    if "pdl1_tps" in src.columns:
-        v = out["pdl1_tps"].dropna()
-        if len(v) >= 5 and v.max() <= 1.0 and ((v > 0) & (v < 1)).any():
-            problems.append(Problem(None, "pdl1_tps", "PD-L1 TPS in percent (0-100)",
-                                    f"all {len(v)} values between 0 and 1 (max {v.max():g}): this looks like a "
-                                    "fraction; multiply by 100"))
-    for name in ("pfs_months", "os_months"):
-        if name in src.columns:
-            v = out[name].dropna()
-            if len(v) >= 5 and v.median() > 72:
-                problems.append(Problem(None, name, f"{name} in months",
-                                        f"median {v.median():g}: this looks like days; divide by 30.4375"))
-    if "albumin" in src.columns:
-        v = out["albumin"].dropna()
-        if len(v) >= 5 and v.median() > 10:
-            problems.append(Problem(None, "albumin", "albumin in g/dL (1-6)",
-                                    f"median {v.median():g}: this looks like g/L; divide by 10"))
-    return problems
+def _check_text(col: pd.Series) -> np.ndarray:
+    codes, text = _uniques(col)
+    umiss = (text.isna() | text.str.lower().isin(MISSING_TOKENS)).to_numpy(dtype=bool)
+    values = text.to_numpy(dtype=object, na_value=None)
+    values[umiss] = None
+    return _spread(codes, values, None).astype(object)
 
 
 def _note_units(out: pd.DataFrame, notes: list[str]) -> None:

@@ -41,6 +41,7 @@ __all__ = [
     "UNIT_CHECK_COLUMNS",
     "ValidationReport",
     "UnitCheck",
+    "IdSet",
     "check_patients",
     "validate_patients",
 ]
@@ -319,6 +320,44 @@ class UnitCheck:
         return problems
 
 
+class IdSet:
+    """Identifiers seen so far, as sorted runs of 64-bit hashes: O(n log n) duplicate checks over chunks.
+
+    Each chunk's hashes become a sorted run; runs of similar size are merged (as in a binomial
+    heap), so there are O(log n) runs and each id is re-sorted O(log n) times. A new chunk is
+    checked against every run with ``searchsorted``. About 8 bytes per patient.
+
+    >>> seen = IdSet()
+    >>> seen.add(np.array(["a", "b"], dtype=object)).tolist(), seen.add(np.array(["c", "a"], dtype=object)).tolist()
+    ([False, False], [False, True])
+    """
+
+    def __init__(self) -> None:
+        self._runs: list[np.ndarray] = []
+
+    def add(self, ids: np.ndarray) -> np.ndarray:
+        """Record ``ids``; return True where an id was already recorded by an earlier call."""
+        hashes = pd.util.hash_array(np.asarray(ids, dtype=object))
+        again = np.zeros(len(hashes), dtype=bool)
+        for run in self._runs:
+            pos = np.searchsorted(run, hashes)
+            again |= run[np.minimum(pos, len(run) - 1)] == hashes
+        self._runs.append(np.sort(hashes[~again]))
+        while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
+            last = self._runs.pop()
+            self._runs[-1] = np.sort(np.concatenate([self._runs[-1], last]))
+        return again
+
+    @staticmethod
+    def drop(report: "ValidationReport", again: np.ndarray) -> "ValidationReport":
+        """The report without the rows whose id an earlier chunk had, each named in ``dropped``."""
+        ids = report.frame["patient_id"].to_numpy(dtype=object)
+        report.dropped = report.dropped + [Problem(str(i), "patient_id", "a unique identifier",
+                                                   "an id already seen in an earlier chunk") for i in ids[again]]
+        report.frame = report.frame.loc[~again].reset_index(drop=True)
+        return report
+
+
 def _ids(raw: pd.Series) -> pd.Series:
     """Identifiers as text, stripped; whole numbers stored as floats ("12.0", Parquet) back to "12"."""
     kind = raw.dtype.kind
@@ -479,7 +518,7 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False, units: UnitChe
             raise InvalidPatientData.from_problems(problems)
         bad_ids = {p.patient_id for p in problems}
         keep = ~pd.Series(labels).isin(bad_ids).to_numpy(dtype=bool)
-        if not keep.any():
+        if not keep.any() and units is None:  # a streamed chunk may lose every row: the caller counts
             raise InvalidPatientData(
                 "every row has a problem, so lenient mode would drop them all: "
                 + str(InvalidPatientData.from_problems(problems)), problems)
@@ -499,7 +538,7 @@ def check_patients(df: pd.DataFrame, *, lenient: bool = False) -> pd.DataFrame:
     Examples
     --------
     >>> import pandas as pd
-    >>> check_patients(pd.DataFrame({"patient_id": ["p1"], "albumin": ["3.9"]}))["albumin"].iloc[0]
+    >>> float(check_patients(pd.DataFrame({"patient_id": ["p1"], "albumin": ["3.9"]}))["albumin"].iloc[0])
     3.9
     """
     return validate_patients(df, lenient=lenient).frame

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,21 +20,26 @@ import pandas as pd
 from icipredict.clinical.biomarkers import tmb_assay_kind
 from icipredict.clinical.mutations import DRIVER_COLUMNS
 from icipredict.clinical.time_class import time_class
-from icipredict.exceptions import InvalidPatientData
+from icipredict.exceptions import InputWarning, InvalidPatientData, Problem
 from icipredict.explain import contributions, top_contributions
 from icipredict.features import FEATURE_GROUPS
 from icipredict.io.bundle import bundle_digest, find_bundle, read_bundle, shipped_model_path, shipped_models
 from icipredict.metadata import ModelMetadata
 from icipredict.models import IciModel
-from icipredict.schema import check_patients
+from icipredict.schema import PREDICTORS, ValidationReport, validate_patients
 from icipredict.tracking import download_bundle
-from icipredict.vocab import BENEFIT_GROUPS
+from icipredict.vocab import BENEFIT_GROUPS, PLASMA_ASSAY_WORDS, TISSUE_PANEL_WORDS, WES_ASSAY_WORDS
 
-__all__ = ["predict", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS"]
+__all__ = ["predict", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS", "MAX_EXPLAIN"]
 
 #: Columns of every prediction table, in order (``top{i}_*`` follow when ``explain=k``).
 OUTPUT_COLUMNS = ("patient_id", "p_durable_benefit", "benefit_group", "time_class", "missing_inputs", "warnings",
                   "model_version")
+#: Largest ``explain``: one contribution per input column at most.
+MAX_EXPLAIN = len(PREDICTORS)
+#: Columns of each input group, and their positions in :data:`_GROUP_COLUMNS` (computed once).
+_GROUP_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(c for cols in FEATURE_GROUPS.values() for c in cols))
+_GROUP_INDEX: tuple[list[int], ...] = tuple([_GROUP_COLUMNS.index(c) for c in cols] for cols in FEATURE_GROUPS.values())
 _MLFLOW_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "dbfs:/", "s3://", "gs://", "wasbs://", "http://",
                    "https://")
 
@@ -63,6 +69,189 @@ class LoadedModel:
         return self.model.predict_proba(clean)[:, 1]
 
     def predict(self, patients, explain: int = 0) -> pd.DataFrame:
+        return predict(patients, model=self, explain=explain)
+
+
+_CACHE: dict[tuple[str, str], LoadedModel] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _resolve(model: str | os.PathLike) -> Path:
+    text = str(model)
+    if text.startswith(_MLFLOW_SCHEMES):
+        return download_bundle(text)
+    if os.sep in text or "/" in text or Path(text).exists():
+        path = Path(text)
+        return find_bundle(path) or path  # a bundle, or an MLflow model folder holding one
+    return find_bundle(shipped_model_path(text))  # type: ignore[return-value]
+
+
+def load_model(model: str | os.PathLike | LoadedModel = "public") -> LoadedModel:
+    """Load a model by shipped name, bundle directory, MLflow model directory or MLflow model URI.
+
+    Raises
+    ------
+    ModelLoadError
+        Unknown name, missing directory, incomplete or tampered bundle (an unlisted, missing or
+        changed file), or a ``model.json`` that breaks the model file contract.
+    """
+    if isinstance(model, LoadedModel):
+        return model
+    path = _resolve(model).resolve()
+    stamp = path / "checksums.sha256"
+    key = (str(path), f"{stamp.stat().st_mtime_ns}-{stamp.stat().st_size}" if stamp.is_file() else "")
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    meta, estimator = read_bundle(path)
+    fitted = IciModel.from_spec(meta.estimator, estimator, meta.calibrator, meta.feature_names, meta.feature_options)
+    loaded = LoadedModel(fitted, meta, path, f"{meta.name}-{bundle_digest(path)[:12]}")
+    with _CACHE_LOCK:
+        _CACHE[key] = loaded
+    return loaded
+
+
+def _is_list(value: object) -> bool:
+    return isinstance(value, (list, tuple, np.ndarray, pd.Series, pd.Index))
+
+
+def _as_frame(patients) -> pd.DataFrame:
+    """A DataFrame from the accepted shapes: DataFrame, dict of scalars, dict of lists, list of dicts."""
+    if isinstance(patients, pd.DataFrame):
+        return patients
+    if isinstance(patients, Mapping):
+        lists = [k for k, v in patients.items() if _is_list(v)]
+        if not lists:  # one patient: a one-row frame, built column by column (the lean path)
+            return pd.DataFrame({str(k): [v] for k, v in patients.items()})
+        lengths = {str(k): len(v) if _is_list(v) else None for k, v in patients.items()}
+        if len(lists) != len(patients) or len(set(lengths.values())) > 1:
+            shown = ", ".join(f"{k} {'a scalar' if n is None else n}" for k, n in list(lengths.items())[:8])
+            raise InvalidPatientData(
+                "patients: expected a dict of scalars (one patient) or a dict of equally long lists (one value per "
+                f"patient). Got {_trim(shown, 160)} instead.",
+                [Problem(None, None, "equally long lists", "lists of different lengths or scalars beside lists")])
+        return pd.DataFrame({str(k): list(v) for k, v in patients.items()})
+    if isinstance(patients, Sequence) and not isinstance(patients, (str, bytes)):
+        bad = next((i for i, p in enumerate(patients) if not isinstance(p, Mapping)), None)
+        if bad is not None:
+            raise InvalidPatientData(
+                "patients: expected a DataFrame, a dict or a list of dicts. Got a list whose item "
+                f"{bad} is a {type(patients[bad]).__name__} instead.",
+                [Problem(None, None, "a list of dicts", type(patients[bad]).__name__)])
+        return pd.DataFrame([dict(p) for p in patients])
+    raise InvalidPatientData(f"patients: expected a DataFrame, a dict or a list of dicts. Got "
+                             f"{type(patients).__name__} instead.",
+                             [Problem(None, None, "a DataFrame, a dict or a list of dicts", type(patients).__name__)])
+
+
+def _trim(text: object, limit: int = 80) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _clean(patients) -> pd.DataFrame:
+    """The validated frame: a :class:`ValidationReport` is trusted as it is, anything else is checked."""
+    if isinstance(patients, ValidationReport):
+        return patients.frame
+    report = validate_patients(_as_frame(patients))
+    if report.renamed:
+        warnings.warn(InputWarning("columns read by another name: " + ", ".join(
+            f"{_trim(k)!r} as {v}" for k, v in report.renamed.items())), stacklevel=3)
+    return report.frame
+
+
+def _group_presence(clean: pd.DataFrame) -> np.ndarray:
+    """(patients x input groups) True where at least one column of the group is given."""
+    columns = _GROUP_COLUMNS
+    known = clean[list(columns)].notna().to_numpy()
+    return np.column_stack([known[:, idx].any(axis=1) for idx in _GROUP_INDEX])
+
+
+def _by_pattern(rows: np.ndarray, text_of) -> np.ndarray:
+    """Per-row text from a (n x k) boolean/int array: each distinct row pattern is formatted once."""
+    if len(rows) == 0:
+        return np.empty(0, dtype=object)
+    patterns, inverse = np.unique(rows, axis=0, return_inverse=True)
+    texts = np.array([text_of(p) for p in patterns], dtype=object)
+    return texts[np.asarray(inverse).reshape(-1)]
+
+
+def _missing_inputs(present: np.ndarray) -> list[str]:
+    names = list(FEATURE_GROUPS)
+    return list(_by_pattern(present, lambda row: "; ".join(n for n, here in zip(names, row) if not here)))
+
+
+def _by_value(values: pd.Series, text_of) -> np.ndarray:
+    """Per-row text from a column: each distinct value formatted once; "" where the value is missing."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = np.array([text_of(u) for u in uniques] + [""], dtype=object)
+    return texts[np.where(codes < 0, len(uniques), codes)]
+
+
+def _join(parts: list[np.ndarray], n: int) -> list[str]:
+    """Row-wise "; ".join of the non-empty texts of several per-row text arrays, in order."""
+    out = np.full(n, "", dtype=object)
+    for part in parts:
+        has_out, has_part = out != "", part != ""
+        both = has_out & has_part
+        out = np.where(both, out + "; " + np.where(both, part, ""), np.where(has_part, part, out))
+    return list(out)
+
+
+def _warnings(clean: pd.DataFrame, meta: ModelMetadata, present: np.ndarray) -> list[str]:
+    train = meta.training
+    n = len(clean)
+    parts: list[np.ndarray] = []
+    drivers = clean[list(DRIVER_COLUMNS)].to_numpy(dtype=float) == 1
+    if drivers.any():
+        parts.append(_by_pattern(drivers, lambda row: "" if not row.any() else (
+            f"driver-positive tumour ({', '.join(c[4:].upper() for c, hit in zip(DRIVER_COLUMNS, row) if hit)}): "
+            f"usually excluded from ICI monotherapy, {train.driver_positive_share:.0%} of training patients")))
+    seen = set(train.regimens)
+    if seen:
+        reg = clean["regimen"].astype(object)
+        parts.append(_by_value(reg, lambda r: "" if r in seen else
+                               f"regimen {r} never seen in training (seen: {', '.join(sorted(seen))})"))
+    kinds = set(train.tmb_assay_kinds)
+    assay = clean["tmb_assay"]
+    if assay.notna().any():
+        if kinds:
+            kind = tmb_assay_kind(clean)
+            unseen = (kind.notna() & ~kind.isin(kinds)).to_numpy(dtype=bool)
+            key = (kind.astype(object) + " (" + assay.astype(object).astype(str) + ")").where(unseen)
+            parts.append(_by_value(key, lambda v: f"TMB assay kind {v} never seen in training"))
+        parts.append(_by_value(assay.astype(object), _unrecognised_assay))
+    for col, r in train.ranges.items():
+        v = clean[col].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            out = (v < r.min) | (v > r.max)
+        if out.any():
+            text = np.full(n, "", dtype=object)
+            for i in np.flatnonzero(out):  # only the rows outside the range are formatted
+                text[i] = f"{col} {v[i]:g} outside the training range {r.min:g}-{r.max:g}"
+            parts.append(text)
+    n_groups = len(FEATURE_GROUPS)
+    given = present.sum(axis=1)
+    few = given < n_groups / 3
+    if few.any():
+        texts = np.array([f"only {k} of {n_groups} input groups given: the prediction is close to the training "
+                          "average" for k in range(n_groups + 1)], dtype=object)
+        parts.append(np.where(few, texts[given], ""))
+    return _join(parts, n)
+
+
+def _unrecognised_assay(assay: object) -> str:
+    """A TMB assay named by none of the known words is read as a tissue panel: say so."""
+    text = str(assay).lower()
+    known = (*PLASMA_ASSAY_WORDS, *WES_ASSAY_WORDS, *TISSUE_PANEL_WORDS)
+    if any(word in text for word in known):
+        return ""
+    return (f"TMB assay {_trim(assay, 40)!r} not recognised as a tissue panel, exome or plasma assay: read as a "
+            "tissue panel (a blood-based TMB runs on another scale)")
+
+
+def predict(self, patients, explain: int = 0) -> pd.DataFrame:
         return predict(patients, model=self, explain=explain)
 
 
@@ -162,19 +351,21 @@ def _warnings(clean: pd.DataFrame, meta: ModelMetadata, present: np.ndarray) -> 
     return ["; ".join(x) for x in notes]
 
 
-def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping], model: str | os.PathLike | LoadedModel = "public",
+def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping] | ValidationReport, model: str | os.PathLike | LoadedModel = "public",
             explain: int = 0) -> pd.DataFrame:
     """Probability of durable clinical benefit for each patient, in input order.
 
     Parameters
     ----------
-    patients : DataFrame, dict, or list of dicts
-        Canonical patient table (see ``schema.COLUMNS``); only ``patient_id`` is required. Outcome
-        and unknown columns are ignored.
+    patients : DataFrame, dict of scalars, dict of lists, list of dicts, or ValidationReport
+        Canonical patient table (see ``schema.COLUMNS``); only ``patient_id`` is required. Column
+        names are matched through the schema's aliases (an :class:`InputWarning` says which column
+        was read as what). Outcome and unknown columns are ignored. A report from
+        :func:`icipredict.validate_patients` is used as it is, without checking it again.
     model : str, path or LoadedModel
         Shipped model name (``"public"``), bundle directory or MLflow model URI.
     explain : int
-        Add the ``explain`` features that moved each prediction most (``top{i}_feature``,
+        From 0 to the number of input columns. Add the ``explain`` features that moved each prediction most (``top{i}_feature``,
         ``top{i}_value``, ``top{i}_shap``; SHAP values on the calibrated log-odds scale).
 
     Returns
@@ -192,10 +383,11 @@ def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping], model: str | o
     --------
     >>> predict({"patient_id": "p1", "pdl1_tps": 80, "tmb": 20})  # doctest: +SKIP
     """
-    if not isinstance(explain, (int, np.integer)) or isinstance(explain, bool) or explain < 0:
-        raise ValueError(f"explain: expected a non-negative integer. Got {explain!r} instead.")
+    if not isinstance(explain, (int, np.integer)) or isinstance(explain, bool) or not 0 <= explain <= MAX_EXPLAIN:
+        raise ValueError(f"explain: expected an integer from 0 to {MAX_EXPLAIN} (the number of input columns). "
+                         f"Got {_trim(repr(explain))} instead.")
     loaded = load_model(model)
-    clean = check_patients(_as_frame(patients))
+    clean = _clean(patients)
     meta = loaded.metadata
     p = loaded.predict_proba(clean)
     thr = meta.benefit_thresholds

@@ -131,9 +131,14 @@ def time_class(
     table = _resolve_mapping(numbering, mapping)
     pair = time_status_pair(df, pdl1_cutoff=pdl1_cutoff, til_pct_cutoff=til_pct_cutoff,
                             til_density_cutoff=til_density_cutoff)
-    labels = []
-    for p, t in zip(pair["pdl1_positive"].to_numpy(), pair["til_positive"].to_numpy()):
-        known = not (np.isnan(p) or np.isnan(t))
-        name = table[(int(p), int(t))] if known else "unknown"
-        labels.append(f"{name} ({describe_pair(p, t)})")
+    # 9 possible (PD-L1, TIL) states (each 0, 1 or unknown): label each state once, then index
+    p = pair["pdl1_positive"].to_numpy(dtype=float)
+    t = pair["til_positive"].to_numpy(dtype=float)
+    code = np.where(np.isnan(p), 2, p).astype(int) * 3 + np.where(np.isnan(t), 2, t).astype(int)
+    states = []
+    for k in range(9):
+        sp, st = (np.nan if k // 3 == 2 else float(k // 3)), (np.nan if k % 3 == 2 else float(k % 3))
+        name = "unknown" if np.isnan(sp) or np.isnan(st) else table[(int(sp), int(st))]
+        states.append(f"{name} ({describe_pair(sp, st)})")
+    labels = np.array(states, dtype=object)[code]
     return pd.Series(labels, index=df.index, dtype=object, name="time_class")

@@ -70,12 +70,12 @@ def check_output(path: str | Path, inputs: Iterable[str | Path] = (), *, flag: s
     """
     path = Path(path)
     allowed = tuple(suffixes)
-    if path.suffix.lower() not in allowed:
-        raise OutputRefused(f"{flag} {str(path)!r}: the suffix decides the format; expected one of "
-                            f"{', '.join(allowed)}. Got {path.suffix or 'no suffix'!r} instead.")
     if path.is_dir():
         raise OutputRefused(f"{flag} {str(path)!r} is a directory; expected a file name such as "
                             f"{str(path / ('predictions' + allowed[0]))!r}. Got a directory instead.")
+    if path.suffix.lower() not in allowed:
+        raise OutputRefused(f"{flag} {str(path)!r}: the suffix decides the format; expected one of "
+                            f"{', '.join(allowed)}. Got {path.suffix or 'no suffix'!r} instead.")
     for src in input_files(inputs):
         if path.exists() and _same_file(path, src):
             raise OutputRefused(f"{flag} {str(path)!r} is the input {str(src)!r} (the same file); expected a new file "
@@ -106,9 +106,9 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
         if col.dtype.kind in "biufcmM":
             continue
         first = col.astype("string").str[:1] if col.dtype != object else col.str[:1]
-        risky = first.isin(FORMULA_PREFIXES).fillna(False).to_numpy(dtype=bool)
-        if col.dtype == object:  # only text cells: a number stored in an object column stays a number
-            risky &= col.map(type).eq(str).to_numpy() if risky.any() else risky
+        risky = first.isin(FORMULA_PREFIXES).fillna(False).to_numpy(dtype=bool, copy=True)
+        if col.dtype == object and risky.any():  # only text cells: a number in an object column stays a number
+            risky &= col.map(type).eq(str).to_numpy(dtype=bool)
         if risky.any():
             if out is None:
                 out = df.copy()

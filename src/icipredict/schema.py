@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -358,39 +359,61 @@ class IdSet:
         return report
 
 
-def _ids(raw: pd.Series) -> pd.Series:
-    """Identifiers as text, stripped; whole numbers stored as floats ("12.0", Parquet) back to "12"."""
+def _ids(raw: pd.Series) -> np.ndarray:
+    """Identifiers as text (None when missing), stripped; whole numbers stored as floats ("12.0",
+    e.g. from Parquet) back to "12"."""
     kind = raw.dtype.kind
-    if kind == "f":
-        values = raw.to_numpy(dtype=float)
-        finite = np.isfinite(values)
-        whole = finite & (np.where(finite, values, 0) % 1 == 0)
-        text = np.array([None if np.isnan(v) else repr(float(v)) if not w else str(int(v))
-                         for v, w in zip(values, whole)], dtype=object)
-        return pd.Series(text, index=raw.index, dtype="string")
     if kind in "iu":
-        return raw.astype("string")
-    if kind == "O" and pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty"):
-        # mixed Python values (a list of dicts): floats follow the float rule, the rest their text
-        def one(v: object) -> object:
-            if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-                return None
-            if isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v).is_integer():
-                return str(int(v))
-            return str(v).strip()
-        return pd.Series([one(v) for v in raw], index=raw.index, dtype="string")
-    return raw.astype("string").str.strip()
+        return raw.astype(str).to_numpy(dtype=object)
+    if kind == "f" or len(raw) <= _SMALL or (
+            kind == "O" and pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty")):
+        return np.array([_one_id(v) for v in raw.tolist()], dtype=object)
+    return raw.astype("string").str.strip().to_numpy(dtype=object, na_value=None)
 
 
-def _labels(ids: pd.Series, blank: np.ndarray) -> np.ndarray:
+def _one_id(v: object) -> str | None:
+    if _is_na(v):
+        return None
+    if isinstance(v, (float, np.floating)):
+        return str(int(v)) if np.isfinite(v) and float(v).is_integer() else repr(float(v))
+    return str(v).strip()
+
+
+def _labels(ids: np.ndarray, blank: np.ndarray) -> np.ndarray:
     """Each row's name in messages: its id, or "row N" (1-based) when the id is blank."""
-    rows = np.char.add("row ", (np.arange(len(ids)) + 1).astype(str)).astype(object)
-    return np.where(blank, rows, ids.to_numpy(dtype=object, na_value=None))
+    if not blank.any():
+        return ids
+    out = ids.copy()
+    out[blank] = [f"row {i + 1}" for i in np.flatnonzero(blank)]
+    return out
 
 
-def _label(ids: pd.Series, i: int) -> str:
-    v = ids.iloc[i]
-    return f"row {i + 1}" if pd.isna(v) or v == "" else str(v)
+def _blank_ids(ids: np.ndarray) -> np.ndarray:
+    if len(ids) <= _SMALL:
+        return np.array([v is None or v == "" or v.lower() in MISSING_TOKENS for v in ids], dtype=bool)
+    text = pd.Series(ids, dtype="string")
+    return (text.isna() | text.str.lower().isin(MISSING_TOKENS) | (text == "")).to_numpy(dtype=bool)
+
+
+def _duplicated(ids: np.ndarray, blank: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(duplicated rows, first rows of each duplicated id, count per duplicated id), blanks ignored."""
+    if len(ids) <= _SMALL:
+        counts: dict = {}
+        for v, b in zip(ids, blank):
+            if not b:
+                counts[v] = counts.get(v, 0) + 1
+        dup = np.array([not b and counts[v] > 1 for v, b in zip(ids, blank)], dtype=bool)
+        seen: set = set()
+        first = np.zeros(len(ids), dtype=bool)
+        for i in np.flatnonzero(dup):
+            if ids[i] not in seen:
+                seen.add(ids[i])
+                first[i] = True
+        return dup, first, counts
+    series = pd.Series(ids, dtype=object)
+    dup = series.duplicated(keep=False).to_numpy(dtype=bool) & ~blank
+    first = dup & ~series.duplicated(keep="first").to_numpy(dtype=bool)
+    return dup, first, series[dup].value_counts().to_dict() if dup.any() else {}
 
 
 def _raise_column_problems(resolution: ColumnResolution, cells: list[str]) -> None:
@@ -462,17 +485,17 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False, units: UnitChe
                      + ", ".join(f"{_trim(k)!r} as {v}" for k, v in resolution.renamed.items()))
 
     # identifiers
-    blank = (ids.isna() | ids.str.lower().isin(MISSING_TOKENS) | (ids == "")).to_numpy(dtype=bool)
+    blank = _blank_ids(ids)
     raw_ids = src["patient_id"]
     for i in np.flatnonzero(blank):
         problems.append(Problem(f"row {i + 1}", "patient_id", "a non-blank identifier", _trim(repr(raw_ids.iloc[i]))))
-    dup = (ids.duplicated(keep=False).to_numpy(dtype=bool) & ~blank)
-    if dup.any():
-        counts = ids[dup].value_counts()
-        for i in np.flatnonzero(dup & ~ids.duplicated(keep="first").to_numpy(dtype=bool)):
-            problems.append(Problem(str(ids.iloc[i]), "patient_id", "a unique identifier",
-                                    f"{int(counts[ids.iloc[i]])} rows with this id"))
-    out["patient_id"] = pd.Series(ids.to_numpy(dtype=object, na_value=None), dtype=object).where(~blank, None)
+    dup, first, counts = _duplicated(ids, blank)
+    for i in np.flatnonzero(first):
+        problems.append(Problem(str(ids[i]), "patient_id", "a unique identifier",
+                                f"{int(counts[ids[i]])} rows with this id"))
+    clean_ids = ids.copy()
+    clean_ids[blank] = None
+    out["patient_id"] = clean_ids
 
     labels = _labels(ids, blank)
     n = len(src)
@@ -548,24 +571,60 @@ def _empty(spec: ColumnSpec, n: int):
     if spec.kind in ("float", "int", "binary"):
         return np.full(n, np.nan)
     if spec.kind == "category":
-        return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=list(spec.categories))
+        return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), dtype=_category_dtype(spec))
     return np.full(n, None, dtype=object)
 
 
-def _uniques(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """Codes of each cell and the distinct cells as stripped text (the string work is done once per value)."""
-    codes, uniques = pd.factorize(col.to_numpy(dtype=object) if col.dtype.kind == "b" else col, use_na_sentinel=True)
-    text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).astype("string").str.strip()
-    return codes, text
+def _category_dtype(spec: ColumnSpec) -> pd.CategoricalDtype:
+    return _dtype_of(spec.name, spec.categories)
 
 
-def _spread(codes: np.ndarray, per_unique: np.ndarray, fill) -> np.ndarray:
+@lru_cache(maxsize=None)
+def _dtype_of(name: str, categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(list(categories))
+
+
+_SMALL = 64  # up to this many distinct cells, the per-value rules run in plain Python (no pandas overhead)
+
+
+def _is_na(v: object) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, (float, np.floating)) and np.isnan(v))
+
+
+def _uniques(col: pd.Series) -> tuple[np.ndarray, list[str | None]]:
+    """Codes of each cell (-1 when missing) and the distinct cells as stripped text.
+
+    The string rules then run once per distinct value, not once per cell.
+    """
+    if len(col) <= _SMALL:  # one patient, or a few: a dict is faster than pandas' hash table
+        index: dict[object, int] = {}
+        codes = np.empty(len(col), dtype=np.intp)
+        for k, v in enumerate(col.tolist()):
+            if _is_na(v):
+                codes[k] = -1
+            else:
+                codes[k] = index.setdefault(v, len(index))
+        uniques = list(index)
+    else:
+        codes, arr = pd.factorize(col.to_numpy(dtype=object) if col.dtype.kind == "b" else col, use_na_sentinel=True)
+        uniques = list(np.asarray(arr, dtype=object))
+    return np.asarray(codes), [str(u).strip() for u in uniques]
+
+
+def _spread(codes: np.ndarray, per_unique, fill) -> np.ndarray:
     """Per-cell values from per-unique values; ``fill`` for the missing cells (code -1)."""
-    out = np.asarray(per_unique)[np.where(codes < 0, 0, codes)] if len(per_unique) else np.full(len(codes), fill)
-    if len(per_unique):
-        out = out.copy()
-        out[codes < 0] = fill
-    return out
+    table = np.empty(len(per_unique) + 1, dtype=object)
+    table[:-1] = per_unique
+    table[-1] = fill
+    return table[np.where(codes < 0, len(per_unique), codes)]
+
+
+def _to_numbers(texts: list[str]) -> np.ndarray:
+    if not texts:
+        return np.empty(0)
+    if len(texts) <= _SMALL:
+        return pd.to_numeric(np.array(texts, dtype=object), errors="coerce").astype(float)
+    return pd.to_numeric(pd.Series(texts, dtype="string"), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _nan_text(spec: ColumnSpec, raw: object) -> str:
@@ -578,14 +637,15 @@ def _nan_text(spec: ColumnSpec, raw: object) -> str:
 
 
 def _check_numeric(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, problems: list[Problem]) -> np.ndarray:
-    if col.dtype.kind in "biuf":  # already numbers: numpy only (one-patient calls stay fast)
+    if col.dtype.kind in "biuf":  # already numbers: numpy only
         values = col.to_numpy(dtype=float, copy=True)
         miss = np.isnan(values)
     else:
-        codes, text = _uniques(col)
-        umiss = (text.isna() | text.str.lower().isin(MISSING_TOKENS)).to_numpy(dtype=bool)
-        number = text.str.rstrip("%") if spec.unit == "%" else text
-        uvalues = pd.to_numeric(number.where(~umiss), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        codes, texts = _uniques(col)
+        umiss = [t.lower() in MISSING_TOKENS for t in texts]
+        number = [t.rstrip("%") if spec.unit == "%" else t for t, m in zip(texts, umiss) if not m]
+        parsed = iter(_to_numbers(number))
+        uvalues = [np.nan if m else next(parsed) for m in umiss]
         values = _spread(codes, uvalues, np.nan).astype(float)
         miss = _spread(codes, umiss, True).astype(bool)
     for i in np.flatnonzero(np.isnan(values) & ~miss):
@@ -625,11 +685,10 @@ def _check_binary(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, problems
         miss = np.isnan(values)
         out = np.where((values == 0.0) | (values == 1.0), values, np.nan)
     else:
-        codes, text = _uniques(col)
-        lowered = text.str.lower()
-        umiss = (text.isna() | lowered.isin(_MISSING_IN_SIGNED)).to_numpy(dtype=bool)
-        uvalues = np.select([lowered.isin(_TRUE).to_numpy(dtype=bool), lowered.isin(_FALSE).to_numpy(dtype=bool)],
-                            [1.0, 0.0], default=np.nan)
+        codes, texts = _uniques(col)
+        lowered = [t.lower() for t in texts]
+        umiss = [t in _MISSING_IN_SIGNED for t in lowered]
+        uvalues = [1.0 if t in _TRUE else 0.0 if t in _FALSE else np.nan for t in lowered]
         out = _spread(codes, uvalues, np.nan).astype(float)
         miss = _spread(codes, umiss, True).astype(bool)
     for i in np.flatnonzero(np.isnan(out) & ~miss):
@@ -637,26 +696,28 @@ def _check_binary(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, problems
     return out
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def _check_category(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, problems: list[Problem]) -> pd.Categorical:
-    codes, text = _uniques(col)
-    lowered = text.str.lower().str.replace(r"\s+", " ", regex=True)
+    codes, texts = _uniques(col)
     tokens = _MISSING_IN_SIGNED if "-" in spec.aliases else MISSING_TOKENS
-    umiss = (text.isna() | lowered.isin(tokens)).to_numpy(dtype=bool)
-    mapped = lowered.map(spec.aliases).to_numpy(dtype=object, na_value=None)
     level = {c: k for k, c in enumerate(spec.categories)}
-    ucodes = np.array([level.get(m, -1) if isinstance(m, str) and not u else -1 for m, u in zip(mapped, umiss)],
-                      dtype=np.int16)
-    ubad = (ucodes < 0) & ~umiss
+    ucodes, ubad = [], []
+    for t in texts:
+        lowered = _SPACES.sub(" ", t.lower())
+        missing = lowered in tokens
+        code = -1 if missing else level.get(spec.aliases.get(lowered), -1)
+        ucodes.append(code)
+        ubad.append(code < 0 and not missing)
     for i in np.flatnonzero(_spread(codes, ubad, False).astype(bool)):
         problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col.iloc[i]))))
-    return pd.Categorical.from_codes(_spread(codes, ucodes, -1).astype(np.int16), categories=list(spec.categories))
+    return pd.Categorical.from_codes(_spread(codes, ucodes, -1).astype(np.int16), dtype=_category_dtype(spec))
 
 
 def _check_text(col: pd.Series) -> np.ndarray:
-    codes, text = _uniques(col)
-    umiss = (text.isna() | text.str.lower().isin(MISSING_TOKENS)).to_numpy(dtype=bool)
-    values = text.to_numpy(dtype=object, na_value=None)
-    values[umiss] = None
+    codes, texts = _uniques(col)
+    values = [None if t.lower() in MISSING_TOKENS else t for t in texts]
     return _spread(codes, values, None).astype(object)
 
 

@@ -168,41 +168,76 @@ def _group_presence(clean: pd.DataFrame) -> np.ndarray:
     return np.column_stack([known[:, idx].any(axis=1) for idx in _GROUP_INDEX])
 
 
-def _by_pattern(rows: np.ndarray, text_of) -> np.ndarray:
-    """Per-row text from a (n x k) boolean/int array: each distinct row pattern is formatted once."""
-    if len(rows) == 0:
-        return np.empty(0, dtype=object)
-    patterns, inverse = np.unique(rows, axis=0, return_inverse=True)
-    texts = np.array([text_of(p) for p in patterns], dtype=object)
-    return texts[np.asarray(inverse).reshape(-1)]
+@dataclass
+class _Texts:
+    """Per-row texts as codes into a list of distinct texts (-1: no text): rows share their formatting."""
+
+    codes: np.ndarray
+    texts: list[str]
+
+    def rows(self) -> list[str]:
+        table = np.array([*self.texts, ""], dtype=object)
+        return list(table[np.where(self.codes < 0, len(self.texts), self.codes)])
+
+
+def _by_pattern(rows: np.ndarray, text_of) -> _Texts:
+    """Texts from a (n x k) boolean array: each distinct row pattern (packed into an integer) formatted once."""
+    k = rows.shape[1]
+    key = rows.astype(np.int64) @ (np.int64(1) << np.arange(k, dtype=np.int64))
+    uniq, inverse = _unique_codes(key, 1 << k) if k <= 20 else np.unique(key, return_inverse=True)
+    texts = [text_of(np.array([(u >> b) & 1 for b in range(k)], dtype=bool)) for u in uniq.tolist()]
+    return _Texts(np.asarray(inverse).reshape(-1), texts)
 
 
 def _missing_inputs(present: np.ndarray) -> list[str]:
     names = list(FEATURE_GROUPS)
-    return list(_by_pattern(present, lambda row: "; ".join(n for n, here in zip(names, row) if not here)))
+    return _by_pattern(present, lambda row: "; ".join(n for n, here in zip(names, row) if not here)).rows()
 
 
-def _by_value(values: pd.Series, text_of) -> np.ndarray:
-    """Per-row text from a column: each distinct value formatted once; "" where the value is missing."""
+def _by_value(values: pd.Series, text_of) -> _Texts:
+    """Texts from a column: each distinct value formatted once; none where the value is missing."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    texts = np.array([text_of(u) for u in uniques] + [""], dtype=object)
-    return texts[np.where(codes < 0, len(uniques), codes)]
+    return _Texts(np.asarray(codes), [text_of(u) for u in uniques])
 
 
-def _join(parts: list[np.ndarray], n: int) -> list[str]:
-    """Row-wise "; ".join of the non-empty texts of several per-row text arrays, in order."""
-    out = np.full(n, "", dtype=object)
+def _unique_codes(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` for non-negative integer keys below ``size``, without a sort."""
+    if size > 4 * len(key) + 1024:
+        uniq, inverse = np.unique(key, return_inverse=True)
+        return uniq, np.asarray(inverse).reshape(-1)
+    seen = np.zeros(size, dtype=bool)
+    seen[key] = True
+    uniq = np.flatnonzero(seen)
+    position = np.cumsum(seen) - 1
+    return uniq, position[key]
+
+
+def _join(parts: list[_Texts], n: int) -> list[str]:
+    """Row-wise "; ".join of the non-empty texts of several parts, in order, one join per distinct combination."""
+    acc: _Texts | None = None
     for part in parts:
-        has_out, has_part = out != "", part != ""
-        both = has_out & has_part
-        out = np.where(both, out + "; " + np.where(both, part, ""), np.where(has_part, part, out))
-    return list(out)
+        empty = np.array([t == "" for t in part.texts] + [True])
+        codes = np.asarray(part.codes, dtype=np.int64)
+        codes = np.where(empty[np.where(codes < 0, len(part.texts), codes)], -1, codes)
+        if (codes < 0).all():
+            continue
+        if acc is None:
+            acc = _Texts(codes, part.texts)
+            continue
+        width = len(part.texts) + 1
+        uniq, inverse = _unique_codes((acc.codes + 1) * width + (codes + 1), (len(acc.texts) + 1) * width)
+        texts = []
+        for u in uniq.tolist():
+            a, b = divmod(u, width)
+            texts.append("; ".join(t for t in (acc.texts[a - 1] if a else "", part.texts[b - 1] if b else "") if t))
+        acc = _Texts(inverse.astype(np.int64), texts)
+    return [""] * n if acc is None else acc.rows()
 
 
 def _warnings(clean: pd.DataFrame, meta: ModelMetadata, present: np.ndarray) -> list[str]:
     train = meta.training
     n = len(clean)
-    parts: list[np.ndarray] = []
+    parts: list[_Texts] = []
     drivers = clean[list(DRIVER_COLUMNS)].to_numpy(dtype=float) == 1
     if drivers.any():
         parts.append(_by_pattern(drivers, lambda row: "" if not row.any() else (
@@ -227,17 +262,18 @@ def _warnings(clean: pd.DataFrame, meta: ModelMetadata, present: np.ndarray) -> 
         with np.errstate(invalid="ignore"):
             out = (v < r.min) | (v > r.max)
         if out.any():
-            text = np.full(n, "", dtype=object)
-            for i in np.flatnonzero(out):  # only the rows outside the range are formatted
-                text[i] = f"{col} {v[i]:g} outside the training range {r.min:g}-{r.max:g}"
-            parts.append(text)
+            rows = np.flatnonzero(out)  # only the rows outside the range are formatted
+            codes = np.full(n, -1, dtype=np.int64)
+            codes[rows] = np.arange(len(rows))
+            parts.append(_Texts(codes, [f"{col} {v[i]:g} outside the training range {r.min:g}-{r.max:g}"
+                                        for i in rows]))
     n_groups = len(FEATURE_GROUPS)
     given = present.sum(axis=1)
     few = given < n_groups / 3
     if few.any():
-        texts = np.array([f"only {k} of {n_groups} input groups given: the prediction is close to the training "
-                          "average" for k in range(n_groups + 1)], dtype=object)
-        parts.append(np.where(few, texts[given], ""))
+        parts.append(_Texts(np.where(few, given, -1), [f"only {k} of {n_groups} input groups given: the prediction "
+                                                       "is close to the training average"
+                                                       for k in range(n_groups + 1)]))
     return _join(parts, n)
 
 

@@ -144,7 +144,8 @@ def til_positive(
     >>> til_positive(df).tolist()
     [0.0, 0.0, 1.0]
     """
-    status = _text_column(df, "til_status").map(lambda v: v.lower() if isinstance(v, str) else v)
+    lowered = _text_column(df, "til_status").astype("string").str.lower()
+    status = pd.Series(lowered.to_numpy(dtype=object, na_value=np.nan), index=df.index)
     pct = _float_column(df, "til_pct")
     density = _float_column(df, "til_density")
     out = np.select(

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -31,6 +32,7 @@ __all__ = ["OUTPUT_SUFFIXES", "FORMULA_PREFIXES", "check_output", "neutralise_fo
 OUTPUT_SUFFIXES: dict[str, str] = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet"}
 #: First characters a spreadsheet may read as the start of a formula (OWASP CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_VALUE_COLUMN = re.compile(r"top\d+_value$")
 
 
 def input_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -119,11 +121,14 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _for_parquet(df: pd.DataFrame) -> pd.DataFrame:
-    """Object columns mixing numbers and text (``top{i}_value``) as text, so Parquet can type them."""
+    """Columns of values as given (``top{i}_value``) and object columns mixing numbers and text as
+    text, so every piece of a streamed Parquet file has the same column types."""
     out = df
     for name in df.columns:
         col = df[name]
-        if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) not in ("string", "empty"):
+        as_given = _VALUE_COLUMN.match(str(name)) is not None
+        if (as_given and col.dtype != object) or (
+                col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) not in ("string", "empty")):
             if out is df:
                 out = df.copy()
             out[name] = col.map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v))

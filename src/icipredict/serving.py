@@ -249,14 +249,13 @@ def _warnings(clean: pd.DataFrame, meta: ModelMetadata, present: np.ndarray) -> 
         parts.append(_by_value(reg, lambda r: "" if r in seen else
                                f"regimen {r} never seen in training (seen: {', '.join(sorted(seen))})"))
     kinds = set(train.tmb_assay_kinds)
-    assay = clean["tmb_assay"]
-    if assay.notna().any():
+    codes, assays = pd.factorize(clean["tmb_assay"].astype(object), use_na_sentinel=True)
+    if len(assays):  # the assay rules run once per distinct assay
+        kind = tmb_assay_kind(pd.DataFrame({"tmb_assay": np.asarray(assays, dtype=object)})).tolist()
         if kinds:
-            kind = tmb_assay_kind(clean)
-            unseen = (kind.notna() & ~kind.isin(kinds)).to_numpy(dtype=bool)
-            key = (kind.astype(object) + " (" + assay.astype(object).astype(str) + ")").where(unseen)
-            parts.append(_by_value(key, lambda v: f"TMB assay kind {v} never seen in training"))
-        parts.append(_by_value(assay.astype(object), _unrecognised_assay))
+            parts.append(_Texts(codes, [f"TMB assay kind {k} ({a}) never seen in training" if k not in kinds else ""
+                                        for a, k in zip(assays, kind)]))
+        parts.append(_Texts(codes, [_unrecognised_assay(a) for a in assays]))
     for col, r in train.ranges.items():
         v = clean[col].to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):

@@ -257,3 +257,133 @@ def test_categories_are_categorical_with_schema_levels():
     clean = check_patients(_frame(sex=["F"], regimen=["chemo+io"]))
     assert list(clean["sex"].cat.categories) == list(COLUMNS["sex"].categories)
     assert clean["regimen"].iloc[0] == "chemo_ici"
+
+
+# -- Hardening II: names, values, units, identifiers ------------------------------------------------
+
+from icipredict.column_names import COLUMN_ALIASES  # noqa: E402
+from icipredict.schema import IdSet, UnitCheck  # noqa: E402
+
+
+def test_every_alias_names_a_canonical_column():
+    assert set(COLUMN_ALIASES) <= set(COLUMNS)
+
+
+@pytest.mark.parametrize(("header", "canonical"), [
+    ("PDL1_TPS", "pdl1_tps"), ("PD-L1 TPS (%)", "pdl1_tps"), ("TMB", "tmb"), ("TMB (mut/Mb)", "tmb"),
+    ("Age", "age"), (" AGE ", "age"), ("Gender", "sex"), ("ECOG PS", "ecog"), ("EGFR mutation", "mut_egfr"),
+    ("MET exon 14", "mut_met_ex14"), ("Patient ID", "patient_id"), ("Line of therapy", "line_of_therapy"),
+], ids=lambda v: str(v).replace(" ", "_"))
+def test_aliases_are_read_and_reported(header, canonical):
+    df = pd.DataFrame({"patient_id" if canonical != "patient_id" else "x": ["a"], header: [""]})
+    if canonical == "patient_id":
+        df = pd.DataFrame({header: ["a"]})
+    rep = validate_patients(df)
+    assert canonical in rep.frame.columns
+    if header.strip() != canonical:
+        assert rep.renamed == {header.strip(): canonical}
+        assert any("read by another name" in n and canonical in n for n in rep.notes)
+
+
+def test_id_and_bare_gene_names_are_not_aliases():
+    with pytest.raises(InvalidPatientData, match="no 'patient_id' column"):
+        check_patients(pd.DataFrame({"id": ["a"]}))
+    rep = validate_patients(pd.DataFrame({"patient_id": ["a"], "EGFR": ["L858R"]}))
+    assert rep.extra_columns == ["EGFR"] and np.isnan(rep.frame["mut_egfr"].iloc[0])
+
+
+def test_two_spellings_of_one_column_are_refused():
+    df = pd.DataFrame([["a", 1.0, 2.0]], columns=["patient_id", "TMB", "tmb"])
+    with pytest.raises(InvalidPatientData, match=r"\['tmb'\] appear more than once \('TMB' and 'tmb' both read as 'tmb'\)"):
+        check_patients(df)
+
+
+def test_a_unit_that_contradicts_the_column_is_refused():
+    df = pd.DataFrame({"patient_id": ["a"], "Albumin (g/L)": ["38"]})
+    with pytest.raises(InvalidPatientData, match=r"column 'Albumin \(g/L\)': expected albumin in g/dL .*Got a column in g/L"):
+        check_patients(df)
+
+
+def test_percent_only_in_percentage_columns():
+    clean = check_patients(_frame(pdl1_tps=["50%"], til_pct=["20 %"]))
+    assert clean[["pdl1_tps", "til_pct"]].iloc[0].tolist() == [50.0, 20.0]
+    with pytest.raises(InvalidPatientData, match=_pin("p1", "age", r"'65%' \(not a number: '%' is accepted only in "
+                                                                  r"percentage columns\) instead")):
+        check_patients(_frame(age=["65%"]))
+
+
+def test_dash_is_negative_where_plus_is_positive_and_missing_elsewhere():
+    clean = check_patients(_frame(mut_kras=["-", "+"], til_status=["-", "+"], met_liver=["-", "+"], age=["-", "60"],
+                                  smoking=["-", "never"], pdl1_band=["-", "<1"]))
+    assert clean["mut_kras"].tolist() == [0.0, 1.0] and clean["met_liver"].tolist() == [0.0, 1.0]
+    assert clean["til_status"].astype(object).tolist() == ["negative", "positive"]
+    assert np.isnan(clean["age"].iloc[0]) and pd.isna(clean["smoking"].iloc[0]) and pd.isna(clean["pdl1_band"].iloc[0])
+
+
+def test_decimal_comma_gets_a_hint():
+    with pytest.raises(InvalidPatientData, match=_pin("p1", "albumin", r"'3,9' \(not a number: a decimal comma\?")):
+        check_patients(_frame(albumin=["3,9"]))
+
+
+@pytest.mark.parametrize(("values", "verdict"), [
+    ([14, 28, 35, 42, 56, 63, 90], "whole numbers up to 90 with median 42: this looks like days (short follow-up)"),
+    ([300, 400, 120, 500, 90], "median 300: this looks like days"),
+    ([1.2, 3.5, 7.9, 14.2, 30.5, 61.3], None),  # months with long follow-up: accepted
+    ([1, 2, 3, 5, 8, 12, 70], None),  # whole months, one long responder: median 5, accepted
+], ids=["days-short-follow-up", "days-long", "months-decimals", "whole-months"])
+def test_pfs_in_days_rule(values, verdict):
+    df = _frame(pfs_months=[str(v) for v in values], pfs_event=["1"] * len(values))
+    if verdict is None:
+        assert check_patients(df)["pfs_months"].tolist() == [float(v) for v in values]
+    else:
+        with pytest.raises(InvalidPatientData, match=re.escape(f"column 'pfs_months': expected pfs_months in months. "
+                                                               f"Got {verdict}")):
+            check_patients(df)
+
+
+def test_unit_check_over_chunks_reaches_the_whole_table_verdict():
+    df = _frame(pdl1_tps=["0.1", "0.5", "0.02", "0.9", "0", "0.6"])
+    units = UnitCheck()
+    for start in range(0, 6, 2):  # no chunk has 5 values: only the whole table does
+        validate_patients(df.iloc[start:start + 2], units=units)
+    (problem,) = units.problems()
+    assert problem.column == "pdl1_tps" and "looks like a fraction" in problem.got
+
+
+@pytest.mark.parametrize(("ids", "expected"), [
+    ([12.0, 13.0], ["12", "13"]), ([12.5, 3.0], ["12.5", "3"]), ([7, 8], ["7", "8"]),
+    ([" a ", "b"], ["a", "b"]), (["=1+1", "$x^2$"], ["=1+1", "$x^2$"]), ([12.0, "x"], ["12", "x"]),
+], ids=["whole-floats", "fraction-floats", "ints", "spaces", "formula-and-mathtext", "mixed"])
+def test_identifier_rule(ids, expected):
+    assert check_patients(pd.DataFrame({"patient_id": ids}))["patient_id"].tolist() == expected
+
+
+def test_long_values_are_trimmed_in_messages():
+    with pytest.raises(InvalidPatientData) as info:
+        check_patients(pd.DataFrame({"patient_id": ["x" * 10_000], "smoking": ["y" * 10_000_000]}))
+    assert len(str(info.value)) < 1000 and "..." in str(info.value)
+
+
+def test_id_set_finds_repeats_across_many_chunks():
+    seen = IdSet()
+    rng = np.random.default_rng(0)
+    ids = np.array([f"p{i}" for i in range(20_000)], dtype=object)
+    for chunk in np.array_split(ids, 37):
+        assert not seen.add(chunk).any()
+    again = seen.add(np.array(["p5", "new", "p19999"], dtype=object))
+    assert again.tolist() == [True, False, True]
+    assert len(seen._runs) <= 2 * int(np.log2(20_000)) + 2  # O(log n) sorted runs, not one per chunk
+    assert not seen.add(np.array([f"q{i}" for i in rng.integers(0, 10**9, 10)], dtype=object)).any()
+
+
+def test_small_and_large_tables_are_checked_alike():
+    rng = np.random.default_rng(3)
+    n = 500
+    df = pd.DataFrame({"patient_id": [f"p{i}" for i in range(n)],
+                       "sex": rng.choice(["F", "male", "NA", " Female ", None], n),
+                       "mut_kras": rng.choice(["1", "0", "-", "+", "wt", ""], n),
+                       "pdl1_tps": rng.choice(["50%", "0", "n/a", "99.9", " 7 "], n),
+                       "tmb_assay": rng.choice(["MSK-IMPACT", " WES ", "unknown", None], n)})
+    whole = check_patients(df)
+    parts = pd.concat([check_patients(df.iloc[i:i + 7]) for i in range(0, n, 7)], ignore_index=True)
+    pd.testing.assert_frame_equal(whole, parts)

@@ -19,11 +19,30 @@ def _err(message: str) -> None:
     print(f"icipredict: error: {message}", file=sys.stderr)
 
 
-def _read(path: str, fmt: str, lenient: bool = False):
+def _read(args, lenient: bool = False, numbers: bool = False):
     from icipredict.io import read_patients
     from icipredict.schema import validate_patients
 
-    return validate_patients(read_patients(path, format=fmt), lenient=lenient)
+    path = getattr(args, "input", None) or args.data
+    raw = read_patients(path, format=args.format, sheet=args.sheet, decimal=args.decimal, numbers=numbers)
+    return validate_patients(raw, lenient=lenient)
+
+
+def _report_rows(report, *, quiet: bool, skip_notes: tuple[str, ...] = ()) -> None:
+    """The lenient report on stderr: notes, then every row not read or dropped, one line each."""
+    if not quiet:
+        for note in report.notes:
+            if not note.startswith(skip_notes):
+                print(f"note: {note}", file=sys.stderr)
+    for p in report.unread:
+        print(f"not read: {p}", file=sys.stderr)
+    for p in report.dropped:
+        print(f"dropped: {p}", file=sys.stderr)
+
+
+def _not_scored(names: list[str]) -> str:
+    shown = ", ".join(repr(n) for n in names[:20]) + (" ..." if len(names) > 20 else "")
+    return f"{len(names)} row(s) not scored: {shown}"
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -32,6 +51,9 @@ def cmd_synth(args) -> int:
     from icipredict.io import write_table
     from icipredict.io.synthetic import synthetic_cohort
 
+    from icipredict.io.output import check_output
+
+    check_output(args.out, flag="--out")
     df = synthetic_cohort(n=args.n, seed=args.seed, outcomes=not args.no_outcomes)
     write_table(df, args.out)
     print(f"wrote {len(df)} synthetic patients (seed {args.seed}) to {args.out}")
@@ -46,9 +68,12 @@ def cmd_validate(args) -> int:
     from icipredict.clinical.time_class import time_class
     from icipredict.schema import PREDICTORS
 
-    report = _read(args.input, args.format, args.lenient)
+    report = _read(args, args.lenient)
     df = report.frame
-    print(f"{args.input}: {len(df)} patients" + (f" ({report.n_dropped} dropped)" if report.dropped else ""))
+    counts = [f"{report.n_dropped} dropped" if report.dropped else "",
+              f"{len(report.unread)} not read" if report.unread else ""]
+    counts = [c for c in counts if c]
+    print(f"{args.input}: {len(df)} patients" + (f" ({', '.join(counts)})" if counts else ""))
     if df["cohort"].notna().any():
         print("cohorts: " + ", ".join(f"{k} {v}" for k, v in df["cohort"].value_counts().sort_index().items()))
     labels = benefit_label(df, source=args.label_source)
@@ -63,8 +88,12 @@ def cmd_validate(args) -> int:
         print(f"  {name:<24} {share:6.1%} missing  {bar}")
     for note in report.notes:
         print(f"note: {note}")
+    for p in report.unread:
+        print(f"not read: {p}")
     for p in report.dropped:
         print(f"dropped: {p}")
+    if report.not_scored:
+        print(f"warning: {_not_scored(report.not_scored)}")
     drivers = (df[list(DRIVER_COLUMNS)].astype(float) == 1).any(axis=1)
     if drivers.any():
         print(f"warning: {int(np.sum(drivers))} driver-positive patient(s) (EGFR/ALK/ROS1/RET/ERBB2): "
@@ -107,89 +136,103 @@ def cmd_evaluate(args) -> int:
     from icipredict.evaluation import format_metrics_markdown
     from icipredict.evaluation.saved import evaluate
 
+    from icipredict.io.output import TableWriter, check_output
+
+    out = check_output(args.output, [args.data], suffixes=(".csv", ".tsv")) if args.output else None
     table = evaluate(args.model, args.data, cohort_column=args.cohort_column, format=args.format,
                      label_source=args.label_source, n_boot=args.n_boot, seed=args.seed)
     print(format_metrics_markdown(table.loc[table["subset"] == "all"]))
     for subset in sorted(s for s in table["subset"].unique() if s != "all"):
         print(f"\nsame patients ({subset}):")
         print(format_metrics_markdown(table.loc[table["subset"] == subset]))
-    if args.output:
-        table.to_csv(args.output, index=False)
-        print(f"\nmetrics written to {args.output}")
+    if out is not None:
+        with TableWriter(out) as writer:
+            writer.write(table)
+            writer.commit()
+        print(f"\nmetrics written to {out}")
     return 0
 
 
 def cmd_predict(args) -> int:
+    from icipredict.io.output import TableWriter, check_output
     from icipredict.serving import load_model, predict
 
-    out = Path(args.output) if args.output else None
+    # the output is checked before any work: a refused path costs nothing and loses nothing
+    out = check_output(args.output, [args.input]) if args.output else None
     if args.chunk_size:
-        return _predict_chunks(args, load_model(args.model), out)
-    report = _read(args.input, args.format, args.lenient)  # bad input fails before the model loads
+        return _predict_chunks(args, out)
+    report = _read(args, args.lenient, numbers=True)  # bad input fails before the model loads
     model = load_model(args.model)
-    for note in report.notes:
-        if not args.quiet:
-            print(f"note: {note}", file=sys.stderr)
-    result = predict(report.frame, model=model, explain=args.explain)
-    _write_predictions(result, out)
-    if out is not None and not args.quiet:
-        print(f"{len(result)} predictions written to {out} (model {model.version})", file=sys.stderr)
+    _report_rows(report, quiet=args.quiet)
+    result = predict(report, model=model, explain=args.explain)  # a report is validated already
+    with TableWriter(out) as writer:
+        writer.write(result)
+        writer.commit()
+    _summary(args, len(result), report.not_scored, out, model.version)
     return 0
 
 
-def _write_predictions(result, out: Path | None, *, header: bool = True, mode: str = "w") -> None:
-    if out is None:
-        result.to_csv(sys.stdout, index=False, header=header)
-    elif out.suffix.lower() == ".parquet":
-        from icipredict.io import write_table
-
-        write_table(result, out)
-    else:
-        result.to_csv(out, index=False, header=header, mode=mode)
+def _summary(args, n: int, not_scored: list[str], out, version: str) -> None:
+    if not_scored:
+        print(f"icipredict: warning: {_not_scored(not_scored)} (listed above)", file=sys.stderr)
+    if not args.quiet:
+        where = f"written to {out}" if out is not None else "written to standard output"
+        print(f"{n} predictions {where} (model {version})", file=sys.stderr)
 
 
-def _predict_chunks(args, model, out: Path | None) -> int:
-    import os
-
+def _predict_chunks(args, out) -> int:
     from icipredict.exceptions import InvalidPatientData
     from icipredict.io import iter_patient_chunks
-    from icipredict.serving import predict
+    from icipredict.io.output import TableWriter
+    from icipredict.schema import IdSet, UnitCheck, validate_patients
+    from icipredict.serving import load_model, predict
 
-    if out is not None and out.suffix.lower() == ".parquet":
-        raise InvalidPatientData("--output: streaming (--chunk-size) writes CSV; expected a .csv output. "
-                                 f"Got {out.name} instead.")
-    tmp = out.with_name(f".{out.name}.partial") if out else None
-    import numpy as np
-    import pandas as pd
-
-    # 64-bit hashes of the ids seen so far: duplicates across chunks are caught in ~8 bytes per patient
-    seen = np.empty(0, dtype=np.uint64)
+    chunks = iter_patient_chunks(args.input, args.chunk_size, format=args.format, sheet=args.sheet,
+                                 decimal=args.decimal, numbers=True)
+    model = load_model(args.model)
+    units, seen = UnitCheck(), IdSet()
+    not_scored: list[str] = []
+    shown_notes: set[str] = set()
     n = 0
-    try:
-        for i, chunk in enumerate(iter_patient_chunks(args.input, args.chunk_size, format=args.format)):
-            ids = chunk["patient_id"].astype(str).str.strip()
-            hashes = pd.util.hash_array(ids.to_numpy(dtype=object))
-            again = np.flatnonzero(np.isin(hashes, seen))
-            if len(again):
-                raise InvalidPatientData(f"patient {ids.iloc[again[0]]!r}, column 'patient_id': expected a unique "
-                                         "identifier. Got an id already seen in an earlier chunk instead.")
-            seen = np.union1d(seen, hashes)
-            result = predict(chunk, model=model, explain=args.explain)
-            _write_predictions(result, tmp, header=(i == 0), mode="w" if i == 0 else "a")
-            n += len(result)
+    with TableWriter(out) as writer:
+        for chunk in chunks:
+            # the same validation as a whole file; the whole-column unit checks wait for the last chunk
+            report = validate_patients(chunk, lenient=args.lenient, units=units)
+            again = seen.add(report.frame["patient_id"].to_numpy(dtype=object))
+            if again.any():
+                first = report.frame["patient_id"].iloc[int(again.argmax())]
+                if not args.lenient:
+                    raise InvalidPatientData(f"patient {first!r}, column 'patient_id': expected a unique identifier. "
+                                             "Got an id already seen in an earlier chunk instead.")
+                report = seen.drop(report, again)
+            fresh = [x for x in report.notes if x not in shown_notes]
+            shown_notes.update(fresh)
+            report.notes = fresh
+            _report_rows(report, quiet=args.quiet, skip_notes=("lenient mode dropped",))
+            not_scored += report.not_scored
+            if len(report.frame):
+                result = predict(report, model=model, explain=args.explain)
+                writer.write(result)
+                n += len(result)
             if not args.quiet:
                 print(f"[icipredict] {n} patients predicted", file=sys.stderr, flush=True)
-        if tmp is not None:
-            os.replace(tmp, out)
-    finally:
-        if tmp is not None and tmp.exists():
-            tmp.unlink()
+        problems = units.problems()
+        if problems:
+            raise InvalidPatientData.from_problems(problems)
+        if n == 0:
+            raise InvalidPatientData(f"{args.input}: every row has a problem, so lenient mode dropped them all; "
+                                     f"expected at least one valid patient. Got {len(not_scored)} dropped row(s) "
+                                     "instead.")
+        writer.commit()
+    _summary(args, n, not_scored, out, model.version)
     return 0
 
 
 def cmd_explain(args) -> int:
+    from icipredict.io.output import check_output
     from icipredict.report import patient_report
 
+    check_output(args.out, [args.input], flag="--out", suffixes=(".html", ".png"))
     path = patient_report(args.model, args.input, args.patient, args.out, input_format=args.format)
     print(f"report for patient {args.patient} written to {path}")
     return 0
@@ -220,10 +263,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-outcomes", action="store_true", help="leave out the outcome columns")
     p.set_defaults(func=cmd_synth)
 
-    def add_input(p, flag="--input"):
+    def add_input(p, flag="--input", table_options=True):
         p.add_argument(flag, required=True, help="canonical CSV/Parquet, cBioPortal study folder or portal TSV "
                                                  "export, LORIS/Chowell table, Dijon table")
         p.add_argument("--format", choices=INPUT_FORMATS, default="auto", help="input format (default: detected)")
+        if not table_options:
+            return
+        p.add_argument("--sheet", default=None, metavar="NAME|INDEX",
+                       help="Excel input: the sheet to read, by name or 0-based index (default: the first)")
+        p.add_argument("--decimal", choices=(".", ","), default=None,
+                       help="decimal mark of a text table (default: detected; ',' for a European ';' CSV)")
 
     p = sub.add_parser("validate", help="check a patient table and summarise it; changes nothing")
     add_input(p)
@@ -245,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="metrics of a trained model on labelled patients, beside the baselines")
     p.add_argument("--model", required=True, help="model directory, MLflow URI or shipped name (e.g. public)")
-    add_input(p, "--data")
+    add_input(p, "--data", table_options=False)
     p.add_argument("--cohort-column", default="cohort")
     p.add_argument("--label-source", choices=LABEL_SOURCES, default="derived")
     p.add_argument("--n-boot", type=int, default=1000)
@@ -256,16 +305,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="predict durable benefit for new patients")
     p.add_argument("--model", default="public", help="model directory, MLflow URI or shipped name (default public)")
     add_input(p)
-    p.add_argument("--output", help="output .csv or .parquet (default: stdout)")
-    p.add_argument("--explain", type=int, default=0, metavar="K", help="add the K strongest SHAP contributions")
-    p.add_argument("--chunk-size", type=int, default=0, help="stream a canonical CSV/Parquet in chunks of N rows")
+    p.add_argument("--output", help="output .csv, .tsv or .parquet: the suffix decides the format (default: CSV on "
+                                    "stdout). Never one of the inputs; an existing file is replaced only when the "
+                                    "whole result is written. Text cells that could start a spreadsheet formula "
+                                    "(=, +, -, @) get a leading ' in CSV/TSV.")
+    p.add_argument("--explain", type=int, default=0, metavar="K",
+                   help="add the K strongest contributions (K at most the number of input columns)")
+    p.add_argument("--chunk-size", type=int, default=0,
+                   help="stream a canonical table in chunks of N rows (same checks as the whole file)")
     p.add_argument("--lenient", action="store_true", help="drop bad rows with a report instead of failing")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("explain", help="one-patient report: contributions, calibration, TIME class")
     p.add_argument("--model", default="public")
-    add_input(p)
+    add_input(p, table_options=False)
     p.add_argument("--patient", required=True, help="patient_id to explain")
     p.add_argument("--out", required=True, help="report.html or report.png")
     p.set_defaults(func=cmd_explain)
@@ -282,8 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "explain", 0) and isinstance(args.explain, int) and args.explain < 0:
-        parser.error("--explain: expected K >= 0")
+    if getattr(args, "explain", 0) and isinstance(args.explain, int):
+        from icipredict.schema import PREDICTORS
+
+        if not 0 <= args.explain <= len(PREDICTORS):
+            parser.error(f"--explain: expected K from 0 to {len(PREDICTORS)} (the number of input columns). "
+                         f"Got {args.explain} instead.")
     if getattr(args, "chunk_size", 0) and args.chunk_size < 0:
         parser.error("--chunk-size: expected N >= 1")
     if args.command == "serve" and not 0 <= args.port <= 65535:

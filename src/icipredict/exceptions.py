@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Problem", "InvalidPatientData", "InvalidConfig", "ModelLoadError", "OutputRefused", "IcipredictError"]
+__all__ = ["Problem", "InvalidPatientData", "InvalidConfig", "ModelLoadError", "OutputRefused", "IcipredictError",
+           "InputWarning"]
 
 
 class IcipredictError(Exception):
@@ -25,13 +26,19 @@ class Problem:
     got: str
 
     def __str__(self) -> str:
+        # user-supplied parts are trimmed: a 10 MB cell or id is never echoed whole
         where = []
         if self.patient_id is not None:
-            where.append(f"patient {self.patient_id!r}")
+            where.append(f"patient {_trim(self.patient_id)!r}")
         if self.column is not None:
-            where.append(f"column {self.column!r}")
+            where.append(f"column {_trim(self.column)!r}")
         prefix = ", ".join(where) if where else "table"
-        return f"{prefix}: expected {self.expected}. Got {self.got} instead."
+        return f"{prefix}: expected {_trim(self.expected, 240)}. Got {_trim(self.got, 160)} instead."
+
+
+def _trim(text: object, limit: int = 80) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class InvalidPatientData(IcipredictError, ValueError):
@@ -63,3 +70,10 @@ class ModelLoadError(IcipredictError, OSError):
 
 class OutputRefused(IcipredictError, FileExistsError):
     """Writing would overwrite or delete a file or folder the package did not create, or one of its inputs."""
+
+
+class InputWarning(UserWarning):
+    """Something about the input the caller should know, which does not stop the prediction.
+
+    For example a column read by another name (``PDL1_TPS`` read as ``pdl1_tps``).
+    """

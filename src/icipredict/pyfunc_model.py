@@ -3,13 +3,17 @@
 MLflow executes this file when it loads a logged or shipped icipredict model; nothing is unpickled.
 The weights come from the ``bundle`` artefact (a verified, pickle-free bundle), loaded in
 ``load_context``. REST (``mlflow models serve``) and Spark (``mlflow.pyfunc.spark_udf``) therefore
-give exactly the numbers and the validation of the Python API. The package never imports this file.
+give exactly the numbers and the validation of the Python API: the signature declares the input
+columns with MLflow's ``AnyType``, so the package's own checks run first (``"pdl1_tps": "50%"`` is
+accepted as in a CSV), and every refusal is a 400 naming the patient and column, never quoting
+the request. The package never imports this file.
 """
 
 from __future__ import annotations
 
 import os
 
+import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import set_model
@@ -17,14 +21,45 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
 
 from icipredict.exceptions import InvalidPatientData
-from icipredict.serving import load_model, predict
+from icipredict.serving import MAX_EXPLAIN, load_model, predict
 
 #: Largest request scored at once; bigger REST payloads get a 400 (Spark batches are smaller).
 MAX_REQUEST_ROWS = int(os.environ.get("ICIPREDICT_MAX_REQUEST_ROWS", "50000"))
 
 
+class PatientDataError(MlflowException):
+    """An HTTP 400 whose message stays exactly as written.
+
+    MLflow's scoring server rewrites the message of any ``MlflowException`` raised by ``predict``
+    to ``"Failed to predict data '<the whole request>'..."``, which would copy every patient row
+    into the response and the logs. This message names the patient and column only (values are
+    trimmed), so later rewrites are ignored; no stack trace is attached.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message, error_code=INVALID_PARAMETER_VALUE)
+
+    @property
+    def message(self) -> str:
+        return self._fixed_message
+
+    @message.setter
+    def message(self, value: str) -> None:
+        if not hasattr(self, "_fixed_message"):
+            self._fixed_message = value
+
+
 def _invalid(message: str) -> MlflowException:
-    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
+    return PatientDataError(message)
+
+
+def _explain(params) -> int:
+    k = (params or {}).get("explain", 0)
+    k = 0 if k is None else k
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= int(k) <= MAX_EXPLAIN:
+        raise _invalid(f"params.explain: expected an integer from 0 to {MAX_EXPLAIN} (the number of input columns). "
+                       f"Got {str(k)[:80]!r} instead.")
+    return int(k)
 
 
 class IcipredictModel(PythonModel):
@@ -43,9 +78,9 @@ class IcipredictModel(PythonModel):
             for c in model_input.columns:  # the signature hands over NaN for absent optional columns
                 if model_input[c].dtype == object:
                     model_input[c] = model_input[c].where(model_input[c].notna(), None)
-        explain = (params or {}).get("explain", 0) or 0
+        explain = _explain(params)
         try:
-            return predict(model_input, model=self._model, explain=int(explain))
+            return predict(model_input, model=self._model, explain=explain)
         except (InvalidPatientData, ValueError) as exc:
             raise _invalid(str(exc)) from None
 

@@ -5,18 +5,29 @@ It returns a clean copy of the table (numbers as float, categories normalised, m
 NaN) or raises :class:`~icipredict.exceptions.InvalidPatientData` naming the patient, the column,
 what was expected and what was got. The input frame is never modified.
 
+Values: a ``%`` sign is accepted only in percentage columns (``pdl1_tps``, ``til_pct``); ``-``
+means negative in 0/1 columns and ``til_status`` (where ``+`` means positive) and missing
+elsewhere; a decimal comma is refused with a hint (``--decimal ,`` reads a European CSV).
+Identifiers are text, stripped of surrounding spaces; a whole number stored as a float (``12.0``,
+e.g. from Parquet) is the identifier ``"12"``. Messages trim any value to about 80 characters and
+never repeat a whole row.
+
 The table is described in ``DESIGN.md``; every predictor may be missing.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from icipredict.column_names import ColumnResolution, resolve_columns
 from icipredict.exceptions import InvalidPatientData, Problem
+from icipredict.table_checks import UNIT_CHECK_COLUMNS, IdSet, UnitCheck  # re-exported: part of the boundary
 from icipredict.vocab import (BEST_RESPONSES, HISTOLOGIES, MUTATION_GENES, PDL1_BANDS, REGIMENS, SEXES,
                               SMOKING_STATUSES, TIL_STATUSES)
 
@@ -27,20 +38,26 @@ __all__ = [
     "MUTATION_COLUMNS",
     "OUTCOME_COLUMNS",
     "MISSING_TOKENS",
+    "UNREAD_ROWS_ATTR",
+    "READ_NOTES_ATTR",
+    "UNIT_CHECK_COLUMNS",
     "ValidationReport",
+    "UnitCheck",
+    "IdSet",
     "check_patients",
     "validate_patients",
 ]
 
 Kind = Literal["id", "float", "int", "binary", "category", "text"]
 
-#: Cell values read as "missing" in every column (compared case-insensitively, after stripping).
+#: Cell values read as "missing" (compared case-insensitively, after stripping); ``-`` is missing
+#: everywhere except in 0/1 columns and ``til_status``, where it means negative (as ``+`` means positive).
 MISSING_TOKENS = frozenset(
     {"", "na", "n/a", "nan", "none", "null", "nd", "not available", "unknown", "-", ".", "?", "missing", "<na>"}
 )
 
 _TRUE = {"1", "1.0", "true", "yes", "y", "altered", "mutated", "mut", "positive", "pos", "+"}
-_FALSE = {"0", "0.0", "false", "no", "n", "wt", "wild-type", "wildtype", "negative", "neg", "-0"}
+_FALSE = {"0", "0.0", "false", "no", "n", "wt", "wild-type", "wildtype", "negative", "neg", "-0", "-"}
 
 
 @dataclass(frozen=True)
@@ -200,56 +217,140 @@ PREDICTORS: tuple[str, ...] = tuple(s.name for s in _SPECS if s.role == "predict
 OUTCOME_COLUMNS: tuple[str, ...] = tuple(s.name for s in _SPECS if s.role == "outcome")
 
 
+#: ``DataFrame.attrs`` key under which a reader lists the rows it did not read (as :class:`Problem`),
+#: so that every unscored row is counted and named (see :attr:`ValidationReport.unread`).
+UNREAD_ROWS_ATTR = "icipredict_unread_rows"
+
+#: ``DataFrame.attrs`` key under which a reader leaves notes for the report (which sheet it read, ...).
+READ_NOTES_ATTR = "icipredict_read_notes"
+
+#: ``-`` means "negative" in the columns where ``+`` means positive (0/1 columns and ``til_status``);
+#: in number, text and other category columns it is the usual "no value" and reads as missing.
+_MISSING_IN_SIGNED = MISSING_TOKENS - {"-"}
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d+%?$")
+_TRIM = 80
+
+
+def _trim(text: object, limit: int = _TRIM) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 @dataclass
 class ValidationReport:
     """What :func:`validate_patients` found.
 
     ``frame`` is the clean table; ``dropped`` lists the rows removed in lenient mode with their
-    problems; ``notes`` are table-level remarks (ignored extra columns, ...).
+    problems; ``unread`` the rows the reader did not read (a non-NSCLC row of a pan-cancer table,
+    ...); ``notes`` are table-level remarks (ignored extra columns, columns read by another name,
+    ...); ``renamed`` maps each header cell read under another name to its canonical column.
+
+    A report can be passed to :func:`icipredict.predict` as it is: its frame is not checked again.
     """
 
     frame: pd.DataFrame
     dropped: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     extra_columns: list[str] = field(default_factory=list)
+    renamed: dict[str, str] = field(default_factory=dict)
+    unread: list[Problem] = field(default_factory=list)
 
     @property
     def n_dropped(self) -> int:
         return len({p.patient_id for p in self.dropped})
 
-
-def _is_missing_token(s: pd.Series) -> pd.Series:
-    if s.dtype.kind in "fiub":  # numbers carry no text tokens: skip the string pass
-        return s.isna()
-    lowered = s.astype("string").str.strip().str.lower()
-    return s.isna() | lowered.isin(MISSING_TOKENS).fillna(False).astype(bool)
+    @property
+    def not_scored(self) -> list[str]:
+        """Every row of the source that is not in ``frame`` (not read, or dropped), named once, in order."""
+        return list(dict.fromkeys([str(p.patient_id) for p in self.unread] + [str(p.patient_id) for p in self.dropped]))
 
 
-def _ids(df: pd.DataFrame) -> pd.Series:
-    raw = df["patient_id"]
-    text = raw.astype("string").str.strip()
-    # integers read by pandas as floats ("12.0") go back to "12"
-    as_num = pd.to_numeric(raw, errors="coerce")
-    whole = as_num.notna() & np.isfinite(as_num.astype(float)) & (as_num.astype(float) % 1 == 0)
-    if raw.dtype.kind == "f":
-        text = text.where(~whole, as_num.astype("Int64").astype("string"))
-    return text
+def _ids(raw: pd.Series) -> np.ndarray:
+    """Identifiers as text (None when missing), stripped; whole numbers stored as floats ("12.0",
+    e.g. from Parquet) back to "12"."""
+    kind = raw.dtype.kind
+    if kind in "iu":
+        return raw.astype(str).to_numpy(dtype=object)
+    if kind == "f" or len(raw) <= _SMALL or (
+            kind == "O" and pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty")):
+        return np.array([_one_id(v) for v in raw.tolist()], dtype=object)
+    return raw.astype("string").str.strip().to_numpy(dtype=object, na_value=None)
 
 
-def _label(ids: pd.Series, i: int) -> str:
-    v = ids.iloc[i]
-    return f"row {i + 1}" if pd.isna(v) or v == "" else str(v)
+def _one_id(v: object) -> str | None:
+    if _is_na(v):
+        return None
+    if isinstance(v, (float, np.floating)):
+        return str(int(v)) if np.isfinite(v) and float(v).is_integer() else repr(float(v))
+    return str(v).strip()
 
 
-def validate_patients(df: pd.DataFrame, *, lenient: bool = False) -> ValidationReport:
+def _labels(ids: np.ndarray, blank: np.ndarray) -> np.ndarray:
+    """Each row's name in messages: its id, or "row N" (1-based) when the id is blank."""
+    if not blank.any():
+        return ids
+    out = ids.copy()
+    out[blank] = [f"row {i + 1}" for i in np.flatnonzero(blank)]
+    return out
+
+
+def _blank_ids(ids: np.ndarray) -> np.ndarray:
+    if len(ids) <= _SMALL:
+        return np.array([v is None or v == "" or v.lower() in MISSING_TOKENS for v in ids], dtype=bool)
+    text = pd.Series(ids, dtype="string")
+    return (text.isna() | text.str.lower().isin(MISSING_TOKENS) | (text == "")).to_numpy(dtype=bool)
+
+
+def _duplicated(ids: np.ndarray, blank: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(duplicated rows, first rows of each duplicated id, count per duplicated id), blanks ignored."""
+    if len(ids) <= _SMALL:
+        counts: dict = {}
+        for v, b in zip(ids, blank):
+            if not b:
+                counts[v] = counts.get(v, 0) + 1
+        dup = np.array([not b and counts[v] > 1 for v, b in zip(ids, blank)], dtype=bool)
+        seen: set = set()
+        first = np.zeros(len(ids), dtype=bool)
+        for i in np.flatnonzero(dup):
+            if ids[i] not in seen:
+                seen.add(ids[i])
+                first[i] = True
+        return dup, first, counts
+    series = pd.Series(ids, dtype=object)
+    dup = series.duplicated(keep=False).to_numpy(dtype=bool) & ~blank
+    first = dup & ~series.duplicated(keep="first").to_numpy(dtype=bool)
+    return dup, first, series[dup].value_counts().to_dict() if dup.any() else {}
+
+
+def _raise_column_problems(resolution: ColumnResolution, cells: list[str]) -> None:
+    if resolution.duplicates:
+        spellings = "; ".join(" and ".join(repr(c) for c in group) + f" both read as {name!r}"
+                              for name, group in resolution.duplicates.items())
+        dup = sorted(resolution.duplicates)
+        raise InvalidPatientData(
+            f"column(s) {dup} appear more than once ({_trim(spellings, 4 * _TRIM)}); expected unique column "
+            f"names. Got {_trim(cells, 2 * _TRIM)} instead.",
+            [Problem(None, c, "a unique column name", "duplicated") for c in dup])
+    if resolution.unit_conflicts:
+        problems = [Problem(None, cell, f"{name} in {expected}", f"a column in {cell[cell.rfind('(') + 1:-1] or 'another unit'}")
+                    for cell, (name, expected) in resolution.unit_conflicts.items()]
+        raise InvalidPatientData.from_problems(problems)
+
+
+def validate_patients(df: pd.DataFrame, *, lenient: bool = False, units: UnitCheck | None = None) -> ValidationReport:
     """Check a patient table and return a clean copy with a report.
 
     Parameters
     ----------
     df : DataFrame
-        One row per patient, canonical snake_case columns; only ``patient_id`` is required.
+        One row per patient; only ``patient_id`` is required. Column names are matched case- and
+        space-insensitively, through the aliases of :mod:`icipredict.column_names` (the report
+        says which column was read as what).
     lenient : bool
         Drop rows with row-level problems (listed in ``report.dropped``) instead of raising.
+    units : UnitCheck, optional
+        For a table read in chunks: collect the whole-column unit checks here (the caller asks
+        ``units.problems()`` after the last chunk) instead of checking this chunk on its own.
 
     Returns
     -------
@@ -258,83 +359,83 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False) -> ValidationR
     Examples
     --------
     >>> import pandas as pd
-    >>> rep = validate_patients(pd.DataFrame({"patient_id": ["a"], "sex": ["F"]}))
-    >>> rep.frame.loc[0, "sex"]
-    'female'
+    >>> rep = validate_patients(pd.DataFrame({"patient_id": ["a"], "Sex": ["F"]}))
+    >>> rep.frame.loc[0, "sex"], rep.renamed
+    ('female', {'Sex': 'sex'})
     """
     if not isinstance(df, pd.DataFrame):
         raise InvalidPatientData(
             f"expected a pandas DataFrame of patients. Got {type(df).__name__} instead.",
-            [Problem(None, None, "a DataFrame", type(df).__name__)],
-        )
-    columns = [str(c).strip() for c in df.columns]
-    if len(set(columns)) != len(columns):
-        dup = sorted({c for c in columns if columns.count(c) > 1})
-        raise InvalidPatientData(
-            f"column(s) {dup} appear more than once; expected unique column names. Got {columns} instead.",
-            [Problem(None, c, "a unique column name", "duplicated") for c in dup],
-        )
-    if "patient_id" not in columns:
+            [Problem(None, None, "a DataFrame", type(df).__name__)])
+    cells = [str(c).strip() for c in df.columns]
+    resolution = resolve_columns(cells, COLUMNS)
+    _raise_column_problems(resolution, cells)
+    if "patient_id" not in resolution.names:
         raise InvalidPatientData(
             "the table has no 'patient_id' column; expected a column of unique patient identifiers. "
-            f"Got columns {columns[:12]}{' ...' if len(columns) > 12 else ''} instead.",
-            [Problem(None, "patient_id", "a patient_id column", "no such column")],
-        )
+            f"Got columns {[_trim(c) for c in cells[:12]]}{' ...' if len(cells) > 12 else ''} instead.",
+            [Problem(None, "patient_id", "a patient_id column", "no such column")])
     if len(df) == 0:
         raise InvalidPatientData(
             "the table has no patient rows; expected at least one patient. Got a header only instead.",
-            [Problem(None, None, "at least one row", "0 rows")],
-        )
-    src = df.copy()
-    src.columns = columns
-    src = src.reset_index(drop=True)
-    ids = _ids(src)
+            [Problem(None, None, "at least one row", "0 rows")])
+    src = df.set_axis(list(resolution.names), axis=1)  # a new frame: the caller's is never modified
+    if not isinstance(src.index, pd.RangeIndex) or src.index.start != 0 or src.index.step != 1:
+        src = src.reset_index(drop=True)
+    ids = _ids(src["patient_id"])
     out: dict[str, object] = {}  # framed once at the end (per-column inserts are slow)
     problems: list[Problem] = []
-    notes: list[str] = []
+    notes: list[str] = list(df.attrs.get(READ_NOTES_ATTR, []))
+    if resolution.renamed:
+        notes.append(f"{len(resolution.renamed)} column(s) read by another name: "
+                     + ", ".join(f"{_trim(k)!r} as {v}" for k, v in resolution.renamed.items()))
 
     # identifiers
-    blank = _is_missing_token(src["patient_id"]) | (ids.fillna("") == "")
-    for i in np.flatnonzero(blank.to_numpy()):
-        problems.append(Problem(f"row {i + 1}", "patient_id", "a non-blank identifier", repr(src["patient_id"].iloc[i])))
-    dup = ids.duplicated(keep=False) & ~blank
-    for i in np.flatnonzero((dup & ~ids.duplicated(keep="first")).to_numpy()):
-        problems.append(Problem(str(ids.iloc[i]), "patient_id", "a unique identifier",
-                                f"{int((ids == ids.iloc[i]).sum())} rows with this id"))
-    out["patient_id"] = ids.astype(object).where(~blank, None)
+    blank = _blank_ids(ids)
+    raw_ids = src["patient_id"]
+    for i in np.flatnonzero(blank):
+        problems.append(Problem(f"row {i + 1}", "patient_id", "a non-blank identifier", _trim(repr(raw_ids.iloc[i]))))
+    dup, first, counts = _duplicated(ids, blank)
+    for i in np.flatnonzero(first):
+        problems.append(Problem(str(ids[i]), "patient_id", "a unique identifier",
+                                f"{int(counts[ids[i]])} rows with this id"))
+    clean_ids = ids.copy()
+    clean_ids[blank] = None
+    out["patient_id"] = clean_ids
 
+    labels = _labels(ids, blank)
+    n = len(src)
+    given = frozenset(src.columns)
     for name, spec in COLUMNS.items():
         if name == "patient_id":
             continue
-        if name not in src.columns:
-            out[name] = _empty(spec, len(src))
+        if name not in given:
+            out[name] = _empty(spec, n)
             continue
         col = src[name]
-        missing = _is_missing_token(col)
         if spec.kind in ("float", "int"):
-            values, probs = _check_numeric(spec, col, missing, ids)
-            problems += probs
-            out[name] = values
+            out[name] = _check_numeric(spec, col, labels, problems)
         elif spec.kind == "binary":
-            values, probs = _check_binary(spec, col, missing, ids)
-            problems += probs
-            out[name] = values
+            out[name] = _check_binary(spec, col, labels, problems)
         elif spec.kind == "category":
-            values, probs = _check_category(spec, col, missing, ids)
-            problems += probs
-            out[name] = values
+            out[name] = _check_category(spec, col, labels, problems)
         else:  # free text
-            out[name] = col.astype(object).where(~missing, None).map(lambda v: v if v is None else str(v).strip())
+            out[name] = _check_text(col)
 
     out = pd.DataFrame(out, index=src.index)
-    problems += _check_whole_columns(out, src, ids)
+    if units is None:
+        check = UnitCheck()
+        check.add(out, given)
+        problems += check.problems()
+    else:
+        units.add(out, given)
     _note_units(out, notes)
 
     extra = [c for c in src.columns if c not in COLUMNS]
     if extra:
         out = pd.concat([out, src[extra]], axis=1)
         notes.append(f"{len(extra)} column(s) not in the canonical table are carried and not used: "
-                     + ", ".join(extra[:10]) + (" ..." if len(extra) > 10 else ""))
+                     + ", ".join(_trim(c) for c in extra[:10]) + (" ..." if len(extra) > 10 else ""))
 
     table_level = [p for p in problems if p.patient_id is None]
     if table_level:
@@ -345,19 +446,17 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False) -> ValidationR
         if not lenient:
             raise InvalidPatientData.from_problems(problems)
         bad_ids = {p.patient_id for p in problems}
-        row_labels = pd.Series([_label(ids, i) for i in range(len(src))])
-        keep = ~row_labels.isin(bad_ids)
-        if not keep.any():
+        keep = ~pd.Series(labels).isin(bad_ids).to_numpy(dtype=bool)
+        if not keep.any() and units is None:  # a streamed chunk may lose every row: the caller counts
             raise InvalidPatientData(
                 "every row has a problem, so lenient mode would drop them all: "
                 + str(InvalidPatientData.from_problems(problems)), problems)
-        out = out[keep.to_numpy()].reset_index(drop=True)
+        out = out[keep].reset_index(drop=True)
         dropped = problems
         notes.append(f"lenient mode dropped {len(bad_ids)} row(s): " + ", ".join(sorted(map(str, bad_ids))[:20]))
-    for name, spec in COLUMNS.items():
-        if spec.kind == "category":
-            out[name] = pd.Categorical(out[name], categories=list(spec.categories))
-    return ValidationReport(frame=out, dropped=dropped, notes=notes, extra_columns=extra)
+    unread = list(df.attrs.get(UNREAD_ROWS_ATTR, []))
+    return ValidationReport(frame=out, dropped=dropped, notes=notes, extra_columns=extra,
+                            renamed=dict(resolution.renamed), unread=unread)
 
 
 def check_patients(df: pd.DataFrame, *, lenient: bool = False) -> pd.DataFrame:
@@ -368,32 +467,99 @@ def check_patients(df: pd.DataFrame, *, lenient: bool = False) -> pd.DataFrame:
     Examples
     --------
     >>> import pandas as pd
-    >>> check_patients(pd.DataFrame({"patient_id": ["p1"], "albumin": ["3.9"]}))["albumin"].iloc[0]
+    >>> float(check_patients(pd.DataFrame({"patient_id": ["p1"], "albumin": ["3.9"]}))["albumin"].iloc[0])
     3.9
     """
     return validate_patients(df, lenient=lenient).frame
 
 
-def _empty(spec: ColumnSpec, n: int) -> pd.Series:
+def _empty(spec: ColumnSpec, n: int):
     if spec.kind in ("float", "int", "binary"):
-        return pd.Series(np.full(n, np.nan), dtype=float)
-    return pd.Series([None] * n, dtype=object)
+        return np.full(n, np.nan)
+    if spec.kind == "category":
+        return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), dtype=_category_dtype(spec))
+    return np.full(n, None, dtype=object)
 
 
-def _check_numeric(spec: ColumnSpec, col: pd.Series, missing: pd.Series, ids: pd.Series):
-    problems: list[Problem] = []
-    miss = missing.to_numpy(dtype=bool)
-    if col.dtype.kind in "biuf":  # already numbers: numpy only (one-patient calls stay fast)
-        values = col.to_numpy(dtype=float).copy()
-        values[miss] = np.nan
+def _category_dtype(spec: ColumnSpec) -> pd.CategoricalDtype:
+    return _dtype_of(spec.name, spec.categories)
+
+
+@lru_cache(maxsize=None)
+def _dtype_of(name: str, categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(list(categories))
+
+
+_SMALL = 64  # up to this many distinct cells, the per-value rules run in plain Python (no pandas overhead)
+
+
+def _is_na(v: object) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, (float, np.floating)) and np.isnan(v))
+
+
+def _uniques(col: pd.Series) -> tuple[np.ndarray, list[str | None]]:
+    """Codes of each cell (-1 when missing) and the distinct cells as stripped text.
+
+    The string rules then run once per distinct value, not once per cell.
+    """
+    if len(col) <= _SMALL:  # one patient, or a few: a dict is faster than pandas' hash table
+        index: dict[object, int] = {}
+        codes = np.empty(len(col), dtype=np.intp)
+        for k, v in enumerate(col.tolist()):
+            if _is_na(v):
+                codes[k] = -1
+            else:
+                codes[k] = index.setdefault(v, len(index))
+        uniques = list(index)
     else:
-        text = col.astype("string").str.strip().str.rstrip("%")
-        values = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(dtype=float)
+        codes, arr = pd.factorize(col.to_numpy(dtype=object) if col.dtype.kind == "b" else col, use_na_sentinel=True)
+        uniques = list(np.asarray(arr, dtype=object))
+    return np.asarray(codes), [str(u).strip() for u in uniques]
+
+
+def _spread(codes: np.ndarray, per_unique, fill) -> np.ndarray:
+    """Per-cell values from per-unique values; ``fill`` for the missing cells (code -1)."""
+    table = np.empty(len(per_unique) + 1, dtype=object)
+    table[:-1] = per_unique
+    table[-1] = fill
+    return table[np.where(codes < 0, len(per_unique), codes)]
+
+
+def _to_numbers(texts: list[str]) -> np.ndarray:
+    if not texts:
+        return np.empty(0)
+    if len(texts) <= _SMALL:
+        return pd.to_numeric(np.array(texts, dtype=object), errors="coerce").astype(float)
+    return pd.to_numeric(pd.Series(texts, dtype="string"), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _nan_text(spec: ColumnSpec, raw: object) -> str:
+    text = str(raw).strip()
+    if text.endswith("%") and spec.unit != "%":
+        return f"{_trim(repr(raw))} (not a number: '%' is accepted only in percentage columns)"
+    if _DECIMAL_COMMA.match(text):
+        return f"{_trim(repr(raw))} (not a number: a decimal comma? read the file with --decimal ',')"
+    return f"{_trim(repr(raw))} (not a number)"
+
+
+def _check_numeric(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, problems: list[Problem]) -> np.ndarray:
+    if col.dtype.kind in "biuf":  # already numbers: numpy only
+        values = col.to_numpy(dtype=float, copy=True)
+        miss = np.isnan(values)
+    else:
+        codes, texts = _uniques(col)
+        umiss = [t.lower() in MISSING_TOKENS for t in texts]
+        number = [t.rstrip("%") if spec.unit == "%" else t for t, m in zip(texts, umiss) if not m]
+        parsed = iter(_to_numbers(number))
+        uvalues = [np.nan if m else next(parsed) for m in umiss]
+        values = _spread(codes, uvalues, np.nan).astype(float)
+        miss = _spread(codes, umiss, True).astype(bool)
     for i in np.flatnonzero(np.isnan(values) & ~miss):
-        problems.append(Problem(_label(ids, i), spec.name, spec.expectation(), f"{col.iloc[i]!r} (not a number)"))
-    for i in np.flatnonzero(np.isinf(values)):
-        problems.append(Problem(_label(ids, i), spec.name, spec.expectation(), repr(col.iloc[i])))
-    v = np.where(np.isfinite(values), values, np.nan)
+        problems.append(Problem(labels[i], spec.name, spec.expectation(), _nan_text(spec, col.iloc[i])))
+    infinite = np.isinf(values)
+    for i in np.flatnonzero(infinite):
+        problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col.iloc[i]))))
+    v = np.where(infinite, np.nan, values)
     with np.errstate(invalid="ignore"):
         out_of_range = np.zeros(len(v), dtype=bool)
         if spec.low is not None:
@@ -401,12 +567,12 @@ def _check_numeric(spec: ColumnSpec, col: pd.Series, missing: pd.Series, ids: pd
         if spec.high is not None:
             out_of_range |= (v > spec.high) if spec.high_inclusive else (v >= spec.high)
         for i in np.flatnonzero(out_of_range):
-            problems.append(Problem(_label(ids, i), spec.name, spec.expectation(),
-                                    f"{_fmt(v[i])}{_unit_hint(spec.name, v[i])}"))
+            problems.append(Problem(labels[i], spec.name, spec.expectation(),
+                                    f"{_trim(_fmt(v[i]))}{_unit_hint(spec.name, v[i])}"))
         if spec.kind == "int":
             for i in np.flatnonzero(~np.isnan(v) & (v % 1 != 0)):
-                problems.append(Problem(_label(ids, i), spec.name, spec.expectation(), _fmt(v[i])))
-    return pd.Series(v, index=col.index), problems
+                problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(_fmt(v[i]))))
+    return v
 
 
 def _unit_hint(name: str, value: float) -> str:
@@ -419,53 +585,46 @@ def _unit_hint(name: str, value: float) -> str:
     return ""
 
 
-def _check_binary(spec: ColumnSpec, col: pd.Series, missing: pd.Series, ids: pd.Series):
-    problems: list[Problem] = []
+def _check_binary(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, problems: list[Problem]) -> np.ndarray:
     if col.dtype.kind in "fiub":
-        values = col.astype(float)
-        out = values.where(values.isin([0.0, 1.0]))
+        values = col.to_numpy(dtype=float)
+        miss = np.isnan(values)
+        out = np.where((values == 0.0) | (values == 1.0), values, np.nan)
     else:
-        lowered = col.astype("string").str.strip().str.lower()
-        out = pd.Series(np.nan, index=col.index, dtype=float)
-        out[lowered.isin(_TRUE).fillna(False).to_numpy()] = 1.0
-        out[lowered.isin(_FALSE).fillna(False).to_numpy()] = 0.0
-    bad = out.isna() & ~missing
-    for i in np.flatnonzero(bad.to_numpy()):
-        problems.append(Problem(_label(ids, i), spec.name, spec.expectation(), repr(col.iloc[i])))
-    return out, problems
+        codes, texts = _uniques(col)
+        lowered = [t.lower() for t in texts]
+        umiss = [t in _MISSING_IN_SIGNED for t in lowered]
+        uvalues = [1.0 if t in _TRUE else 0.0 if t in _FALSE else np.nan for t in lowered]
+        out = _spread(codes, uvalues, np.nan).astype(float)
+        miss = _spread(codes, umiss, True).astype(bool)
+    for i in np.flatnonzero(np.isnan(out) & ~miss):
+        problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col.iloc[i]))))
+    return out
 
 
-def _check_category(spec: ColumnSpec, col: pd.Series, missing: pd.Series, ids: pd.Series):
-    problems: list[Problem] = []
-    lowered = col.astype("string").str.strip().str.lower().str.replace(r"\s+", " ", regex=True)
-    mapped = lowered.map(lambda v: spec.aliases.get(v) if isinstance(v, str) else None)
-    bad = mapped.isna() & ~missing
-    for i in np.flatnonzero(bad.to_numpy()):
-        problems.append(Problem(_label(ids, i), spec.name, spec.expectation(), repr(col.iloc[i])))
-    return mapped.astype(object).where(~missing & ~bad, None), problems
+_SPACES = re.compile(r"\s+")
 
 
-def _check_whole_columns(out: pd.DataFrame, src: pd.DataFrame, ids: pd.Series) -> list[Problem]:
-    """Unit mistakes that only show across a whole column."""
-    problems: list[Problem] = []
-    if "pdl1_tps" in src.columns:
-        v = out["pdl1_tps"].dropna()
-        if len(v) >= 5 and v.max() <= 1.0 and ((v > 0) & (v < 1)).any():
-            problems.append(Problem(None, "pdl1_tps", "PD-L1 TPS in percent (0-100)",
-                                    f"all {len(v)} values between 0 and 1 (max {v.max():g}): this looks like a "
-                                    "fraction; multiply by 100"))
-    for name in ("pfs_months", "os_months"):
-        if name in src.columns:
-            v = out[name].dropna()
-            if len(v) >= 5 and v.median() > 72:
-                problems.append(Problem(None, name, f"{name} in months",
-                                        f"median {v.median():g}: this looks like days; divide by 30.4375"))
-    if "albumin" in src.columns:
-        v = out["albumin"].dropna()
-        if len(v) >= 5 and v.median() > 10:
-            problems.append(Problem(None, "albumin", "albumin in g/dL (1-6)",
-                                    f"median {v.median():g}: this looks like g/L; divide by 10"))
-    return problems
+def _check_category(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, problems: list[Problem]) -> pd.Categorical:
+    codes, texts = _uniques(col)
+    tokens = _MISSING_IN_SIGNED if "-" in spec.aliases else MISSING_TOKENS
+    level = {c: k for k, c in enumerate(spec.categories)}
+    ucodes, ubad = [], []
+    for t in texts:
+        lowered = _SPACES.sub(" ", t.lower())
+        missing = lowered in tokens
+        code = -1 if missing else level.get(spec.aliases.get(lowered), -1)
+        ucodes.append(code)
+        ubad.append(code < 0 and not missing)
+    for i in np.flatnonzero(_spread(codes, ubad, False).astype(bool)):
+        problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col.iloc[i]))))
+    return pd.Categorical.from_codes(_spread(codes, ucodes, -1).astype(np.int16), dtype=_category_dtype(spec))
+
+
+def _check_text(col: pd.Series) -> np.ndarray:
+    codes, texts = _uniques(col)
+    values = [None if t.lower() in MISSING_TOKENS else t for t in texts]
+    return _spread(codes, values, None).astype(object)
 
 
 def _note_units(out: pd.DataFrame, notes: list[str]) -> None:

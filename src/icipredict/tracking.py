@@ -127,16 +127,20 @@ def _fold_aucs(pred: pd.DataFrame) -> list[float]:
 
 
 def pyfunc_signature():
-    """Signature of the pyfunc: every canonical input column optional, patient_id required."""
-    from mlflow.models import ModelSignature
-    from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
+    """Signature of the pyfunc: every canonical input column, all optional to MLflow.
 
-    inputs = []
-    for name, spec in COLUMNS.items():
-        if spec.role not in ("id", "predictor"):
-            continue
-        kind = "double" if spec.kind in ("float", "int", "binary") else "string"
-        inputs.append(ColSpec(kind, name, required=(name == "patient_id")))
+    The input columns are declared with MLflow's ``AnyType`` so that MLflow passes the values
+    through unchanged and the package's own checks (the same as the CLI's and the Python API's)
+    decide: ``"pdl1_tps": "50%"`` is accepted as in a CSV, and a bad value is refused naming the
+    patient and column. A typed signature made MLflow refuse the whole request first, without
+    naming anyone, and quote the request's rows in its message. ``patient_id`` is optional to
+    MLflow for the same reason: the package's own check names the missing column.
+    """
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
+
+    inputs = [ColSpec(AnyType(), name, required=False)
+              for name, spec in COLUMNS.items() if spec.role in ("id", "predictor")]
     outputs = [ColSpec("string", "patient_id"), ColSpec("double", "p_durable_benefit"),
                ColSpec("string", "benefit_group"), ColSpec("string", "time_class"), ColSpec("string", "missing_inputs"),
                ColSpec("string", "warnings"), ColSpec("string", "model_version")]

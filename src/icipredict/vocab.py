@@ -32,6 +32,7 @@ __all__ = [
     "PDL1_POSITIVE_CUTOFF",
     "PLASMA_ASSAY_WORDS",
     "WES_ASSAY_WORDS",
+    "TISSUE_PANEL_WORDS",
     "TIME_NUMBERINGS",
     "MODEL_NAMES",
     "CALIBRATION_METHODS",
@@ -89,6 +90,10 @@ DCB_MONTHS = 6.0
 PLASMA_ASSAY_WORDS: tuple[str, ...] = ("plasma", "btmb", "blood", "ctdna", "liquid")
 #: Words in ``tmb_assay`` naming whole-exome sequencing.
 WES_ASSAY_WORDS: tuple[str, ...] = ("wes", "exome")
+#: Words in ``tmb_assay`` naming a tissue panel. An assay named by none of the plasma, exome or
+#: panel words is still read as a tissue panel, with a warning (it may be a blood assay).
+TISSUE_PANEL_WORDS: tuple[str, ...] = ("impact", "panel", "foundation", "f1cdx", "cdx", "tso", "oncomine",
+                                       "tissue", "tumour", "tumor", "caris", "tempus xt", "msk")
 
 #: Names of the TIME class numberings (see ``clinical.time_class.NUMBERINGS``).
 TIME_NUMBERINGS: tuple[str, str] = ("seed", "teng")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -151,3 +152,92 @@ def test_chunks_refuse_other_layouts(tmp_path):
 def test_chunk_size_is_checked(tmp_path, size):
     with pytest.raises(InvalidPatientData, match="chunk_size must be a positive integer"):
         iter_patient_chunks(_write(tmp_path / "t.csv", CSV), chunk_size=size)
+
+
+# -- Hardening II: one parser for every path ---------------------------------------------------------
+
+from icipredict.io import detect_format  # noqa: E402
+from icipredict.io.table import iter_table_chunks, read_table, read_table_bytes  # noqa: E402
+from icipredict.schema import READ_NOTES_ATTR  # noqa: E402
+
+EURO = "patient_id;albumin;pdl1_tps;sex\np1;3,9;50;F\np2;4,25;0,5;M\np3;;12;F\n"
+
+
+def test_european_csv_is_detected_and_noted(tmp_path):
+    raw = read_patients(_write(tmp_path / "euro.csv", EURO))
+    clean = check_patients(raw)
+    assert clean["albumin"].tolist()[:2] == [3.9, 4.25] and clean["pdl1_tps"].tolist() == [50.0, 0.5, 12.0]
+    assert any("European" in n for n in raw.attrs[READ_NOTES_ATTR])
+
+
+def test_decimal_can_be_named(tmp_path):
+    path = _write(tmp_path / "t.tsv", "patient_id\talbumin\np1\t3,9\n")
+    with pytest.raises(InvalidPatientData, match=r"'3,9' \(not a number: a decimal comma\?"):
+        check_patients(read_patients(path, decimal="."))
+    assert check_patients(read_patients(path, decimal=","))["albumin"].tolist() == [3.9]
+
+
+def test_a_long_row_is_refused_in_whichever_block_it_is(tmp_path):
+    rows = [f"p{i},{60 + i}" for i in range(9)] + ["p9,70,extra"]
+    path = _write(tmp_path / "t.csv", "patient_id,age\n" + "\n".join(rows) + "\n")
+    for size in (None, 3):
+        with pytest.raises(InvalidPatientData, match=r"more fields than the header .*line 11 is patient 'p9'"):
+            list(iter_table_chunks(path, size))
+
+
+def test_trailing_delimiters_are_dropped(tmp_path):
+    path = _write(tmp_path / "t.csv", "patient_id,age,\np1,60,\np2,61,\n")
+    assert list(read_patients(path).columns[:2]) == ["patient_id", "age"]
+    assert read_patients(path)["age"].tolist() == ["60", "61"]
+
+
+@pytest.mark.parametrize("content", [
+    CSV, CSV.replace("12.5", "inf"), CSV.replace("50", "50%"), CSV.replace(",1\n", ",2\n"),
+    CSV.replace("64", "NA"), CSV.replace("64", " nan "),
+], ids=["clean", "inf", "percent", "binary-2", "na", "padded-nan"])
+def test_typed_reading_gives_the_text_path_result(tmp_path, content):
+    path = _write(tmp_path / "t.csv", content)
+    for size in (None, 2):
+        typed = [read_table(path, numbers=True)] if size is None else list(iter_table_chunks(path, 2, numbers=True))
+        text = [read_table(path)] if size is None else list(iter_table_chunks(path, 2))
+        for a, b in zip(typed, text):
+            try:
+                expected = check_patients(b)
+            except InvalidPatientData as exc:
+                with pytest.raises(InvalidPatientData, match=re.escape(str(exc))):
+                    check_patients(a)
+            else:
+                pd.testing.assert_frame_equal(check_patients(a), expected)
+
+
+def test_in_memory_and_file_reads_agree(tmp_path):
+    path = _write(tmp_path / "euro.csv", EURO)
+    pd.testing.assert_frame_equal(read_table(path), read_table_bytes(EURO.encode(), "euro.csv"))
+
+
+@pytest.mark.parametrize("extra", ["Sample ID", "CD8_IHC", "Patient ID"])
+def test_a_table_with_patient_id_stays_canonical(tmp_path, extra):
+    path = _write(tmp_path / "t.csv", f"patient_id,{extra},age\np1,x,60\n")
+    assert detect_format(path) == "table"
+
+
+def test_excel_sheets(tmp_path):
+    pytest.importorskip("openpyxl")
+    path = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        pd.DataFrame({"patient_id": ["a"], "age": [60]}).to_excel(xl, sheet_name="first", index=False)
+        pd.DataFrame({"patient_id": ["b", "c"], "age": [70, 71]}).to_excel(xl, sheet_name="second", index=False)
+    first = read_patients(path)
+    assert first["patient_id"].tolist() == ["a"] and first["age"].tolist() == ["60"]
+    assert "read sheet 'first', the first of 2 sheets" in first.attrs[READ_NOTES_ATTR][0]
+    assert read_patients(path, sheet="second")["patient_id"].tolist() == ["b", "c"]
+    assert read_patients(path, sheet=1)["patient_id"].tolist() == ["b", "c"]
+    assert len(list(iter_patient_chunks(path, 1, sheet="second"))) == 2
+    with pytest.raises(InvalidPatientData, match=r"no sheet 'third' in the workbook.*'first', 'second'"):
+        read_patients(path, sheet="third")
+
+
+def test_sheet_and_decimal_only_for_canonical_tables(tmp_path):
+    path = _write(tmp_path / "loris.csv", "SAMPLE_ID,PDL1_TPS(%),Systemic_therapy_history\n1,5,0\n")
+    with pytest.raises(InvalidPatientData, match="--sheet and --decimal apply to canonical tables"):
+        read_patients(path, decimal=",")

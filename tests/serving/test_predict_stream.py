@@ -43,3 +43,20 @@ def test_duplicate_id_in_a_later_chunk_is_refused_and_nothing_is_written(small_m
     assert f"patient '{df.loc[3, 'patient_id']}', column 'patient_id'" in proc.stderr
     assert "earlier chunk" in proc.stderr
     assert not (tmp_path / "out.csv").exists() and not list(tmp_path.glob(".out.csv*"))
+
+
+@pytest.mark.parametrize("suffix", [".tsv", ".parquet"])
+def test_streamed_output_format_follows_the_suffix(small_model, tmp_path, suffix):
+    from icipredict.cli import main
+
+    data = tmp_path / "patients.csv"
+    write_table(synthetic_cohort(90, seed=23, outcomes=False), data)
+    for name, extra in (("whole", []), ("streamed", ["--chunk-size", "40"])):
+        assert main(["predict", "--quiet", "--model", str(small_model), "--input", str(data), "--output",
+                     str(tmp_path / f"{name}{suffix}"), *extra]) == 0
+    read = pd.read_parquet if suffix == ".parquet" else (lambda p: pd.read_csv(p, sep="\t"))
+    a, b = read(tmp_path / f"whole{suffix}"), read(tmp_path / f"streamed{suffix}")
+    assert len(b) == 90 and list(b["patient_id"]) == list(a["patient_id"])
+    np.testing.assert_allclose(b["p_durable_benefit"], a["p_durable_benefit"], atol=1e-12)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["patients.csv", f"whole{suffix}",
+                                                                f"streamed{suffix}"])

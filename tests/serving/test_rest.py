@@ -188,3 +188,31 @@ def test_shipped_model_serves_without_a_training_run(tmp_path, patients):
     assert rest["patient_id"].tolist() == expected["patient_id"].tolist()
     assert np.abs(rest["p_durable_benefit"].to_numpy(float) - expected["p_durable_benefit"].to_numpy(float)).max() < 1e-9
     assert rest["model_version"].tolist() == expected["model_version"].tolist()
+
+
+# -- Hardening II through the real server: the package's checks run before MLflow's ------------------
+
+SENTINEL = "SENTINEL-PATIENT-ROW"
+
+
+@pytest.mark.parametrize(("records", "params", "status", "needles"), [
+    pytest.param([{"patient_id": "a", "pdl1_tps": "50%", "tmb": 12}], None, 200, ["p_durable_benefit"],
+                 id="percent-string-accepted"),
+    pytest.param([{"patient_id": "a", "tmb_assay": SENTINEL}], {"explain": -1}, 400,
+                 ["params.explain: expected an integer from 0 to", "Got '-1' instead"], id="explain-negative"),
+    pytest.param([{"patient_id": "a", "tmb_assay": SENTINEL}, {"patient_id": "b", "age": "65%"}], None, 400,
+                 ["patient 'b', column 'age'", "accepted only in percentage columns"], id="bad-value-named"),
+    pytest.param([{"tmb": 3.0, "tmb_assay": SENTINEL}], None, 400, ["no 'patient_id' column"], id="missing-id"),
+])
+def test_rest_checks_run_before_mlflow_and_never_quote_rows(server, records, params, status, needles,
+                                                             tmp_path_factory):
+    body = {"dataframe_records": records, **({"params": params} if params else {})}
+    got, answer = _post(f"{server}/invocations", body)
+    assert got == status, answer
+    text = json.dumps(answer)
+    for needle in needles:
+        assert needle in text, text
+    if status == 400:
+        assert SENTINEL not in text and "stack_trace" not in answer and "Traceback" not in text
+    logs = list(Path(tmp_path_factory.getbasetemp()).glob("serve*/serve.log"))
+    assert logs and all(SENTINEL not in log.read_text(errors="replace") for log in logs)

@@ -182,7 +182,9 @@ def test_upload_csv_gives_predicts_numbers(client, model, patients):
     assert shown.status_code == 200
     html = shown.get_data(as_text=True)
     assert re.findall(r"<td>(SYN-\d+)</td>", html) == patients["patient_id"].tolist()
-    assert [f"{p:.3f}" for p in expected["p_durable_benefit"]] == re.findall(r"<td>(0\.\d{3})</td>", html)[:20]
+    # each row shows p_durable_benefit, p_low and p_high, in that order
+    shown_p = re.findall(r"<td>([01]\.\d{3})</td>", html)[0::3][:20]
+    assert [f"{p:.3f}" for p in expected["p_durable_benefit"]] == shown_p
     csv_from_link = base64.b64decode(re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)"', html).group(1))
 
     download = _upload(client, content, "cohort.csv", action="download")
@@ -193,7 +195,7 @@ def test_upload_csv_gives_predicts_numbers(client, model, patients):
     assert list(got.columns) == list(expected.columns)
     assert got["patient_id"].tolist() == expected["patient_id"].tolist()
     assert np.abs(got["p_durable_benefit"].to_numpy(float) - expected["p_durable_benefit"].to_numpy(float)).max() <= 1e-9
-    for col in ("risk_group", "time_class", "missing_inputs", "warnings"):
+    for col in ("benefit_group", "time_class", "missing_inputs", "warnings"):
         if col in expected:
             assert got[col].tolist() == expected[col].tolist(), col
 

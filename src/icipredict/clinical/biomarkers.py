@@ -66,17 +66,19 @@ def pdl1_positive(df: pd.DataFrame, cutoff: float = PDL1_POSITIVE_CUTOFF) -> pd.
     >>> pdl1_positive(df).tolist(), pdl1_positive(df, cutoff=50).tolist()
     ([0.0, 1.0, 1.0], [0.0, 1.0, 0.0])
     """
-    tps = _float_column(df, "pdl1_tps")
-    band = pdl1_band_from_scores(df)
-    out = pd.Series(np.where(tps.notna(), (tps >= cutoff).astype(float), np.nan), index=df.index)
+    tps = _float_column(df, "pdl1_tps").to_numpy(dtype=float)
+    band = pdl1_band_from_scores(df).to_numpy(dtype=object)
+    no_tps = np.isnan(tps)
+    with np.errstate(invalid="ignore"):
+        out = np.where(no_tps, np.nan, (tps >= cutoff).astype(float))
     for name, (low, high) in PDL1_BAND_RANGES.items():
-        is_band = tps.isna() & (band == name)
+        is_band = no_tps & (band == name)
         if low >= cutoff:
-            out[is_band.to_numpy()] = 1.0
+            out[is_band] = 1.0
         elif high <= cutoff and not (name == PDL1_BANDS[-1] and cutoff == high):
             # the top band includes its upper end (TPS 100), so it is negative only above 100
-            out[is_band.to_numpy()] = 0.0
-    return out.rename("pdl1_positive")
+            out[is_band] = 0.0
+    return pd.Series(out, index=df.index, name="pdl1_positive")
 
 
 def tmb_high(df: pd.DataFrame, cutoff: float = TMB_HIGH_CUTOFF) -> pd.Series:

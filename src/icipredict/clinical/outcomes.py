@@ -138,7 +138,14 @@ def _text_column(df: pd.DataFrame, name: str) -> pd.Series:
     """A column as object strings (missing -> NaN); an absent column is all-missing."""
     if name not in df.columns:
         return pd.Series(np.nan, index=df.index, dtype=object)
-    s = df[name].astype(object)
+    col = df[name]
+    if isinstance(col.dtype, pd.CategoricalDtype):  # a checked table: strip the few categories, not every cell
+        cats = col.cat.categories
+        stripped = [c.strip() if isinstance(c, str) else c for c in cats]
+        values = np.array([*stripped, np.nan], dtype=object)
+        codes = col.cat.codes.to_numpy()
+        return pd.Series(values[np.where(codes < 0, len(stripped), codes)], index=df.index, dtype=object)
+    s = col.astype(object)
     return s.where(s.notna(), np.nan).map(lambda v: v.strip() if isinstance(v, str) else v)
 
 

@@ -20,7 +20,7 @@ from icipredict.io.cbioportal import read_cbioportal_study, read_cbioportal_tsv
 from icipredict.io.detect import detect_format
 from icipredict.io.dijon import read_dijon
 from icipredict.io.loris import read_loris
-from icipredict.io.table import PARQUET_SUFFIXES, check_text_file, read_table, sniff_delimiter
+from icipredict.io.table import PARQUET_SUFFIXES, iter_table_chunks, read_table
 
 __all__ = [
     "read_patients",
@@ -47,7 +47,8 @@ _READERS = {
 
 
 def read_patients(source: str | Path | pd.DataFrame, *, format: SourceFormat = "auto",
-                  cohort: str | None = None) -> pd.DataFrame:
+                  cohort: str | None = None, sheet: str | int | None = None, decimal: str | None = None,
+                  numbers: bool = False) -> pd.DataFrame:
     """Read patients from any supported source into the canonical vocabulary.
 
     Parameters
@@ -60,6 +61,9 @@ def read_patients(source: str | Path | pd.DataFrame, *, format: SourceFormat = "
         ``"auto"`` uses :func:`detect_format`.
     cohort : str, optional
         Value of the ``cohort`` column; each reader defaults to the study folder or file stem.
+    sheet, decimal, numbers
+        Canonical tables only, as in :func:`icipredict.io.table.read_table`: the Excel sheet, the
+        decimal mark of a text table, and parsing the number columns while reading.
 
     Returns
     -------
@@ -81,16 +85,33 @@ def read_patients(source: str | Path | pd.DataFrame, *, format: SourceFormat = "
             f"format must be one of {['auto', *_READERS]}. Got {format!r} instead.",
             [Problem(None, None, "a known format", repr(format))])
     fmt = detect_format(source) if format == "auto" else format
-    return _READERS[fmt](source, cohort=cohort)
+    if fmt == "table":
+        return read_table(source, cohort=cohort, sheet=sheet, decimal=decimal, numbers=numbers)
+    if sheet is not None or decimal is not None:
+        raise InvalidPatientData(
+            f"{source}: --sheet and --decimal apply to canonical tables; expected format 'table'. Got the {fmt!r} "
+            "layout instead (name the format with --format table if the file is a canonical table).",
+            [Problem(None, None, "format 'table'", repr(fmt))])
+    try:
+        return _READERS[fmt](source, cohort=cohort)
+    except InvalidPatientData as exc:
+        if format != "auto" or any(p.patient_id is not None for p in exc.problems):
+            raise
+        raise InvalidPatientData(
+            f"{exc} (the layout was detected as {fmt!r} from the file's columns; if it is another layout, name it "
+            f"with --format, e.g. --format table, or format='table' in Python)", exc.problems) from None
 
 
-def iter_patient_chunks(path: str | Path, chunk_size: int,
-                        format: SourceFormat = "auto") -> Iterator[pd.DataFrame]:
-    """Yield a large canonical CSV or Parquet table in chunks of at most ``chunk_size`` rows.
+def iter_patient_chunks(path: str | Path, chunk_size: int, format: SourceFormat = "auto", *,
+                        sheet: str | int | None = None, decimal: str | None = None,
+                        numbers: bool = False) -> Iterator[pd.DataFrame]:
+    """Yield a large canonical table in chunks of at most ``chunk_size`` rows.
 
     Only the canonical ``"table"`` format streams; the other layouts need the whole file (joins,
-    cohort medians) and are refused. Each chunk is raw, like :func:`read_patients`; a ``cohort``
-    column is added from the file stem when absent.
+    cohort medians) and are refused. The chunks come from the parser of :func:`read_patients`
+    (same delimiter, decimal mark and row checks); each is raw, like :func:`read_patients`, with a
+    ``cohort`` column from the file stem when absent. Whole-column unit checks need every chunk:
+    see :class:`icipredict.schema.UnitCheck`.
 
     Examples
     --------
@@ -105,31 +126,15 @@ def iter_patient_chunks(path: str | Path, chunk_size: int,
     if fmt != "table":
         raise InvalidPatientData(
             f"{path}: only canonical CSV / Parquet tables can be read in chunks; expected format 'table'. "
-            f"Got {fmt!r} instead: read it whole with read_patients().",
+            f"Got {fmt!r} instead: read it whole (without --chunk-size), or name the format with --format table "
+            "if it is a canonical table.",
             [Problem(None, None, "format 'table'", repr(fmt))])
-    return _chunks(path, chunk_size)
+    return _chunks(path, chunk_size, sheet, decimal, numbers)
 
 
-def _chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
-    if path.suffix.lower() in PARQUET_SUFFIXES:
-        import pyarrow.parquet as pq
-
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size):
-            yield _with_cohort(batch.to_pandas(), path)
-        return
-    head = check_text_file(path)
-    header = head.decode("utf-8-sig", errors="replace").split("\n", 1)[0].rstrip("\r")
-    try:
-        reader = pd.read_csv(path, sep=sniff_delimiter(header), dtype=str, keep_default_na=False,
-                             chunksize=chunk_size, encoding="utf-8-sig")
-        with reader:
-            for chunk in reader:
-                chunk.columns = [str(c).strip() for c in chunk.columns]
-                yield _with_cohort(chunk, path)
-    except UnicodeDecodeError as err:
-        raise InvalidPatientData(
-            f"{path}: the file is not valid UTF-8 ({err.reason}); expected UTF-8 text. Re-save it as 'CSV UTF-8'. "
-            "Got another encoding instead.", [Problem(None, None, "UTF-8 text", err.reason)]) from None
+def _chunks(path: Path, chunk_size: int, sheet, decimal, numbers: bool) -> Iterator[pd.DataFrame]:
+    for chunk in iter_table_chunks(path, chunk_size, sheet=sheet, decimal=decimal, numbers=numbers):
+        yield _with_cohort(chunk, path)
 
 
 def _with_cohort(df: pd.DataFrame, path: Path) -> pd.DataFrame:

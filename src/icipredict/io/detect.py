@@ -9,7 +9,7 @@ from icipredict.exceptions import InvalidPatientData, Problem
 from icipredict.io.table import PARQUET_SUFFIXES, sniff_delimiter
 
 __all__ = ["detect_format", "Format", "CBIOPORTAL_CLINICAL_FILES", "LORIS_MARKERS", "DIJON_MARKERS",
-           "CBIOPORTAL_TSV_MARKERS"]
+           "CBIOPORTAL_TSV_MARKERS", "CANONICAL_ID"]
 
 Format = Literal["table", "cbioportal", "cbioportal_tsv", "loris", "dijon"]
 
@@ -19,6 +19,8 @@ CBIOPORTAL_CLINICAL_FILES = ("data_clinical_patient.txt", "data_clinical_sample.
 CBIOPORTAL_TSV_MARKERS = frozenset({"Patient ID", "Sample ID"})
 #: Header columns that mark the LORIS / Chowell layout (all of them).
 LORIS_MARKERS = frozenset({"PDL1_TPS(%)", "Systemic_therapy_history"})
+#: The canonical identifier column: a header holding it is a canonical table.
+CANONICAL_ID = "patient_id"
 #: Header columns that mark the Fumet 2020 (Dijon) table (all of them).
 DIJON_MARKERS = frozenset({"CD8_IHC"})
 
@@ -27,9 +29,12 @@ def detect_format(path: str | Path) -> Format:
     """Name the layout of a patient data source.
 
     A directory with ``data_clinical_patient.txt`` or ``data_clinical_sample.txt`` (or one of those
-    files itself) is ``"cbioportal"``; a text table whose header has ``Patient ID`` or ``Sample ID``
-    is ``"cbioportal_tsv"``; the LORIS and Dijon tables are known by their columns; anything else
-    is the canonical ``"table"``.
+    files itself) is ``"cbioportal"``. A header with the canonical ``patient_id`` column (in that
+    lower-case spelling; LORIS tables say ``PATIENT_ID``) is the canonical ``"table"``, whatever other columns it carries: no other
+    layout has that column, so a canonical table with an extra ``Sample ID`` or ``CD8_IHC``
+    column stays canonical. Otherwise a text table whose header has ``Patient ID`` or ``Sample ID``
+    is ``"cbioportal_tsv"``, the LORIS and Dijon tables are known by their columns, and anything
+    else is the canonical ``"table"``. ``--format`` (``format=`` in Python) overrides this.
 
     Examples
     --------
@@ -56,6 +61,8 @@ def detect_format(path: str | Path) -> Format:
         head = fh.read(65536).decode("utf-8-sig", errors="replace")
     line = head.split("\n", 1)[0].rstrip("\r")
     columns = {c.strip().strip('"').strip() for c in line.split(sniff_delimiter(line))}
+    if CANONICAL_ID in columns:
+        return "table"
     if columns & CBIOPORTAL_TSV_MARKERS:
         return "cbioportal_tsv"
     if LORIS_MARKERS <= columns:

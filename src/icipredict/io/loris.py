@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from icipredict.exceptions import InvalidPatientData, Problem
 from icipredict.io.table import carry_extras, read_table
+from icipredict.schema import UNREAD_ROWS_ATTR
 
-__all__ = ["read_loris", "LORIS_COLUMNS", "LORIS_CODES", "LORIS_TMB_ASSAY", "LORIS_ID_COLUMNS"]
+__all__ = ["read_loris", "LORIS_COLUMNS", "LORIS_CODES", "LORIS_TMB_ASSAY", "LORIS_ID_COLUMNS", "NSCLC_TYPES"]
 
 #: LORIS column -> canonical (or carried) column.
 LORIS_COLUMNS: dict[str, str] = {
@@ -46,7 +48,13 @@ LORIS_TMB_ASSAY = "MSK-IMPACT panel"
 #: Identifier columns, in order of preference.
 LORIS_ID_COLUMNS = ("SAMPLE_ID", "PATIENT_ID")
 _CANCER_TYPE_COLUMNS = ("CancerType", "Cancer_Type", "CANCER_TYPE", "Cancer Type")
-_NSCLC = {"nsclc", "non-small cell lung cancer", "non small cell lung cancer"}
+#: Cancer types read as NSCLC (lower case): the umbrella terms and the NSCLC histologies.
+NSCLC_TYPES = frozenset({
+    "nsclc", "non-small cell lung cancer", "non small cell lung cancer", "non-small-cell lung cancer",
+    "lung adenocarcinoma", "luad", "lung squamous cell carcinoma", "lusc", "lung squamous",
+    "large cell lung carcinoma", "large cell carcinoma", "lung large cell carcinoma", "nsclc nos",
+    "non-small cell lung cancer nos", "lung adenosquamous carcinoma", "adenosquamous carcinoma of the lung",
+})
 
 
 def _code(s: pd.Series) -> pd.Series:
@@ -68,7 +76,9 @@ def read_loris(path: str | Path, *, cohort: str | None = None) -> pd.DataFrame:
     -------
     DataFrame
         Canonical columns plus the unmapped ones in snake_case; NSCLC rows only when the table has
-        a cancer-type column with other types.
+        a cancer-type column with other types (:data:`NSCLC_TYPES`, histologies included). Every row
+        not read is listed in ``df.attrs[schema.UNREAD_ROWS_ATTR]`` with its id and cancer type,
+        so that it is counted and named in the report.
 
     Examples
     --------
@@ -86,10 +96,16 @@ def read_loris(path: str | Path, *, cohort: str | None = None) -> pd.DataFrame:
             f"Got columns {list(src.columns)[:12]} instead.",
             [Problem(None, "patient_id", f"one of {list(LORIS_ID_COLUMNS)}", "no such column")])
     type_col = next((c for c in _CANCER_TYPE_COLUMNS if c in src.columns), None)
+    unread: list[Problem] = []
     if type_col is not None:
-        is_nsclc = src[type_col].astype(str).str.strip().str.lower().isin(_NSCLC)
-        if not is_nsclc.all():  # a pan-cancer table: keep the NSCLC rows only
-            src = src[is_nsclc.to_numpy()]
+        kind = src[type_col].astype(str).str.strip()
+        is_nsclc = kind.str.lower().str.replace(r"\s+", " ", regex=True).isin(NSCLC_TYPES).to_numpy(dtype=bool)
+        if not is_nsclc.all():  # a pan-cancer table: keep the NSCLC rows, and count and name the others
+            ids = src[id_col].astype(str).str.strip()
+            for i in np.flatnonzero(~is_nsclc):
+                unread.append(Problem(f"{cohort}:{ids.iloc[i]}", type_col, "a non-small cell lung cancer row",
+                                      f"{kind.iloc[i][:80]!r} (row {i + 1}: not NSCLC, not read)"))
+            src = src[is_nsclc]
     src = src.reset_index(drop=True)
 
     out = pd.DataFrame({"patient_id": cohort + ":" + src[id_col].astype(str).str.strip()})
@@ -103,4 +119,6 @@ def read_loris(path: str | Path, *, cohort: str | None = None) -> pd.DataFrame:
         out["tmb_assay"] = LORIS_TMB_ASSAY
     out["cohort"] = cohort
     used = set(LORIS_COLUMNS) | {id_col}
-    return carry_extras(out, src, used)
+    out = carry_extras(out, src, used)
+    out.attrs[UNREAD_ROWS_ATTR] = unread
+    return out

@@ -1,4 +1,4 @@
-"""The canonical patient table on disk: CSV / TSV / semicolon CSV, and Parquet.
+"""The canonical patient table on disk: CSV / TSV / semicolon CSV, Parquet and Excel workbooks.
 
 Text tables are read with every column as a string (``keep_default_na=False``) so that
 :func:`icipredict.schema.check_patients` sees the raw tokens and can name the bad ones; Parquet
@@ -6,31 +6,56 @@ keeps its own column types. Files must be UTF-8: a file in another encoding is r
 byte offset of the first bad byte rather than guessed (a silent latin-1 fallback can turn "µ" or
 "≥50" into something plausible but wrong).
 
-A file (:func:`read_table`) and an uploaded table held in memory (:func:`read_table_bytes`) go
-through the same parser, so the web calculator accepts and refuses exactly what the CLI does.
+One parser (:func:`iter_table_chunks`) reads a file whole (:func:`read_table`), in blocks for
+streaming, or from memory (:func:`read_table_bytes`, the web calculator's uploads), so every path
+accepts and refuses the same tables:
+
+- the delimiter is the one of ``,``, tab and ``;`` most frequent in the header line; a
+  pipe-delimited table is refused with a message saying so;
+- a ``;`` table whose number cells use a decimal comma (``3,9`` and no ``3.9``) is European and
+  its canonical number columns are read with the comma as decimal mark (``decimal=","`` names it);
+- a row with more fields than the header is refused with its line and its patient (values would
+  shift); an empty trailing field on every row (a trailing delimiter) is dropped; a short row's
+  missing fields are empty;
+- an Excel workbook is read from its first sheet unless ``sheet`` names another, with a note when
+  it has several.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from icipredict.column_names import resolve_columns
 from icipredict.exceptions import InvalidPatientData, Problem
-from icipredict.schema import COLUMNS
+from icipredict.schema import COLUMNS, MISSING_TOKENS, READ_NOTES_ATTR
 
-__all__ = ["read_table", "read_table_bytes", "sniff_delimiter", "check_text_file", "snake_case", "carry_extras",
+__all__ = ["read_table", "read_table_bytes", "iter_table_chunks", "sniff_delimiter", "check_text_file", "snake_case", "carry_extras",
            "PARQUET_SUFFIXES", "EXCEL_SUFFIXES", "DELIMITERS"]
 
 #: Suffixes read as Parquet.
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
-#: Suffixes read as Excel workbooks (first sheet), with the optional openpyxl.
+#: Suffixes read as Excel workbooks (first sheet unless ``sheet`` says), with the optional openpyxl.
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 #: Delimiters recognised in a text table's header line, by preference on ties.
 DELIMITERS = (",", "\t", ";")
 _SNIFF_BYTES = 4096
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+_DECIMAL_POINT = re.compile(r"^[-+]?\d+\.\d+$")
+_COMMA_NUMBER = r"^(\s*[-+]?\d*),(\d+\s*%?\s*)$"
+_TRIM = 80
+
+
+def _trim(text: object, limit: int = _TRIM) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _fail(path: Path, message: str, expected: str, got: str) -> InvalidPatientData:
@@ -121,52 +146,48 @@ def snake_case(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_") or "column"
 
 
-def _which_patient(text: str, err: Exception, sep: str) -> str:
-    """' (patient 'x': ...)' for a pandas error naming a line, so a shifted row can be found."""
-    m = re.search(r"in line (\d+), saw (\d+)", str(err))
-    if not m:
-        return ""
-    lines = text.splitlines()
-    n = int(m.group(1))
-    if not 1 < n <= len(lines):
-        return ""
-    first = lines[n - 1].split(sep, 1)[0].strip().strip('"')
-    return f" (line {n} is patient {first!r}: values shifted by an extra field?)"
-
-
 def _first_line(text: str) -> str:
     return text.split("\n", 1)[0].rstrip("\r")
 
 
-def read_table(path: str | Path, *, cohort: str | None = None) -> pd.DataFrame:
-    """Read a canonical patient table (CSV, TSV, semicolon CSV or Parquet).
+def read_table(path: str | Path, *, cohort: str | None = None, sheet: str | int | None = None,
+               decimal: str | None = None, numbers: bool = False) -> pd.DataFrame:
+    """Read a canonical patient table (CSV, TSV, semicolon CSV, Parquet or an Excel workbook).
 
     Parameters
     ----------
     path : str or Path
-        The table. ``.parquet`` / ``.pq`` is read with pyarrow, ``.xlsx`` (first sheet) with the
-        optional openpyxl; anything else as delimited text.
+        The table. ``.parquet`` / ``.pq`` is read with pyarrow, ``.xlsx`` / ``.xlsm`` with the
+        optional openpyxl (``pip install "icipredict[excel]"``); anything else as delimited text.
     cohort : str, optional
         Value of the ``cohort`` column. By default an existing ``cohort`` column is kept and a
         missing one is filled with the file stem.
+    sheet : str or int, optional
+        Excel only: the sheet's name or 0-based position (default: the first sheet; a workbook
+        with several sheets says which one was read, in the table's notes).
+    decimal : {".", ","}, optional
+        Decimal mark of a text table (default: detected; a ``;``-separated table whose numbers
+        use a decimal comma is read as European).
+    numbers : bool
+        Parse the canonical number and 0/1 columns as numbers while reading (the CLI's fast path);
+        a block of rows holding any other token is read as text, so messages quote it as given.
 
     Returns
     -------
     DataFrame
-        Raw tokens as strings (Parquet: its own types), not yet checked by ``check_patients``.
+        Raw tokens as strings (Parquet: its own types; with ``numbers``: canonical numeric columns
+        as floats), not yet checked by ``check_patients``. Reader notes are in
+        ``df.attrs[schema.READ_NOTES_ATTR]``.
 
     Examples
     --------
     >>> df = read_table("patients.csv")  # doctest: +SKIP
     """
-    path = Path(path)
-    if path.suffix.lower() in PARQUET_SUFFIXES and path.is_dir():  # a partitioned Parquet dataset
-        return _finish(_read_parquet(path, path), path, cohort)
-    _check_is_file(path)
-    return _parse_table(path.read_bytes(), path, cohort)
+    return _collect(iter_table_chunks(path, None, sheet=sheet, decimal=decimal, numbers=numbers), path, cohort)
 
 
-def read_table_bytes(data: bytes, name: str, *, cohort: str | None = None) -> pd.DataFrame:
+def read_table_bytes(data: bytes, name: str, *, cohort: str | None = None, sheet: str | int | None = None,
+                     decimal: str | None = None) -> pd.DataFrame:
     """Read a canonical patient table held in memory, e.g. an uploaded file; nothing touches the disk.
 
     The bytes go through the same parser and checks as :func:`read_table`.
@@ -178,8 +199,8 @@ def read_table_bytes(data: bytes, name: str, *, cohort: str | None = None) -> pd
     name : str
         The file's name as given by the user: its suffix picks the parser (as in
         :func:`read_table`) and it names the table in error messages.
-    cohort : str, optional
-        Value of the ``cohort`` column (default: an existing column, else the name's stem).
+    cohort, sheet, decimal
+        As in :func:`read_table`.
 
     Returns
     -------
@@ -193,51 +214,281 @@ def read_table_bytes(data: bytes, name: str, *, cohort: str | None = None) -> pd
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data: expected bytes. Got {type(data).__name__} instead.")
-    return _parse_table(bytes(data), Path(Path(str(name)).name or "upload"), cohort)
+    path = Path(Path(str(name)).name or "upload")
+    return _collect(_chunks(bytes(data), path, None, sheet, decimal, False), path, cohort)
 
 
-def _parse_table(raw: bytes, path: Path, cohort: str | None) -> pd.DataFrame:
-    """The one parser behind :func:`read_table` and :func:`read_table_bytes`; ``path`` names the table."""
+def iter_table_chunks(path: str | Path, chunk_size: int | None, *, sheet: str | int | None = None,
+                      decimal: str | None = None, numbers: bool = False) -> Iterator[pd.DataFrame]:
+    """The one parser behind :func:`read_table` and streaming: the table in blocks of ``chunk_size`` rows.
+
+    ``chunk_size=None`` yields the whole table as one block. Every block gets the same checks (a
+    row longer than the header is refused with its line and patient, whatever block it is in).
+    No ``cohort`` column is added here.
+    """
+    path = Path(path)
+    if path.suffix.lower() in PARQUET_SUFFIXES and path.is_dir():  # a partitioned Parquet dataset
+        yield _read_parquet(path, path)
+        return
+    _check_is_file(path)
+    yield from _chunks(path, path, chunk_size, sheet, decimal, numbers)
+
+
+def _collect(chunks: Iterator[pd.DataFrame], path: str | Path, cohort: str | None) -> pd.DataFrame:
+    parts = list(chunks)
+    df = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    return _set_cohort(df, cohort, Path(path).stem)
+
+
+def _chunks(source: bytes | Path, path: Path, chunk_size: int | None, sheet, decimal, numbers: bool
+            ) -> Iterator[pd.DataFrame]:
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
-        df = _read_parquet(raw, path)
+        yield from _parquet_chunks(source, path, chunk_size)
     elif suffix in EXCEL_SUFFIXES:
-        df = _read_excel(raw, path)
+        raw = source if isinstance(source, bytes) else source.read_bytes()
+        yield from _slices(_read_excel(raw, path, sheet), chunk_size)
     else:
-        _check_text_head(raw, path)
-        df = _read_text(raw, path)
-    return _finish(df, path, cohort)
+        if sheet is not None:
+            raise _fail(path, f"--sheet applies to Excel workbooks (.xlsx); expected no sheet for a {suffix or 'text'} "
+                        f"table. Got --sheet {_trim(sheet)!r} instead.", "no --sheet", repr(sheet))
+        if decimal not in (None, ".", ","):
+            raise _fail(path, f"--decimal must be '.' or ','. Got {_trim(decimal)!r} instead.", "'.' or ','",
+                        repr(decimal))
+        yield from _text_chunks(source, path, chunk_size, decimal, numbers)
 
 
-def _finish(df: pd.DataFrame, path: Path, cohort: str | None) -> pd.DataFrame:
-    df.columns = [str(c).strip() for c in df.columns]
-    return _set_cohort(df, cohort, path.stem)
+def _slices(df: pd.DataFrame, chunk_size: int | None) -> Iterator[pd.DataFrame]:
+    if chunk_size is None or len(df) <= chunk_size:
+        yield df
+        return
+    for start in range(0, len(df), chunk_size):
+        yield df.iloc[start:start + chunk_size].reset_index(drop=True)
 
 
-def _read_text(raw: bytes, path: Path) -> pd.DataFrame:
-    text = _decode(path, raw)
-    header = _first_line(text)
-    sep = sniff_delimiter(header)
+def _parquet_chunks(source: bytes | Path, path: Path, chunk_size: int | None) -> Iterator[pd.DataFrame]:
+    if chunk_size is None:
+        yield _finish_columns(_read_parquet(source, path))
+        return
+    import pyarrow.parquet as pq
+
     try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise _fail(path, f"could not parse the table with delimiter {sep!r}; expected one row per patient "
-                    f"with the header's number of fields. Got {str(err).strip()}{_which_patient(text, err, sep)} "
-                    "instead.", "a rectangular table", str(err).strip()) from None
-    if not isinstance(df.index, pd.RangeIndex):
-        # pandas silently turns surplus leading fields into an index: refuse instead
-        first = df.index[0][0] if isinstance(df.index, pd.MultiIndex) else df.index[0]
-        raise _fail(path, f"some rows have more fields than the header ({len(df.columns)} columns); expected "
-                    f"one field per header column. Got row {df.index[0]!r} (patient {first!r}: values shifted "
-                    "by an extra field?) ... instead.",
-                    "a rectangular table", "rows longer than the header")
-    _check_single_column(path, df)
+        reader = pq.ParquetFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+        batches = reader.iter_batches(batch_size=chunk_size)
+        for batch in batches:
+            yield _finish_columns(batch.to_pandas())
+    except Exception as err:  # pyarrow raises several unrelated types for a corrupt file
+        raise _fail(path, "could not read the Parquet file; expected a valid Parquet table. "
+                    f"Got {type(err).__name__}: {_trim(err)} instead.", "a Parquet table", type(err).__name__) from None
+
+
+def _finish_columns(df: pd.DataFrame) -> pd.DataFrame:
+    df.columns = [str(c).strip() for c in df.columns]
     return df
 
 
-def _check_single_column(path: Path, df: pd.DataFrame) -> None:
-    if df.shape[1] == 1:
-        header = str(df.columns[0])
+# -- delimited text ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _TextLayout:
+    """What the header and the first bytes say about a delimited text table."""
+
+    sep: str
+    decimal: str
+    names: tuple[str, ...]
+    numeric: tuple[int, ...]  # positions of canonical number columns
+    binary: tuple[int, ...]  # positions of canonical 0/1 columns
+    decimal_detected: bool = False
+
+
+def _text_layout(head: str, path: Path, decimal: str | None) -> _TextLayout:
+    header = _first_line(head)
+    sep = sniff_delimiter(header)
+    names = tuple(next(csv.reader([header], delimiter=sep)) if header else [])
+    detected = False
+    if decimal is None:
+        decimal, detected = ".", False
+        if sep != ",":
+            cells = [c.strip().strip('"') for line in head.splitlines()[1:-1] for c in line.split(sep)]
+            commas = sum(bool(_DECIMAL_COMMA.match(c)) for c in cells)
+            points = sum(bool(_DECIMAL_POINT.match(c)) for c in cells)
+            if commas and not points:
+                decimal, detected = ",", True
+    _check_single_column(path, names)
+    resolution = resolve_columns(names, COLUMNS)
+    kinds = [COLUMNS[n].kind if n in COLUMNS else "" for n in resolution.names]
+    numeric = tuple(i for i, k in enumerate(kinds) if k in ("float", "int"))
+    binary = tuple(i for i, k in enumerate(kinds) if k == "binary")
+    return _TextLayout(sep, decimal, names, numeric, binary, detected)
+
+
+def _na_variants(tokens) -> list[str]:
+    return sorted({v for t in tokens for v in (t, t.upper(), t.capitalize(), t.title())})
+
+
+_NA_NUMERIC = _na_variants(MISSING_TOKENS)
+_NA_BINARY = _na_variants(MISSING_TOKENS - {"-"})
+
+
+class _Fallback(Exception):
+    """A block of rows holds a token the typed parse cannot keep as given: re-read it as text."""
+
+
+def _open_text(source: str | Path):
+    if isinstance(source, str):
+        return io.StringIO(source)
+    return open(source, encoding="utf-8-sig", newline="")
+
+
+def _text_chunks(source: bytes | Path, path: Path, chunk_size: int | None, decimal: str | None,
+                 numbers: bool) -> Iterator[pd.DataFrame]:
+    text: str | Path
+    if isinstance(source, bytes):
+        _check_text_head(source, path)
+        text = _decode(path, source)  # the whole text: a bad byte is named with its offset
+        head = text[:_SNIFF_BYTES * 16]
+    else:
+        check_text_file(path)
+        with path.open("rb") as fh:
+            head = fh.read(_SNIFF_BYTES * 16).decode("utf-8-sig", errors="replace")
+        # the whole file is decoded at once when it is read whole, so a bad byte is named exactly
+        text = _decode(path, path.read_bytes()) if chunk_size is None else path
+    layout = _text_layout(head, path, decimal)
+    typed = numbers and layout.decimal == "." and bool(layout.numeric or layout.binary)
+    done = 0  # blocks already yielded: a fallback re-reads as text from the next one
+    while True:
+        try:
+            for block in _parse_blocks(text, path, layout, chunk_size, typed, skip=done):
+                yield block
+                done += 1
+            return
+        except _Fallback:
+            typed = False
+
+
+def _parse_blocks(source: str | Path, path: Path, layout: _TextLayout, chunk_size: int | None, typed: bool,
+                  skip: int) -> Iterator[pd.DataFrame]:
+    n = len(layout.names)
+    dtype: dict[int, str] = {i: "str" for i in range(n + 1)}
+    na_values: dict[int, list[str]] = {}
+    if typed:
+        for i in layout.numeric:
+            dtype[i], na_values[i] = "float64", _NA_NUMERIC
+        for i in layout.binary:
+            dtype[i], na_values[i] = "float64", _NA_BINARY
+    # one spare column catches a row with one field too many (shifted values) without pandas
+    # silently turning the first column into an index
+    kwargs = dict(sep=layout.sep, header=None, skiprows=1, names=list(range(n + 1)), dtype=dtype,
+                  keep_default_na=False, na_values=na_values, chunksize=chunk_size)
+    stream = _open_text(source)
+    try:
+        with stream:
+            reader = pd.read_csv(stream, **kwargs)
+            blocks = [reader] if chunk_size is None else reader
+            row0 = 0
+            for k, block in enumerate(blocks):
+                if k < skip:
+                    row0 += len(block)
+                    continue
+                if typed and not _typed_block_is_exact(block, layout):
+                    raise _Fallback
+                yield _finish_block(block, layout, path, row0)
+                row0 += len(block)
+    except InvalidPatientData:
+        raise
+    except UnicodeDecodeError as err:
+        raise _fail(path, f"the file is not valid UTF-8 ({err.reason}); expected UTF-8 text. Re-save it as 'CSV "
+                    "UTF-8'. Got another encoding instead.", "UTF-8 text", err.reason) from None
+    except pd.errors.EmptyDataError:  # a header without rows: the schema says so with the columns
+        yield pd.DataFrame({name.strip(): pd.Series([], dtype=object) for name in layout.names})
+    except pd.errors.ParserError as err:
+        raise _parser_error(err, layout, path, source) from None
+    except (ValueError, TypeError):
+        if not typed:
+            raise
+        raise _Fallback from None  # a token that is not a number: read the block as text
+
+
+def _typed_block_is_exact(block: pd.DataFrame, layout: _TextLayout) -> bool:
+    """A typed block is used only when the text path would read the same values (else messages differ)."""
+    for i in layout.numeric:
+        if np.isinf(block[i].to_numpy(dtype=float)).any():
+            return False
+    for i in layout.binary:
+        v = block[i].to_numpy(dtype=float)
+        if not ((v == 0) | (v == 1) | np.isnan(v)).all():
+            return False
+    return True
+
+
+def _long_row(path: Path, layout: _TextLayout, line: int, saw: str, first: str) -> InvalidPatientData:
+    n = len(layout.names)
+    who = f" (line {line} is patient {_trim(first)!r}: values shifted by an extra field?)" if first else ""
+    return _fail(path, f"some rows have more fields than the header ({n} columns, delimiter {layout.sep!r}); expected "
+                 f"one field per header column. Got Expected {n} fields in line {line}, saw {saw}{who} instead.",
+                 "a rectangular table", f"{saw} fields in line {line}")
+
+
+def _finish_block(block: pd.DataFrame, layout: _TextLayout, path: Path, row0: int) -> pd.DataFrame:
+    n = len(layout.names)
+    if not isinstance(block.index, pd.RangeIndex):
+        # pandas turns surplus leading fields of a row longer than every column into an index
+        first = block.index[0][0] if isinstance(block.index, pd.MultiIndex) else block.index[0]
+        raise _long_row(path, layout, row0 + 2, "more", str(first).strip())
+    spare = block[n]
+    extra = spare.notna() & (spare.astype("string").str.strip() != "")
+    if extra.any():
+        r = int(np.flatnonzero(extra.to_numpy(dtype=bool))[0])
+        raise _long_row(path, layout, row0 + r + 2, str(n + 1), str(block.iloc[r, 0]).strip())
+    block = block.drop(columns=n)
+    names = list(layout.names)
+    keep = []
+    for i, name in enumerate(names):
+        if name.strip() == "":
+            values = block[i]
+            if not (values.isna() | (values.astype("string").str.strip() == "")).all():
+                names[i] = f"Unnamed: {i}"
+                keep.append(i)
+        else:
+            keep.append(i)
+    block = block[keep] if len(keep) != len(names) else block
+    block.columns = [names[i].strip() for i in keep]
+    if layout.decimal == ",":
+        for i in layout.numeric:
+            if i in keep:
+                col = keep.index(i)
+                block.isetitem(col, block.iloc[:, col].astype("string").str.replace(_COMMA_NUMBER, r"\1.\2",
+                                                                                    regex=True))
+    block = block.reset_index(drop=True)
+    if layout.decimal_detected:
+        block.attrs[READ_NOTES_ATTR] = [f"read as a European table ({layout.sep!r} separator, decimal commas); "
+                                        "name the decimal mark with --decimal if that is wrong"]
+    return block
+
+
+def _parser_error(err: Exception, layout: _TextLayout, path: Path, source: str | Path) -> InvalidPatientData:
+    m = re.search(r"in line (\d+), saw (\d+)", str(err))
+    if not m:
+        return _fail(path, f"could not parse the table with delimiter {layout.sep!r}; expected one row per patient "
+                     f"with the header's number of fields. Got {_trim(str(err).strip(), 160)} instead.",
+                     "a rectangular table", _trim(str(err).strip()))
+    line = int(m.group(1))
+    return _long_row(path, layout, line, m.group(2), _field_of_line(source, line, layout.sep))
+
+
+def _field_of_line(source: str | Path, line: int, sep: str) -> str:
+    """The first field of a physical line (1-based), for an error message."""
+    with _open_text(source) as fh:
+        for number, text in enumerate(fh, start=1):
+            if number == line:
+                return text.split(sep, 1)[0].strip().strip('"')
+    return ""
+
+
+
+def _check_single_column(path: Path, names: tuple[str, ...]) -> None:
+    if len(names) == 1:
+        header = names[0]
         for sep, name in (("|", "pipe"), (";", "semicolon")):
             if sep in header:
                 raise _fail(path, f"the table has a single column {header[:60]!r}; it looks {name}-delimited "
@@ -250,23 +501,47 @@ def _read_parquet(source: bytes | Path, path: Path) -> pd.DataFrame:
         return pd.read_parquet(io.BytesIO(source) if isinstance(source, bytes) else source)
     except Exception as err:  # pyarrow raises several unrelated types for a corrupt file
         raise _fail(path, f"could not read the Parquet file; expected a valid Parquet table. "
-                    f"Got {type(err).__name__}: {err} instead.", "a Parquet table", type(err).__name__) from err
+                    f"Got {type(err).__name__}: {_trim(err)} instead.", "a Parquet table", type(err).__name__) from None
 
 
-def _read_excel(raw: bytes, path: Path) -> pd.DataFrame:
+def _read_excel(raw: bytes, path: Path, sheet: str | int | None) -> pd.DataFrame:
     try:
         import openpyxl  # noqa: F401  (pandas' reader for .xlsx; optional)
     except ImportError:
         raise _fail(path, "reading an Excel workbook needs the optional package openpyxl, which is not installed; "
-                    "expected a CSV table, or openpyxl installed (pip install openpyxl). Save the sheet as "
-                    "'CSV UTF-8' or install openpyxl. Got an Excel workbook without openpyxl instead.",
+                    "expected a CSV table, or openpyxl installed (pip install \"icipredict[excel]\"). Save the "
+                    "sheet as 'CSV UTF-8' or install the extra. Got an Excel workbook without openpyxl instead.",
                     "a CSV table or openpyxl", "an Excel workbook without openpyxl") from None
     try:
-        # every cell as text, like a CSV, so the schema sees the raw tokens
-        return pd.read_excel(io.BytesIO(raw), sheet_name=0, dtype=str, keep_default_na=False)
+        book = pd.ExcelFile(io.BytesIO(raw), engine="openpyxl")
     except Exception as err:  # openpyxl raises several unrelated types for a corrupt workbook
         raise _fail(path, f"could not read the Excel workbook; expected a valid .xlsx file. "
-                    f"Got {type(err).__name__}: {err} instead.", "an .xlsx workbook", type(err).__name__) from err
+                    f"Got {type(err).__name__}: {_trim(err)} instead.", "an .xlsx workbook", type(err).__name__) from None
+    with book:
+        names = [str(n) for n in book.sheet_names]
+        chosen = _choose_sheet(names, sheet, path)
+        # every cell as text, like a CSV, so the schema sees the raw tokens
+        df = book.parse(chosen, dtype=str, keep_default_na=False)
+    df = _finish_columns(df)
+    if len(names) > 1 and sheet is None:
+        df.attrs[READ_NOTES_ATTR] = [f"read sheet {chosen!r}, the first of {len(names)} sheets "
+                                     f"({', '.join(map(repr, names[:6]))}{' ...' if len(names) > 6 else ''}); "
+                                     "choose another with --sheet NAME|INDEX"]
+    return df
+
+
+def _choose_sheet(names: list[str], sheet: str | int | None, path: Path) -> str:
+    if sheet is None:
+        return names[0]
+    if str(sheet) in names:
+        return str(sheet)
+    if isinstance(sheet, int) or str(sheet).strip().isdigit():
+        k = int(sheet)
+        if 0 <= k < len(names):
+            return names[k]
+    raise _fail(path, f"no sheet {_trim(sheet)!r} in the workbook; expected a sheet name or a 0-based index "
+                f"({', '.join(map(repr, names[:10]))}). Got {_trim(sheet)!r} instead.", "a sheet of the workbook",
+                repr(sheet))
 
 
 def _set_cohort(df: pd.DataFrame, cohort: str | None, default: str) -> pd.DataFrame:

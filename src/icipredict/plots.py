@@ -361,3 +361,22 @@ def training_figures(result: "TrainingResult") -> dict[str, bytes]:
         out[name] = figure_png(fig)
         plt.close(fig)
     return out
+
+
+def plot_update_calibration(y, comparison: pd.DataFrame, curves: Mapping[str, pd.DataFrame]) -> Figure:
+    """Calibration on the local data before and after a local update (cross-validated), with AUC and slope."""
+    fig = _new_figure((6.0, 5.0))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfect calibration")
+    for (name, table), colour in zip(curves.items(), ("#E69F00", "#0072B2")):
+        row = comparison.loc[comparison["model"] == name].iloc[0]
+        err = np.vstack([table["observed"] - table["observed_low"], table["observed_high"] - table["observed"]])
+        ax.errorbar(table["mean_predicted"], table["observed"], yerr=np.clip(err, 0, None), fmt="o-", capsize=3,
+                    color=colour, label=f"{name}: AUC {row['roc_auc']:.2f}, slope {row['calibration_slope']:.2f}, "
+                                        f"CITL {row['calibration_intercept']:+.2f}")
+    y = np.asarray(y, dtype=float)
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="predicted probability of durable benefit",
+           ylabel="observed rate (95% CI)")
+    ax.set_title(f"Local data before and after updating (n={y.size}, {int(y.sum())} with durable benefit)")
+    ax.legend(fontsize="small", loc="upper left")
+    return fig

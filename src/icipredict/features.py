@@ -15,16 +15,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from icipredict.clinical.assays import harmonised_tmb, pdl1_band_from_scores, tmb_assay_kind
+from icipredict.clinical.assays import band_codes, band_names, harmonised_tmb, tmb_assay_kind, tmb_on_panel_scale
 from icipredict.clinical.biomarkers import pdl1_band
+from icipredict.clinical.columns import Table, floats, texts
 from icipredict.clinical.mutations import DRIVER_COLUMNS, mutation_groups
-from icipredict.clinical.til import til_status
+from icipredict.clinical.til import til_status_values
 from icipredict.clinical.time_class import time_status_pair
 from icipredict.metadata import FeatureOptions
 from icipredict.schema import MUTATION_COLUMNS
 from icipredict.vocab import PDL1_BANDS
 
-__all__ = ["FeatureOptions", "model_inputs", "build_features", "FEATURE_GROUPS", "INPUT_SOURCES", "INPUT_SETS",
+__all__ = ["FeatureOptions", "model_inputs", "model_input_values", "build_features", "FEATURE_GROUPS", "INPUT_SOURCES", "INPUT_SETS",
            "MISSING_INPUT_NAMES", "prior_therapy"]
 
 _BAND_ORDINAL = {band: float(i) for i, band in enumerate(PDL1_BANDS)}
@@ -88,9 +89,14 @@ def _flag(series: pd.Series, value: str) -> pd.Series:
     return pd.Series(np.where(s.isna(), np.nan, (s == value).astype(float)), index=series.index)
 
 
-def _any_altered(p: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
-    genes = p[list(columns)].astype(float).to_numpy()
+def _any_altered(p: Table, columns: tuple[str, ...]) -> np.ndarray:
+    genes = np.column_stack([floats(p, c) for c in columns])
     return np.where((genes == 1).any(axis=1), 1.0, np.where(~np.isnan(genes).all(axis=1), 0.0, np.nan))
+
+
+def _flag_or_nan(p: Table, column: str, value: str) -> np.ndarray:
+    """1.0 where the column is ``value``, 0.0 where it is another value, NaN where missing."""
+    return texts(p, column, strip=False).map(lambda v: float(v == value), np.nan, float)
 
 
 def model_inputs(patients: pd.DataFrame, options: FeatureOptions | None = None) -> pd.DataFrame:
@@ -118,36 +124,39 @@ def model_inputs(patients: pd.DataFrame, options: FeatureOptions | None = None) 
     >>> round(float(D.loc[0, "tmb"]), 3)
     2.398
     """
+    return pd.DataFrame(model_input_values(patients, options), index=patients.index)
+
+
+def model_input_values(patients: Table, options: FeatureOptions | None = None, *,
+                       til: np.ndarray | None = None, bands: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """:func:`model_inputs` as arrays, from a clean table or its checked columns; ``til`` (TIL positive)
+    and ``bands`` (:func:`~icipredict.clinical.assays.band_codes`) when already known."""
     opt = options or FeatureOptions()
     p = patients
-    regimen = p["regimen"].astype(object)
-    chemo = (regimen == "chemo_ici").to_numpy()
-    smoking = p["smoking"].astype(object)
-    sex = p["sex"].astype(object)
-    histology = p["histology"].astype(object)
-    ctla4 = np.where(regimen.isna() | chemo, np.nan, (regimen == "ici_ctla4").astype(float))
-    never = np.where(smoking.isna(), np.nan, (smoking == "never").astype(float))
-    female = np.where(sex.isna(), np.nan, (sex == "female").astype(float))
-    out = {
-        "pdl1": p["pdl1_tps"].to_numpy(dtype=float),
-        "pdl1_band": pdl1_band_from_scores(p).to_numpy(dtype=object),
-        "tmb": np.log1p(harmonised_tmb(p).to_numpy(dtype=float)),
-        "prior": prior_therapy(p).to_numpy(dtype=float),
+    regimen = texts(p, "regimen", strip=False)
+    chemo = regimen.map(lambda v: v == "chemo_ici", False, bool)
+    ctla4 = np.where(chemo, np.nan, regimen.map(lambda v: float(v == "ici_ctla4"), np.nan, float))
+    if til is None:
+        til = til_status_values(p, opt.til_cutoffs()).positive
+    return {
+        "pdl1": floats(p, "pdl1_tps"),
+        "pdl1_band": band_names(band_codes(p) if bands is None else bands),
+        "tmb": np.log1p(tmb_on_panel_scale(p)),
+        "prior": _prior_values(p),
         "ctla4": ctla4,
-        "ecog": np.minimum(p["ecog"].to_numpy(dtype=float), 2.0),
-        "never_smoker": np.where(chemo, 0.0, never),
-        "female": np.where(chemo, 0.0, female),
-        "age": p["age"].to_numpy(dtype=float),
-        "squamous": np.where(histology.isna(), np.nan, (histology == "squamous").astype(float)),
+        "ecog": np.minimum(floats(p, "ecog"), 2.0),
+        "never_smoker": np.where(chemo, 0.0, _flag_or_nan(p, "smoking", "never")),
+        "female": np.where(chemo, 0.0, _flag_or_nan(p, "sex", "female")),
+        "age": floats(p, "age"),
+        "squamous": _flag_or_nan(p, "histology", "squamous"),
         "cold": _any_altered(p, ("mut_stk11", "mut_keap1")),
         "driver": _any_altered(p, DRIVER_COLUMNS),
-        "kras": p["mut_kras"].to_numpy(dtype=float),
-        "tp53": p["mut_tp53"].to_numpy(dtype=float),
-        "albumin": p["albumin"].to_numpy(dtype=float),
-        "pack_years": p["pack_years"].to_numpy(dtype=float),
-        "til": til_status(p, opt.til_cutoffs())["til_positive"].to_numpy(dtype=float),
+        "kras": floats(p, "mut_kras"),
+        "tp53": floats(p, "mut_tp53"),
+        "albumin": floats(p, "albumin"),
+        "pack_years": floats(p, "pack_years"),
+        "til": np.asarray(til, dtype=float),
     }
-    return pd.DataFrame(out, index=p.index)
 
 
 def build_features(patients: pd.DataFrame, options: FeatureOptions | None = None) -> pd.DataFrame:
@@ -225,6 +234,12 @@ def build_features(patients: pd.DataFrame, options: FeatureOptions | None = None
 
 def prior_therapy(patients: pd.DataFrame) -> pd.Series:
     """``prior_systemic_therapy``, filled from the line of therapy where missing (line > 1 means prior therapy)."""
-    line = patients["line_of_therapy"].astype(float)
-    from_line = pd.Series(np.where(line.isna(), np.nan, (line > 1).astype(float)), index=patients.index)
-    return patients["prior_systemic_therapy"].astype(float).fillna(from_line)
+    return pd.Series(_prior_values(patients), index=patients.index, name="prior_systemic_therapy")
+
+
+def _prior_values(p: Table) -> np.ndarray:
+    prior = floats(p, "prior_systemic_therapy")
+    line = floats(p, "line_of_therapy")
+    with np.errstate(invalid="ignore"):
+        from_line = np.where(np.isnan(line), np.nan, (line > 1).astype(float))
+    return np.where(np.isnan(prior), from_line, prior)

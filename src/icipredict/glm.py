@@ -23,7 +23,8 @@ Design
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Union
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from icipredict.vocab import PDL1_BANDS
 
 __all__ = ["SplineLogistic", "rcs_basis", "choose_knots", "KNOT_QUANTILES", "CONTINUOUS_INPUTS"]
+
+#: Model inputs: a frame of :func:`~icipredict.features.model_inputs`, or the same columns as arrays.
+Inputs = Union[pd.DataFrame, Mapping[str, np.ndarray]]
 
 #: Inputs that get a spline basis.
 CONTINUOUS_INPUTS: tuple[str, ...] = ("pdl1", "tmb", "age", "albumin", "pack_years")
@@ -153,26 +157,39 @@ class SplineLogistic(ClassifierMixin, BaseEstimator):
     def _names(name: str, width: int) -> list[str]:
         return [name] if width == 1 else [name] + [f"{name}_s{j}" for j in range(1, width)]
 
-    def _blocks(self, D: pd.DataFrame) -> dict[str, np.ndarray]:
+    @staticmethod
+    def _size(D: Inputs) -> int:
+        return len(D.index) if isinstance(D, pd.DataFrame) else len(next(iter(D.values())))
+
+    @staticmethod
+    def _column(D: Inputs, name: str, n: int, dtype: Any = float) -> np.ndarray:
+        if isinstance(D, pd.DataFrame):
+            return D[name].to_numpy(dtype=dtype) if name in D.columns else np.full(n, np.nan if dtype is float else None)
+        return np.asarray(D[name], dtype=dtype) if name in D else np.full(n, np.nan if dtype is float else None)
+
+    def _blocks(self, D: Inputs) -> dict[str, np.ndarray]:
+        n = self._size(D)
         blocks = {}
         for name in self.used_inputs_:
-            x = D[name].to_numpy(dtype=float) if name in D.columns else np.full(len(D), np.nan)
+            x = self._column(D, name, n)
             blocks[name] = rcs_basis(x, self.knots_.get(name, [])) if name in CONTINUOUS_INPUTS else x[:, None].copy()
         return blocks
 
-    def design(self, D: pd.DataFrame) -> np.ndarray:
+    def design(self, D: Inputs) -> np.ndarray:
         """The (unstandardised) design matrix, missing values imputed as the module docstring says."""
         blocks = self._blocks(D)
-        band = D["pdl1_band"].to_numpy(dtype=object) if "pdl1_band" in D.columns else np.full(len(D), None)
-        out = np.empty((len(D), len(self.columns_)))
+        n = self._size(D)
+        out = np.empty((n, len(self.columns_)))
         j = 0
         for name, B in blocks.items():
             missing = np.isnan(B[:, 0])
             if name == "pdl1" and missing.any():
+                rows = np.flatnonzero(missing)
+                band = self._column(D, "pdl1_band", n, object)[rows]
                 for b, means in self.band_means_.items():
-                    rows = missing & (band == b)
-                    if rows.any():
-                        B[rows] = np.asarray(means)
+                    within = rows[band == b]
+                    if within.size:
+                        B[within] = np.asarray(means)
             width = B.shape[1]
             cols = B
             unknown = np.isnan(cols)
@@ -230,12 +247,14 @@ class SplineLogistic(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         return self
 
-    def standardised(self, D: pd.DataFrame) -> np.ndarray:
+    def standardised(self, D: Inputs) -> np.ndarray:
         """The standardised design ``(X - center) / scale``."""
         return (self.design(D) - self.center_) / self.scale_
 
-    def decision_function(self, D: pd.DataFrame) -> np.ndarray:
-        return self.intercept_ + self.standardised(D) @ self.coef_
+    def decision_function(self, D: Inputs, *, standardised: np.ndarray | None = None) -> np.ndarray:
+        """Log-odds; ``standardised`` is :meth:`standardised` of ``D`` when already computed."""
+        Z = self.standardised(D) if standardised is None else standardised
+        return self.intercept_ + Z @ self.coef_
 
     def predict_proba(self, D: pd.DataFrame) -> np.ndarray:
         p = 1.0 / (1.0 + np.exp(-self.decision_function(D)))
@@ -252,9 +271,11 @@ class SplineLogistic(ClassifierMixin, BaseEstimator):
         phi = {name: Z[:, s] @ self.coef_[s] for name, s in self.group_slices().items()}
         return pd.DataFrame(phi, index=D.index), self.intercept_
 
-    def parameter_variance(self, D: pd.DataFrame) -> np.ndarray:
-        """Variance of each patient's log-odds from the coefficients' covariance: ``a' V a``."""
-        A = np.column_stack([np.ones(len(D)), self.standardised(D)])
+    def parameter_variance(self, D: Inputs, *, standardised: np.ndarray | None = None) -> np.ndarray:
+        """Variance of each patient's log-odds from the coefficients' covariance: ``a' V a``; ``standardised``
+        as in :meth:`decision_function`."""
+        Z = self.standardised(D) if standardised is None else standardised
+        A = np.column_stack([np.ones(len(Z)), Z])
         return np.einsum("ij,jk,ik->i", A, self.covariance_, A)
 
     def n_parameters(self) -> int:

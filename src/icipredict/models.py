@@ -23,13 +23,13 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtri  # norm.ppf is ndtri: the same numbers, without importing scipy.stats
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
 
 from icipredict.clinical.biomarkers import pdl1_band
 from icipredict.features import FEATURE_GROUPS, INPUT_SOURCES, build_features, model_inputs, prior_therapy
-from icipredict.glm import SplineLogistic
+from icipredict.glm import Inputs, SplineLogistic
 from icipredict.metadata import Calibrator, EstimatorSpec, FeatureOptions, TilTerm, Uncertainty
 from icipredict.vocab import BASELINES, MODEL_NAMES, PDL1_BANDS
 
@@ -327,32 +327,51 @@ class IciModel:
         return sigmoid(self.logit(patients))
 
     # -- uncertainty -------------------------------------------------------------------------------------
-    def logit_variance(self, patients: pd.DataFrame, inputs: pd.DataFrame | None = None) -> np.ndarray:
-        """Variance of each patient's final log-odds: parameters, unknown inputs, centre, TIL term."""
+    def logit_variance(self, patients: pd.DataFrame | None, inputs: Inputs | None = None, *,
+                       standardised: np.ndarray | None = None) -> np.ndarray:
+        """Variance of each patient's final log-odds: parameters, unknown inputs, centre, TIL term.
+
+        ``inputs`` (:meth:`inputs` of ``patients``, a frame or its columns as arrays) and ``standardised``
+        (the spline model's standardised design of ``inputs``) when already computed.
+        """
         inputs = self.inputs(patients) if inputs is None else inputs
         u, a = self.uncertainty, self.calibrator.a
-        var = np.full(len(patients), u.tau ** 2)
+        til = np.asarray(inputs["til"], dtype=float)
+        var = np.full(len(til), u.tau ** 2)
         if u.parameter == "covariance" and self.family == "spline_logistic":
-            var += a ** 2 * self.base.parameter_variance(inputs)
+            var += a ** 2 * self.base.parameter_variance(inputs, standardised=standardised)
         for name, v in u.input_variance.items():
-            if name == "til" or name not in inputs.columns:
+            if name == "til" or name not in inputs:
                 continue
-            unknown = inputs[name].isna().to_numpy().copy()
-            if name == "pdl1":
-                band = inputs["pdl1_band"].to_numpy(dtype=object)
+            unknown = np.isnan(np.asarray(inputs[name], dtype=float))
+            if name == "pdl1" and unknown.any():
+                rows = np.flatnonzero(unknown)
+                band = np.asarray(inputs["pdl1_band"], dtype=object)[rows]
                 for b, vb in u.band_variance.items():
-                    within = unknown & (band == b)
+                    within = rows[band == b]
                     var[within] += a ** 2 * vb
-                    unknown &= ~within
+                    unknown[within] = False
             var[unknown] += a ** 2 * v
-        return var + self.til_term.variance(inputs["til"].to_numpy(dtype=float))
+        return var + self.til_term.variance(til)
 
-    def interval(self, patients: pd.DataFrame, level: float | None = None) -> tuple[np.ndarray, np.ndarray,
-                                                                                      np.ndarray]:
-        """``(p, p_low, p_high)``: the probability and its interval at ``level`` (default the model's)."""
-        inputs = self.inputs(patients)
-        z = self.logit(patients, inputs)
-        half = norm.ppf(0.5 + (level or self.uncertainty.level) / 2) * np.sqrt(self.logit_variance(patients, inputs))
+    def interval(self, patients: pd.DataFrame | None, level: float | None = None, *,
+                 inputs: Inputs | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(p, p_low, p_high)``: the probability and its interval at ``level`` (default the model's).
+
+        ``inputs``: :meth:`inputs` of ``patients`` when already computed (then a spline model needs no
+        ``patients``). The spline model's design is built once, for the log-odds and its variance.
+        """
+        inputs = self.inputs(patients) if inputs is None else inputs
+        til = np.asarray(inputs["til"], dtype=float)
+        Z = None
+        if self.family == "spline_logistic":
+            Z = self.base.standardised(inputs)
+            z = self.base.decision_function(inputs, standardised=Z)
+        else:
+            z = self.base.decision_function(patients)
+        z = self.calibrator.logit(z) + self.til_term.contribution(til)
+        var = self.logit_variance(patients, inputs, standardised=Z)
+        half = ndtri(0.5 + (level or self.uncertainty.level) / 2) * np.sqrt(var)
         return sigmoid(z), sigmoid(z - half), sigmoid(z + half)
 
     # -- explanation -------------------------------------------------------------------------------------

@@ -17,17 +17,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from icipredict.clinical.assays import TMB_SCALE_SOURCES, pdl1_assay_kind, tmb_assay_kind
+from icipredict.clinical.assays import TMB_SCALE_SOURCES, band_codes, pdl1_assay_kinds, tmb_assay_kinds
+from icipredict.clinical.biomarkers import pdl1_positive_values
+from icipredict.clinical.columns import Distinct, Table, floats, n_rows, texts
 from icipredict.clinical.mutations import DRIVER_COLUMNS
-from icipredict.clinical.til import til_status
-from icipredict.clinical.time_class import time_class
+from icipredict.clinical.til import TIL_MEASURES, til_status_values
+from icipredict.clinical.time_class import time_class_codes, time_class_labels
 from icipredict.exceptions import InputWarning, InvalidPatientData, ModelLoadError, Problem
 from icipredict.explain import top_contributions
-from icipredict.features import INPUT_SOURCES, MISSING_INPUT_NAMES
+from icipredict.features import INPUT_SOURCES, MISSING_INPUT_NAMES, model_input_values
 from icipredict.io.bundle import bundle_digest, find_bundle, read_bundle, shipped_model_path, shipped_models
 from icipredict.metadata import ModelMetadata
 from icipredict.models import IciModel, base_from_saved
-from icipredict.schema import PREDICTORS, ValidationReport, validate_patients
+from icipredict.schema import COLUMNS, PREDICTORS, ValidationReport, validate_patients
 from icipredict.tracking import download_bundle
 from icipredict.vocab import BENEFIT_GROUPS, PLASMA_ASSAY_WORDS, TISSUE_PANEL_WORDS, WES_ASSAY_WORDS
 
@@ -154,15 +156,44 @@ def _trim(text: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _clean(patients) -> pd.DataFrame:
-    """The validated frame: a :class:`ValidationReport` is trusted as it is, anything else is checked."""
+@dataclass
+class _Clean:
+    """The checked patient table as its canonical columns (arrays by name), and as a frame when one is needed."""
+
+    table: dict[str, object]
+    frame: pd.DataFrame | None = None
+
+    def as_frame(self) -> pd.DataFrame:
+        if self.frame is None:
+            self.frame = pd.DataFrame(self.table)
+        return self.frame
+
+    def ids(self):
+        ids = self.table["patient_id"]
+        return ids if isinstance(ids, pd.api.extensions.ExtensionArray) else pd.array(ids, dtype="str")
+
+
+def _columns_of(frame: pd.DataFrame) -> dict[str, object]:
+    """The canonical columns of a checked frame, as arrays."""
+    table: dict[str, object] = {}
+    for name in COLUMNS:
+        if name not in frame.columns:
+            continue
+        col = frame[name]
+        table[name] = floats(frame, name) if col.dtype.kind in "biuf" else col.array
+    table["patient_id"] = frame["patient_id"].astype(str).array
+    return table
+
+
+def _clean(patients) -> _Clean:
+    """The checked columns: a :class:`ValidationReport` is trusted as it is, anything else is checked."""
     if isinstance(patients, ValidationReport):
-        return patients.frame
+        return _Clean(_columns_of(patients.frame), patients.frame)
     report = validate_patients(_as_frame(patients))
     if report.renamed:
         warnings.warn(InputWarning("columns read by another name: " + ", ".join(
             f"{_trim(k)!r} as {v}" for k, v in report.renamed.items())), stacklevel=3)
-    return report.frame
+    return _Clean(_columns_of(report.frame), report.frame)
 
 
 @dataclass
@@ -175,6 +206,10 @@ class _Texts:
     def rows(self) -> list[str]:
         table = np.array([*self.texts, ""], dtype=object)
         return list(table[np.where(self.codes < 0, len(self.texts), self.codes)])
+
+    def column(self):
+        """The texts as a string column (each distinct text converted once)."""
+        return pd.array([*self.texts, ""], dtype="str").take(np.where(self.codes < 0, len(self.texts), self.codes))
 
 
 def _by_pattern(rows: np.ndarray, text_of) -> _Texts:
@@ -194,24 +229,32 @@ def _used_inputs(fitted: IciModel) -> list[str]:
     return used
 
 
-def _unknown(inputs: pd.DataFrame, used: list[str]) -> np.ndarray:
-    """(patients x used inputs) True where the input is unknown (PD-L1: neither TPS nor band)."""
-    unknown = inputs[used].isna().to_numpy().copy()
+def _unknown(inputs, used: list[str], bands: np.ndarray | None = None) -> np.ndarray:
+    """(patients x used inputs) True where the input is unknown (PD-L1: neither TPS nor band). ``inputs``: a
+    frame of model inputs or the same columns as arrays; ``bands``: their band codes when known."""
+    n = len(np.asarray(inputs["til"]))
+    unknown = np.zeros((n, len(used)), dtype=bool)
+    for j, name in enumerate(used):
+        unknown[:, j] = np.isnan(np.asarray(inputs[name], dtype=float))
     if "pdl1" in used:
-        unknown[:, used.index("pdl1")] &= inputs["pdl1_band"].isna().to_numpy()
+        no_band = bands < 0 if bands is not None else pd.isna(np.asarray(inputs["pdl1_band"], dtype=object))
+        unknown[:, used.index("pdl1")] &= no_band
     return unknown
 
 
 def _missing_inputs(unknown: np.ndarray, used: list[str]) -> list[str]:
     """Per patient, the model's inputs that are unknown, named by their canonical columns."""
+    return _missing_texts(unknown, used).rows()
+
+
+def _missing_texts(unknown: np.ndarray, used: list[str]) -> _Texts:
     names = [MISSING_INPUT_NAMES[u] for u in used]
-    return _by_pattern(unknown, lambda row: "; ".join(n for n, miss in zip(names, row) if miss)).rows()
+    return _by_pattern(unknown, lambda row: "; ".join(n for n, miss in zip(names, row) if miss))
 
 
-def _by_value(values: pd.Series, text_of) -> _Texts:
+def _by_value(values: Distinct, text_of) -> _Texts:
     """Texts from a column: each distinct value formatted once; none where the value is missing."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return _Texts(np.asarray(codes), [text_of(u) for u in uniques])
+    return _Texts(np.asarray(values.codes, dtype=np.int64), [text_of(u) for u in values.values])
 
 
 def _unique_codes(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -226,7 +269,7 @@ def _unique_codes(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     return uniq, position[key]
 
 
-def _join(parts: list[_Texts], n: int) -> list[str]:
+def _join(parts: list[_Texts], n: int) -> _Texts:
     """Row-wise "; ".join of the non-empty texts of several parts, in order, one join per distinct combination."""
     acc: _Texts | None = None
     for part in parts:
@@ -245,48 +288,54 @@ def _join(parts: list[_Texts], n: int) -> list[str]:
             a, b = divmod(u, width)
             texts.append("; ".join(t for t in (acc.texts[a - 1] if a else "", part.texts[b - 1] if b else "") if t))
         acc = _Texts(inverse.astype(np.int64), texts)
-    return [""] * n if acc is None else acc.rows()
+    return _Texts(np.full(n, -1, dtype=np.int64), []) if acc is None else acc
 
 
-def _warnings(clean: pd.DataFrame, meta: ModelMetadata, unknown: np.ndarray) -> list[str]:
+def _warnings(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> list[str]:
+    return _warning_texts(clean, meta, unknown).rows()
+
+
+def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> _Texts:
     train = meta.training
-    n = len(clean)
+    n = n_rows(clean)
     parts: list[_Texts] = []
     if meta.signal.status == "none":
         parts.append(_Texts(np.zeros(n, dtype=np.int64), ["this model carries no signal (see its model card): "
                                                           "every prediction is the training rate"]))
-    drivers = clean[list(DRIVER_COLUMNS)].to_numpy(dtype=float) == 1
+    drivers = np.column_stack([floats(clean, c) for c in DRIVER_COLUMNS]) == 1
     if drivers.any():
         parts.append(_by_pattern(drivers, lambda row: "" if not row.any() else (
             f"driver-positive tumour ({', '.join(c[4:].upper() for c, hit in zip(DRIVER_COLUMNS, row) if hit)}): "
             f"usually excluded from ICI monotherapy, {train.driver_positive_share:.0%} of training patients")))
     seen = set(train.regimens)
     if seen:
-        reg = clean["regimen"].astype(object)
-        parts.append(_by_value(reg, lambda r: "" if r in seen else
+        parts.append(_by_value(texts(clean, "regimen", strip=False), lambda r: "" if r in seen else
                                f"regimen {r} never seen in training (seen: {', '.join(sorted(seen))}): its effect "
                                "is unknown to the model, which reads the regimen as not given"))
     kinds = set(train.tmb_assay_kinds)
-    codes, assays = pd.factorize(clean["tmb_assay"].astype(object), use_na_sentinel=True)
-    if len(assays):  # the assay rules run once per distinct assay
-        kind = tmb_assay_kind(pd.DataFrame({"tmb_assay": np.asarray(assays, dtype=object)})).tolist()
+    assays = texts(clean, "tmb_assay", strip=False)
+    if len(assays.values):  # the assay rules run once per distinct assay
+        kind = tmb_assay_kinds(assays).tolist()
+        codes = np.asarray(assays.codes, dtype=np.int64)
         if kinds:
             parts.append(_Texts(codes, [f"TMB assay kind {k} ({_trim(a, 40)}) never seen in training: put on the "
                                         f"tissue-panel scale by {TMB_SCALE_SOURCES[k]}" if k not in kinds else ""
-                                        for a, k in zip(assays, kind)]))
-        parts.append(_Texts(codes, [_unrecognised_assay(a) for a in assays]))
-    tc_only = (clean["pdl1_tps"].isna() & clean["pdl1_band"].isna() & clean["pdl1_sp142_tc"].notna()).to_numpy()
+                                        for a, k in zip(assays.values, kind)]))
+        parts.append(_Texts(codes, [_unrecognised_assay(a) for a in assays.values]))
+    tc_only = np.isnan(floats(clean, "pdl1_tps")) & texts(clean, "pdl1_band").isna() & ~np.isnan(
+        floats(clean, "pdl1_sp142_tc"))
     if tc_only.any():
         parts.append(_Texts(np.where(tc_only, 0, -1), [
             "PD-L1 from the SP142 tumour-cell score, read as the TPS band it cannot fall below (SP142 stains fewer "
             "tumour cells than 22C3)"]))
-    codes, named = pd.factorize(clean["pdl1_assay"].astype(object), use_na_sentinel=True)
-    if len(named):
-        kind = pdl1_assay_kind(pd.DataFrame({"pdl1_assay": np.asarray(named, dtype=object)})).tolist()
-        parts.append(_Texts(codes, [f"PD-L1 assay {_trim(a, 40)!r} unknown to the harmonisation rules: its score is "
-                                    "read as a 22C3-like TPS" if k == "unknown" else "" for a, k in zip(named, kind)]))
+    named = texts(clean, "pdl1_assay", strip=False)
+    if len(named.values):
+        kind = pdl1_assay_kinds(named).tolist()
+        parts.append(_Texts(np.asarray(named.codes, dtype=np.int64), [
+            f"PD-L1 assay {_trim(a, 40)!r} unknown to the harmonisation rules: its score is read as a 22C3-like TPS"
+            if k == "unknown" else "" for a, k in zip(named.values, kind)]))
     for col, r in train.ranges.items():
-        v = clean[col].to_numpy(dtype=float)
+        v = floats(clean, col)
         with np.errstate(invalid="ignore"):
             out = (v < r.min) | (v > r.max)
         if out.any():
@@ -354,31 +403,43 @@ def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping] | ValidationRep
         raise ValueError(f"explain: expected an integer from 0 to {MAX_EXPLAIN} (the number of input columns). "
                          f"Got {_trim(repr(explain))} instead.")
     loaded = load_model(model)
-    clean = _clean(patients)
+    return _predict_clean(loaded, _clean(patients), int(explain))
+
+
+_TIL_SOURCE_NAMES = [*TIL_MEASURES, ""]
+
+
+def _predict_clean(loaded: LoadedModel, clean: _Clean, explain: int) -> pd.DataFrame:
+    """The prediction table of checked patients: every rule runs once, on arrays."""
+    table = clean.table
     meta = loaded.metadata
     fitted = loaded.model
-    inputs = fitted.inputs(clean)
-    used = _used_inputs(fitted)
-    unknown = _unknown(inputs, used)
-    p, low, high = fitted.interval(clean)
-    thr = meta.benefit_thresholds
-    low_group, intermediate, high_group = BENEFIT_GROUPS
     opts = meta.feature_options
-    til = til_status(clean, opts.til_cutoffs())
+    cutoffs = opts.til_cutoffs()
+    bands = band_codes(table)
+    til = til_status_values(table, cutoffs)
+    shared = fitted.options.til_cutoffs() == cutoffs  # the model reads TIL status as the table shows it
+    inputs = model_input_values(table, fitted.options, til=til.positive if shared else None, bands=bands)
+    used = _used_inputs(fitted)
+    unknown = _unknown(inputs, used, bands)
+    p, low, high = fitted.interval(clean.as_frame() if fitted.family != "spline_logistic" else None, inputs=inputs)
+    thr = meta.benefit_thresholds
+    group = np.where(p < thr.low, 0, np.where(p >= thr.high, 2, 1))
+    pdl1 = pdl1_positive_values(table, opts.pdl1_cutoff, bands)
+    time_codes = time_class_codes(pdl1, til.positive)
     out = pd.DataFrame({
-        "patient_id": clean["patient_id"].astype(str).to_numpy(),
+        "patient_id": clean.ids(),
         "p_durable_benefit": p,
         "p_low": low,
         "p_high": high,
-        "benefit_group": np.where(p < thr.low, low_group, np.where(p >= thr.high, high_group, intermediate)),
-        "time_class": time_class(clean, numbering=meta.time_numbering, pdl1_cutoff=opts.pdl1_cutoff,
-                                 til_cutoffs=opts.til_cutoffs()).to_numpy(),
-        "til_source": til["til_source"].fillna("").to_numpy(dtype=object),
-        "missing_inputs": _missing_inputs(unknown, used),
-        "warnings": _warnings(clean, meta, unknown),
+        "benefit_group": pd.array(list(BENEFIT_GROUPS), dtype="str").take(group),
+        "time_class": pd.array(time_class_labels(meta.time_numbering), dtype="str").take(time_codes),
+        "til_source": pd.array(_TIL_SOURCE_NAMES, dtype="str").take(til.source),
+        "missing_inputs": _missing_texts(unknown, used).column(),
+        "warnings": _warning_texts(table, meta, unknown).column(),
         "model_version": loaded.version,
     })
     if explain:
-        top = top_contributions(fitted, clean, int(explain))
+        top = top_contributions(fitted, clean.as_frame(), explain)
         out = pd.concat([out, top.reset_index(drop=True)], axis=1)
     return out

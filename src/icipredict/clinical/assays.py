@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from icipredict.clinical.outcomes import _float_column, _text_column
+from icipredict.clinical.columns import Distinct, Table, floats, texts
 from icipredict.vocab import PDL1_BANDS, PLASMA_ASSAY_WORDS, WES_ASSAY_WORDS
 
 __all__ = [
@@ -45,6 +45,11 @@ __all__ = [
     "harmonised_tmb",
     "pdl1_assay_kind",
     "pdl1_band_from_scores",
+    "tmb_on_panel_scale",
+    "tmb_assay_kinds",
+    "pdl1_assay_kinds",
+    "band_codes",
+    "band_names",
 ]
 
 #: Kinds of TMB assay the rules know.
@@ -66,17 +71,24 @@ TPS_ASSAY_WORDS: tuple[str, ...] = ("22c3", "28-8", "28.8", "sp263", "tps")
 SP142_ASSAY_WORDS: tuple[str, ...] = ("sp142",)
 
 
-def _kind(text: pd.Series, rules: list[tuple[str, tuple[str, ...]]], default: str) -> pd.Series:
-    lowered = text.astype("string").str.lower()
-    out = np.full(len(text), default, dtype=object)
-    decided = np.zeros(len(text), dtype=bool)
-    for kind, words in rules:
-        hit = lowered.str.contains("|".join(map(lambda w: w.replace(".", r"\."), words)), regex=True)
-        hit = hit.fillna(False).to_numpy(dtype=bool) & ~decided
-        out[hit] = kind
-        decided |= hit
-    out[lowered.isna().to_numpy()] = None
-    return pd.Series(out, index=text.index, dtype=object)
+_TMB_RULES = [("plasma", PLASMA_ASSAY_WORDS), ("wes", WES_ASSAY_WORDS)]
+_PDL1_RULES = [("sp142", SP142_ASSAY_WORDS), ("tps", TPS_ASSAY_WORDS)]
+
+
+def _lower(value: object) -> str:
+    """Lower case as pandas' string methods give it (Python's ``str.lower`` differs on a few non-ASCII letters)."""
+    text = str(value)
+    return text.lower() if text.isascii() else str(pd.Series([text], dtype="string").str.lower().iloc[0])
+
+
+def _kind_of(value: object, rules: list[tuple[str, tuple[str, ...]]], default: str) -> str:
+    """The first kind whose words the text contains (in lower case), else ``default``."""
+    lowered = _lower(value)
+    return next((kind for kind, words in rules if any(w in lowered for w in words)), default)
+
+
+def _kinds(text: Distinct, rules: list[tuple[str, tuple[str, ...]]], default: str) -> np.ndarray:
+    return text.map(lambda v: _kind_of(v, rules, default), None)
 
 
 def tmb_assay_kind(df: pd.DataFrame) -> pd.Series:
@@ -87,7 +99,12 @@ def tmb_assay_kind(df: pd.DataFrame) -> pd.Series:
     >>> tmb_assay_kind(pd.DataFrame({"tmb_assay": ["Plasma bTMB", "WES", "MSK-IMPACT", None]})).tolist()
     ['plasma', 'wes', 'panel', None]
     """
-    return _kind(_text_column(df, "tmb_assay"), [("plasma", PLASMA_ASSAY_WORDS), ("wes", WES_ASSAY_WORDS)], "panel")
+    return pd.Series(_kinds(texts(df, "tmb_assay"), _TMB_RULES, "panel"), index=df.index, dtype=object)
+
+
+def tmb_assay_kinds(assays: Distinct) -> np.ndarray:
+    """:func:`tmb_assay_kind` of distinct assay names (``assays.values``), one kind per distinct name."""
+    return np.array([_kind_of(v, _TMB_RULES, "panel") for v in assays.values], dtype=object)
 
 
 def harmonised_tmb(df: pd.DataFrame) -> pd.Series:
@@ -96,9 +113,14 @@ def harmonised_tmb(df: pd.DataFrame) -> pd.Series:
     >>> harmonised_tmb(pd.DataFrame({"tmb": [16.0, 10.0, 10.0], "tmb_assay": ["bTMB", "WES", None]})).tolist()
     [10.0, 15.0, 10.0]
     """
-    kind = tmb_assay_kind(df).fillna("panel")
-    factor = kind.map(TMB_TO_PANEL_SCALE).astype(float)
-    return (_float_column(df, "tmb") * factor).rename("tmb")
+    return pd.Series(tmb_on_panel_scale(df), index=df.index, name="tmb")
+
+
+def tmb_on_panel_scale(table: Table) -> np.ndarray:
+    """:func:`harmonised_tmb` as an array, from a table or its checked columns."""
+    factor = texts(table, "tmb_assay").map(lambda v: TMB_TO_PANEL_SCALE[_kind_of(v, _TMB_RULES, "panel")],
+                                           TMB_TO_PANEL_SCALE["panel"], float)
+    return floats(table, "tmb") * factor
 
 
 def pdl1_assay_kind(df: pd.DataFrame) -> pd.Series:
@@ -107,8 +129,12 @@ def pdl1_assay_kind(df: pd.DataFrame) -> pd.Series:
     >>> pdl1_assay_kind(pd.DataFrame({"pdl1_assay": ["22C3", "SP142", "E1L3N", None]})).tolist()
     ['tps', 'sp142', 'unknown', None]
     """
-    return _kind(_text_column(df, "pdl1_assay"), [("sp142", SP142_ASSAY_WORDS), ("tps", TPS_ASSAY_WORDS)],
-                 "unknown")
+    return pd.Series(_kinds(texts(df, "pdl1_assay"), _PDL1_RULES, "unknown"), index=df.index, dtype=object)
+
+
+def pdl1_assay_kinds(assays: Distinct) -> np.ndarray:
+    """:func:`pdl1_assay_kind` of distinct assay names (``assays.values``), one kind per distinct name."""
+    return np.array([_kind_of(v, _PDL1_RULES, "unknown") for v in assays.values], dtype=object)
 
 
 def pdl1_band_from_scores(df: pd.DataFrame) -> pd.Series:
@@ -119,11 +145,32 @@ def pdl1_band_from_scores(df: pd.DataFrame) -> pd.Series:
     >>> pdl1_band_from_scores(df).tolist()
     ['>=50', '1-49', '>=50']
     """
-    tps = _float_column(df, "pdl1_tps")
-    reported = _text_column(df, "pdl1_band")
-    tc = _float_column(df, "pdl1_sp142_tc")
-    from_tps = pd.Series(np.select([tps < 1.0, tps < 50.0, tps >= 50.0], list(PDL1_BANDS), default=""),
-                         index=df.index, dtype=object)
-    from_tc = tc.map(lambda v: SP142_TC_BANDS.get(int(v)) if pd.notna(v) else None)
-    band = from_tps.where(tps.notna(), reported.where(reported.notna(), from_tc))
-    return band.where(band.isin(PDL1_BANDS), None).astype(object).rename("pdl1_band")
+    return pd.Series(band_names(band_codes(df)), index=df.index, dtype=object, name="pdl1_band")
+
+
+_BAND_NAMES = np.array([*PDL1_BANDS, None], dtype=object)
+
+
+def band_names(codes: np.ndarray) -> np.ndarray:
+    """Band names (None where -1) from :func:`band_codes`."""
+    return _BAND_NAMES[codes]
+
+
+def band_codes(table: Table) -> np.ndarray:
+    """:func:`pdl1_band_from_scores` as indices into :data:`~icipredict.vocab.PDL1_BANDS` (-1: no band)."""
+    tps = floats(table, "pdl1_tps")
+    reported = texts(table, "pdl1_band")
+    tc = floats(table, "pdl1_sp142_tc")
+    index = {band: k for k, band in enumerate(PDL1_BANDS)}
+    # a reported band that is not a band name is given but no band: it does not fall back to SP142
+    codes = reported.map(lambda v: index.get(v, -1) if isinstance(v, str) else -1, -1, np.int8)
+    from_tc = ~reported.isna()
+    if not from_tc.all():
+        whole = np.trunc(tc)  # int(score): a score is read as the whole number below it
+        tc_codes = np.full(len(tc), -1, dtype=np.int8)
+        for score, band in SP142_TC_BANDS.items():
+            tc_codes[whole == score] = index[band]
+        codes = np.where(from_tc, codes, tc_codes)
+    with np.errstate(invalid="ignore"):
+        from_tps = np.where(tps < 1.0, 0, np.where(tps < 50.0, 1, 2)).astype(np.int8)
+    return np.where(np.isnan(tps), codes, from_tps)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from icipredict.clinical.assays import pdl1_band_from_scores
-from icipredict.clinical.outcomes import _float_column
+from icipredict.clinical.assays import band_codes
+from icipredict.clinical.columns import Table, floats
 from icipredict.vocab import PDL1_BAND_RANGES, PDL1_BANDS, PDL1_POSITIVE_CUTOFF, TMB_HIGH_CUTOFF
 
-__all__ = ["PDL1_BANDS", "PDL1_BAND_RANGES", "TMB_HIGH_CUTOFF", "pdl1_band", "pdl1_positive", "tmb_high"]
+__all__ = ["PDL1_BANDS", "PDL1_BAND_RANGES", "TMB_HIGH_CUTOFF", "pdl1_band", "pdl1_positive", "pdl1_positive_values", "tmb_high"]
 
 
 
@@ -37,8 +37,8 @@ def pdl1_band(df: pd.DataFrame) -> pd.Series:
     >>> pdl1_band(pd.DataFrame({"pdl1_tps": [0.0, 20.0, None], "pdl1_band": [None, None, ">=50"]})).tolist()
     ['<1', '1-49', '>=50']
     """
-    band = pdl1_band_from_scores(df)
-    return pd.Series(pd.Categorical(band, categories=list(PDL1_BANDS)), index=df.index, name="pdl1_band")
+    band = pd.Categorical.from_codes(band_codes(df), dtype=pd.CategoricalDtype(list(PDL1_BANDS)))
+    return pd.Series(band, index=df.index, name="pdl1_band")
 
 
 def pdl1_positive(df: pd.DataFrame, cutoff: float = PDL1_POSITIVE_CUTOFF) -> pd.Series:
@@ -66,19 +66,26 @@ def pdl1_positive(df: pd.DataFrame, cutoff: float = PDL1_POSITIVE_CUTOFF) -> pd.
     >>> pdl1_positive(df).tolist(), pdl1_positive(df, cutoff=50).tolist()
     ([0.0, 1.0, 1.0], [0.0, 1.0, 0.0])
     """
-    tps = _float_column(df, "pdl1_tps").to_numpy(dtype=float)
-    band = pdl1_band_from_scores(df).to_numpy(dtype=object)
+    return pd.Series(pdl1_positive_values(df, cutoff), index=df.index, name="pdl1_positive")
+
+
+def pdl1_positive_values(table: Table, cutoff: float = PDL1_POSITIVE_CUTOFF,
+                         bands: np.ndarray | None = None) -> np.ndarray:
+    """:func:`pdl1_positive` as an array; ``bands`` are the table's :func:`~icipredict.clinical.assays.band_codes`
+    when already known."""
+    tps = floats(table, "pdl1_tps")
+    band = band_codes(table) if bands is None else bands
     no_tps = np.isnan(tps)
     with np.errstate(invalid="ignore"):
         out = np.where(no_tps, np.nan, (tps >= cutoff).astype(float))
     for name, (low, high) in PDL1_BAND_RANGES.items():
-        is_band = no_tps & (band == name)
+        is_band = no_tps & (band == PDL1_BANDS.index(name))
         if low >= cutoff:
             out[is_band] = 1.0
         elif high <= cutoff and not (name == PDL1_BANDS[-1] and cutoff == high):
             # the top band includes its upper end (TPS 100), so it is negative only above 100
             out[is_band] = 0.0
-    return pd.Series(out, index=df.index, name="pdl1_positive")
+    return out
 
 
 def tmb_high(df: pd.DataFrame, cutoff: float = TMB_HIGH_CUTOFF) -> pd.Series:
@@ -90,6 +97,7 @@ def tmb_high(df: pd.DataFrame, cutoff: float = TMB_HIGH_CUTOFF) -> pd.Series:
     >>> tmb_high(pd.DataFrame({"tmb": [12.0, 3.0, None]})).tolist()
     [1.0, 0.0, nan]
     """
-    tmb = _float_column(df, "tmb")
-    return pd.Series(np.where(tmb.notna(), (tmb >= cutoff).astype(float), np.nan), index=df.index,
-                     name="tmb_high")
+    tmb = floats(df, "tmb")
+    with np.errstate(invalid="ignore"):
+        return pd.Series(np.where(~np.isnan(tmb), (tmb >= cutoff).astype(float), np.nan), index=df.index,
+                         name="tmb_high")

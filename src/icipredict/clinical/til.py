@@ -28,14 +28,16 @@ prediction says why.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from icipredict.clinical.outcomes import _float_column, _text_column
+from icipredict.clinical.columns import Table, floats, n_rows, texts
 
-__all__ = ["TIL_MEASURES", "MIN_MEDIAN_PATIENTS", "DEFAULT_TIL_CUTOFFS", "Cutoff", "til_status", "til_positive"]
+__all__ = ["TIL_MEASURES", "MIN_MEDIAN_PATIENTS", "DEFAULT_TIL_CUTOFFS", "Cutoff", "TilStatus", "til_status",
+           "til_status_values", "til_positive"]
 
 #: Measures, in the order that decides which one sets the status.
 TIL_MEASURES: tuple[str, ...] = ("til_status", "til_density", "til_pct", "cd8_density", "cd8_score",
@@ -52,11 +54,50 @@ DEFAULT_TIL_CUTOFFS: dict[str, Cutoff] = {"til_density": 250.0, "til_pct": 10.0,
                                           "cd8_score": "median", "immune_rna_score": 0.0}
 
 
-def _threshold(values: pd.Series, cutoff: Cutoff) -> float:
+def _threshold(values: np.ndarray, cutoff: Cutoff) -> float:
     if cutoff == "median":
-        known = values.dropna()
-        return float(known.median()) if len(known) >= MIN_MEDIAN_PATIENTS else np.nan
+        known = ~np.isnan(values)
+        if known.sum() < MIN_MEDIAN_PATIENTS:
+            return np.nan
+        return float(pd.Series(values[known]).median())
     return float(cutoff)
+
+
+_STATUS = {"positive": 1.0, "negative": 0.0}
+_SOURCES = np.array([*TIL_MEASURES, None], dtype=object)
+
+
+@dataclass(frozen=True)
+class TilStatus:
+    """:func:`til_status` as arrays: ``positive`` (1.0 / 0.0 / NaN), ``source`` (index into
+    :data:`TIL_MEASURES`, -1 when no measure is given) and ``cutoff`` (NaN for a reported status)."""
+
+    positive: np.ndarray
+    source: np.ndarray
+    cutoff: np.ndarray
+
+    def source_names(self) -> np.ndarray:
+        return _SOURCES[self.source]
+
+
+def til_status_values(table: Table, cutoffs: Mapping[str, Cutoff] | None = None) -> TilStatus:
+    """:func:`til_status` as arrays, from a table or its checked columns."""
+    cut = {**DEFAULT_TIL_CUTOFFS, **(cutoffs or {})}
+    n = n_rows(table)
+    positive = texts(table, "til_status").map(lambda v: _STATUS.get(v.lower(), np.nan) if isinstance(v, str)
+                                              else np.nan, np.nan, float)
+    source = np.where(np.isnan(positive), -1, 0).astype(np.int8)
+    threshold = np.full(n, np.nan)
+    for k, measure in enumerate(TIL_MEASURES[1:], start=1):
+        values = floats(table, measure)
+        t = _threshold(values, cut[measure])
+        if np.isnan(t):
+            continue
+        todo = np.isnan(positive) & ~np.isnan(values)
+        positive[todo] = (values[todo] >= t).astype(float)
+        source[todo] = k
+        threshold[todo] = t
+    return TilStatus(positive, source, threshold)
 
 
 def til_status(df: pd.DataFrame, cutoffs: Mapping[str, Cutoff] | None = None) -> pd.DataFrame:
@@ -74,23 +115,9 @@ def til_status(df: pd.DataFrame, cutoffs: Mapping[str, Cutoff] | None = None) ->
     >>> til_status(df)[["til_positive", "til_source"]].values.tolist()
     [[0.0, 'til_status'], [0.0, 'til_pct'], [1.0, 'til_density']]
     """
-    cut = {**DEFAULT_TIL_CUTOFFS, **(cutoffs or {})}
-    n = len(df)
-    positive = np.full(n, np.nan)
-    source = np.full(n, None, dtype=object)
-    threshold = np.full(n, np.nan)
-    status = _text_column(df, "til_status").map(lambda v: v.lower() if isinstance(v, str) else v)
-    given = status.isin(["positive", "negative"]).to_numpy()
-    positive[given] = (status[given] == "positive").astype(float).to_numpy()
-    source[given] = "til_status"
-    for measure in TIL_MEASURES[1:]:
-        values = _float_column(df, measure)
-        t = _threshold(values, cut[measure])
-        todo = np.isnan(positive) & values.notna().to_numpy() & ~np.isnan(t)
-        positive[todo] = (values.to_numpy()[todo] >= t).astype(float)
-        source[todo] = measure
-        threshold[todo] = t
-    return pd.DataFrame({"til_positive": positive, "til_source": source, "til_cutoff": threshold}, index=df.index)
+    status = til_status_values(df, cutoffs)
+    return pd.DataFrame({"til_positive": status.positive, "til_source": status.source_names(),
+                         "til_cutoff": status.cutoff}, index=df.index)
 
 
 def til_positive(df: pd.DataFrame, cutoffs: Mapping[str, Cutoff] | None = None) -> pd.Series:
@@ -99,4 +126,4 @@ def til_positive(df: pd.DataFrame, cutoffs: Mapping[str, Cutoff] | None = None) 
     >>> til_positive(pd.DataFrame({"til_pct": [40.0, 5.0, None]})).tolist()
     [1.0, 0.0, nan]
     """
-    return til_status(df, cutoffs)["til_positive"].rename("til_positive")
+    return pd.Series(til_status_values(df, cutoffs).positive, index=df.index, name="til_positive")

@@ -17,7 +17,7 @@ from icipredict.clinical.biomarkers import pdl1_positive
 from icipredict.clinical.til import Cutoff, til_positive
 from icipredict.vocab import PDL1_POSITIVE_CUTOFF
 
-__all__ = ["NUMBERINGS", "time_status_pair", "describe_pair", "time_class"]
+__all__ = ["NUMBERINGS", "time_status_pair", "describe_pair", "time_class", "time_class_codes", "time_class_labels"]
 
 #: (PD-L1 positive, TIL positive) -> TIME class label.
 #: "seed": the expert commentary of the seed review (domain.md section 3): I PD-L1-/TIL-,
@@ -132,14 +132,25 @@ def time_class(
     >>> time_class(df, numbering="teng").tolist()[:2]
     ['I (PD-L1+/TIL+)', 'II (PD-L1-/TIL-)']
     """
-    table = _resolve_mapping(numbering, mapping)
+    labels = np.asarray(time_class_labels(numbering, mapping), dtype=object)
     pair = time_status_pair(df, pdl1_cutoff=pdl1_cutoff, til_cutoffs=til_cutoffs)
-    p, t = pair["pdl1_positive"].to_numpy(), pair["til_positive"].to_numpy()
-    # labels for the 9 (PD-L1, TIL) states, then one vectorised lookup (no per-patient Python)
-    code = np.where(np.isnan(p), 2, p).astype(int) * 3 + np.where(np.isnan(t), 2, t).astype(int)
+    codes = time_class_codes(pair["pdl1_positive"].to_numpy(), pair["til_positive"].to_numpy())
+    return pd.Series(labels[codes], index=df.index, dtype=object, name="time_class")
+
+
+def time_class_codes(pdl1_positive: np.ndarray, til_positive: np.ndarray) -> np.ndarray:
+    """Each patient's (PD-L1, TIL) state as an index into :func:`time_class_labels` (no per-patient Python)."""
+    p, t = pdl1_positive, til_positive
+    return np.where(np.isnan(p), 2, p).astype(int) * 3 + np.where(np.isnan(t), 2, t).astype(int)
+
+
+def time_class_labels(numbering: Literal["seed", "teng"] = "seed",
+                      mapping: dict[tuple[int, int], str] | None = None) -> list[str]:
+    """The labels of the 9 (PD-L1, TIL) states, PD-L1 negative / positive / unknown by TIL the same."""
+    table = _resolve_mapping(numbering, mapping)
     states = []
     for a in (0.0, 1.0, np.nan):
         for b in (0.0, 1.0, np.nan):
             known = not (np.isnan(a) or np.isnan(b))
             states.append(f"{table[(int(a), int(b))] if known else 'unknown'} ({describe_pair(a, b)})")
-    return pd.Series(np.asarray(states, dtype=object)[code], index=df.index, dtype=object, name="time_class")
+    return states

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Literal
 
@@ -46,6 +47,8 @@ __all__ = [
     "IdSet",
     "check_patients",
     "validate_patients",
+    "checked_columns",
+    "check_record",
 ]
 
 Kind = Literal["id", "float", "int", "binary", "category", "text"]
@@ -265,16 +268,24 @@ class ValidationReport:
         return list(dict.fromkeys([str(p.patient_id) for p in self.unread] + [str(p.patient_id) for p in self.dropped]))
 
 
-def _ids(raw: pd.Series) -> np.ndarray:
-    """Identifiers as text (None when missing), stripped; whole numbers stored as floats ("12.0",
-    e.g. from Parquet) back to "12"."""
+def _ids(raw) -> tuple[object, np.ndarray]:
+    """Identifiers as text, stripped, and which are blank (missing, empty or a missing token); whole
+    numbers stored as floats ("12.0", e.g. from Parquet) back to "12".
+
+    ``raw`` is a column's values (an array). Text identifiers of a large table stay a pandas string
+    array (no Python string per patient); otherwise an object array with None where missing.
+    """
     kind = raw.dtype.kind
     if kind in "iu":
-        return raw.astype(str).to_numpy(dtype=object)
-    if kind == "f" or len(raw) <= _SMALL or (
+        ids = pd.Series(raw, copy=False).astype(str).to_numpy(dtype=object)
+    elif kind == "f" or len(raw) <= _SMALL or (
             kind == "O" and pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty")):
-        return np.array([_one_id(v) for v in raw.tolist()], dtype=object)
-    return raw.astype("string").str.strip().to_numpy(dtype=object, na_value=None)
+        ids = np.array([_one_id(v) for v in raw.tolist()], dtype=object)
+    else:
+        text = pd.Series(raw, copy=False).astype("string").str.strip()
+        blank = (text.isna() | text.str.lower().isin(MISSING_TOKENS) | (text == "")).to_numpy(dtype=bool)
+        return text.astype("str").array, blank
+    return ids, _blank_ids(ids)
 
 
 def _one_id(v: object) -> str | None:
@@ -285,13 +296,17 @@ def _one_id(v: object) -> str | None:
     return str(v).strip()
 
 
-def _labels(ids: np.ndarray, blank: np.ndarray) -> np.ndarray:
+def _labels(ids, blank: np.ndarray):
     """Each row's name in messages: its id, or "row N" (1-based) when the id is blank."""
     if not blank.any():
         return ids
-    out = ids.copy()
+    out = _as_objects(ids).copy()
     out[blank] = [f"row {i + 1}" for i in np.flatnonzero(blank)]
     return out
+
+
+def _as_objects(ids) -> np.ndarray:
+    return ids if isinstance(ids, np.ndarray) else ids.to_numpy(dtype=object, na_value=None)
 
 
 def _blank_ids(ids: np.ndarray) -> np.ndarray:
@@ -301,8 +316,15 @@ def _blank_ids(ids: np.ndarray) -> np.ndarray:
     return (text.isna() | text.str.lower().isin(MISSING_TOKENS) | (text == "")).to_numpy(dtype=bool)
 
 
-def _duplicated(ids: np.ndarray, blank: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+def _duplicated(ids, blank: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
     """(duplicated rows, first rows of each duplicated id, count per duplicated id), blanks ignored."""
+    if len(ids) > _SMALL:  # one hash pass finds whether any id repeats; the details only when one does
+        codes, _ = pd.factorize(ids, use_na_sentinel=True)
+        counted = codes[(codes >= 0) & ~blank]
+        if not (np.bincount(counted) > 1).any():
+            none = np.zeros(len(ids), dtype=bool)
+            return none, none, {}
+    ids = _as_objects(ids)
     if len(ids) <= _SMALL:
         counts: dict = {}
         for v, b in zip(ids, blank):
@@ -363,73 +385,22 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False, units: UnitChe
     >>> rep.frame.loc[0, "sex"], rep.renamed
     ('female', {'Sex': 'sex'})
     """
-    if not isinstance(df, pd.DataFrame):
-        raise InvalidPatientData(
-            f"expected a pandas DataFrame of patients. Got {type(df).__name__} instead.",
-            [Problem(None, None, "a DataFrame", type(df).__name__)])
-    cells = [str(c).strip() for c in df.columns]
-    resolution = resolve_columns(cells, COLUMNS)
-    _raise_column_problems(resolution, cells)
-    if "patient_id" not in resolution.names:
-        raise InvalidPatientData(
-            "the table has no 'patient_id' column; expected a column of unique patient identifiers. "
-            f"Got columns {[_trim(c) for c in cells[:12]]}{' ...' if len(cells) > 12 else ''} instead.",
-            [Problem(None, "patient_id", "a patient_id column", "no such column")])
-    if len(df) == 0:
-        raise InvalidPatientData(
-            "the table has no patient rows; expected at least one patient. Got a header only instead.",
-            [Problem(None, None, "at least one row", "0 rows")])
-    src = df.set_axis(list(resolution.names), axis=1)  # a new frame: the caller's is never modified
-    if not isinstance(src.index, pd.RangeIndex) or src.index.start != 0 or src.index.step != 1:
-        src = src.reset_index(drop=True)
-    ids = _ids(src["patient_id"])
-    out: dict[str, object] = {}  # framed once at the end (per-column inserts are slow)
-    problems: list[Problem] = []
+    src, resolution = _source(df)
     notes: list[str] = list(df.attrs.get(READ_NOTES_ATTR, []))
     if resolution.renamed:
         notes.append(f"{len(resolution.renamed)} column(s) read by another name: "
                      + ", ".join(f"{_trim(k)!r} as {v}" for k, v in resolution.renamed.items()))
-
-    # identifiers
-    blank = _blank_ids(ids)
-    raw_ids = src["patient_id"]
-    for i in np.flatnonzero(blank):
-        problems.append(Problem(f"row {i + 1}", "patient_id", "a non-blank identifier", _trim(repr(raw_ids.iloc[i]))))
-    dup, first, counts = _duplicated(ids, blank)
-    for i in np.flatnonzero(first):
-        problems.append(Problem(str(ids[i]), "patient_id", "a unique identifier",
-                                f"{int(counts[ids[i]])} rows with this id"))
-    clean_ids = ids.copy()
-    clean_ids[blank] = None
-    out["patient_id"] = clean_ids
-
-    labels = _labels(ids, blank)
-    n = len(src)
     given = frozenset(src.columns)
-    for name, spec in COLUMNS.items():
-        if name == "patient_id":
-            continue
-        if name not in given:
-            out[name] = _empty(spec, n)
-            continue
-        col = src[name]
-        if spec.kind in ("float", "int"):
-            out[name] = _check_numeric(spec, col, labels, problems)
-        elif spec.kind == "binary":
-            out[name] = _check_binary(spec, col, labels, problems)
-        elif spec.kind == "category":
-            out[name] = _check_category(spec, col, labels, problems)
-        else:  # free text
-            out[name] = _check_text(col)
-
-    out = pd.DataFrame(out, index=src.index)
+    columns, problems, labels = _check_columns({name: _values(src[name]) for name in COLUMNS if name in given},
+                                               len(src))
+    out = pd.DataFrame(columns, index=src.index)
     if units is None:
         check = UnitCheck()
-        check.add(out, given)
+        check.add(columns, given)
         problems += check.problems()
     else:
-        units.add(out, given)
-    _note_units(out, notes)
+        units.add(columns, given)
+    _note_units(columns, notes)
 
     extra = [c for c in src.columns if c not in COLUMNS]
     if extra:
@@ -437,10 +408,7 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False, units: UnitChe
         notes.append(f"{len(extra)} column(s) not in the canonical table are carried and not used: "
                      + ", ".join(_trim(c) for c in extra[:10]) + (" ..." if len(extra) > 10 else ""))
 
-    table_level = [p for p in problems if p.patient_id is None]
-    if table_level:
-        # the column-level diagnosis first, then the rows it explains (so the message names patients)
-        raise InvalidPatientData.from_problems(table_level + [p for p in problems if p.patient_id is not None])
+    _raise_table_problems(problems)
     dropped: list[Problem] = []
     if problems:
         if not lenient:
@@ -457,6 +425,147 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False, units: UnitChe
     unread = list(df.attrs.get(UNREAD_ROWS_ATTR, []))
     return ValidationReport(frame=out, dropped=dropped, notes=notes, extra_columns=extra,
                             renamed=dict(resolution.renamed), unread=unread)
+
+
+def checked_columns(df: pd.DataFrame) -> tuple[dict[str, object], dict[str, str]]:
+    """What :func:`validate_patients` checks, without framing the clean table: its canonical columns as
+    arrays (categories as ``pd.Categorical``) and the columns read by another name.
+
+    The same checks, messages and order as ``validate_patients(df)`` (not lenient); the prediction
+    path reads these arrays directly.
+    """
+    src, resolution = _source(df)
+    given = frozenset(src.columns)
+    columns, problems, _ = _check_columns({name: _values(src[name]) for name in COLUMNS if name in given}, len(src))
+    check = UnitCheck()
+    check.add(columns, given)
+    problems += check.problems()
+    _raise_table_problems(problems)
+    if problems:
+        raise InvalidPatientData.from_problems(problems)
+    return columns, dict(resolution.renamed)
+
+
+def check_record(record: Mapping[object, object]) -> tuple[dict[str, object], dict[str, str]] | None:
+    """:func:`checked_columns` of one patient given as a mapping of scalars, without building a frame.
+
+    None when anything is out of the ordinary (a problem, a value of another type than text, number,
+    bool or missing, a column named twice...): the caller then checks the one-row table, which gives
+    the same result or the same error as before.
+    """
+    cells = [str(k) for k in record]
+    if len(set(cells)) != len(cells):
+        return None
+    resolution = resolve_columns([c.strip() for c in cells], COLUMNS)
+    if resolution.duplicates or resolution.unit_conflicts or "patient_id" not in resolution.names:
+        return None
+    values: dict[str, np.ndarray] = {}
+    for name, value in zip(resolution.names, record.values()):
+        if name in COLUMNS:
+            one = _one_value(value)
+            if one is None:
+                return None
+            values[name] = one
+    # one row: no duplicate ids, and no whole-column unit verdict (it needs UNIT_CHECK_MIN_VALUES values)
+    columns, problems, _ = _check_columns(values, 1)
+    if problems:
+        return None
+    return columns, dict(resolution.renamed)
+
+
+_INT64 = (-(1 << 63), 1 << 63)
+
+
+def _one_value(value: object) -> np.ndarray | None:
+    """One cell as the one-row column pandas would build from it (``pd.DataFrame({k: [value]})``), or None."""
+    if value is None or value is pd.NA:
+        return np.array([value], dtype=object)
+    if isinstance(value, str):
+        return np.array([str(value)], dtype=object)
+    if isinstance(value, (bool, np.bool_)):
+        return np.array([bool(value)])
+    if isinstance(value, int):
+        return np.array([value], dtype=np.int64) if _INT64[0] <= value < _INT64[1] else None
+    if isinstance(value, float):
+        return np.array([value], dtype=np.float64)
+    if isinstance(value, (np.integer, np.floating)):
+        return np.array([value])
+    return None
+
+
+def _source(df: pd.DataFrame) -> tuple[pd.DataFrame, ColumnResolution]:
+    """The table under its canonical column names (a new frame: the caller's is never modified)."""
+    if not isinstance(df, pd.DataFrame):
+        raise InvalidPatientData(
+            f"expected a pandas DataFrame of patients. Got {type(df).__name__} instead.",
+            [Problem(None, None, "a DataFrame", type(df).__name__)])
+    cells = [str(c).strip() for c in df.columns]
+    resolution = resolve_columns(cells, COLUMNS)
+    _raise_column_problems(resolution, cells)
+    if "patient_id" not in resolution.names:
+        raise InvalidPatientData(
+            "the table has no 'patient_id' column; expected a column of unique patient identifiers. "
+            f"Got columns {[_trim(c) for c in cells[:12]]}{' ...' if len(cells) > 12 else ''} instead.",
+            [Problem(None, "patient_id", "a patient_id column", "no such column")])
+    if len(df) == 0:
+        raise InvalidPatientData(
+            "the table has no patient rows; expected at least one patient. Got a header only instead.",
+            [Problem(None, None, "at least one row", "0 rows")])
+    src = df.set_axis(list(resolution.names), axis=1)
+    if not isinstance(src.index, pd.RangeIndex) or src.index.start != 0 or src.index.step != 1:
+        src = src.reset_index(drop=True)
+    return src, resolution
+
+
+def _values(col: pd.Series):
+    """A column's values: its extension array (strings, categories, nullable numbers) or numpy array."""
+    return col.array if isinstance(col.dtype, pd.api.extensions.ExtensionDtype) else col.to_numpy()
+
+
+def _check_columns(values: Mapping[str, object], n: int) -> tuple[dict[str, object], list[Problem], object]:
+    """The clean canonical columns, the problems found (in table order), and each row's name in messages."""
+    ids, blank = _ids(values["patient_id"])
+    out: dict[str, object] = {}
+    problems: list[Problem] = []
+    raw_ids = values["patient_id"]
+    for i in np.flatnonzero(blank):
+        problems.append(Problem(f"row {i + 1}", "patient_id", "a non-blank identifier", _trim(repr(raw_ids[i]))))
+    dup, first, counts = _duplicated(ids, blank)
+    if first.any():
+        objects = _as_objects(ids)
+        for i in np.flatnonzero(first):
+            problems.append(Problem(str(objects[i]), "patient_id", "a unique identifier",
+                                    f"{int(counts[objects[i]])} rows with this id"))
+    if blank.any():
+        clean_ids = _as_objects(ids).copy()
+        clean_ids[blank] = None
+        out["patient_id"] = clean_ids
+    else:
+        out["patient_id"] = ids
+
+    labels = _labels(ids, blank)
+    for name, spec in COLUMNS.items():
+        if name == "patient_id":
+            continue
+        col = values.get(name)
+        if col is None:
+            out[name] = _empty(spec, n)
+        elif spec.kind in ("float", "int"):
+            out[name] = _check_numeric(spec, col, labels, problems)
+        elif spec.kind == "binary":
+            out[name] = _check_binary(spec, col, labels, problems)
+        elif spec.kind == "category":
+            out[name] = _check_category(spec, col, labels, problems)
+        else:  # free text
+            out[name] = _check_text(col)
+    return out, problems, labels
+
+
+def _raise_table_problems(problems: list[Problem]) -> None:
+    table_level = [p for p in problems if p.patient_id is None]
+    if table_level:
+        # the column-level diagnosis first, then the rows it explains (so the message names patients)
+        raise InvalidPatientData.from_problems(table_level + [p for p in problems if p.patient_id is not None])
 
 
 def check_patients(df: pd.DataFrame, *, lenient: bool = False) -> pd.DataFrame:
@@ -497,8 +606,8 @@ def _is_na(v: object) -> bool:
     return v is None or v is pd.NA or (isinstance(v, (float, np.floating)) and np.isnan(v))
 
 
-def _uniques(col: pd.Series) -> tuple[np.ndarray, list[str | None]]:
-    """Codes of each cell (-1 when missing) and the distinct cells as stripped text.
+def _uniques(col) -> tuple[np.ndarray, list[str | None]]:
+    """Codes of each cell (-1 when missing) and the distinct cells as stripped text (``col``: an array).
 
     The string rules then run once per distinct value, not once per cell.
     """
@@ -512,17 +621,30 @@ def _uniques(col: pd.Series) -> tuple[np.ndarray, list[str | None]]:
                 codes[k] = index.setdefault(v, len(index))
         uniques = list(index)
     else:
-        codes, arr = pd.factorize(col.to_numpy(dtype=object) if col.dtype.kind == "b" else col, use_na_sentinel=True)
+        codes, arr = pd.factorize(_objects_if_bool(col), use_na_sentinel=True)
         uniques = list(np.asarray(arr, dtype=object))
     return np.asarray(codes), [str(u).strip() for u in uniques]
 
 
-def _spread(codes: np.ndarray, per_unique, fill) -> np.ndarray:
+def _objects_if_bool(col):
+    if col.dtype.kind != "b":
+        return col
+    return col.astype(object) if isinstance(col, np.ndarray) else col.to_numpy(dtype=object)
+
+
+def _floats(col, copy: bool) -> np.ndarray:
+    """A number column's values as float64 (a nullable type's missing values as NaN)."""
+    if isinstance(col, np.ndarray):
+        return np.array(col, dtype=float) if copy else np.asarray(col, dtype=float)
+    return col.to_numpy(dtype=float, copy=copy)
+
+
+def _spread(codes: np.ndarray, per_unique, fill, dtype=object) -> np.ndarray:
     """Per-cell values from per-unique values; ``fill`` for the missing cells (code -1)."""
-    table = np.empty(len(per_unique) + 1, dtype=object)
+    table = np.empty(len(per_unique) + 1, dtype=dtype)
     table[:-1] = per_unique
     table[-1] = fill
-    return table[np.where(codes < 0, len(per_unique), codes)]
+    return table[codes]  # code -1 picks the last entry
 
 
 def _to_numbers(texts: list[str]) -> np.ndarray:
@@ -542,36 +664,42 @@ def _nan_text(spec: ColumnSpec, raw: object) -> str:
     return f"{_trim(repr(raw))} (not a number)"
 
 
-def _check_numeric(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, problems: list[Problem]) -> np.ndarray:
-    if col.dtype.kind in "biuf":  # already numbers: numpy only
-        values = col.to_numpy(dtype=float, copy=True)
-        miss = np.isnan(values)
+def _check_numeric(spec: ColumnSpec, col, labels, problems: list[Problem]) -> np.ndarray:
+    numbers = col.dtype.kind in "biuf"
+    if numbers:  # already numbers: numpy only
+        values = _floats(col, copy=True)
     else:
         codes, texts = _uniques(col)
         umiss = [t.lower() in MISSING_TOKENS for t in texts]
         number = [t.rstrip("%") if spec.unit == "%" else t for t, m in zip(texts, umiss) if not m]
         parsed = iter(_to_numbers(number))
         uvalues = [np.nan if m else next(parsed) for m in umiss]
-        values = _spread(codes, uvalues, np.nan).astype(float)
-        miss = _spread(codes, umiss, True).astype(bool)
-    for i in np.flatnonzero(np.isnan(values) & ~miss):
-        problems.append(Problem(labels[i], spec.name, spec.expectation(), _nan_text(spec, col.iloc[i])))
+        values = _spread(codes, uvalues, np.nan, float)
+        miss = _spread(codes, umiss, True, bool)
+        for i in np.flatnonzero(np.isnan(values) & ~miss):
+            problems.append(Problem(labels[i], spec.name, spec.expectation(), _nan_text(spec, col[i])))
     infinite = np.isinf(values)
-    for i in np.flatnonzero(infinite):
-        problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col.iloc[i]))))
-    v = np.where(infinite, np.nan, values)
+    v = values
+    if infinite.any():
+        for i in np.flatnonzero(infinite):
+            problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col[i]))))
+        v = np.where(infinite, np.nan, values)
     with np.errstate(invalid="ignore"):
-        out_of_range = np.zeros(len(v), dtype=bool)
+        out_of_range = None
         if spec.low is not None:
-            out_of_range |= (v < spec.low) if spec.low_inclusive else (v <= spec.low)
+            out_of_range = (v < spec.low) if spec.low_inclusive else (v <= spec.low)
         if spec.high is not None:
-            out_of_range |= (v > spec.high) if spec.high_inclusive else (v >= spec.high)
-        for i in np.flatnonzero(out_of_range):
-            problems.append(Problem(labels[i], spec.name, spec.expectation(),
-                                    f"{_trim(_fmt(v[i]))}{_unit_hint(spec.name, v[i])}"))
+            high = (v > spec.high) if spec.high_inclusive else (v >= spec.high)
+            out_of_range = high if out_of_range is None else out_of_range | high
+        if out_of_range is not None and out_of_range.any():
+            for i in np.flatnonzero(out_of_range):
+                problems.append(Problem(labels[i], spec.name, spec.expectation(),
+                                        f"{_trim(_fmt(v[i]))}{_unit_hint(spec.name, v[i])}"))
         if spec.kind == "int":
-            for i in np.flatnonzero(~np.isnan(v) & (v % 1 != 0)):
-                problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(_fmt(v[i]))))
+            fraction = np.trunc(v) != v  # NaN compares unequal: the missing cells are dropped below
+            if fraction.any():
+                for i in np.flatnonzero(fraction & ~np.isnan(v)):
+                    problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(_fmt(v[i]))))
     return v
 
 
@@ -585,27 +713,29 @@ def _unit_hint(name: str, value: float) -> str:
     return ""
 
 
-def _check_binary(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, problems: list[Problem]) -> np.ndarray:
+def _check_binary(spec: ColumnSpec, col, labels, problems: list[Problem]) -> np.ndarray:
     if col.dtype.kind in "fiub":
-        values = col.to_numpy(dtype=float)
-        miss = np.isnan(values)
-        out = np.where((values == 0.0) | (values == 1.0), values, np.nan)
+        values = _floats(col, copy=False)
+        ok = (values == 0.0) | (values == 1.0)
+        out = values if ok.all() else np.where(ok, values, np.nan)
+        bad = ~ok & ~np.isnan(values)
     else:
         codes, texts = _uniques(col)
         lowered = [t.lower() for t in texts]
         umiss = [t in _MISSING_IN_SIGNED for t in lowered]
         uvalues = [1.0 if t in _TRUE else 0.0 if t in _FALSE else np.nan for t in lowered]
-        out = _spread(codes, uvalues, np.nan).astype(float)
-        miss = _spread(codes, umiss, True).astype(bool)
-    for i in np.flatnonzero(np.isnan(out) & ~miss):
-        problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col.iloc[i]))))
+        out = _spread(codes, uvalues, np.nan, float)
+        bad = np.isnan(out) & ~_spread(codes, umiss, True, bool)
+    if bad.any():
+        for i in np.flatnonzero(bad):
+            problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col[i]))))
     return out
 
 
 _SPACES = re.compile(r"\s+")
 
 
-def _check_category(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, problems: list[Problem]) -> pd.Categorical:
+def _check_category(spec: ColumnSpec, col, labels, problems: list[Problem]) -> pd.Categorical:
     codes, texts = _uniques(col)
     tokens = _MISSING_IN_SIGNED if "-" in spec.aliases else MISSING_TOKENS
     level = {c: k for k, c in enumerate(spec.categories)}
@@ -616,18 +746,19 @@ def _check_category(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, proble
         code = -1 if missing else level.get(spec.aliases.get(lowered), -1)
         ucodes.append(code)
         ubad.append(code < 0 and not missing)
-    for i in np.flatnonzero(_spread(codes, ubad, False).astype(bool)):
-        problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col.iloc[i]))))
-    return pd.Categorical.from_codes(_spread(codes, ucodes, -1).astype(np.int16), dtype=_category_dtype(spec))
+    if any(ubad):
+        for i in np.flatnonzero(_spread(codes, ubad, False, bool)):
+            problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col[i]))))
+    return pd.Categorical.from_codes(_spread(codes, ucodes, -1, np.int16), dtype=_category_dtype(spec))
 
 
-def _check_text(col: pd.Series) -> np.ndarray:
+def _check_text(col) -> np.ndarray:
     codes, texts = _uniques(col)
     values = [None if t.lower() in MISSING_TOKENS else t for t in texts]
-    return _spread(codes, values, None).astype(object)
+    return _spread(codes, values, None)
 
 
-def _note_units(out: pd.DataFrame, notes: list[str]) -> None:
-    both = out["pdl1_tps"].notna() & out["pdl1_band"].notna()
+def _note_units(out: Mapping[str, object], notes: list[str]) -> None:
+    both = ~np.isnan(np.asarray(out["pdl1_tps"], dtype=float)) & (out["pdl1_band"].codes >= 0)
     if both.any():
         notes.append(f"{int(both.sum())} patient(s) have both pdl1_tps and pdl1_band: pdl1_tps is used")

@@ -29,7 +29,7 @@ from icipredict.features import INPUT_SOURCES, MISSING_INPUT_NAMES, model_input_
 from icipredict.io.bundle import bundle_digest, find_bundle, read_bundle, shipped_model_path, shipped_models
 from icipredict.metadata import ModelMetadata
 from icipredict.models import IciModel, base_from_saved
-from icipredict.schema import COLUMNS, PREDICTORS, ValidationReport, validate_patients
+from icipredict.schema import COLUMNS, PREDICTORS, ValidationReport, check_record, checked_columns
 from icipredict.tracking import download_bundle
 from icipredict.vocab import BENEFIT_GROUPS, PLASMA_ASSAY_WORDS, TISSUE_PANEL_WORDS, WES_ASSAY_WORDS
 
@@ -186,14 +186,29 @@ def _columns_of(frame: pd.DataFrame) -> dict[str, object]:
 
 
 def _clean(patients) -> _Clean:
-    """The checked columns: a :class:`ValidationReport` is trusted as it is, anything else is checked."""
+    """The checked columns: a :class:`ValidationReport` is trusted as it is, anything else is checked.
+
+    One patient as a dict (or a list of one dict) is checked without building a table; a DataFrame
+    is checked without framing the clean copy (:func:`icipredict.schema.checked_columns`).
+    """
     if isinstance(patients, ValidationReport):
         return _Clean(_columns_of(patients.frame), patients.frame)
-    report = validate_patients(_as_frame(patients))
-    if report.renamed:
+    one = _one_record(patients)
+    checked = check_record(one) if one is not None else None
+    columns, renamed = checked if checked is not None else checked_columns(_as_frame(patients))
+    if renamed:
         warnings.warn(InputWarning("columns read by another name: " + ", ".join(
-            f"{_trim(k)!r} as {v}" for k, v in report.renamed.items())), stacklevel=3)
-    return _Clean(_columns_of(report.frame), report.frame)
+            f"{_trim(k)!r} as {v}" for k, v in renamed.items())), stacklevel=3)
+    return _Clean(columns)
+
+
+def _one_record(patients) -> Mapping | None:
+    """The patient when ``patients`` is one patient as a dict of scalars (or a list holding one such dict)."""
+    if isinstance(patients, list) and len(patients) == 1:
+        patients = patients[0]
+    if isinstance(patients, Mapping) and not any(_is_list(v) for v in patients.values()):
+        return patients
+    return None
 
 
 @dataclass

@@ -8,6 +8,7 @@ per patient.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -48,11 +49,12 @@ class UnitCheck:
         self._values: dict[str, list[np.ndarray]] = {c: [] for c in UNIT_CHECK_COLUMNS}
         self._given: set[str] = set()
 
-    def add(self, clean: pd.DataFrame, given: set[str] | frozenset[str]) -> None:
+    def add(self, clean: pd.DataFrame | Mapping[str, np.ndarray], given: set[str] | frozenset[str]) -> None:
+        """Add a checked table's values (a frame, or its columns as arrays)."""
         for name in UNIT_CHECK_COLUMNS:
             if name in given:
                 self._given.add(name)
-                v = clean[name].to_numpy(dtype=float)
+                v = np.asarray(clean[name], dtype=float)
                 self._values[name].append(v[~np.isnan(v)])
 
     def _column(self, name: str) -> np.ndarray | None:

@@ -90,8 +90,13 @@ def _flag(series: pd.Series, value: str) -> pd.Series:
 
 
 def _any_altered(p: Table, columns: tuple[str, ...]) -> np.ndarray:
-    genes = np.column_stack([floats(p, c) for c in columns])
-    return np.where((genes == 1).any(axis=1), 1.0, np.where(~np.isnan(genes).all(axis=1), 0.0, np.nan))
+    """1.0 where any gene is altered, 0.0 where none is and one was tested, NaN where none was tested."""
+    altered = tested = None
+    for c in columns:
+        gene = floats(p, c)
+        altered = gene == 1 if altered is None else altered | (gene == 1)
+        tested = ~np.isnan(gene) if tested is None else tested | ~np.isnan(gene)
+    return np.where(altered, 1.0, np.where(tested, 0.0, np.nan))
 
 
 def _flag_or_nan(p: Table, column: str, value: str) -> np.ndarray:

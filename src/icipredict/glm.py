@@ -95,6 +95,15 @@ def rcs_basis(x: np.ndarray, knots: list[float]) -> np.ndarray:
     return out
 
 
+def _spline(x: np.ndarray, knots: list[float]) -> np.ndarray:
+    """:func:`rcs_basis` of ``x``; of a long column, computed once per distinct value (bit for bit the same)."""
+    if len(x) < 2048 or len(knots) < 3:
+        return rcs_basis(x, knots)
+    codes, distinct = pd.factorize(x.view(np.int64))  # the bits: -0.0 and 0.0 stay apart
+    basis = rcs_basis(distinct.view(np.float64), knots)
+    return basis[codes]
+
+
 def _ridge_newton(Z: np.ndarray, y: np.ndarray, penalty: float, max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """Ridge logistic coefficients ``[intercept, b...]`` and the penalised Hessian (for the covariance)."""
     n, p = Z.shape
@@ -172,7 +181,7 @@ class SplineLogistic(ClassifierMixin, BaseEstimator):
         blocks = {}
         for name in self.used_inputs_:
             x = self._column(D, name, n)
-            blocks[name] = rcs_basis(x, self.knots_.get(name, [])) if name in CONTINUOUS_INPUTS else x[:, None].copy()
+            blocks[name] = _spline(x, self.knots_.get(name, [])) if name in CONTINUOUS_INPUTS else x[:, None].copy()
         return blocks
 
     def design(self, D: Inputs) -> np.ndarray:
@@ -275,7 +284,11 @@ class SplineLogistic(ClassifierMixin, BaseEstimator):
         """Variance of each patient's log-odds from the coefficients' covariance: ``a' V a``; ``standardised``
         as in :meth:`decision_function`."""
         Z = self.standardised(D) if standardised is None else standardised
-        A = np.column_stack([np.ones(len(Z)), Z])
+        # column-major: einsum then runs over patients innermost, 2.5x faster; each patient's sum keeps
+        # its order (j, then k), so the numbers are those of the row-major matrix
+        A = np.empty((len(Z), Z.shape[1] + 1), order="F")
+        A[:, 0] = 1.0
+        A[:, 1:] = Z
         return np.einsum("ij,jk,ik->i", A, self.covariance_, A)
 
     def n_parameters(self) -> int:

@@ -285,25 +285,31 @@ def _unique_codes(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _join(parts: list[_Texts], n: int) -> _Texts:
-    """Row-wise "; ".join of the non-empty texts of several parts, in order, one join per distinct combination."""
-    acc: _Texts | None = None
+    """Row-wise "; ".join of the non-empty texts of several parts, in order: the rows are grouped by their
+    combination of texts first, and each distinct combination is joined once."""
+    used: list[_Texts] = []
+    combination: np.ndarray | None = None  # per row, its combination's index
+    members: list[np.ndarray] = []  # per used part, each combination's code in it (-1: no text)
     for part in parts:
         empty = np.array([t == "" for t in part.texts] + [True])
         codes = np.asarray(part.codes, dtype=np.int64)
-        codes = np.where(empty[np.where(codes < 0, len(part.texts), codes)], -1, codes)
+        codes = np.where(empty[codes], -1, codes)  # code -1 picks the last entry: no text
         if (codes < 0).all():
             continue
-        if acc is None:
-            acc = _Texts(codes, part.texts)
-            continue
         width = len(part.texts) + 1
-        uniq, inverse = _unique_codes((acc.codes + 1) * width + (codes + 1), (len(acc.texts) + 1) * width)
-        texts = []
-        for u in uniq.tolist():
-            a, b = divmod(u, width)
-            texts.append("; ".join(t for t in (acc.texts[a - 1] if a else "", part.texts[b - 1] if b else "") if t))
-        acc = _Texts(inverse.astype(np.int64), texts)
-    return _Texts(np.full(n, -1, dtype=np.int64), []) if acc is None else acc
+        if combination is None:
+            uniq, combination = _unique_codes(codes + 1, width)
+            members = [uniq - 1]
+        else:
+            uniq, combination = _unique_codes(combination * width + (codes + 1), len(members[0]) * width)
+            before, code = np.divmod(uniq, width)
+            members = [m[before] for m in members] + [code - 1]
+        used.append(part)
+    if combination is None:
+        return _Texts(np.full(n, -1, dtype=np.int64), [])
+    texts = ["; ".join(part.texts[c] for part, c in zip(used, codes) if c >= 0)
+             for codes in zip(*(m.tolist() for m in members))]
+    return _Texts(np.asarray(combination, dtype=np.int64), texts)
 
 
 def _warnings(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> list[str]:
@@ -354,11 +360,12 @@ def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> _T
         with np.errstate(invalid="ignore"):
             out = (v < r.min) | (v > r.max)
         if out.any():
-            rows = np.flatnonzero(out)  # only the rows outside the range are formatted
+            rows = np.flatnonzero(out)  # only the values outside the range are formatted, each once
+            bits, first, inverse = np.unique(v[rows].view(np.int64), return_index=True, return_inverse=True)
             codes = np.full(n, -1, dtype=np.int64)
-            codes[rows] = np.arange(len(rows))
-            parts.append(_Texts(codes, [f"{col} {v[i]:g} outside the training range {r.min:g}-{r.max:g}"
-                                        for i in rows]))
+            codes[rows] = inverse.reshape(-1)
+            parts.append(_Texts(codes, [f"{col} {v[rows[i]]:g} outside the training range {r.min:g}-{r.max:g}"
+                                        for i in first]))
     n_used = unknown.shape[1]
     given = n_used - unknown.sum(axis=1)
     few = given < n_used / 2

@@ -393,7 +393,7 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False, units: UnitChe
     given = frozenset(src.columns)
     columns, problems, labels = _check_columns({name: _values(src[name]) for name in COLUMNS if name in given},
                                                len(src))
-    out = pd.DataFrame(columns, index=src.index)
+    out = pd.DataFrame(columns, index=src.index, copy=False)  # every column is a fresh array of the checks
     if units is None:
         check = UnitCheck()
         check.add(columns, given)
@@ -717,8 +717,9 @@ def _check_binary(spec: ColumnSpec, col, labels, problems: list[Problem]) -> np.
     if col.dtype.kind in "fiub":
         values = _floats(col, copy=False)
         ok = (values == 0.0) | (values == 1.0)
-        out = values if ok.all() else np.where(ok, values, np.nan)
-        bad = ~ok & ~np.isnan(values)
+        bad = ~(ok | np.isnan(values))
+        # a fresh array either way: the clean frame never shares memory with the caller's
+        out = np.where(ok, values, np.nan) if bad.any() else values.copy()
     else:
         codes, texts = _uniques(col)
         lowered = [t.lower() for t in texts]
@@ -752,10 +753,14 @@ def _check_category(spec: ColumnSpec, col, labels, problems: list[Problem]) -> p
     return pd.Categorical.from_codes(_spread(codes, ucodes, -1, np.int16), dtype=_category_dtype(spec))
 
 
-def _check_text(col) -> np.ndarray:
+def _check_text(col):
+    """Text cells stripped, missing tokens as missing: for a large table a pandas string array (each distinct
+    text converted once, as the frame would hold it), else an object array (None where missing)."""
     codes, texts = _uniques(col)
     values = [None if t.lower() in MISSING_TOKENS else t for t in texts]
-    return _spread(codes, values, None)
+    if len(codes) <= _SMALL or all(v is None for v in values):
+        return _spread(codes, values, None)
+    return pd.array([*values, None], dtype="str").take(codes)  # code -1 picks the last entry: missing
 
 
 def _note_units(out: Mapping[str, object], notes: list[str]) -> None:

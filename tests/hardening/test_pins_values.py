@@ -16,6 +16,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy.stats import norm
 
 import icipredict
@@ -25,7 +27,7 @@ from icipredict.features import INPUT_SOURCES, model_inputs
 from icipredict.glm import CONTINUOUS_INPUTS
 from icipredict.io.synthetic import synthetic_cohort
 from icipredict.metadata import Calibrator
-from icipredict.schema import check_patients
+from icipredict.schema import COLUMNS, check_patients, check_record, checked_columns
 from icipredict.vocab import PDL1_BAND_RANGES, PDL1_BANDS, PLASMA_ASSAY_WORDS, WES_ASSAY_WORDS
 
 TOL = 1e-12
@@ -418,3 +420,74 @@ class _no_warning:
 
     def __exit__(self, *exc):
         return self._ctx.__exit__(*exc)
+
+
+# -- the one-patient check equals the one-row table's ---------------------------------------------------
+
+_USUAL = st.sampled_from([None, np.nan, "NA", "", 0, 1, 0.0, 1.0, True, "0", "1", "yes", "wt", 2, 3.9, "3.9", 60,
+                          "60", "60%", " 4 ", np.float32(45.5), np.int64(3), np.bool_(False), "F", "male", "never",
+                          "Ex-smoker", "LUSC", "squamous", "ici_mono", "PD1 alone", ">=50", "1-49", "positive", "-",
+                          "+", "MSK-IMPACT", "bTMB", "WES", "22C3", "SP142", "E1L3N", "site A"])
+_CELL = _USUAL | _USUAL | st.one_of(
+    st.none(), st.just(pd.NA), st.just(np.nan), st.booleans(), st.integers(-5, 300),
+    st.integers(2 ** 63 - 2, 2 ** 64 + 2), st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([np.float32(0.1), np.float32(45.5), np.int64(3), np.uint8(1), np.bool_(True), np.str_(" x ")]),
+    st.sampled_from(["", " ", "NA", "-", "+", "1", "0", "yes", "wt", "60%", "3,5", "F", "male", "Ex-smoker", "LUSC",
+                     "PD1 alone", ">=50", "≥50%", "positive", "bTMB", "SP142", "abc", "1.0", " 2 ", "1e2", "inf"]),
+    st.text(max_size=6), st.just(b"x"), st.just(1 + 2j), st.just([1, 2]),
+)
+_KEYS = st.sampled_from(["pdl1_tps", "PDL1_TPS", "pdl1_band", "tmb", "TMB", "tmb_assay", "pdl1_assay", "pdl1_sp142_tc",
+                         "til_status", "til_pct", "cd8_density", "mut_egfr", "mut_kras", "age", "Sex", "smoking",
+                         "ecog", "histology", "regimen", "albumin", "nlr", "line_of_therapy", "cohort", "extra",
+                         "pfs_months (days)", "albumin (g/L)", 7])
+
+
+def _valid(key: object) -> st.SearchStrategy:
+    """Cells the schema accepts in the column ``key`` names, as numbers, texts or numpy scalars."""
+    name = str(key).lower().split(" (")[0]
+    spec = COLUMNS.get(name)
+    if spec is None or spec.kind in ("text", "id"):
+        return st.sampled_from(["MSK-IMPACT", "bTMB", "22C3", "x", None, "NA"])
+    if spec.kind == "category":
+        return st.sampled_from([*spec.aliases, None, "NA", ""]).map(lambda w: w if w is None else f" {w.upper()} ")
+    if spec.kind == "binary":
+        return st.sampled_from([0, 1, 0.0, True, np.bool_(True), np.float32(1), "1", "wt", "-", "+", None, np.nan])
+    low, high = spec.low or 0.0, spec.high or 100.0
+    number = st.integers(int(np.ceil(low)) + 1, int(np.floor(high)) - 1)
+    return number.flatmap(lambda v: st.sampled_from([v, float(v), str(v), f" {v}.0 ", np.int64(v), np.float32(v),
+                                                     None, np.nan, "NA"]))
+
+
+def _outcome(fn):
+    try:
+        return "ok", fn()
+    except Exception as exc:  # the comparison is of what each path does, whatever it is
+        return "error", type(exc).__name__, str(exc)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(patient_id=st.one_of(st.just("p1"), st.just(" p2 "), st.just(12.0), st.just(7), st.just(""), st.none(),
+                            st.just(np.nan), st.just(1.5)),
+       cells=st.lists(_KEYS, unique_by=lambda k: str(k).lower(), max_size=6).flatmap(
+           lambda keys: st.fixed_dictionaries({k: _valid(k) | _valid(k) | _valid(k) | _CELL for k in keys})))
+def test_one_patient_check_equals_the_one_row_table_check(patient_id, cells):
+    """``check_record`` (no DataFrame) gives the columns ``checked_columns`` gives for the one-row table
+    ``pd.DataFrame({k: [v]})``, or declines (None) so that the table path runs: never another answer."""
+    record = {"patient_id": patient_id, **cells}
+    lean = _outcome(lambda: check_record(record))
+    table = _outcome(lambda: checked_columns(pd.DataFrame({str(k): [v] for k, v in record.items()})))
+    if lean[0] == "error":
+        pytest.fail(f"check_record raised {lean[1:]} for {record!r}")
+    if lean[1] is None:
+        return
+    assert table[0] == "ok", (record, table)
+    (got, got_renamed), (want, want_renamed) = lean[1], table[1]
+    assert got_renamed == want_renamed
+    assert list(got) == list(want)
+    for name in want:
+        a, b = got[name], want[name]
+        if isinstance(b, pd.Categorical):
+            assert isinstance(a, pd.Categorical) and a.dtype == b.dtype and list(a.codes) == list(b.codes), name
+        else:
+            assert list(np.asarray(a, dtype=object)) == list(np.asarray(b, dtype=object)) or (
+                np.asarray(b).dtype.kind == "f" and np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True)), name

@@ -83,7 +83,8 @@ def top_contributions(model: IciModel, clean: pd.DataFrame, k: int) -> pd.DataFr
         if has and til.any():  # the TIL term names the measure that set the status
             status = til_status(clean, model.options.til_cutoffs())
             for i in np.flatnonzero(til):
-                feature[i] = status["til_source"].iloc[i] or "til_status"
+                source = status["til_source"].iloc[i]  # NaN when no measure was given: not a column name
+                feature[i] = source if isinstance(source, str) and source else "til_status"
                 given[i] = _given(clean.iloc[i][feature[i]])
         out[f"top{j + 1}_feature"] = feature
         out[f"top{j + 1}_value"] = given

@@ -1,129 +1,460 @@
-"""One-patient report for a clinician: contributions, calibration position, TIME class.
+"""The one-patient report a clinician reads in 30 seconds: what it says, and writing it.
 
-``icipredict explain --model M --input X --patient ID --out report.html|png``. The PNG is one
-figure with three panels; the HTML embeds the same figure with the prediction, its inputs, what
-was missing and the warnings, as text.
+``icipredict explain --model M --input X --patient ID --out report.html|.png|.pdf``. The report
+gives the probability of durable clinical benefit as a big number with its 90 % interval; the
+benefit group in words with the thresholds behind it; the TIME class 2x2 with the patient's cell
+highlighted, the numbering in use, the class-level rates the model knows and the TIL measure that
+set the TIL status; the inputs that moved the estimate, in their own terms and in percentage
+points; where the patient sits on the model's internal-external calibration curve; the missing
+inputs; the warnings; and the caveat to recalibrate on local outcomes first.
+
+:func:`build_report` turns one row of :func:`icipredict.predict` (with ``explain=k``) and the
+model's metadata into a :class:`PatientReport`: every sentence of the report is written once,
+here, and both renderings use it: HTML (:mod:`icipredict.report_html`, also the calculator page's
+result) and a one-page figure (:mod:`icipredict.report_figures`, PNG or PDF).
+
+>>> from icipredict.report import patient_report                    # doctest: +SKIP
+>>> patient_report("public", "patients.csv", "P-0001", "report.html")  # doctest: +SKIP
+PosixPath('report.html')
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from icipredict.clinical.time_class import NUMBERINGS
 from icipredict.exceptions import InvalidPatientData
+from icipredict.features import MISSING_INPUT_NAMES
 from icipredict.io import read_patients
-from icipredict.plots import plot_patient_waterfall
-from icipredict.schema import check_patients
-from icipredict.serving import load_model, predict
+from icipredict.io.output import check_output
+from icipredict.labels import GROUP_WORDS, is_missing, percent, value_label
+from icipredict.metadata import ModelMetadata
+from icipredict.report_figures import figure_bytes, report_page_figure
+from icipredict.report_html import report_page
+from icipredict.schema import validate_patients
+from icipredict.serving import LoadedModel, load_model, predict
+from icipredict.vocab import BENEFIT_GROUP_THRESHOLDS, DCB_MONTHS
 
-__all__ = ["patient_report", "patient_figure"]
+__all__ = ["PatientReport", "Contribution", "TimeCell", "build_report", "report_for", "patient_report",
+           "REPORT_SUFFIXES", "REPORT_EXPLAIN", "MIN_EFFECT"]
+
+#: Output suffixes :func:`patient_report` writes.
+REPORT_SUFFIXES: tuple[str, ...] = (".html", ".htm", ".png", ".pdf")
+#: Contributions asked of ``predict`` for the report.
+REPORT_EXPLAIN = 8
+#: Contributions smaller than this (in probability, 0.05 points) are left out: they would print as 0.0.
+MIN_EFFECT = 0.0005
+_PAIR = re.compile(r"PD-L1([+\-?])/TIL([+\-?])")
+_SIGN = {"+": 1, "-": 0, "?": None}
+#: The model inputs' missing-input names (``predict``'s ``missing_inputs``) in words.
+_MISSING_WORDS: dict[str, str] = {
+    "pdl1": "PD-L1 (TPS or band)", "tmb": "TMB", "prior": "prior systemic therapy or line of therapy",
+    "ctla4": "regimen", "ecog": "ECOG performance status", "never_smoker": "smoking status", "female": "sex",
+    "age": "age", "squamous": "histology", "cold": "STK11 and KEAP1 status",
+    "driver": "driver genes (EGFR/ALK/ROS1/RET/ERBB2)", "kras": "KRAS status", "tp53": "TP53 status",
+    "albumin": "albumin", "pack_years": "pack-years", "til": "a TIL measure",
+}
+_MISSING_BY_COLUMNS = {MISSING_INPUT_NAMES[k]: v for k, v in _MISSING_WORDS.items() if k in MISSING_INPUT_NAMES}
 
 
-def patient_figure(loaded, clean: pd.DataFrame, row: pd.Series, contrib: pd.Series, base: float, scale: str,
-                   values: pd.Series):
-    """Three panels: waterfall of contributions, risk on the cross-validated calibration curve, TIME class."""
-    import matplotlib.pyplot as plt
+def _missing_item(text: str) -> tuple[str, str]:
+    """A ``missing_inputs`` item as (canonical columns, words): "a TIL measure (til_density, ...)" splits in two."""
+    words = _MISSING_BY_COLUMNS.get(text, text)
+    columns = re.fullmatch(rf"{re.escape(words)} \((.*)\)", text)
+    return (columns.group(1) if columns else text), words
 
-    fig = plt.figure(figsize=(13, 5.2))
-    grid = fig.add_gridspec(1, 3, width_ratios=[2.2, 1.3, 1.0])
-    plot_patient_waterfall(contrib, values, base, scale=scale, ax=fig.add_subplot(grid[0]))
-    ax = fig.add_subplot(grid[1])
+
+@dataclass(frozen=True)
+class Contribution:
+    """One input that moved the estimate: canonical column, words, probability points, log-odds."""
+
+    feature: str
+    label: str
+    effect: float
+    shap: float
+
+
+@dataclass(frozen=True)
+class TimeCell:
+    """One cell of the TIME class 2x2: its status pair, its label in the numbering, what training saw."""
+
+    pdl1: int
+    til: int
+    label: str
+    n: int | None = None
+    durable_benefit: int | None = None
+
+    @property
+    def pair(self) -> str:
+        return f"PD-L1{'+' if self.pdl1 else '-'}/TIL{'+' if self.til else '-'}"
+
+    @property
+    def rate_text(self) -> str:
+        if self.n is None:
+            return "rate not known"
+        if self.n == 0:
+            return "no training patients"
+        return f"{self.durable_benefit} of {self.n} ({percent(self.durable_benefit / self.n)}) had durable benefit"
+
+
+@dataclass
+class PatientReport:
+    """Everything the report says about one patient, with the sentences it says it in."""
+
+    patient_id: str
+    p: float
+    p_low: float | None
+    p_high: float | None
+    level: float
+    group: str | None
+    thresholds: tuple[float, float]
+    model_version: str
+    time_class: str
+    pdl1_status: int | None
+    til_status: int | None
+    numbering: str
+    cells: list[TimeCell]
+    til_source: str
+    til_source_text: str
+    til_effect_text: str
+    rates_text: str
+    contributions: list[Contribution]
+    calibration: pd.DataFrame
+    calibration_scheme: str
+    missing: list[tuple[str, str]]
+    warnings: list[str]
+    group_rates_text: str
+    update_text: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # -- sentences -------------------------------------------------------------------------------
+    @property
+    def p_text(self) -> str:
+        """The probability as the report prints it (``predict``'s value rounded to a whole percent)."""
+        return percent(self.p)
+
+    @property
+    def interval_text(self) -> str:
+        if self.p_low is None or self.p_high is None:
+            return ""
+        return f"{self.level:.0%} interval: {percent(self.p_low)} to {percent(self.p_high)}"
+
+    @property
+    def group_text(self) -> str:
+        words = GROUP_WORDS.get(self.group or "", self.group or "")
+        return words[:1].upper() + words[1:]
+
+    @property
+    def thresholds_text(self) -> str:
+        low, high = (percent(t) for t in self.thresholds)
+        return (f"The model's groups: low likelihood below {low}, intermediate from {low} to below {high}, high "
+                f"from {high}. They describe the likelihood of benefit, not a risk of harm.")
+
+    @property
+    def outcome_text(self) -> str:
+        return (f"probability of durable clinical benefit (progression-free for at least {DCB_MONTHS:g} months "
+                "on immune checkpoint inhibitor therapy)")
+
+    @property
+    def time_status_text(self) -> str:
+        """The TIME class in words: the class, or which status is not known."""
+        if self.pdl1_status is not None and self.til_status is not None:
+            return f"TIME class {self.time_class}"
+        unknown = [name for name, s in (("PD-L1", self.pdl1_status), ("TIL", self.til_status)) if s is None]
+        return f"TIME class {self.time_class}: {' and '.join(unknown)} not given"
+
+    @property
+    def numbering_text(self) -> str:
+        source = {"seed": "the seed review's numbering (I PD-L1-/TIL-, II PD-L1+/TIL+, III PD-L1-/TIL+, "
+                          "IV PD-L1+/TIL-)",
+                  "teng": "Teng et al., Cancer Res 2015 (I PD-L1+/TIL+, II PD-L1-/TIL-, III PD-L1+/TIL-, "
+                          "IV PD-L1-/TIL+)"}
+        return f"Numbering: {source.get(self.numbering, self.numbering)}."
+
+    @property
+    def nearest_bin(self) -> pd.Series | None:
+        if self.calibration.empty:
+            return None
+        return self.calibration.loc[(self.calibration["mean_predicted"] - self.p).abs().idxmin()]
+
+    @property
+    def calibration_text(self) -> str:
+        """Where the patient sits on the calibration curve, in one sentence."""
+        c = self.calibration
+        if c.empty:
+            return "This model carries no calibration curve: how well its probabilities match outcomes is not known."
+        lo, hi = float(c["mean_predicted"].min()), float(c["mean_predicted"].max())
+        if self.p < lo - 0.05 or self.p > hi + 0.05:
+            return (f"This estimate lies beyond most training predictions (bin averages {percent(lo)} to "
+                    f"{percent(hi)}): the calibration curve does not check it.")
+        b = self.nearest_bin
+        return (f"Training patients predicted near this value ({int(b['n'])} patients, average prediction "
+                f"{percent(b['mean_predicted'])}) had durable benefit in {percent(b['observed'])} "
+                f"(95% CI {percent(b['observed_low'])} to {percent(b['observed_high'])}).")
+
+    @property
+    def calibration_caption(self) -> str:
+        low, high = (percent(t) for t in self.thresholds)
+        return (f"Dots: training patients grouped by their predicted probability ({self.calibration_scheme}); "
+                "the height of each dot is the share who had durable benefit, its bar the 95% confidence interval. "
+                "Dots on the diagonal mean the predictions matched outcomes on average. Shaded columns: the "
+                f"benefit groups (low below {low}, intermediate, high from {high}). Solid line: this patient's "
+                f"estimate; hatched band: its {self.level:.0%} interval.")
+
+    @property
+    def missing_text(self) -> str:
+        if not self.missing:
+            return "Every input the model uses was given."
+        interval = f" ({percent(self.p_low)} to {percent(self.p_high)})" if self.p_low is not None else ""
+        return ("An input not given is read as unknown: the estimate rests on the inputs given, and its "
+                f"{self.level:.0%} interval{interval} includes the uncertainty about the unknown ones.")
+
+
+def _status_pair(time_class: str) -> tuple[int | None, int | None]:
+    m = _PAIR.search(time_class)
+    return (None, None) if m is None else (_SIGN[m.group(1)], _SIGN[m.group(2)])
+
+
+def _cells(meta: ModelMetadata | None) -> list[TimeCell]:
+    numbering = NUMBERINGS[meta.time_numbering if meta is not None else "seed"]
+    rates = meta.time_class_rates if meta is not None else {}
+    cells = []
+    for til in (1, 0):
+        for pdl1 in (0, 1):
+            key = f"PD-L1{'+' if pdl1 else '-'}/TIL{'+' if til else '-'}"
+            r = rates.get(key) if rates else None
+            n = int(r["n"]) if r else (0 if rates else None)
+            cells.append(TimeCell(pdl1, til, numbering[(pdl1, til)], n, int(r["durable_benefit"]) if r else
+                                  (0 if rates else None)))
+    return cells
+
+
+def _til_texts(row: Mapping[str, Any], meta: ModelMetadata | None,
+               patient: Mapping[str, Any] | None) -> tuple[str, str, str]:
+    """(which measure set the TIL status, where the TIL effect comes from, what is known of class rates)."""
+    source = "" if is_missing(row.get("til_source")) else str(row.get("til_source"))
+    if source:
+        value = (patient or {}).get(source)
+        shown = value_label(source, value) if not is_missing(value) else source
+        source_text = f"TIL status set by {shown} (column {source})."
+    else:
+        source_text = "No TIL measure given: the TIL status is unknown."
+    if meta is None:
+        return source_text, "", "Class-level durable-benefit rates not known (no model metadata)."
+    term = meta.til_term
+    measured = bool(meta.time_class_rates)
+    if term.source == "none":
+        effect = "This model has no TIL term: the TIL status does not change its probability."
+    elif term.source == "prior" or not measured:
+        effect = (f"TIL not measured in the training data; the TIL effect is a cited prior (log-odds "
+                  f"{term.beta:+.2f} for TIL positive vs negative, SE {term.se:.2f}; see the model card).")
+    else:
+        effect = (f"The TIL effect was learned from {term.n_patients} training patients with a TIL measure "
+                  f"({term.n_events} with durable benefit), shrunk toward the cited prior: log-odds "
+                  f"{term.beta:+.2f} for TIL positive vs negative, SE {term.se:.2f}.")
+    if measured:
+        n = sum(int(v["n"]) for v in meta.time_class_rates.values())
+        rates = (f"Rates per class: the {n} training patients whose PD-L1 and TIL status were both known "
+                 "(not adjusted for anything else).")
+    else:
+        rates = "Class-level durable-benefit rates not known: no training patient has a TIME class."
+    return source_text, effect, rates
+
+
+def _contributions(row: Mapping[str, Any], patient: Mapping[str, Any] | None) -> list[Contribution]:
+    ranks = sorted({int(m.group(1)) for k in row if (m := re.match(r"top(\d+)_feature$", str(k)))})
+    out = []
+    for i in ranks:
+        feature, effect, shap = row.get(f"top{i}_feature"), row.get(f"top{i}_effect"), row.get(f"top{i}_shap")
+        if is_missing(feature) or is_missing(effect) or is_missing(shap) or abs(float(effect)) < MIN_EFFECT:
+            continue  # an input that moved nothing explains nothing
+        value = row.get(f"top{i}_value")
+        out.append(Contribution(str(feature), value_label(str(feature), value, patient), float(effect), float(shap)))
+    return out
+
+
+def _scheme_text(meta: ModelMetadata) -> str:
+    scheme = str(meta.uncertainty.checks.get("scheme", ""))
+    if "internal-external" in scheme or (meta.config.get("evaluation", {}).get("internal_external")
+                                         and len(meta.training.cohorts) > 1):
+        return "each study predicted by a model that never saw it: internal-external cross-validation"
+    return "predicted in cross-validation folds"
+
+
+def _group_rates_text(meta: ModelMetadata | None) -> str:
+    rows = [r for r in (meta.benefit_groups_cv if meta is not None else []) if r.get("n")]
+    if not rows:
+        return ""
+    parts = [f"{r['benefit_group']} {percent(r['observed_benefit_rate'])} of {int(r['n'])}" for r in rows]
+    return f"Observed durable benefit in the training patients of each group ({_scheme_text(meta)}): {', '.join(parts)}."
+
+
+def _update_text(meta: ModelMetadata | None) -> str:
+    command = "icipredict update --model MODEL --data local_outcomes.csv --out models/local"
+    if meta is not None and meta.parent is not None:
+        par = meta.parent
+        return (f"This model was updated on local outcomes ({par.method}, {par.n_patients} patients, {par.n_events} "
+                f"with durable benefit) from {par.name}. Update it again when the case mix or assays change "
+                f"({command}).")
+    cohorts = ", ".join(meta.training.cohorts) if meta is not None and meta.training.cohorts else "the training studies"
+    return (f"The probabilities are calibrated to {cohorts}. Before reading them as absolute probabilities at "
+            f"another centre, recalibrate on local outcomes ({command}); the ranking of patients transfers better "
+            "than the absolute level.")
+
+
+def build_report(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
+                 patient: Mapping[str, Any] | None = None) -> PatientReport:
+    """The report's content for one row of :func:`icipredict.predict`.
+
+    Parameters
+    ----------
+    row : mapping
+        One row of ``predict``'s output, ideally with ``explain=k`` (``top{i}_*`` columns).
+    metadata : ModelMetadata, optional
+        The model's metadata (thresholds, calibration curve, TIME numbering and rates, TIL term);
+        without it the report says what it cannot tell.
+    patient : mapping, optional
+        The patient's canonical values (e.g. the TMB assay, shown beside the TMB).
+
+    Returns
+    -------
+    PatientReport
+
+    Examples
+    --------
+    >>> import icipredict
+    >>> row = icipredict.predict({"patient_id": "p1", "pdl1_tps": 60, "tmb": 16.5}, explain=3).iloc[0]
+    >>> rep = build_report(row, icipredict.load_model("public").metadata, {"tmb_assay": "MSK-IMPACT"})
+    >>> rep.contributions[0].label
+    'PD-L1 TPS 60%'
+    """
+    row = dict(row)
+    meta = metadata
     p = float(row["p_durable_benefit"])
-    curve = loaded.metadata.calibration_cv
-    if curve:
-        c = pd.DataFrame(curve)
-        ax.errorbar(c["mean_predicted"], c["observed"],
-                    yerr=np.clip([c["observed"] - c["observed_low"], c["observed_high"] - c["observed"]], 0, None),
-                    fmt="o-", color="#3b6ea5", ms=4, label="training patients (cross-validated)")
-    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
-    thr = loaded.metadata.benefit_thresholds
-    ax.axvspan(0, thr.low, color="#c44", alpha=0.08)
-    ax.axvspan(thr.high, 1, color="#2a7", alpha=0.08)
-    ax.axvline(p, color="black", lw=2, label=f"this patient: {p:.2f}")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("predicted probability of durable benefit")
-    ax.set_ylabel("observed rate")
-    ax.set_title(f"Likelihood of durable benefit: {row['benefit_group']}")
-    ax.legend(fontsize=7, loc="upper left")
-    ax = fig.add_subplot(grid[2])
-    label = str(row["time_class"])
-    quadrants = {(1, 1): (1, 1), (0, 1): (0, 1), (1, 0): (1, 0), (0, 0): (0, 0)}
-    numbering = NUMBERINGS[loaded.metadata.time_numbering]
-    for (pdl1, til), (x, y) in quadrants.items():
-        ax.add_patch(plt.Rectangle((x, y), 1, 1, fill=True, color="#eee", ec="white"))
-        ax.text(x + 0.5, y + 0.5, f"{numbering[(pdl1, til)]}\nPD-L1{'+' if pdl1 else '-'}/TIL{'+' if til else '-'}",
-                ha="center", va="center", fontsize=9)
-    known = not label.startswith("unknown")
-    if known:
-        pdl1 = 1 if "PD-L1+" in label else 0
-        til = 1 if "TIL+" in label else 0
-        ax.add_patch(plt.Rectangle(quadrants[(pdl1, til)], 1, 1, fill=False, ec="black", lw=3))
-    ax.set_xlim(0, 2)
-    ax.set_ylim(0, 2)
-    ax.set_xticks([0.5, 1.5], ["PD-L1 -", "PD-L1 +"])
-    ax.set_yticks([0.5, 1.5], ["TIL -", "TIL +"])
-    ax.set_title(f"TIME class: {label}", fontsize=9)
-    fig.suptitle(f"Patient {row['patient_id']}: probability of durable benefit {p:.2f} "
-                 f"({loaded.version}; research use, not a medical device)", fontsize=11)
-    fig.tight_layout()
-    return fig
+    low, high = row.get("p_low"), row.get("p_high")
+    thr = meta.benefit_thresholds if meta is not None else None
+    thresholds = (thr.low, thr.high) if thr is not None else (BENEFIT_GROUP_THRESHOLDS["low"],
+                                                             BENEFIT_GROUP_THRESHOLDS["high"])
+    time_class = str(row.get("time_class") or "unknown (PD-L1?/TIL?)")
+    pdl1_status, til_status = _status_pair(time_class)
+    source_text, effect_text, rates_text = _til_texts(row, meta, patient)
+    missing = [_missing_item(m) for m in str(row.get("missing_inputs") or "").split("; ") if m]
+    calibration = pd.DataFrame(meta.calibration_cv if meta is not None else [])
+    if not calibration.empty:
+        calibration = calibration.sort_values("mean_predicted").reset_index(drop=True)
+    return PatientReport(
+        patient_id=str(row["patient_id"]), p=p,
+        p_low=None if is_missing(low) else float(low), p_high=None if is_missing(high) else float(high),
+        level=meta.uncertainty.level if meta is not None else 0.9,
+        group=None if is_missing(row.get("benefit_group")) else str(row["benefit_group"]), thresholds=thresholds,
+        model_version=str(row.get("model_version") or (meta.name if meta is not None else "")),
+        time_class=time_class, pdl1_status=pdl1_status, til_status=til_status,
+        numbering=meta.time_numbering if meta is not None else "seed", cells=_cells(meta),
+        til_source="" if is_missing(row.get("til_source")) else str(row["til_source"]),
+        til_source_text=source_text, til_effect_text=effect_text, rates_text=rates_text,
+        contributions=_contributions(row, patient), calibration=calibration,
+        calibration_scheme=_scheme_text(meta) if meta is not None else "",
+        missing=missing, warnings=[w for w in str(row.get("warnings") or "").split("; ") if w],
+        group_rates_text=_group_rates_text(meta), update_text=_update_text(meta))
 
 
-def patient_report(model, source, patient_id: str, out: str | Path, *, input_format: str = "auto") -> Path:
-    """Write the one-patient report (``.png`` or ``.html``) and return its path."""
-    import matplotlib.pyplot as plt
+def report_for(model: str | os.PathLike | LoadedModel, patients: Any, patient_id: str, *,
+               input_format: str = "auto", explain: int = REPORT_EXPLAIN) -> PatientReport:
+    """Predict one patient of a table and build the report's content.
 
-    out = Path(out)
-    if out.suffix.lower() not in (".png", ".html", ".htm"):
-        raise InvalidPatientData(f"--out: expected a .png or .html file. Got {out.name!r} instead.")
+    Parameters
+    ----------
+    model : str, path or LoadedModel
+        Anything :func:`icipredict.load_model` accepts.
+    patients : DataFrame, dict or path
+        A patient table (or a file / study folder :func:`icipredict.io.read_patients` reads).
+    patient_id : str
+        The patient to report on.
+
+    Raises
+    ------
+    InvalidPatientData
+        The table breaks the schema, or has no patient ``patient_id``.
+
+    Examples
+    --------
+    >>> report_for("public", {"patient_id": "p1", "pdl1_tps": 60}, "p1").p_text  # doctest: +SKIP
+    '41%'
+    """
     loaded = load_model(model)
-    table = source if isinstance(source, pd.DataFrame) else read_patients(source, format=input_format)
-    clean = check_patients(table)
-    hit = clean.index[clean["patient_id"].astype(str) == str(patient_id)]
+    if isinstance(patients, (str, os.PathLike)):
+        patients = read_patients(patients, format=input_format)
+    frame = patients if isinstance(patients, pd.DataFrame) else pd.DataFrame(
+        [patients] if isinstance(patients, Mapping) else patients)
+    clean = validate_patients(frame).frame
+    hit = np.flatnonzero(clean["patient_id"].astype(str).to_numpy() == str(patient_id))
     if len(hit) == 0:
         sample = ", ".join(clean["patient_id"].astype(str).head(5))
-        raise InvalidPatientData(f"patient {patient_id!r}, column 'patient_id': expected an id present in the input. "
-                                 f"Got no such patient instead (first ids: {sample}).")
-    one = clean.loc[hit].reset_index(drop=True)
-    row = predict(one, model=loaded).iloc[0]
-    phi, base = loaded.model.contributions(one)
-    scale = "log-odds"
-    values = loaded.model.inputs(one).iloc[0]
-    fig = patient_figure(loaded, one, row, phi.iloc[0], float(np.asarray(base)[0]), scale, values)
+        raise InvalidPatientData(f"patient {str(patient_id)!r}, column 'patient_id': expected an id present in the "
+                                 f"input. Got no such patient instead (first ids: {sample}).")
+    one = clean.iloc[hit[:1]].reset_index(drop=True)
+    row = predict(one, model=loaded, explain=explain).iloc[0]
+    values = {k: v for k, v in one.iloc[0].items() if not is_missing(v)}
+    return build_report(row, loaded.metadata, values)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write beside ``path`` and move into place: an interrupted run never leaves half a report."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)  # our own temporary file
+        raise
+
+
+def patient_report(model: str | os.PathLike | LoadedModel, source: Any, patient_id: str, out: str | os.PathLike,
+                   *, input_format: str = "auto") -> Path:
+    """Write the one-patient report as ``.html`` (self-contained), ``.png`` or ``.pdf``; return its path.
+
+    Parameters
+    ----------
+    model : str, path or LoadedModel
+        Anything :func:`icipredict.load_model` accepts.
+    source : DataFrame, dict or path
+        The patient table (canonical CSV/Parquet, cBioPortal folder, ...).
+    patient_id : str
+        The patient to report on.
+    out : path
+        The report file; its suffix decides the format. Never one of the inputs.
+
+    Raises
+    ------
+    OutputRefused
+        ``out`` has another suffix, is a folder or an input, or its folder cannot take a file.
+    InvalidPatientData
+        The table breaks the schema, or has no such patient.
+
+    Examples
+    --------
+    >>> patient_report("public", "patients.csv", "P-0001", "report.html")  # doctest: +SKIP
+    PosixPath('report.html')
+    """
+    out = Path(out)
+    sources = [source] if isinstance(source, (str, os.PathLike)) else []
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".png":
-        fig.savefig(out, dpi=120)
-        plt.close(fig)
-        return out
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    img = base64.b64encode(buf.getvalue()).decode()
-    given = {k: v for k, v in one.iloc[0].items() if k != "patient_id" and pd.notna(v) and v != ""}
-    rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in given.items())
-    top = phi.iloc[0].abs().sort_values(ascending=False).index[:10]
-    contrib_rows = "".join(
-        f"<tr><td>{html.escape(f)}</td><td>{'missing' if pd.isna(values[f]) else f'{values[f]:.3g}'}</td>"
-        f"<td>{phi.iloc[0][f]:+.3f}</td></tr>" for f in top)
-    doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>icipredict: {html.escape(str(patient_id))}</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}td{{padding:2px 10px}}
-.warn{{color:#a40}}</style></head><body>
-<h1>Patient {html.escape(str(patient_id))}</h1>
-<p><b>Probability of durable clinical benefit: {row['p_durable_benefit']:.2f}</b> (likelihood of durable benefit: {row['benefit_group']};
-TIME class {html.escape(str(row['time_class']))}; model {html.escape(loaded.version)}).</p>
-<p>Missing inputs: {html.escape(row['missing_inputs'] or 'none')}</p>
-<p class="warn">Warnings: {html.escape(row['warnings'] or 'none')}</p>
-<img alt="contributions, calibration and TIME class" style="width:100%" src="data:image/png;base64,{img}">
-<h2>Strongest contributions ({html.escape(scale)})</h2><table><tr><th>feature</th><th>value</th><th>SHAP</th></tr>
-{contrib_rows}</table>
-<h2>Inputs given</h2><table>{rows}</table>
-<p><small>Decision support for research, not a medical device.</small></p></body></html>"""
-    out.write_text(doc, encoding="utf-8")
+    check_output(out, sources, flag="out", suffixes=REPORT_SUFFIXES)
+    report = report_for(model, source, patient_id, input_format=input_format)
+    suffix = out.suffix.lower()
+    if suffix in (".html", ".htm"):
+        data = report_page(report).encode("utf-8")
+    else:
+        data = figure_bytes(report_page_figure(report), "pdf" if suffix == ".pdf" else "png")
+    _write_atomically(out, data)
     return out

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from icipredict.vocab import INPUT_FORMATS, LABEL_SOURCES
+from icipredict.vocab import INPUT_FORMATS, LABEL_SOURCES, UPDATE_METHODS
 
 
 def _err(message: str) -> None:
@@ -150,6 +150,31 @@ def cmd_evaluate(args) -> int:
             writer.write(table)
             writer.commit()
         print(f"\nmetrics written to {out}")
+    return 0
+
+
+def cmd_update(args) -> int:
+    from icipredict.evaluation import format_metrics_markdown
+    from icipredict.updating import update
+
+    quiet = getattr(args, "quiet", False)
+
+    def say(message: str) -> None:
+        if not quiet:
+            print(f"[icipredict] {message}", file=sys.stderr, flush=True)
+
+    result = update(args.model, args.data, method=args.method, out=args.out, replace=args.force, format=args.format,
+                    label_source=args.label_source, n_boot=args.n_boot, seed=args.seed, progress=say)
+    print(f"method: {result.method} ({result.reason})")
+    print("\nbefore and after on the local data (the updated model cross-validated: each fold updated on the others)")
+    print(format_metrics_markdown(result.comparison.assign(cohort="local"),
+                                  columns=("roc_auc", "calibration_slope", "calibration_intercept", "brier")))
+    print(f"\nupdated model bundle written to {result.bundle_path}")
+    if not args.no_tracking:
+        from icipredict.tracking import log_update_run
+
+        result.run_id = log_update_run(result, configured_uri=args.tracking_uri, progress=say)
+        print(f"MLflow run: {result.run_id} (model URI runs:/{result.run_id}/model)")
     return 0
 
 
@@ -301,6 +326,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", help="also write the metrics table as CSV")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "update", help="update a model on a centre's own patients and outcomes (recalibration, refit, TIL term)",
+        description="Update a model on local outcomes: recalibration in the large, logistic recalibration, refitting "
+                    "with shrinkage toward the original, or extension with the TIL term, chosen by the local number "
+                    "of events and closed testing (--method auto). Reports cross-validated calibration and AUC "
+                    "before and after, and writes a new bundle that records its parent.\n\nexample:\n  icipredict "
+                    "update --model public --data local_outcomes.csv --out models/local",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="public", help="the model to update (directory, MLflow URI or shipped name; "
+                                                     "default public)")
+    add_input(p, "--data", table_options=False)
+    p.add_argument("--out", required=True, help="new directory for the updated bundle (must not exist, unless --force)")
+    p.add_argument("--force", action="store_true", help="replace an earlier icipredict bundle at --out (nothing else)")
+    p.add_argument("--method", choices=UPDATE_METHODS, default="auto",
+                   help="auto (default): chosen by the local number of events and closed testing")
+    p.add_argument("--label-source", choices=LABEL_SOURCES, default="derived",
+                   help="how outcomes are labelled: from PFS (derived), the study's own call, or the call where given")
+    p.add_argument("--n-boot", type=int, default=500, help="bootstrap resamples of the 95%% CIs (default 500)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the cross-validation and bootstrap (default 0)")
+    p.add_argument("--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
+    p.add_argument("--no-tracking", action="store_true", help="do not log the update to MLflow")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_update)
 
     p = sub.add_parser("predict", help="predict durable benefit for new patients")
     p.add_argument("--model", default="public", help="model directory, MLflow URI or shipped name (default public)")

@@ -3,7 +3,8 @@
 Reports and plots never show internal names (``tmb_log``, ``ctla4``, ``pdl1_band_ord``): a
 canonical column and its value become ``"TMB 16.5 mut/Mb (MSK-IMPACT)"``, ``"PD-L1 TPS 60%"``,
 ``"regimen: ICI alone"`` or ``"histology: not given"`` (:func:`value_label`), and a model input
-becomes the axis label of the plots (:data:`MODEL_INPUT_LABELS`). Nothing here imports matplotlib; the vocabularies come from :mod:`icipredict.vocab`.
+becomes the axis label of the plots (:data:`MODEL_INPUT_LABELS`). Nothing here imports matplotlib;
+the vocabularies come from :mod:`icipredict.vocab`.
 
 >>> value_label("tmb", 16.5, {"tmb_assay": "MSK-IMPACT"})
 'TMB 16.5 mut/Mb (MSK-IMPACT)'

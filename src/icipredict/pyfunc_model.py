@@ -12,6 +12,7 @@ the request. The package never imports this file.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,10 @@ from mlflow.pyfunc import PythonModel
 
 from icipredict.exceptions import InvalidPatientData
 from icipredict.serving import MAX_EXPLAIN, load_model, predict
+
+# the input signature is declared explicitly (AnyType columns, see above): MLflow's advice to type-hint
+# predict for its own validation does not apply, and would otherwise be printed at every load
+warnings.filterwarnings("ignore", message="Add type hints to the `predict` method")
 
 #: Largest request scored at once; bigger REST payloads get a 400 (Spark batches are smaller).
 MAX_REQUEST_ROWS = int(os.environ.get("ICIPREDICT_MAX_REQUEST_ROWS", "50000"))

@@ -295,7 +295,8 @@ def _group_rates_text(meta: ModelMetadata | None) -> str:
     if not rows:
         return ""
     parts = [f"{r['benefit_group']} {percent(r['observed_benefit_rate'])} of {int(r['n'])}" for r in rows]
-    return f"Observed durable benefit in the training patients of each group ({_scheme_text(meta)}): {', '.join(parts)}."
+    return (f"Observed durable benefit in the training patients of each group ({_scheme_text(meta)}): "
+            f"{', '.join(parts)}.")
 
 
 def _update_text(meta: ModelMetadata | None) -> str:

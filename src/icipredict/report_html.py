@@ -97,11 +97,13 @@ def _contribution_section(r: PatientReport, chart: bytes | None) -> str:
                 f"<tbody>{rows}</tbody></table>"
                 '<p class="note">Points: how far the probability would move back if that input were not given. '
                 "Log-odds: the additive contributions (with the model's baseline they sum to this estimate).</p>")
-    return f'<section class="icp-part" aria-labelledby="contrib-title"><h3 id="contrib-title">What moved this estimate</h3>{body}</section>'
+    return ('<section class="icp-part" aria-labelledby="contrib-title"><h3 id="contrib-title">What moved this '
+            f"estimate</h3>{body}</section>")
 
 
 def _calibration_section(r: PatientReport, chart: bytes | None) -> str:
-    img = (f'<img class="chart" src="{_png_uri(chart)}" alt="{_e("Calibration curve; this patient at " + r.p_text + ". " + r.calibration_text)}">'
+    alt = f"Calibration curve; this patient at {r.p_text}. {r.calibration_text}"
+    img = (f'<img class="chart" src="{_png_uri(chart)}" alt="{_e(alt)}">'
            if chart else "")
     return (f'<section class="icp-part" aria-labelledby="cal-title"><h3 id="cal-title">How far to trust the number</h3>'
             f'{img}<p id="calibration-position">{_e(r.calibration_text)}</p>'

@@ -31,8 +31,9 @@ from icipredict.schema import COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     from icipredict.training import TrainingResult
+    from icipredict.updating import UpdateResult
 
-__all__ = ["TrackingError", "resolve_tracking_uri", "open_store", "log_training_run", "download_bundle", "pyfunc_signature",
+__all__ = ["TrackingError", "resolve_tracking_uri", "open_store", "log_training_run", "log_update_run", "download_bundle", "pyfunc_signature",
            "save_mlflow_model", "DEFAULT_TRACKING_URI", "PYFUNC_FILE", "PYFUNC_REQUIREMENTS"]
 
 #: Where runs go when neither the config nor MLFLOW_TRACKING_URI names a store.
@@ -318,6 +319,52 @@ def log_training_run(result: "TrainingResult", card: str, figures: Mapping[str, 
             raise TrackingError(f"tracking.uri {uri!r}: the MLflow store rejected the run "
                                 f"({type(exc).__name__}: {str(exc).splitlines()[0][:300]}). Check that the store is "
                                 "reachable and not locked, or set tracking.enabled=false.") from None
+        raise
+
+
+def log_update_run(result: "UpdateResult", *, configured_uri: str | None = None, experiment: str = "icipredict-updates",
+                   progress: Callable[[str], None] = lambda m: None) -> str:
+    """Log a local update to MLflow (parent, method, before/after metrics, card, plot, the model); return the run id.
+
+    Nothing about a patient is logged: counts, metrics and the local data's fingerprint only.
+    """
+    mlflow, uri, origin = open_store(configured_uri, experiment)
+    meta = result.metadata
+    try:
+        with mlflow.start_run(run_name=f"update {meta.parent.name} ({result.method})") as run, \
+                tempfile.TemporaryDirectory() as tmp:
+            progress(f"logging to MLflow store {uri} (from {origin}), run {run.info.run_id}")
+            mlflow.log_params({"parent.name": meta.parent.name, "parent.version": meta.parent.version,
+                               "method": result.method, "reason": result.reason[:6000]})
+            mlflow.set_tags({"icipredict.version": meta.icipredict_version, "data.fingerprint": meta.parent.fingerprint})
+            metrics = {"data.n_evaluable": meta.parent.n_patients, "data.n_durable_benefit": meta.parent.n_events}
+            for row in result.comparison.to_dict(orient="records"):
+                who = "before" if row["model"] == "original" else "after"
+                for col in ("roc_auc", "calibration_slope", "calibration_intercept", "brier"):
+                    if row.get(col) is not None and np.isfinite(row[col]):
+                        metrics[f"{who}.{col}"] = float(row[col])
+            mlflow.log_metrics(metrics)
+            folder = Path(tmp)
+            (folder / "model_card.md").write_text(result.card)
+            (folder / "comparison.csv").write_text(result.comparison.to_csv(index=False))
+            for f in sorted(folder.iterdir()):
+                mlflow.log_artifact(str(f))
+            for name, data in result.figures.items():
+                (folder / name).write_bytes(data)
+                mlflow.log_artifact(str(folder / name), artifact_path="plots")
+            bundle = result.bundle_path or save_bundle(folder / "bundle", meta, result.model.saved_state(),
+                                                       model_card=result.card)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                info = mlflow.pyfunc.log_model(name="model", python_model=_pyfunc_file(),
+                                               artifacts={"bundle": str(bundle)}, signature=pyfunc_signature(),
+                                               input_example=_input_example(), pip_requirements=PYFUNC_REQUIREMENTS)
+            mlflow.set_tag("model_uri", info.model_uri)
+            return run.info.run_id
+    except Exception as exc:
+        if type(exc).__module__.startswith(("mlflow", "sqlalchemy", "sqlite3")) or isinstance(exc, OSError):
+            raise TrackingError(f"tracking.uri {uri!r}: the MLflow store rejected the run ({type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0][:300]}).") from None
         raise
 
 

@@ -39,7 +39,8 @@ def test_browser_shows_predicts_probability_time_cell_and_contributions(tmp_path
     assert shown.text == f"{100 * p:.0f}%" and float(shown.get_attribute("data-value")) == p
     assert browser.find_element(By.ID, "interval").text == (
         f"90% interval: {100 * row['p_low']:.0f}% to {100 * row['p_high']:.0f}%")
-    assert browser.find_element(By.ID, "group").text == f"{row['benefit_group'].capitalize()} likelihood of durable benefit"
+    group = browser.find_element(By.ID, "group").text
+    assert group == f"{row['benefit_group'].capitalize()} likelihood of durable benefit"
 
     cell = browser.find_element(By.CSS_SELECTOR, "#time-grid td[aria-current='true']")
     assert row["time_class"] == "II (PD-L1+/TIL+)" and cell.get_attribute("data-pair") == "PD-L1+/TIL+"
@@ -49,7 +50,8 @@ def test_browser_shows_predicts_probability_time_cell_and_contributions(tmp_path
 
     listed = [tr.get_attribute("data-feature")
               for tr in browser.find_elements(By.CSS_SELECTOR, "#contributions tbody tr")]
-    expected = [row[f"top{i}_feature"] for i in range(1, REPORT_EXPLAIN + 1) if abs(row[f"top{i}_effect"]) >= MIN_EFFECT]
+    expected = [row[f"top{i}_feature"] for i in range(1, REPORT_EXPLAIN + 1)
+                if abs(row[f"top{i}_effect"]) >= MIN_EFFECT]
     assert listed == expected and {"pdl1_tps", "tmb", "regimen"} <= set(listed)
     first = browser.find_element(By.CSS_SELECTOR, "#contributions tbody tr").text
     assert first.startswith("PD-L1 TPS 60%")

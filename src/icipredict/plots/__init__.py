@@ -22,7 +22,8 @@ import numpy as np
 
 from icipredict.plots.evaluation import (BASELINE_WORDS, SCHEME_WORDS, STRATEGY_PDL1, STRATEGY_TMB,
                                          calibration_bins, decision_strategies, plot_calibration, plot_decision_curve,
-                                         plot_decision_strategies, plot_metric_forest, plot_roc)
+                                         plot_decision_strategies, plot_metric_forest, plot_roc,
+                                         plot_update_calibration)
 from icipredict.plots.explain import input_label, plot_beeswarm, plot_dependence, plot_importance_bar
 from icipredict.plots.style import OKABE_ITO, figure_png, save_figure
 
@@ -30,8 +31,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from icipredict.training import TrainingResult
 
 __all__ = ["plot_roc", "plot_calibration", "plot_decision_curve", "decision_strategies", "plot_decision_strategies",
-           "plot_metric_forest", "save_figure", "figure_png", "plot_beeswarm", "plot_importance_bar",
-           "plot_dependence", "training_figures", "input_label", "OKABE_ITO", "SCHEME_WORDS", "STRATEGY_PDL1",
+           "plot_metric_forest", "plot_update_calibration", "save_figure", "figure_png", "plot_beeswarm",
+           "plot_importance_bar", "plot_dependence", "training_figures", "input_label", "OKABE_ITO", "SCHEME_WORDS",
+           "STRATEGY_PDL1",
            "STRATEGY_TMB", "BASELINE_WORDS", "calibration_bins", "headline_scheme"]
 
 

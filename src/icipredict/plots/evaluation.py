@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 __all__ = ["plot_roc", "plot_calibration", "plot_decision_curve", "decision_strategies", "plot_decision_strategies",
-           "plot_metric_forest", "SCHEME_WORDS", "BASELINE_WORDS", "STRATEGY_PDL1", "STRATEGY_TMB", "calibration_bins"]
+           "plot_metric_forest", "plot_update_calibration", "SCHEME_WORDS", "BASELINE_WORDS", "STRATEGY_PDL1",
+           "STRATEGY_TMB", "calibration_bins"]
 
 _METRIC_LABELS = {
     "roc_auc": "ROC AUC", "pr_auc": "PR AUC (average precision)", "brier": "Brier score",
@@ -236,14 +237,16 @@ def plot_decision_strategies(table: pd.DataFrame, *, title: str = "Decision curv
             ax.plot(table["threshold"], table[name], label=name, **style)
     top = max(float(np.nanmax(table[c])) for c in names)
     top = max(top, 0.01)
-    ax.set(ylim=(-0.05 * top - 0.01, 1.1 * top), xlabel="Threshold probability of durable benefit", ylabel="Net benefit")
+    ax.set(ylim=(-0.05 * top - 0.01, 1.1 * top), xlabel="Threshold probability of durable benefit",
+           ylabel="Net benefit")
     n = table.attrs.get("n")
     ax.set_title(f"{title} (n={n})" if n is not None else title)
     ax.legend(fontsize="small", loc="upper right")
     unknown = table.attrs.get("unknown") or {}
     if any(unknown.values()):
         note = "; ".join(f"{k}: {v} unknown" for k, v in unknown.items())
-        fig.text(0.01, 0.0, f"Rules treat a patient at or above the cut-off; an unknown marker is not treated ({note}).",
+        fig.text(0.01, 0.0,
+                 f"Rules treat a patient at or above the cut-off; an unknown marker is not treated ({note}).",
                  fontsize="x-small", va="bottom", parse_math=False)
         fig.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))
     return fig
@@ -298,4 +301,39 @@ def plot_metric_forest(table: pd.DataFrame, metric: str = "roc_auc", *, title: s
     n_total = int(pooled.max()) if len(pooled) else int(rows["n"].max())
     ax.set_title(title or f"{_METRIC_LABELS.get(metric, metric)} by cohort (pooled n={n_total})")
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), title="score")
+    return fig
+
+
+def plot_update_calibration(y, comparison: pd.DataFrame, curves: Mapping[str, pd.DataFrame]) -> Figure:
+    """Calibration on the local data before and after a local update (cross-validated), with AUC and slope.
+
+    Parameters
+    ----------
+    y : array of 0/1
+        The local outcomes (for n and events in the title).
+    comparison : DataFrame
+        One row per model name with ``roc_auc``, ``calibration_slope`` and ``calibration_intercept``.
+    curves : mapping of name -> calibration table
+        :func:`icipredict.evaluation.calibration_curve_table` per model, "before" first.
+
+    Examples
+    --------
+    >>> fig = plot_update_calibration(y, result.comparison, result.curves)  # doctest: +SKIP
+    """
+    fig = new_figure((6.0, 5.0))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfect calibration")
+    for i, (name, table) in enumerate(curves.items()):
+        row = comparison.loc[comparison["model"] == name].iloc[0]
+        err = np.vstack([table["observed"] - table["observed_low"], table["observed_high"] - table["observed"]])
+        ax.errorbar(table["mean_predicted"], table["observed"], yerr=np.clip(err, 0, None),
+                    fmt=f"{MARKERS[i % len(MARKERS)]}-", capsize=3,
+                    color=(OKABE_ITO["orange"], OKABE_ITO["blue"])[i % 2],
+                    label=f"{name}: AUC {row['roc_auc']:.2f}, slope {row['calibration_slope']:.2f}, "
+                          f"CITL {row['calibration_intercept']:+.2f}")
+    y = np.asarray(y, dtype=float)
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="predicted probability of durable benefit",
+           ylabel="observed rate (95% CI)")
+    ax.set_title(f"Local data before and after updating (n={y.size}, {int(y.sum())} with durable benefit)")
+    ax.legend(fontsize="small", loc="upper left")
     return fig

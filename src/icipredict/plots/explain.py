@@ -188,7 +188,8 @@ def plot_dependence(phi: pd.DataFrame, X: pd.DataFrame, feature: str, *, title: 
     ax.set_xlabel(xlabel)
     ax.set_ylabel("contribution (log-odds of durable benefit)")
     if reference is not None:
-        probability_points_axis(ax, reference, which="y", label=f"change in probability at {100 * reference:.0f}% (points)")
+        probability_points_axis(ax, reference, which="y",
+                                label=f"change in probability at {100 * reference:.0f}% (points)")
     ax.set_title(title or f"Contribution of {input_label(feature)}", parse_math=False)
     ax.legend(fontsize="small", loc="upper left")
     return fig

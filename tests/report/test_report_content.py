@@ -102,18 +102,20 @@ def test_shipped_model_says_tils_were_not_measured_and_names_the_til_measure(mod
     assert {c.rate_text for c in report.cells} == {"rate not known"}
 
 
-def test_a_model_trained_on_til_data_shows_the_class_rates_with_n(small_model):
-    model = icipredict.load_model(small_model)
-    rates = model.metadata.time_class_rates
-    assert rates  # the synthetic cohort measures TILs
-    report = report_for(model, PATIENT, "R-1")
+def test_a_model_whose_training_data_measure_tils_shows_the_class_rates_with_n(model):
+    # what training writes for TIL data (metadata.time_class_rates, a learned TIL term), on the shipped metadata
+    rates = {"PD-L1-/TIL-": {"n": 24, "durable_benefit": 3}, "PD-L1-/TIL+": {"n": 20, "durable_benefit": 4},
+             "PD-L1+/TIL-": {"n": 16, "durable_benefit": 5}, "PD-L1+/TIL+": {"n": 35, "durable_benefit": 17}}
+    term = model.metadata.til_term.model_copy(update={"source": "learned", "n_patients": 95, "n_events": 29})
+    meta = model.metadata.model_copy(update={"time_class_rates": rates, "til_term": term})
+    report = build_report(_row(PATIENT, model), meta, PATIENT)
     for cell in report.cells:
-        r = rates.get(cell.pair, {"n": 0, "durable_benefit": 0})
-        assert (cell.n, cell.durable_benefit) == (r["n"], r["durable_benefit"])
+        assert (cell.n, cell.durable_benefit) == (rates[cell.pair]["n"], rates[cell.pair]["durable_benefit"])
     html = report_fragment(report, charts=False)
-    shown = rates["PD-L1+/TIL+"]
-    assert f"{shown['durable_benefit']} of {shown['n']} (" in html
-    assert report.rates_text.startswith("Rates per class")
+    assert re.search(r'data-pair="PD-L1\+/TIL\+" class="this" aria-current="true">.*?17 of 35 \(49%\) had durable '
+                     r"benefit", html)
+    assert report.rates_text.startswith("Rates per class: the 95 training patients")
+    assert report.til_effect_text.startswith("The TIL effect was learned from 95 training patients")
 
 
 def test_contributions_are_predicts_in_the_inputs_own_terms(model):

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from icipredict.report import PatientReport
+    from icipredict.report_content import PatientReport
 
 __all__ = ["contributions_figure", "calibration_figure", "draw_contributions", "draw_calibration",
            "draw_time_class", "report_page_figure", "figure_bytes", "RAISES", "LOWERS"]

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from icipredict.labels import percent
 
 if TYPE_CHECKING:  # pragma: no cover
-    from icipredict.report import PatientReport
+    from icipredict.report_content import PatientReport
 
 __all__ = ["report_fragment", "report_page", "report_css"]
 

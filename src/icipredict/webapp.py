@@ -39,7 +39,7 @@ import icipredict
 from icipredict.exceptions import IcipredictError, InvalidConfig, InvalidPatientData, Problem
 from icipredict.io.table import read_table_bytes
 from icipredict.metadata import ModelMetadata
-from icipredict.report import REPORT_EXPLAIN, build_report
+from icipredict.report_content import REPORT_EXPLAIN, build_report
 from icipredict.report_html import report_fragment
 from icipredict.schema import COLUMNS, ColumnSpec
 

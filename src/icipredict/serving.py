@@ -202,6 +202,15 @@ def _unknown(inputs: pd.DataFrame, used: list[str]) -> np.ndarray:
     return unknown
 
 
+def _not_given(unknown: np.ndarray, used: list[str], clean: pd.DataFrame) -> np.ndarray:
+    """The unknown inputs the patient did not give: chemo-ICI leaves the anti-CTLA-4 input unknown, yet it is given."""
+    if "ctla4" not in used:
+        return unknown
+    out = unknown.copy()
+    out[:, used.index("ctla4")] &= clean["regimen"].isna().to_numpy()
+    return out
+
+
 def _missing_inputs(unknown: np.ndarray, used: list[str]) -> list[str]:
     """Per patient, the model's inputs that are unknown, named by their canonical columns."""
     names = [MISSING_INPUT_NAMES[u] for u in used]
@@ -265,7 +274,9 @@ def _warnings(clean: pd.DataFrame, meta: ModelMetadata, unknown: np.ndarray) -> 
         reg = clean["regimen"].astype(object)
         parts.append(_by_value(reg, lambda r: "" if r in seen else
                                f"regimen {r} never seen in training (seen: {', '.join(sorted(seen))}): its effect "
-                               "is unknown to the model, which reads the regimen as not given"))
+                               "is unknown to the model, which reads the regimen as not given" + (
+                                   "; smoking and sex are not used (they modify the benefit of ICI alone)"
+                                   if r == "chemo_ici" else "")))
     kinds = set(train.tmb_assay_kinds)
     codes, assays = pd.factorize(clean["tmb_assay"].astype(object), use_na_sentinel=True)
     if len(assays):  # the assay rules run once per distinct assay
@@ -301,7 +312,7 @@ def _warnings(clean: pd.DataFrame, meta: ModelMetadata, unknown: np.ndarray) -> 
     if few.any():
         parts.append(_Texts(np.where(few, given, -1), [
             f"only {k} of the model's {n_used} inputs given: the unknown ones are read as the training average, and "
-            "p_low-p_high is wide" for k in range(n_used + 1)]))
+            f"the {meta.uncertainty.level:.0%} interval (p_low to p_high) is wide" for k in range(n_used + 1)]))
     return _join(parts, n)
 
 
@@ -374,7 +385,7 @@ def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping] | ValidationRep
         "time_class": time_class(clean, numbering=meta.time_numbering, pdl1_cutoff=opts.pdl1_cutoff,
                                  til_cutoffs=opts.til_cutoffs()).to_numpy(),
         "til_source": til["til_source"].fillna("").to_numpy(dtype=object),
-        "missing_inputs": _missing_inputs(unknown, used),
+        "missing_inputs": _missing_inputs(_not_given(unknown, used, clean), used),
         "warnings": _warnings(clean, meta, unknown),
         "model_version": loaded.version,
     })

@@ -246,6 +246,11 @@ def _til_texts(row: Mapping[str, Any], meta: ModelMetadata | None,
                  "(not adjusted for anything else).")
     else:
         rates = "Class-level durable-benefit rates not known: no training patient has a TIME class."
+        by_pdl1 = [f"{k} {v['durable_benefit']}/{v['n']} ({v['durable_benefit'] / v['n']:.0%})"
+                   for k, v in meta.pdl1_status_rates.items() if v["n"]]
+        if by_pdl1:
+            cut = meta.feature_options.pdl1_cutoff
+            rates += f" By PD-L1 alone (TPS cut-off {cut:g}%), durable benefit in training: {', '.join(by_pdl1)}."
     return source_text, effect, rates
 
 

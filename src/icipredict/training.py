@@ -281,6 +281,14 @@ def _time_class_rates(rows: pd.DataFrame, y: np.ndarray, config: Config) -> dict
     return out
 
 
+def _pdl1_status_rates(rows: pd.DataFrame, y: np.ndarray, config: Config) -> dict[str, dict[str, int]]:
+    """Durable benefit and n per PD-L1 status at the TIME class cut-off, whatever the TIL status."""
+    pair = time_status_pair(rows, pdl1_cutoff=config.features.pdl1_cutoff, til_cutoffs=config.features.til_cutoffs())
+    status = pair["pdl1_positive"].to_numpy()
+    return {f"PD-L1{'+' if p else '-'}": {"n": int((status == p).sum()), "durable_benefit": int(y[status == p].sum())}
+            for p in (1, 0) if (status == p).any()}
+
+
 def _benefit_group_table(y: np.ndarray, p: np.ndarray, config: Config) -> pd.DataFrame:
     thr = config.benefit_groups
     low, intermediate, high = BENEFIT_GROUPS
@@ -346,7 +354,8 @@ def _metadata(config: Config, final: IciModel, sel: Selection, data: _Labelled, 
         training=profile, config=_portable_config(config), metrics=_records(table),
         metrics_markdown=format_metrics_markdown(table.loc[table["subset"] == "all"]),
         calibration_cv=calibration.to_dict(orient="records"), selection=_records(scores),
-        time_class_rates=_time_class_rates(data.rows, data.y, config))
+        time_class_rates=_time_class_rates(data.rows, data.y, config),
+        pdl1_status_rates=_pdl1_status_rates(data.rows, data.y, config))
 
 
 # -- the run ------------------------------------------------------------------------------------------

@@ -99,6 +99,10 @@ def test_shipped_model_says_tils_were_not_measured_and_names_the_til_measure(mod
     assert report.til_source_text == "TIL status set by TIL density 300 cells/mm² (column til_density)."
     assert "TIL not measured in the training data; the TIL effect is a cited prior" in report.til_effect_text
     assert report.rates_text.startswith("Class-level durable-benefit rates not known")
+    pdl1 = model.metadata.pdl1_status_rates  # what the training data know without TILs: PD-L1 alone
+    assert set(pdl1) == {"PD-L1+", "PD-L1-"} and sum(v["n"] for v in pdl1.values()) > 300
+    plus = pdl1["PD-L1+"]
+    assert f"PD-L1+ {plus['durable_benefit']}/{plus['n']}" in report.rates_text
     assert {c.rate_text for c in report.cells} == {"rate not known"}
 
 

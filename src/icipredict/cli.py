@@ -220,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model(p, "the model to explain")
     _add_input(p)
     p.add_argument("--patient", required=True, metavar="ID", help="patient_id of the patient to explain")
-    _aliased(p, "--output", "--out", required=True, metavar="PATH", help="the report: report.html or report.png")
+    _aliased(p, "--output", "--out", required=True, metavar="PATH", help="the report: report.html, report.png or report.pdf")
     p.set_defaults(func=cmd_explain)
 
     p = _command(sub, "serve", "local calculator page and MLflow-style /invocations endpoint (Ctrl-C to stop)",

@@ -15,10 +15,6 @@ from pathlib import Path
 
 from icipredict.progress import Progress
 
-#: The report formats of ``explain --output``.
-REPORT_SUFFIXES = (".html", ".png")
-
-
 def _progress(args) -> Progress:
     return Progress(quiet=args.quiet, verbose=args.verbose)
 
@@ -268,7 +264,7 @@ def _predict_chunks(args, out) -> int:
 
 def cmd_explain(args) -> int:
     from icipredict.io.output import check_output
-    from icipredict.report import patient_report
+    from icipredict.report import REPORT_SUFFIXES, patient_report
 
     check_output(args.output, [args.input], flag="--output", suffixes=REPORT_SUFFIXES)
     path = patient_report(args.model, _table(args), args.patient, args.output)

@@ -394,7 +394,7 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False, units: UnitChe
     blank = _blank_ids(ids)
     raw_ids = src["patient_id"]
     for i in np.flatnonzero(blank):
-        problems.append(Problem(f"row {i + 1}", "patient_id", "a non-blank identifier", _trim(repr(raw_ids.iloc[i]))))
+        problems.append(Problem(f"row {i + 1}", "patient_id", "a non-blank identifier", _trim(_shown(raw_ids.iloc[i]))))
     dup, first, counts = _duplicated(ids, blank)
     for i in np.flatnonzero(first):
         problems.append(Problem(str(ids[i]), "patient_id", "a unique identifier",
@@ -558,7 +558,7 @@ def _check_numeric(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, problem
         problems.append(Problem(labels[i], spec.name, spec.expectation(), _nan_text(spec, col.iloc[i])))
     infinite = np.isinf(values)
     for i in np.flatnonzero(infinite):
-        problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col.iloc[i]))))
+        problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(_shown(col.iloc[i]))))
     v = np.where(infinite, np.nan, values)
     with np.errstate(invalid="ignore"):
         out_of_range = np.zeros(len(v), dtype=bool)
@@ -573,6 +573,15 @@ def _check_numeric(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, problem
             for i in np.flatnonzero(~np.isnan(v) & (v % 1 != 0)):
                 problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(_fmt(v[i]))))
     return v
+
+
+def _shown(value: object) -> str:
+    """A value as the user would write it: ``2`` or ``'abc'``, never ``np.float64(2.0)``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isfinite(value) and value.is_integer():
+        return str(int(value))
+    return repr(value)
 
 
 def _unit_hint(name: str, value: float) -> str:
@@ -598,7 +607,7 @@ def _check_binary(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, problems
         out = _spread(codes, uvalues, np.nan).astype(float)
         miss = _spread(codes, umiss, True).astype(bool)
     for i in np.flatnonzero(np.isnan(out) & ~miss):
-        problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col.iloc[i]))))
+        problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(_shown(col.iloc[i]))))
     return out
 
 
@@ -617,7 +626,7 @@ def _check_category(spec: ColumnSpec, col: pd.Series, labels: np.ndarray, proble
         ucodes.append(code)
         ubad.append(code < 0 and not missing)
     for i in np.flatnonzero(_spread(codes, ubad, False).astype(bool)):
-        problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col.iloc[i]))))
+        problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(_shown(col.iloc[i]))))
     return pd.Categorical.from_codes(_spread(codes, ucodes, -1).astype(np.int16), dtype=_category_dtype(spec))
 
 

@@ -160,18 +160,20 @@ def _cli(*args, **kw):
                           timeout=300, **kw)
 
 
-@pytest.mark.parametrize("suffix", [".html", ".png"])
+@pytest.mark.parametrize("suffix", [".html", ".png", ".pdf"])
 def test_explain_command_writes_a_report(small_model, patients, tmp_path, suffix):
     csv = tmp_path / "patients.csv"
     patients.to_csv(csv, index=False)
     pid = patients["patient_id"].iloc[7]
     out = tmp_path / f"report{suffix}"
-    proc = _cli("explain", "--model", str(small_model), "--input", str(csv), "--patient", pid, "--out", str(out))
+    proc = _cli("explain", "--model", str(small_model), "--input", str(csv), "--patient", pid, "--output", str(out))
     assert proc.returncode == 0, proc.stderr
     data = out.read_bytes()
     assert len(data) > 1000
     if suffix == ".png":
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    elif suffix == ".pdf":
+        assert data[:5] == b"%PDF-" and data.rstrip().endswith(b"%%EOF")
     else:
         text = data.decode()
         assert pid in text and "data:image/png;base64," in text

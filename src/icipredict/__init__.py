@@ -20,6 +20,8 @@ _EXPORTS = {
     "model_uri": "icipredict.serving",
     "train": "icipredict.training",
     "evaluate": "icipredict.evaluation.saved",
+    "update": "icipredict.updating",
+    "patient_report": "icipredict.report",
     "load_config": "icipredict.config",
     "check_patients": "icipredict.schema",
     "validate_patients": "icipredict.schema",
@@ -40,7 +42,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from icipredict.schema import check_patients, validate_patients
     from icipredict.evaluation.saved import evaluate
     from icipredict.serving import load_model, model_uri, predict
+    from icipredict.report import patient_report
     from icipredict.training import train
+    from icipredict.updating import update
 
 
 def __getattr__(name: str) -> Any:

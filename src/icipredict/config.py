@@ -38,6 +38,7 @@ class DataSource(_Strict):
     n: int = Field(1000, ge=20, description="synthetic only: number of patients")
     seed: int | None = Field(None, description="synthetic only: defaults to the run seed")
     shift: float = Field(0.0, ge=-3, le=3, description="synthetic only: a centre's shift of the log-odds of benefit")
+    til_effect: float = Field(1.0, ge=0, le=10, description="synthetic only: strength of the TIME class effect")
     role: Literal["train", "external"] = "train"
 
     @model_validator(mode="after")

@@ -30,7 +30,8 @@ def source_columns(inputs: list[str], clean: pd.DataFrame) -> pd.DataFrame:
 
     The first of the input's source columns (:data:`~icipredict.features.INPUT_SOURCES`) that the
     patient has; for the mutation groups the altered gene when one is; the first source when none
-    is given (its value is then "not given"). TIL: the measure that set the status.
+    is given (its value is then "not given"). TIL: the measure that set the status. Smoking and sex
+    under chemo-ICI: the regimen, which switches their effect off (:func:`~icipredict.features.model_inputs`).
     """
     out = {}
     for name in inputs:
@@ -83,9 +84,13 @@ def top_contributions(model: IciModel, clean: pd.DataFrame, k: int) -> pd.DataFr
         if has and til.any():  # the TIL term names the measure that set the status
             status = til_status(clean, model.options.til_cutoffs())
             for i in np.flatnonzero(til):
-                source = status["til_source"].iloc[i]  # None, or NaN once pandas stores the column as text
-                feature[i] = source if isinstance(source, str) else "til_status"
+                source = status["til_source"].iloc[i]  # NaN when no measure was given: not a column name
+                feature[i] = source if isinstance(source, str) and source else "til_status"
                 given[i] = _given(clean.iloc[i][feature[i]])
+        if has and "regimen" in clean.columns:  # smoking and sex are switched off by chemo-ICI, which is named
+            off = np.isin(names[idx], ("never_smoker", "female")) & (clean["regimen"].to_numpy(dtype=object) == "chemo_ici")
+            for i in np.flatnonzero(off):
+                feature[i], given[i] = "regimen", "chemo_ici"
         out[f"top{j + 1}_feature"] = feature
         out[f"top{j + 1}_value"] = given
         out[f"top{j + 1}_effect"] = sigmoid(total) - sigmoid(total - shap) if has else np.full(len(clean), np.nan)

@@ -253,3 +253,5 @@ class ModelMetadata(_Strict):
     selection: list[dict[str, Any]] = Field(default_factory=list, description="candidates and their scores")
     time_class_rates: dict[str, dict[str, int]] = Field(default_factory=dict,
                                                         description="durable benefit / n per TIME class in training")
+    pdl1_status_rates: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="durable benefit / n per PD-L1 status (at the TIME cut-off) in training")

@@ -529,7 +529,7 @@ def _check_columns(values: Mapping[str, object], n: int) -> tuple[dict[str, obje
     problems: list[Problem] = []
     raw_ids = values["patient_id"]
     for i in np.flatnonzero(blank):
-        problems.append(Problem(f"row {i + 1}", "patient_id", "a non-blank identifier", _trim(repr(raw_ids[i]))))
+        problems.append(Problem(f"row {i + 1}", "patient_id", "a non-blank identifier", _trim(_shown(raw_ids[i]))))
     dup, first, counts = _duplicated(ids, blank)
     if first.any():
         objects = _as_objects(ids)
@@ -682,7 +682,7 @@ def _check_numeric(spec: ColumnSpec, col, labels, problems: list[Problem]) -> np
     v = values
     if infinite.any():
         for i in np.flatnonzero(infinite):
-            problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col[i]))))
+            problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(_shown(col[i]))))
         v = np.where(infinite, np.nan, values)
     with np.errstate(invalid="ignore"):
         out_of_range = None
@@ -701,6 +701,15 @@ def _check_numeric(spec: ColumnSpec, col, labels, problems: list[Problem]) -> np
                 for i in np.flatnonzero(fraction & ~np.isnan(v)):
                     problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(_fmt(v[i]))))
     return v
+
+
+def _shown(value: object) -> str:
+    """A value as the user would write it: ``2`` or ``'abc'``, never ``np.float64(2.0)``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isfinite(value) and value.is_integer():
+        return str(int(value))
+    return repr(value)
 
 
 def _unit_hint(name: str, value: float) -> str:
@@ -729,7 +738,7 @@ def _check_binary(spec: ColumnSpec, col, labels, problems: list[Problem]) -> np.
         bad = np.isnan(out) & ~_spread(codes, umiss, True, bool)
     if bad.any():
         for i in np.flatnonzero(bad):
-            problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col[i]))))
+            problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(_shown(col[i]))))
     return out
 
 
@@ -749,7 +758,7 @@ def _check_category(spec: ColumnSpec, col, labels, problems: list[Problem]) -> p
         ubad.append(code < 0 and not missing)
     if any(ubad):
         for i in np.flatnonzero(_spread(codes, ubad, False, bool)):
-            problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(repr(col[i]))))
+            problems.append(Problem(labels[i], spec.name, spec.expectation(), _trim(_shown(col[i]))))
     return pd.Categorical.from_codes(_spread(codes, ucodes, -1, np.int16), dtype=_category_dtype(spec))
 
 

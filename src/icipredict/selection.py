@@ -42,6 +42,7 @@ from icipredict.evaluation.metrics import calibration_slope_intercept, dersimoni
 from icipredict.features import INPUT_SETS
 from icipredict.metadata import FeatureOptions, TilTerm, Uncertainty
 from icipredict.models import FAMILY_RANK, IciModel, fit_calibrator, make_base, prepare, sigmoid
+from icipredict.progress import progress_iter
 from icipredict.vocab import CALIBRATION_METHODS
 
 __all__ = ["Candidate", "candidate_grid", "validation_groups", "Selection", "select_model", "fit_final",
@@ -197,7 +198,7 @@ def select_model(rows: pd.DataFrame, y: np.ndarray, candidates: list[Candidate],
     val = groups != ""
     prepared: dict[str, pd.DataFrame] = {}
     records, losses, zs = [], {}, {}
-    for i, cand in enumerate(candidates):
+    for i, cand in enumerate(progress_iter(progress, candidates, f"model selection ({scheme})", unit="candidates")):
         if cand.family not in prepared:
             prepared[cand.family] = prepare(cand.family, rows, options)
         oog = _out_of_group(cand, prepared[cand.family], y, groups, options, seed)
@@ -364,7 +365,8 @@ def internal_external(rows: pd.DataFrame, y: np.ndarray, candidates: list[Candid
     p = np.full(len(y), np.nan)
     low, high = p.copy(), p.copy()
     result = IECVResult(predictions=pd.DataFrame())
-    for k, study in enumerate(studies, start=1):
+    for k, study in enumerate(progress_iter(progress, studies, "internal-external validation", unit="studies"),
+                              start=1):
         test = cohort == study
         if test.sum() < min_outer_n or len(set(y[test])) < 2 or len(set(y[~test])) < 2:
             result.skipped.append(study)

@@ -257,6 +257,15 @@ def _unknown(inputs, used: list[str], bands: np.ndarray | None = None) -> np.nda
     return unknown
 
 
+def _not_given(unknown: np.ndarray, used: list[str], clean: Table) -> np.ndarray:
+    """The unknown inputs the patient did not give: chemo-ICI leaves the anti-CTLA-4 input unknown, yet it is given."""
+    if "ctla4" not in used:
+        return unknown
+    out = unknown.copy()
+    out[:, used.index("ctla4")] &= texts(clean, "regimen", strip=False).isna()
+    return out
+
+
 def _missing_inputs(unknown: np.ndarray, used: list[str]) -> list[str]:
     """Per patient, the model's inputs that are unknown, named by their canonical columns."""
     return _missing_texts(unknown, used).rows()
@@ -332,7 +341,9 @@ def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> _T
     if seen:
         parts.append(_by_value(texts(clean, "regimen", strip=False), lambda r: "" if r in seen else
                                f"regimen {r} never seen in training (seen: {', '.join(sorted(seen))}): its effect "
-                               "is unknown to the model, which reads the regimen as not given"))
+                               "is unknown to the model, which reads the regimen as not given" + (
+                                   "; smoking and sex are not used (they modify the benefit of ICI alone)"
+                                   if r == "chemo_ici" else "")))
     kinds = set(train.tmb_assay_kinds)
     assays = texts(clean, "tmb_assay", strip=False)
     if len(assays.values):  # the assay rules run once per distinct assay
@@ -372,7 +383,7 @@ def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> _T
     if few.any():
         parts.append(_Texts(np.where(few, given, -1), [
             f"only {k} of the model's {n_used} inputs given: the unknown ones are read as the training average, and "
-            "p_low-p_high is wide" for k in range(n_used + 1)]))
+            f"the {meta.uncertainty.level:.0%} interval (p_low to p_high) is wide" for k in range(n_used + 1)]))
     return _join(parts, n)
 
 
@@ -457,7 +468,7 @@ def _predict_clean(loaded: LoadedModel, clean: _Clean, explain: int) -> pd.DataF
         "benefit_group": pd.array(list(BENEFIT_GROUPS), dtype="str").take(group),
         "time_class": pd.array(time_class_labels(meta.time_numbering), dtype="str").take(time_codes),
         "til_source": pd.array(_TIL_SOURCE_NAMES, dtype="str").take(til.source),
-        "missing_inputs": _missing_texts(unknown, used).column(),
+        "missing_inputs": _missing_texts(_not_given(unknown, used, table), used).column(),
         "warnings": _warning_texts(table, meta, unknown).column(),
         "model_version": loaded.version,
     })

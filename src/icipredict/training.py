@@ -19,7 +19,6 @@ No CLI, no global state.
 
 from __future__ import annotations
 
-import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from icipredict.metadata import (CohortCounts, DataSummary, EstimatorSpec, Label
 from icipredict.model_card import model_card
 from icipredict.models import IciModel, baseline_scores
 from icipredict.plots import training_figures
+from icipredict.progress import Progress, progress_iter
 from icipredict.schema import COLUMNS, PREDICTORS
 from icipredict.selection import (Candidate, IECVResult, Selection, candidate_grid, fit_final, internal_external,
                                   select_model)
@@ -57,18 +57,6 @@ __all__ = ["TrainingResult", "train", "label_patients", "training_profile", "Pro
 
 #: Where each family's fitted state goes in a bundle (all pickle-free).
 ESTIMATOR_FILES = {"spline_logistic": "estimator.json", "xgboost": "estimator.ubj", "random_forest": "estimator.skops"}
-
-
-class Progress:
-    """Progress lines on stderr (``quiet=True`` silences them)."""
-
-    def __init__(self, quiet: bool = False, stream=None):
-        self.quiet = quiet
-        self.stream = stream or sys.stderr
-
-    def __call__(self, message: str) -> None:
-        if not self.quiet:
-            print(f"[icipredict] {message}", file=self.stream, flush=True)
 
 
 @dataclass
@@ -208,7 +196,9 @@ def _cross_validate(data: _Labelled, candidates: list[Candidate], config: Config
     if folds < 2:
         return p, fold, models, test_ids
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.seed)
-    for k, (tr, te) in enumerate(cv.split(rows, _cv_strata(y, rows["cohort"], folds)), start=1):
+    splits = progress_iter(say, cv.split(rows, _cv_strata(y, rows["cohort"], folds)), "pooled cross-validation",
+                           unit="folds", total=folds)
+    for k, (tr, te) in enumerate(splits, start=1):
         say(f"pooled cross-validation fold {k}/{folds}: selecting and fitting on {len(tr)}, testing on {len(te)}")
         _, m = _select_and_fit(rows.iloc[tr].reset_index(drop=True), y[tr], candidates, config)
         p[te] = m.predict_proba(rows.iloc[te])
@@ -241,7 +231,7 @@ def _evaluate_external(final: IciModel, external: dict[str, pd.DataFrame], confi
         frame = _comparison_frame(rows, ety[ok].astype(int).to_numpy(), p, name).assign(p_low=low, p_high=high)
         frames[name] = frame
         tables.append(compare_scores(frame, baselines=list(config.evaluation.baselines), n_boot=config.evaluation.n_boot,
-                                     seed=config.seed, n_not_evaluable={name: int((~ok).sum())})
+                                     seed=config.seed, n_not_evaluable={name: int((~ok).sum())}, progress=say)
                       .assign(scheme="external"))
         say(f"external {name}: {int(ok.sum())} evaluable patients scored")
     return tables, frames
@@ -279,6 +269,14 @@ def _time_class_rates(rows: pd.DataFrame, y: np.ndarray, config: Config) -> dict
                 out[f"PD-L1{'+' if p else '-'}/TIL{'+' if t else '-'}"] = {"n": int(m.sum()),
                                                                             "durable_benefit": int(y[m].sum())}
     return out
+
+
+def _pdl1_status_rates(rows: pd.DataFrame, y: np.ndarray, config: Config) -> dict[str, dict[str, int]]:
+    """Durable benefit and n per PD-L1 status at the TIME class cut-off, whatever the TIL status."""
+    pair = time_status_pair(rows, pdl1_cutoff=config.features.pdl1_cutoff, til_cutoffs=config.features.til_cutoffs())
+    status = pair["pdl1_positive"].to_numpy()
+    return {f"PD-L1{'+' if p else '-'}": {"n": int((status == p).sum()), "durable_benefit": int(y[status == p].sum())}
+            for p in (1, 0) if (status == p).any()}
 
 
 def _benefit_group_table(y: np.ndarray, p: np.ndarray, config: Config) -> pd.DataFrame:
@@ -346,7 +344,8 @@ def _metadata(config: Config, final: IciModel, sel: Selection, data: _Labelled, 
         training=profile, config=_portable_config(config), metrics=_records(table),
         metrics_markdown=format_metrics_markdown(table.loc[table["subset"] == "all"]),
         calibration_cv=calibration.to_dict(orient="records"), selection=_records(scores),
-        time_class_rates=_time_class_rates(data.rows, data.y, config))
+        time_class_rates=_time_class_rates(data.rows, data.y, config),
+        pdl1_status_rates=_pdl1_status_rates(data.rows, data.y, config))
 
 
 # -- the run ------------------------------------------------------------------------------------------
@@ -361,7 +360,8 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
     overrides : list of "key=value"
         Applied on top of the file (``--set`` on the command line).
     progress : callable, optional
-        Receives one line per step; defaults to stderr unless ``quiet``.
+        Receives one line per step; defaults to stderr unless ``quiet``. A
+        :class:`~icipredict.progress.Progress` also draws progress bars.
 
     Raises
     ------
@@ -401,11 +401,11 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
         held = pred.loc[pred["iecv"].notna()].drop(columns=[MODEL_COLUMN]).rename(columns={"iecv": MODEL_COLUMN})
         say(f"bootstrap confidence intervals ({n_boot} resamples), internal-external")
         tables.append(compare_scores(held, baselines=baselines, n_boot=n_boot, seed=seed,
-                                     n_not_evaluable=data.n_not_evaluable).assign(scheme="iecv"))
+                                     n_not_evaluable=data.n_not_evaluable, progress=say).assign(scheme="iecv"))
     if np.isfinite(cv_p).any():
         say(f"bootstrap confidence intervals ({n_boot} resamples), pooled cross-validation")
         tables.append(compare_scores(pred.loc[np.isfinite(cv_p)], baselines=baselines, n_boot=n_boot, seed=seed,
-                                     n_not_evaluable=data.n_not_evaluable).assign(scheme="cv"))
+                                     n_not_evaluable=data.n_not_evaluable, progress=say).assign(scheme="cv"))
 
     say(f"selecting and fitting the final model on all {len(rows)} evaluable patients")
     sel, final = _select_and_fit(rows, y, candidates, config, say)

@@ -42,6 +42,7 @@ from icipredict.io.sources import fingerprint
 from icipredict.metadata import Calibrator, ModelMetadata, ParentModel, Uncertainty
 from icipredict.models import IciModel, _logistic_fit, sigmoid
 from icipredict.plots import figure_png, plot_update_calibration
+from icipredict.progress import progress_iter
 from icipredict.schema import check_patients
 from icipredict.selection import learn_til_term
 from icipredict.serving import LoadedModel, load_model
@@ -235,18 +236,21 @@ def choose_method(model: IciModel, clean: pd.DataFrame, y: np.ndarray, *, seed: 
 # -- before / after --------------------------------------------------------------------------------------
 
 def _compare(model: IciModel, clean: pd.DataFrame, y: np.ndarray, method: str, seed: int,
-             n_boot: int) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+             n_boot: int, progress: Callable[[str], None] | None = None
+             ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Original vs updated by cross-validation on the local data (each fold updated on the others)."""
     before = model.predict_proba(clean)
     after = before.copy()
     if method != "none":
         folds = int(min(5, _events(y)))
-        for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(clean, y):
+        splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(clean, y)
+        for tr, te in progress_iter(progress, splits, "cross-validating the update", unit="folds", total=folds):
             fitted = apply_update(model, clean.iloc[tr], y[tr], method, seed=seed)
             after[te] = fitted.predict_proba(clean.iloc[te])
     label = "updated (none: the original kept)" if method == "none" else f"updated ({method}, cross-validated)"
     rows, curves = [], {}
-    for name, p in (("original", before), (label, after)):
+    for name, p in progress_iter(progress if n_boot else None, (("original", before), (label, after)),
+                                 f"bootstrap ({n_boot} resamples)", unit="models"):
         rows.append({"model": name, **binary_metrics(y, p, n_boot=n_boot, seed=seed)})
         curves[name] = calibration_curve_table(y, p, n_bins=5 if len(y) < 200 else 10)
     return pd.DataFrame(rows), curves
@@ -320,7 +324,7 @@ def update(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, 
         updated.uncertainty = Uncertainty(**{**parent.model.uncertainty.model_dump(), "tau": se,
                                              "tau_source": f"local update ({chosen}) on {len(y)} patients: the SE "
                                                            "of the local intercept"})
-    comparison, curves = _compare(parent.model, clean, y, chosen, seed, n_boot)
+    comparison, curves = _compare(parent.model, clean, y, chosen, seed, n_boot, progress)
     meta = parent.metadata.model_copy(deep=True, update={
         "name": f"{parent.metadata.name}-updated", "calibrator": updated.calibrator, "til_term": updated.til_term,
         "uncertainty": updated.uncertainty,

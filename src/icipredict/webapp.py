@@ -17,7 +17,6 @@ import io
 import json
 import math
 import os
-import re
 import signal
 import socket
 import sys
@@ -40,6 +39,8 @@ import icipredict
 from icipredict.exceptions import IcipredictError, InvalidConfig, InvalidPatientData, Problem
 from icipredict.io.table import read_table_bytes
 from icipredict.metadata import ModelMetadata
+from icipredict.report_content import REPORT_EXPLAIN, build_report
+from icipredict.report_html import report_fragment
 from icipredict.schema import COLUMNS, ColumnSpec
 
 __all__ = ["create_app", "serve", "render_result", "form_sections", "patient_from_form", "parse_invocation",
@@ -51,7 +52,7 @@ MAX_ROWS_ENV = "ICIPREDICT_MAX_REQUEST_ROWS"
 MAX_BYTES_ENV = "ICIPREDICT_MAX_REQUEST_BYTES"
 _DEFAULT_MAX_ROWS = 50_000
 _DEFAULT_MAX_BYTES = 128 * 2**20  # 50,000 JSON records of every column fit with room to spare
-#: Contributions shown for the one-patient form.
+#: Contributions offered for an uploaded table (the one-patient form shows the report's, REPORT_EXPLAIN).
 FORM_EXPLAIN = 5
 _SHOWN_ROWS = 200  # an uploaded table's rows shown on the page; the CSV has them all
 _DATA_URI_LIMIT = 2 * 2**20  # browsers refuse longer data: links
@@ -66,13 +67,6 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("mutations", "Gene alterations: 1 altered, 0 tested wild-type, unknown if not tested", ("mut_",)),
     ("clinical", "Clinical", ()),
 )
-_GROUP_WORDS = {"low": "Low likelihood of durable benefit",
-                "intermediate": "Intermediate likelihood of durable benefit",
-                "high": "High likelihood of durable benefit"}
-_LABELS = {"time_class": "TIME class", "model_version": "Model version"}
-_SPECIAL = frozenset({"patient_id", "p_durable_benefit", "p_low", "p_high", "benefit_group",
-                      "missing_inputs", "warnings"})
-_TOP = re.compile(r"top(\d+)_(feature|value|effect|shap)$")
 
 
 class ServeError(IcipredictError, OSError):
@@ -221,42 +215,23 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _pct(p: float) -> str:
-    return f"{100 * p:.0f}%"
+def render_result(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
+                  patient: Mapping[str, Any] | None = None) -> Markup:
+    """The HTML of one patient's result: the patient report's fragment (:mod:`icipredict.report_html`).
 
-
-def _describe(column: str) -> str:
-    spec = COLUMNS.get(column)
-    return f"{spec.description.split(':')[0]} ({column})" if spec else column
-
-
-def _contributions(row: Mapping[str, Any]) -> list[dict[str, str]]:
-    ranks = sorted({int(m.group(1)) for k in row if (m := _TOP.match(k))})
-    out = []
-    for i in ranks:
-        feature = row.get(f"top{i}_feature")
-        if _missing(feature):
-            continue
-        effect, shap = row.get(f"top{i}_effect"), row.get(f"top{i}_shap")
-        out.append({"input": _describe(str(feature)), "value": _cell(row.get(f"top{i}_value")),
-                    "effect": "" if _missing(effect) else f"{100 * float(effect):+.1f} points",
-                    "shap": "" if _missing(shap) else f"{float(shap):+.3f}"})
-    return out
-
-
-def render_result(row: Mapping[str, Any], metadata: ModelMetadata | None = None) -> Markup:
-    """The HTML of one patient's result: every column ``predict`` returned, the probability first.
-
-    ``p_durable_benefit``, ``p_low``/``p_high``, ``benefit_group``,
-    ``missing_inputs``, ``warnings`` and ``top{i}_*`` get their own display; any other column is
-    listed by name. Needs a Flask application context (it renders a template).
+    The same report ``icipredict explain --out report.html`` writes: the probability with its 90 %
+    interval, the benefit group in words with its thresholds, the TIME class 2x2, the inputs that
+    moved the estimate in percentage points, the calibration position, the missing inputs, the
+    warnings and the caveat to recalibrate locally. Needs no application context.
 
     Parameters
     ----------
     row : mapping
-        One row of :func:`icipredict.predict`'s output.
+        One row of :func:`icipredict.predict`'s output (with ``explain=k`` for the contributions).
     metadata : ModelMetadata, optional
-        The model's metadata (for the benefit-group thresholds).
+        The model's metadata (thresholds, calibration curve, TIME numbering and rates).
+    patient : mapping, optional
+        The patient's canonical values (the TMB assay is shown beside the TMB).
 
     Returns
     -------
@@ -264,29 +239,12 @@ def render_result(row: Mapping[str, Any], metadata: ModelMetadata | None = None)
 
     Examples
     --------
-    >>> with create_app("public").app_context():  # doctest: +SKIP
-    ...     html = render_result(icipredict.predict({"patient_id": "p1"}).iloc[0])
+    >>> model = icipredict.load_model("public")
+    >>> row = icipredict.predict({"patient_id": "p1", "tmb": 12}, model=model, explain=3).iloc[0]
+    >>> 'id="probability"' in render_result(row, model.metadata)
+    True
     """
-    row = dict(row)
-    contributions = _contributions(row)
-    p = float(row["p_durable_benefit"])
-    low, high = row.get("p_low"), row.get("p_high")
-    interval = None if _missing(low) or _missing(high) else (_pct(float(low)), _pct(float(high)))
-    group = row.get("benefit_group")
-    thresholds = metadata.benefit_thresholds.model_dump() if metadata is not None else {}
-    facts = [(_LABELS.get(k, k.replace("_", " ").capitalize()), _cell(v)) for k, v in row.items()
-             if k not in _SPECIAL and not _TOP.match(k)]
-    context = {
-        "patient_id": str(row["patient_id"]), "p_text": _pct(p), "p_repr": repr(p), "interval": interval,
-        "group": None if _missing(group) else str(group),
-        "group_text": None if _missing(group) else _GROUP_WORDS.get(str(group), str(group)),
-        "thresholds": ({k: _pct(float(v)) for k, v in thresholds.items()}
-                       if {"low", "high"} <= set(thresholds) else None),
-        "missing": [m for m in str(row.get("missing_inputs") or "").split("; ") if m],
-        "warnings": [w for w in str(row.get("warnings") or "").split("; ") if w],
-        "facts": facts, "contributions": contributions, "has_effect": any(c["effect"] for c in contributions),
-    }
-    return Markup(render_template("result.html", r=context))
+    return Markup(report_fragment(build_report(row, metadata, patient)))
 
 
 def _batch(result: pd.DataFrame) -> dict[str, Any]:
@@ -515,11 +473,12 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
     def one_patient():
         values = {k: request.form.get(k, "") for k in ("patient_id", *PREDICTOR_NAMES)}
         try:
-            result = icipredict.predict(patient_from_form(values), model=loaded, explain=FORM_EXPLAIN)
+            patient = patient_from_form(values)
+            result = icipredict.predict(patient, model=loaded, explain=REPORT_EXPLAIN)
         except InvalidPatientData as exc:
             by_field, general = _errors_by_field(exc, ("patient_id", *PREDICTOR_NAMES))
             return page(400, values=values, field_errors=by_field, form_errors=general)
-        return page(values=values, result=render_result(result.iloc[0], loaded.metadata))
+        return page(values=values, result=render_result(result.iloc[0], loaded.metadata, patient))
 
     @app.post("/upload")
     def upload():

@@ -39,7 +39,9 @@ def _reference_warnings(clean: pd.DataFrame, meta, unknown: np.ndarray) -> list[
         reg = clean["regimen"].astype(object)
         for i in np.flatnonzero((reg.notna() & ~reg.isin(seen)).to_numpy()):
             notes[i].append(f"regimen {reg.iloc[i]} never seen in training (seen: {', '.join(sorted(seen))}): its "
-                            "effect is unknown to the model, which reads the regimen as not given")
+                            "effect is unknown to the model, which reads the regimen as not given"
+                            + ("; smoking and sex are not used (they modify the benefit of ICI alone)"
+                               if reg.iloc[i] == "chemo_ici" else ""))
     kinds = set(train.tmb_assay_kinds)
     kind = tmb_assay_kind(clean)
     for i in range(len(clean)):
@@ -60,7 +62,7 @@ def _reference_warnings(clean: pd.DataFrame, meta, unknown: np.ndarray) -> list[
     given = n_used - unknown.sum(axis=1)
     for i in np.flatnonzero(given < n_used / 2):
         notes[i].append(f"only {int(given[i])} of the model's {n_used} inputs given: the unknown ones are read as the "
-                        "training average, and p_low-p_high is wide")
+                        f"training average, and the {meta.uncertainty.level:.0%} interval (p_low to p_high) is wide")
     return ["; ".join(x) for x in notes]
 
 

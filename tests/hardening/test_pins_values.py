@@ -215,8 +215,11 @@ def _ref_explanations(fitted, clean: pd.DataFrame, inputs: list[dict], til_sourc
                             f"top{j + 1}_effect": math.nan, f"top{j + 1}_shap": math.nan})
                 continue
             name = names[order[j]]
+            value = None
             if name == "til":
                 feature = til_source[i] or "til_status"
+            elif name in ("never_smoker", "female") and row["regimen"] == "chemo_ici":
+                feature, value = "regimen", "chemo_ici"  # chemo-ICI switches their effect off: it is named
             else:
                 sources = INPUT_SOURCES[name]
                 known = [c for c in sources if not _nan(row[c])]
@@ -225,7 +228,7 @@ def _ref_explanations(fitted, clean: pd.DataFrame, inputs: list[dict], til_sourc
                     altered = [c for c in sources if row[c] == 1]
                     feature = altered[0] if altered else feature
             shap = values[order[j]]
-            rec.update({f"top{j + 1}_feature": feature, f"top{j + 1}_value": _given(row[feature]),
+            rec.update({f"top{j + 1}_feature": feature, f"top{j + 1}_value": value or _given(row[feature]),
                         f"top{j + 1}_effect": _sigmoid(pred["z"]) - _sigmoid(pred["z"] - shap),
                         f"top{j + 1}_shap": shap})
         rows.append(rec)

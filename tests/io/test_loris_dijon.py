@@ -1,4 +1,4 @@
-"""The LORIS / Chowell tables and the Dijon (Fumet 2020) table."""
+"""The LORIS / Chowell tables and the Dijon (Fumet et al. 2018) table."""
 
 from __future__ import annotations
 

@@ -65,3 +65,16 @@ def json_records(df: pd.DataFrame) -> list[dict]:
             rec[k] = v
         out.append(rec)
     return out
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_block(test_file: str) -> str:
+    """The fenced code block that follows ``<!-- tested verbatim by <test_file> -->`` in the README."""
+    text = README.read_text(encoding="utf-8")
+    marker = f"<!-- tested verbatim by {test_file} -->"
+    assert text.count(marker) == 1, f"README.md: expected one {marker!r}"
+    after = text.split(marker, 1)[1].lstrip("\n")
+    assert after.startswith("```"), f"README.md: {marker!r} is not followed by a code block"
+    return after.split("\n", 1)[1].split("\n```", 1)[0] + "\n"

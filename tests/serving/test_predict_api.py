@@ -160,18 +160,20 @@ def _cli(*args, **kw):
                           timeout=300, **kw)
 
 
-@pytest.mark.parametrize("suffix", [".html", ".png"])
+@pytest.mark.parametrize("suffix", [".html", ".png", ".pdf"])
 def test_explain_command_writes_a_report(small_model, patients, tmp_path, suffix):
     csv = tmp_path / "patients.csv"
     patients.to_csv(csv, index=False)
     pid = patients["patient_id"].iloc[7]
     out = tmp_path / f"report{suffix}"
-    proc = _cli("explain", "--model", str(small_model), "--input", str(csv), "--patient", pid, "--out", str(out))
+    proc = _cli("explain", "--model", str(small_model), "--input", str(csv), "--patient", pid, "--output", str(out))
     assert proc.returncode == 0, proc.stderr
     data = out.read_bytes()
     assert len(data) > 1000
     if suffix == ".png":
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    elif suffix == ".pdf":
+        assert data[:5] == b"%PDF-" and data.rstrip().endswith(b"%%EOF")
     else:
         text = data.decode()
         assert pid in text and "data:image/png;base64," in text
@@ -212,3 +214,17 @@ def test_predict_on_a_model_directory_does_not_import_mlflow(small_model):
         f"out = icipredict.predict({{'patient_id': 'p1', 'pdl1_tps': 60.0, 'tmb': 12.0}}, model={str(small_model)!r})\n"
         "assert 0 <= out['p_durable_benefit'].iloc[0] <= 1")
     assert not loaded["mlflow"], loaded
+
+
+def test_chemo_ici_names_the_regimen_not_absent_smoking_or_sex():
+    """Chemo-ICI switches the smoking and sex effects off: the explanation names the regimen, and the
+    anti-CTLA-4 input it leaves unknown is not reported as a column the user forgot."""
+    rows = pd.DataFrame({"patient_id": ["chemo", "mono", "no-regimen"], "regimen": ["chemo_ici", "ici_mono", None],
+                         "pdl1_tps": [60.0, 60.0, 60.0], "smoking": [None, None, None], "sex": [None, None, None]})
+    out = icipredict.predict(rows, model="public", explain=9).set_index("patient_id")
+    assert "regimen" not in out.loc["chemo", "missing_inputs"].split("; ")
+    assert "regimen" in out.loc["no-regimen", "missing_inputs"].split("; ")
+    assert "smoking and sex are not used" in out.loc["chemo", "warnings"]
+    features = [out.loc["chemo", f"top{i}_feature"] for i in range(1, 10)]
+    assert "smoking" not in features and "sex" not in features
+    assert "smoking" in [out.loc["mono", f"top{i}_feature"] for i in range(1, 10)]

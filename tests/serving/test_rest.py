@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -12,12 +15,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from serving_support import get_tracked_run, json_records, synthetic_patients
+from serving_support import README, get_tracked_run, json_records, readme_block, synthetic_patients
 
 pytestmark = pytest.mark.slow
 
@@ -54,12 +58,17 @@ def run(tmp_path_factory):
     return get_tracked_run(tmp_path_factory)
 
 
-@contextlib.contextmanager
 def _serve(model_uri: str, log: Path, env: dict):
-    """``mlflow models serve`` in its own process group; yields its base URL once /ping answers."""
+    """``mlflow models serve`` of ``model_uri``; yields its base URL once /ping answers."""
+    return _serve_command(lambda port: [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri,
+                                        "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)], log, env)
+
+
+@contextlib.contextmanager
+def _serve_command(command: Callable[[int], list[str]], log: Path, env: dict):
+    """A server started by ``command(port)`` in its own process group; yields its base URL once /ping answers."""
     port = _free_port()
-    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local",
-           "-h", "127.0.0.1", "-p", str(port)]
+    cmd = command(port)
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -188,6 +197,50 @@ def test_shipped_model_serves_without_a_training_run(tmp_path, patients):
     assert rest["patient_id"].tolist() == expected["patient_id"].tolist()
     assert np.abs(rest["p_durable_benefit"].to_numpy(float) - expected["p_durable_benefit"].to_numpy(float)).max() < 1e-9
     assert rest["model_version"].tolist() == expected["model_version"].tolist()
+
+
+# -- the README's example, verbatim ------------------------------------------------------------------
+
+def _documented_keys(n_top: int) -> list[str]:
+    """The answer's keys as the README lists them after the REST example, ``top{i}_*`` expanded."""
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    sentence = text.split("the same values as `predict`:", 1)[1].split("of each contribution.", 1)[0]
+    names = re.findall(r"`([a-z0-9_{}]+)`", sentence)
+    flat = [n for n in names if "{i}" not in n and n != "explain"]
+    return flat + [n.replace("{i}", str(i)) for i in range(1, n_top + 1) for n in names if "{i}" in n]
+
+
+def test_readme_rest_example_verbatim(tmp_path):
+    """The README's two shell lines, run as written (only the port changes), answer what predict answers."""
+    import icipredict
+
+    serve_line, curl_line = [ln for ln in readme_block("tests/serving/test_rest.py").splitlines() if ln.strip()]
+    assert serve_line.startswith("mlflow models serve ") and " -p 5000" in serve_line
+    assert curl_line.startswith("curl ") and "localhost:5000/invocations" in curl_line
+    args = shlex.split(curl_line)
+    body = json.loads(args[args.index("-d") + 1])
+    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # this python, this mlflow
+           "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'empty.db'}"}  # an empty store: no run to lean on
+    with _serve_command(lambda port: ["bash", "-c", serve_line.replace(" -p 5000", f" -p {port}")],
+                        tmp_path / "serve-readme.log", env) as url:
+        port = url.rsplit(":", 1)[1]
+        if shutil.which("curl"):
+            proc = subprocess.run(["bash", "-c", curl_line.replace("localhost:5000", f"localhost:{port}")],
+                                  capture_output=True, text=True, timeout=120)
+            assert proc.returncode == 0, proc.stderr
+            answer = json.loads(proc.stdout)
+        else:  # the same request without curl
+            status, answer = _post(f"{url}/invocations", body)
+            assert status == 200, answer
+    explain = body["params"]["explain"]
+    expected = icipredict.predict(body["dataframe_records"], model="public", explain=explain)
+    got = pd.DataFrame(answer["predictions"])
+    assert list(got.columns) == list(expected.columns) == _documented_keys(explain)
+    for col in expected.columns:
+        if pd.api.types.is_float_dtype(expected[col]):
+            assert np.allclose(got[col].to_numpy(float), expected[col].to_numpy(float), atol=1e-9, equal_nan=True), col
+        else:
+            assert got[col].fillna("").astype(str).tolist() == expected[col].fillna("").astype(str).tolist(), col
 
 
 # -- Hardening II through the real server: the package's checks run before MLflow's ------------------

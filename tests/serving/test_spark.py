@@ -1,4 +1,5 @@
-"""``mlflow.pyfunc.spark_udf`` on a logged icipredict model scores a Spark DataFrame like Python does."""
+"""``mlflow.pyfunc.spark_udf`` scores a Spark DataFrame like Python does: a logged model, and the README's
+example run verbatim on a DataFrame read from CSV."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ if shutil.which("java") is None:
     pytest.skip("Spark needs Java: no `java` on PATH (install a JDK 17 to run the Spark tests)",
                 allow_module_level=True)
 
-from serving_support import get_tracked_run, synthetic_patients  # noqa: E402
+from serving_support import get_tracked_run, readme_block, synthetic_patients  # noqa: E402
 
 pytestmark = [pytest.mark.spark,
               pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")]
@@ -25,7 +26,16 @@ RESULT_TYPE = "patient_id string, p_durable_benefit double, benefit_group string
 
 
 @pytest.fixture(scope="module")
-def spark():
+def workdir(tmp_path_factory):
+    """The working directory of the module, and so of Spark's JVM: relative paths resolve here."""
+    folder = tmp_path_factory.mktemp("spark")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def spark(workdir):
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -82,3 +92,30 @@ def test_spark_udf_matches_python(spark, run):
     print(f"max |Spark - Python| = {diff:.3g}")
     assert diff < 1e-6
     assert got["benefit_group"].tolist() == expected["benefit_group"].tolist()
+
+
+def test_readme_spark_example_verbatim(spark, workdir):
+    """The README's block, executed as written on a CSV with typed columns, empty cells and extra columns."""
+    import icipredict
+    from icipredict.io import read_patients
+    from icipredict.io.synthetic import synthetic_cohort
+
+    code = readme_block("tests/serving/test_spark.py")
+    path = workdir / "patients.csv"  # the README's relative path, where Spark started
+    synthetic_cohort(60, seed=31).to_csv(path, index=False)  # outcomes and cohort too: columns the model ignores
+    namespace: dict = {}
+    exec(compile(code, "README.md (Spark example)", "exec"), namespace)  # noqa: S102 - the README's own code
+
+    patients = namespace["patients"]
+    kinds = dict(patients.dtypes)
+    assert kinds["pdl1_tps"] == "double" and kinds["sex"] == "string"  # inferSchema typed the columns
+    got = namespace["scored"].select("prediction.*").toPandas()
+    expected = icipredict.predict(read_patients(path), model="public")
+    assert list(got.columns) == [c for c in expected.columns]
+    assert got["patient_id"].tolist() == expected["patient_id"].tolist()
+    for col in expected.columns:
+        if pd.api.types.is_float_dtype(expected[col]):
+            diff = np.nanmax(np.abs(got[col].to_numpy(float) - expected[col].to_numpy(float)))
+            assert diff < 1e-9, (col, diff)
+        else:
+            assert got[col].fillna("").tolist() == expected[col].fillna("").tolist(), col

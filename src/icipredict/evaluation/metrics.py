@@ -594,6 +594,7 @@ def metrics_table(
     n_boot: int = 1000,
     seed: int = 0,
     n_not_evaluable: Mapping[str, int] | None = None,
+    step: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """One row of :func:`binary_metrics` per (cohort, score), per cohort and pooled.
 
@@ -618,6 +619,8 @@ def metrics_table(
     n_not_evaluable : mapping of cohort -> int, optional
         Patients already removed from ``frame`` because their outcome could not be assessed;
         ``"pooled"`` defaults to the sum over cohorts.
+    step : callable, optional
+        Called with 1 after each row, e.g. a progress bar's ``update``.
 
     Examples
     --------
@@ -660,6 +663,8 @@ def metrics_table(
                     "same_patients": same,
                 }
             )
+            if step is not None:
+                step(1)
     return pd.DataFrame(rows).reindex(columns=_TABLE_COLUMNS)
 
 

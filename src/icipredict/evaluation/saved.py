@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +26,8 @@ def not_evaluable_counts(patients: pd.DataFrame, target: pd.Series) -> dict[str,
 
 def evaluate(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, cohort_column: str = "cohort",
              format: str = "auto", label_source: str = "derived", benefit_months: float = DCB_MONTHS,
-             n_boot: int = 1000, seed: int = 0, baselines: tuple[str, ...] = BASELINES) -> pd.DataFrame:
+             n_boot: int = 1000, seed: int = 0, baselines: tuple[str, ...] = BASELINES,
+             progress: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Metrics of a trained model on labelled patients, per cohort and pooled, beside the baselines.
 
     Parameters
@@ -38,6 +40,8 @@ def evaluate(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *
         The label rule (see :func:`icipredict.clinical.benefit_label`).
     n_boot, seed : int
         Bootstrap resamples for the 95% CIs and their seed.
+    progress : callable, optional
+        A :class:`~icipredict.progress.Progress` shows a bar over the bootstrap.
 
     Returns
     -------
@@ -72,4 +76,4 @@ def evaluate(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *
     for b in baselines:
         frame[b] = base[b].to_numpy()
     return compare_scores(frame, baselines=list(baselines), n_boot=n_boot, seed=seed,
-                          n_not_evaluable=not_evaluable_counts(clean, target))
+                          n_not_evaluable=not_evaluable_counts(clean, target), progress=progress)

@@ -55,7 +55,7 @@ def read_patients(source: str | Path | pd.DataFrame, *, format: SourceFormat = "
     ----------
     source : str, Path or DataFrame
         A canonical CSV / TSV / Parquet table, a cBioPortal study folder, a cBioPortal web
-        clinical export (.tsv), a LORIS/Chowell table or the Dijon (Fumet 2020) table. A DataFrame
+        clinical export (.tsv), a LORIS/Chowell table or the Dijon (Fumet et al. 2018) table. A DataFrame
         is returned as a copy.
     format : {"auto", "table", "cbioportal", "cbioportal_tsv", "loris", "dijon"}
         ``"auto"`` uses :func:`detect_format`.

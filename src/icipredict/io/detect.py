@@ -21,7 +21,7 @@ CBIOPORTAL_TSV_MARKERS = frozenset({"Patient ID", "Sample ID"})
 LORIS_MARKERS = frozenset({"PDL1_TPS(%)", "Systemic_therapy_history"})
 #: The canonical identifier column: a header holding it is a canonical table.
 CANONICAL_ID = "patient_id"
-#: Header columns that mark the Fumet 2020 (Dijon) table (all of them).
+#: Header columns that mark the Fumet et al. 2018 (Dijon) table (all of them).
 DIJON_MARKERS = frozenset({"CD8_IHC"})
 
 

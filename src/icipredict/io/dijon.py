@@ -48,7 +48,7 @@ def _code(s: pd.Series) -> pd.Series:
 
 
 def read_dijon(path: str | Path, *, cohort: str | None = None) -> pd.DataFrame:
-    """Read the Fumet 2020 (Dijon) table into the canonical vocabulary.
+    """Read the Fumet et al. 2018 (Dijon) table into the canonical vocabulary.
 
     Parameters
     ----------

@@ -49,7 +49,7 @@ def fingerprint(table: pd.DataFrame) -> str:
 def _read_source(config: "Config", src) -> pd.DataFrame:
     if src.format == "synthetic":
         return synthetic_cohort(n=src.n, seed=config.seed if src.seed is None else src.seed, cohort=src.name,
-                                logit_shift=src.shift, id_prefix=src.name.upper())
+                                logit_shift=src.shift, id_prefix=src.name.upper(), til_effect=src.til_effect)
     path: Path = config.source_path(src)
     if not path.exists():
         raise InvalidConfig(f"config key 'data.sources' ({src.name}): path {str(path)!r} does not exist. "

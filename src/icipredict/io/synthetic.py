@@ -180,7 +180,8 @@ def _mask(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 
 def synthetic_cohort(n: int = 1000, seed: int = 7, *, cohort: str = "synthetic",
-                     outcomes: bool = True, logit_shift: float = 0.0, id_prefix: str = "SYN") -> pd.DataFrame:
+                     outcomes: bool = True, logit_shift: float = 0.0, id_prefix: str = "SYN",
+                     til_effect: float = 1.0) -> pd.DataFrame:
     """Generate a synthetic NSCLC immunotherapy cohort in the canonical patient table layout.
 
     Parameters
@@ -198,6 +199,9 @@ def synthetic_cohort(n: int = 1000, seed: int = 7, *, cohort: str = "synthetic",
         for reasons the inputs do not record (case mix, follow-up, assessment).
     id_prefix : str
         Identifiers are ``f"{id_prefix}-000001"``, ... (give centres different prefixes).
+    til_effect : float
+        Multiplies the TIME class terms of the latent log-odds (PD-L1+/TIL+ up, PD-L1-/TIL- down):
+        0 makes TIL status irrelevant to the outcome, 3 makes it strong.
 
     Returns
     -------
@@ -297,8 +301,8 @@ def synthetic_cohort(n: int = 1000, seed: int = 7, *, cohort: str = "synthetic",
     logit = (c["intercept"] + logit_shift
              + c["pdl1_tps"] * pdl1_true
              + c["log1p_tmb"] * log1p_tmb
-             + c["time_pdl1pos_tilpos"] * (pdl1_pos & til_pos)
-             + c["time_pdl1neg_tilneg"] * (~pdl1_pos & ~til_pos)
+             + til_effect * c["time_pdl1pos_tilpos"] * (pdl1_pos & til_pos)
+             + til_effect * c["time_pdl1neg_tilneg"] * (~pdl1_pos & ~til_pos)
              + c["mut_kras"] * mut["kras"]
              + c["braf_smoker"] * (mut["braf"] & smoker)
              + c["met_ex14_smoker"] * (mut["met_ex14"] & smoker)

@@ -1,0 +1,55 @@
+"""A real headless Chromium for the tests (Debian's chromium + chromedriver, through selenium).
+
+When the browser is absent the test is skipped with the reason, unless ``ICIPREDICT_REQUIRE_BROWSER=1``
+(CI) makes that a failure. Screenshots go to ``test-artifacts/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+def require_browser() -> None:
+    """Skip (or fail under ICIPREDICT_REQUIRE_BROWSER=1) when chromium, chromedriver or selenium is missing."""
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    try:
+        import selenium  # noqa: F401  (only whether it imports)
+    except ImportError:
+        missing.append("the selenium package (pip install -e '.[dev]')")
+    if missing:
+        reason = (f"headless browser not available: {', '.join(missing)} missing "
+                  "(apt-get install chromium chromium-driver)")
+        if os.environ.get("ICIPREDICT_REQUIRE_BROWSER") == "1":
+            pytest.fail(reason + "; ICIPREDICT_REQUIRE_BROWSER=1 requires it")
+        pytest.skip(reason)
+
+
+@contextmanager
+def chromium(profile: Path, *, window: str = "1280,2200") -> Iterator[object]:
+    """A headless Chromium driver with its own profile folder; quit on exit."""
+    require_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)  # with the driver path below, Selenium Manager never downloads
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", f"--window-size={window}", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri  # norm.ppf is ndtri: the same numbers, without importing scipy.stats
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.ensemble import RandomForestClassifier
 
 from icipredict.clinical.biomarkers import pdl1_band
 from icipredict.features import FEATURE_GROUPS, INPUT_SOURCES, build_features, model_inputs, prior_therapy
@@ -80,6 +79,15 @@ def logit(p) -> np.ndarray:
 
 # -- tree models ---------------------------------------------------------------------------------------
 
+def _is_forest(estimator) -> bool:
+    # sklearn.ensemble costs every prediction process 0.2 s of imports: loaded only with a forest at hand
+    if type(estimator).__module__.split(".")[0] != "sklearn":
+        return False
+    from sklearn.ensemble import RandomForestClassifier
+
+    return isinstance(estimator, RandomForestClassifier)
+
+
 def shap_values(estimator, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str]:
     """SHAP values of a fitted tree estimator (XGBoost or random forest) on its feature matrix.
 
@@ -91,7 +99,7 @@ def shap_values(estimator, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str
     """
     Xv = X.to_numpy(dtype=float)
     n, p = Xv.shape
-    if isinstance(estimator, RandomForestClassifier):
+    if _is_forest(estimator):
         import shap
 
         values = shap.TreeExplainer(estimator).shap_values(Xv, check_additivity=False)
@@ -151,6 +159,8 @@ class TreeModel(ClassifierMixin, BaseEstimator):
     def _estimator(self, names: list[str]):
         params = {**_TREE_DEFAULTS[self.family], **(self.params or {})}
         if self.family == "random_forest":
+            from sklearn.ensemble import RandomForestClassifier  # the family's backend, loaded when used (as xgboost)
+
             return RandomForestClassifier(random_state=self.random_state, n_jobs=1, **params)
         from xgboost import XGBClassifier
 

@@ -170,7 +170,9 @@ class _Clean:
 
     def ids(self):
         ids = self.table["patient_id"]
-        return ids if isinstance(ids, pd.api.extensions.ExtensionArray) else pd.array(ids, dtype="str")
+        if isinstance(ids, pd.api.extensions.ExtensionArray) or len(ids) <= _FEW:
+            return ids  # a few object ids are converted by the output frame itself, faster
+        return pd.array(ids, dtype="str")
 
 
 def _columns_of(frame: pd.DataFrame) -> dict[str, object]:
@@ -224,7 +226,18 @@ class _Texts:
 
     def column(self):
         """The texts as a string column (each distinct text converted once)."""
-        return pd.array([*self.texts, ""], dtype="str").take(np.where(self.codes < 0, len(self.texts), self.codes))
+        return _strings([*self.texts, ""], np.where(self.codes < 0, len(self.texts), self.codes))
+
+
+def _strings(texts: list[str], codes: np.ndarray):
+    """A column of ``texts[code]`` per row: a string array taken from the distinct texts (no Python string per
+    row); for a few rows, an object array, which the output frame converts faster."""
+    if len(codes) <= _FEW:
+        return np.array(texts, dtype=object)[codes]
+    return pd.array(texts, dtype="str").take(codes)
+
+
+_FEW = 64
 
 
 def _by_pattern(rows: np.ndarray, text_of) -> _Texts:
@@ -465,9 +478,9 @@ def _predict_clean(loaded: LoadedModel, clean: _Clean, explain: int) -> pd.DataF
         "p_durable_benefit": p,
         "p_low": low,
         "p_high": high,
-        "benefit_group": pd.array(list(BENEFIT_GROUPS), dtype="str").take(group),
-        "time_class": pd.array(time_class_labels(meta.time_numbering), dtype="str").take(time_codes),
-        "til_source": pd.array(_TIL_SOURCE_NAMES, dtype="str").take(til.source),
+        "benefit_group": _strings(list(BENEFIT_GROUPS), group),
+        "time_class": _strings(time_class_labels(meta.time_numbering), time_codes),
+        "til_source": _strings(_TIL_SOURCE_NAMES, til.source),
         "missing_inputs": _missing_texts(_not_given(unknown, used, table), used).column(),
         "warnings": _warning_texts(table, meta, unknown).column(),
         "model_version": loaded.version,

@@ -18,7 +18,10 @@ logistic, its design columns plus the TIL term's column (11), not the schema's 4
 of each call that is not the model: ``predict`` minus ``LoadedModel.predict_proba`` on the same
 clean table (validation, warnings, TIME class, missing inputs, output frame).
 
-    python benchmarks/speed_ratios.py [--model public] [--n-stream 200000] [--repeats 3]
+    python benchmarks/speed_ratios.py [--model public] [--n-stream 200000] [--repeats 3] [--n-ids 1000000]
+
+It also times, for information, the streaming duplicate-id check (:class:`icipredict.schema.IdSet`)
+over ``--n-ids`` distinct ids added ``--chunk-size`` at a time.
 
 Writes benchmarks/results/speed_ratios.json with the machine's load average before and after.
 """
@@ -107,6 +110,21 @@ def _reference_booster(width: int, path: Path):
     return booster
 
 
+def _duplicate_ids(n: int, chunk: int) -> dict:
+    """Time of :class:`icipredict.schema.IdSet` over ``n`` distinct ids added ``chunk`` at a time, as streaming
+    does, and whether it still finds a repeated id after them (O(n log n): sorted runs of 64-bit hashes)."""
+    from icipredict.schema import IdSet
+
+    ids = np.array([f"SYN-{i:07d}" for i in range(n)], dtype=object)
+    seen = IdSet()
+    t0 = time.perf_counter()
+    false_repeats = sum(int(seen.add(ids[start:start + chunk]).sum()) for start in range(0, n, chunk))
+    seconds = time.perf_counter() - t0
+    found = seen.add(np.array([ids[n // 2], "not-seen"], dtype=object)).tolist() == [True, False]
+    return {"n": n, "chunk_size": chunk, "seconds": seconds, "us_per_id": seconds / n * 1e6,
+            "false_repeats": false_repeats, "repeat_found": found}
+
+
 def _run(cmd: list[str], cwd: Path) -> float:
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
@@ -121,6 +139,7 @@ def main() -> None:
     parser.add_argument("--n-stream", type=int, default=200_000)
     parser.add_argument("--chunk-size", type=int, default=50_000)
     parser.add_argument("--repeats", type=int, default=3, help="repeats of the stream runs (median)")
+    parser.add_argument("--n-ids", type=int, default=1_000_000, help="ids for the duplicate-id check timing")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -184,6 +203,9 @@ def main() -> None:
         results["stream_200k"] = {"n": args.n_stream, "chunk_size": args.chunk_size, "package_s": p, "floor_s": f,
                                   "ratio": p / f, "package_runs_s": pkg_s, "floor_runs_s": floor_s}
 
+    # 4. for information: the streaming duplicate-id check over --n-ids ids, in chunks of --chunk-size
+    results["duplicate_ids"] = _duplicate_ids(args.n_ids, args.chunk_size)
+
     results["targets"] = TARGETS
     results["meets_targets"] = {k: results[k]["ratio"] <= v for k, v in TARGETS.items()}
     results["machine"] = {**info, "load_average_end": load_average()}
@@ -192,6 +214,9 @@ def main() -> None:
         r = results[key]
         extra = f", non-model part {r['non_model_ratio']:.1f}x" if "non_model_ratio" in r else ""
         print(f"{key:<12} ratio {r['ratio']:6.2f}x (target <= {TARGETS[key]}x){extra}")
+    d = results["duplicate_ids"]
+    print(f"duplicate-id check: {d['n']:,} ids in chunks of {d['chunk_size']:,} in {d['seconds']:.2f} s "
+          f"({d['us_per_id']:.2f} us/id), repeat found: {d['repeat_found']}")
     print(f"matrix width {width}: {width_note}")
     print(f"load average start {info['load_average_start']}, end {results['machine']['load_average_end']}; "
           f"written to {out}")

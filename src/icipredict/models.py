@@ -27,7 +27,8 @@ from scipy.special import ndtri  # norm.ppf is ndtri: the same numbers, without 
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from icipredict.clinical.biomarkers import pdl1_band
-from icipredict.features import FEATURE_GROUPS, INPUT_SOURCES, build_features, model_inputs, prior_therapy
+from icipredict.features import (FEATURE_GROUPS, INPUT_SOURCES, build_features, model_input_values, model_inputs,
+                                 prior_therapy)
 from icipredict.glm import Inputs, SplineLogistic
 from icipredict.metadata import Calibrator, EstimatorSpec, FeatureOptions, TilTerm, Uncertainty
 from icipredict.vocab import BASELINES, MODEL_NAMES, PDL1_BANDS
@@ -320,17 +321,21 @@ class IciModel:
         """Named model inputs (the TIL status among them) of a clean patient table."""
         return model_inputs(patients, self.options)
 
-    def base_logit(self, patients: pd.DataFrame, inputs: pd.DataFrame | None = None) -> np.ndarray:
+    def _input_values(self, patients: pd.DataFrame) -> dict[str, np.ndarray]:
+        """:meth:`inputs` as arrays: the same numbers without framing them."""
+        return model_input_values(patients, self.options)
+
+    def base_logit(self, patients: pd.DataFrame, inputs: Inputs | None = None) -> np.ndarray:
         """The base model's log-odds, before calibration and the TIL term."""
         if self.family == "spline_logistic":
-            return self.base.decision_function(self.inputs(patients) if inputs is None else inputs)
+            return self.base.decision_function(self._input_values(patients) if inputs is None else inputs)
         return self.base.decision_function(patients)
 
-    def logit(self, patients: pd.DataFrame, inputs: pd.DataFrame | None = None) -> np.ndarray:
+    def logit(self, patients: pd.DataFrame, inputs: Inputs | None = None) -> np.ndarray:
         """Final log-odds of durable benefit."""
-        inputs = self.inputs(patients) if inputs is None else inputs
+        inputs = self._input_values(patients) if inputs is None else inputs
         z = self.base_logit(patients, inputs)
-        return self.calibrator.logit(z) + self.til_term.contribution(inputs["til"].to_numpy(dtype=float))
+        return self.calibrator.logit(z) + self.til_term.contribution(np.asarray(inputs["til"], dtype=float))
 
     def predict_proba(self, patients: pd.DataFrame) -> np.ndarray:
         """Probability of durable benefit, one per patient (a 1-D array)."""
@@ -344,7 +349,7 @@ class IciModel:
         ``inputs`` (:meth:`inputs` of ``patients``, a frame or its columns as arrays) and ``standardised``
         (the spline model's standardised design of ``inputs``) when already computed.
         """
-        inputs = self.inputs(patients) if inputs is None else inputs
+        inputs = self._input_values(patients) if inputs is None else inputs
         u, a = self.uncertainty, self.calibrator.a
         til = np.asarray(inputs["til"], dtype=float)
         var = np.full(len(til), u.tau ** 2)
@@ -371,7 +376,7 @@ class IciModel:
         ``inputs``: :meth:`inputs` of ``patients`` when already computed (then a spline model needs no
         ``patients``). The spline model's design is built once, for the log-odds and its variance.
         """
-        inputs = self.inputs(patients) if inputs is None else inputs
+        inputs = self._input_values(patients) if inputs is None else inputs
         til = np.asarray(inputs["til"], dtype=float)
         Z = None
         if self.family == "spline_logistic":

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from icipredict.clinical.til import til_status
+from icipredict.clinical.til import til_status_values
 from icipredict.features import INPUT_SOURCES
 from icipredict.models import IciModel, shap_values, sigmoid
 
@@ -73,29 +73,45 @@ def top_contributions(model: IciModel, clean: pd.DataFrame, k: int) -> pd.DataFr
     names = np.asarray(phi.columns)
     columns = source_columns(list(names), clean)
     out = {}
-    rows = np.arange(len(clean))
+    n = len(clean)
+    rows = np.arange(n)
+    til_sources = chemo = None  # computed once, when needed
     for j in range(k):
         has = j < order.shape[1]
-        idx = order[:, j] if has else np.zeros(len(clean), dtype=int)
-        shap = values[rows, idx] if has else np.full(len(clean), np.nan)
-        feature = columns.to_numpy()[rows, idx] if has else np.full(len(clean), None)
-        given = [_given(clean.iloc[i][f]) if has else None for i, f in enumerate(feature)]
-        til = names[idx] == "til"
-        if has and til.any():  # the TIL term names the measure that set the status
-            status = til_status(clean, model.options.til_cutoffs())
-            for i in np.flatnonzero(til):
-                source = status["til_source"].iloc[i]  # NaN when no measure was given: not a column name
-                feature[i] = source if isinstance(source, str) and source else "til_status"
-                given[i] = _given(clean.iloc[i][feature[i]])
-        if has and "regimen" in clean.columns:  # smoking and sex are switched off by chemo-ICI, which is named
-            off = np.isin(names[idx], ("never_smoker", "female")) & (clean["regimen"].to_numpy(dtype=object) == "chemo_ici")
-            for i in np.flatnonzero(off):
-                feature[i], given[i] = "regimen", "chemo_ici"
+        idx = order[:, j] if has else np.zeros(n, dtype=int)
+        shap = values[rows, idx] if has else np.full(n, np.nan)
+        feature = columns.to_numpy()[rows, idx] if has else np.full(n, None)
+        given: list = [None] * n
+        if has:
+            til = names[idx] == "til"
+            if til.any():  # the TIL term names the measure that set the status
+                if til_sources is None:
+                    # None (or NaN) when no measure was given: not a column name
+                    named = til_status_values(clean, model.options.til_cutoffs()).source_names()
+                    til_sources = np.array([s if isinstance(s, str) and s else "til_status" for s in named],
+                                           dtype=object)
+                feature[til] = til_sources[til]
+            given = _values_as_given(clean, feature)
+            if "regimen" in clean.columns:  # smoking and sex are switched off by chemo-ICI, which is named
+                if chemo is None:
+                    chemo = clean["regimen"].to_numpy(dtype=object) == "chemo_ici"
+                for i in np.flatnonzero(np.isin(names[idx], ("never_smoker", "female")) & chemo):
+                    feature[i], given[i] = "regimen", "chemo_ici"
         out[f"top{j + 1}_feature"] = feature
         out[f"top{j + 1}_value"] = given
-        out[f"top{j + 1}_effect"] = sigmoid(total) - sigmoid(total - shap) if has else np.full(len(clean), np.nan)
+        out[f"top{j + 1}_effect"] = sigmoid(total) - sigmoid(total - shap) if has else np.full(n, np.nan)
         out[f"top{j + 1}_shap"] = shap
     return pd.DataFrame(out, index=clean.index)
+
+
+def _values_as_given(clean: pd.DataFrame, feature: np.ndarray) -> list:
+    """Per patient, the value of the column ``feature`` names, as given: one column read per distinct name."""
+    given = np.empty(len(feature), dtype=object)
+    for name in pd.unique(feature):
+        rows = np.flatnonzero(feature == name)
+        cells = clean[name].to_numpy(dtype=object)[rows]
+        given[rows] = [_given(v) for v in cells]
+    return given.tolist()
 
 
 def global_importance(phi: pd.DataFrame) -> pd.Series:

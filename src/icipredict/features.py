@@ -135,7 +135,12 @@ def model_inputs(patients: pd.DataFrame, options: FeatureOptions | None = None) 
 def model_input_values(patients: Table, options: FeatureOptions | None = None, *,
                        til: np.ndarray | None = None, bands: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """:func:`model_inputs` as arrays, from a clean table or its checked columns; ``til`` (TIL positive)
-    and ``bands`` (:func:`~icipredict.clinical.assays.band_codes`) when already known."""
+    and ``bands`` (:func:`~icipredict.clinical.assays.band_codes`) when already known.
+
+    >>> from icipredict.schema import check_patients
+    >>> model_input_values(check_patients(pd.DataFrame({"patient_id": ["a"], "ecog": [3]})))["ecog"].tolist()
+    [2.0]
+    """
     opt = options or FeatureOptions()
     p = patients
     regimen = texts(p, "regimen", strip=False)

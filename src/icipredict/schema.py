@@ -433,6 +433,10 @@ def checked_columns(df: pd.DataFrame) -> tuple[dict[str, object], dict[str, str]
 
     The same checks, messages and order as ``validate_patients(df)`` (not lenient); the prediction
     path reads these arrays directly.
+
+    >>> columns, renamed = checked_columns(pd.DataFrame({"patient_id": ["a"], "Sex": ["F"]}))
+    >>> list(columns["sex"]), renamed
+    (['female'], {'Sex': 'sex'})
     """
     src, resolution = _source(df)
     given = frozenset(src.columns)
@@ -452,6 +456,11 @@ def check_record(record: Mapping[object, object]) -> tuple[dict[str, object], di
     None when anything is out of the ordinary (a problem, a value of another type than text, number,
     bool or missing, a column named twice...): the caller then checks the one-row table, which gives
     the same result or the same error as before.
+
+    >>> check_record({"patient_id": "a", "tmb": "12"})[0]["tmb"].tolist()
+    [12.0]
+    >>> check_record({"patient_id": "a", "tmb": "twelve"}) is None  # the table path names the problem
+    True
     """
     cells = [str(k) for k in record]
     if len(set(cells)) != len(cells):

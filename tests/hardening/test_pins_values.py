@@ -28,7 +28,7 @@ from icipredict.glm import CONTINUOUS_INPUTS
 from icipredict.io.synthetic import synthetic_cohort
 from icipredict.metadata import Calibrator
 from icipredict.schema import COLUMNS, check_patients, check_record, checked_columns
-from icipredict.vocab import PDL1_BAND_RANGES, PDL1_BANDS, PLASMA_ASSAY_WORDS, WES_ASSAY_WORDS
+from icipredict.vocab import PLASMA_ASSAY_WORDS, WES_ASSAY_WORDS
 
 TOL = 1e-12
 

@@ -103,7 +103,11 @@ def tmb_assay_kind(df: pd.DataFrame) -> pd.Series:
 
 
 def tmb_assay_kinds(assays: Distinct) -> np.ndarray:
-    """:func:`tmb_assay_kind` of distinct assay names (``assays.values``), one kind per distinct name."""
+    """:func:`tmb_assay_kind` of distinct assay names (``assays.values``), one kind per distinct name.
+
+    >>> tmb_assay_kinds(texts(pd.DataFrame({"tmb_assay": ["bTMB", "WES", "bTMB"]}), "tmb_assay")).tolist()
+    ['plasma', 'wes']
+    """
     return np.array([_kind_of(v, _TMB_RULES, "panel") for v in assays.values], dtype=object)
 
 
@@ -117,7 +121,11 @@ def harmonised_tmb(df: pd.DataFrame) -> pd.Series:
 
 
 def tmb_on_panel_scale(table: Table) -> np.ndarray:
-    """:func:`harmonised_tmb` as an array, from a table or its checked columns."""
+    """:func:`harmonised_tmb` as an array, from a table or its checked columns.
+
+    >>> tmb_on_panel_scale(pd.DataFrame({"tmb": [16.0, 8.0], "tmb_assay": ["bTMB", None]})).tolist()
+    [10.0, 8.0]
+    """
     factor = texts(table, "tmb_assay").map(lambda v: TMB_TO_PANEL_SCALE[_kind_of(v, _TMB_RULES, "panel")],
                                            TMB_TO_PANEL_SCALE["panel"], float)
     return floats(table, "tmb") * factor
@@ -133,7 +141,11 @@ def pdl1_assay_kind(df: pd.DataFrame) -> pd.Series:
 
 
 def pdl1_assay_kinds(assays: Distinct) -> np.ndarray:
-    """:func:`pdl1_assay_kind` of distinct assay names (``assays.values``), one kind per distinct name."""
+    """:func:`pdl1_assay_kind` of distinct assay names (``assays.values``), one kind per distinct name.
+
+    >>> pdl1_assay_kinds(texts(pd.DataFrame({"pdl1_assay": ["22C3", "SP142"]}), "pdl1_assay")).tolist()
+    ['tps', 'sp142']
+    """
     return np.array([_kind_of(v, _PDL1_RULES, "unknown") for v in assays.values], dtype=object)
 
 
@@ -152,12 +164,20 @@ _BAND_NAMES = np.array([*PDL1_BANDS, None], dtype=object)
 
 
 def band_names(codes: np.ndarray) -> np.ndarray:
-    """Band names (None where -1) from :func:`band_codes`."""
+    """Band names (None where -1) from :func:`band_codes`.
+
+    >>> band_names(np.array([2, -1])).tolist()
+    ['>=50', None]
+    """
     return _BAND_NAMES[codes]
 
 
 def band_codes(table: Table) -> np.ndarray:
-    """:func:`pdl1_band_from_scores` as indices into :data:`~icipredict.vocab.PDL1_BANDS` (-1: no band)."""
+    """:func:`pdl1_band_from_scores` as indices into :data:`~icipredict.vocab.PDL1_BANDS` (-1: no band).
+
+    >>> band_codes(pd.DataFrame({"pdl1_tps": [60.0, None, None], "pdl1_band": [None, "1-49", None]})).tolist()
+    [2, 1, -1]
+    """
     tps = floats(table, "pdl1_tps")
     reported = texts(table, "pdl1_band")
     tc = floats(table, "pdl1_sp142_tc")

@@ -72,7 +72,11 @@ def pdl1_positive(df: pd.DataFrame, cutoff: float = PDL1_POSITIVE_CUTOFF) -> pd.
 def pdl1_positive_values(table: Table, cutoff: float = PDL1_POSITIVE_CUTOFF,
                          bands: np.ndarray | None = None) -> np.ndarray:
     """:func:`pdl1_positive` as an array; ``bands`` are the table's :func:`~icipredict.clinical.assays.band_codes`
-    when already known."""
+    when already known.
+
+    >>> pdl1_positive_values(pd.DataFrame({"pdl1_tps": [0.0, 60.0, None]})).tolist()
+    [0.0, 1.0, nan]
+    """
     tps = floats(table, "pdl1_tps")
     band = band_codes(table) if bands is None else bands
     no_tps = np.isnan(tps)

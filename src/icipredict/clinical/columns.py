@@ -51,7 +51,11 @@ def _has(table: Table, name: str) -> bool:
 
 
 def floats(table: Table, name: str) -> np.ndarray:
-    """A column as float64 (missing -> NaN); an absent column is all missing. Never to be written to."""
+    """A column as float64 (missing -> NaN); an absent column is all missing. Never to be written to.
+
+    >>> floats(pd.DataFrame({"tmb": ["3.5", None]}), "tmb").tolist()
+    [3.5, nan]
+    """
     if not _has(table, name):
         return np.full(n_rows(table), np.nan)
     col = table[name]
@@ -70,7 +74,12 @@ def _as_float(col) -> np.ndarray:
 
 def texts(table: Table, name: str, *, strip: bool = True) -> Distinct:
     """A column's cells as codes into its distinct values; text values stripped of surrounding spaces
-    (``strip``). Non-text values (numbers in a raw table) are kept as they are."""
+    (``strip``). Non-text values (numbers in a raw table) are kept as they are.
+
+    >>> sex = texts(pd.DataFrame({"sex": ["F", "M ", None, "F"]}), "sex")
+    >>> sex.codes.tolist(), sex.values, sex.map(lambda v: v == "F", False, bool).tolist()
+    ([0, 1, -1, 0], ['F', 'M'], [True, False, False, True])
+    """
     if not _has(table, name):
         return Distinct(np.full(n_rows(table), -1, dtype=np.intp), [])
     col = table[name]

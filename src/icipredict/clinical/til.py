@@ -81,7 +81,12 @@ class TilStatus:
 
 
 def til_status_values(table: Table, cutoffs: Mapping[str, Cutoff] | None = None) -> TilStatus:
-    """:func:`til_status` as arrays, from a table or its checked columns."""
+    """:func:`til_status` as arrays, from a table or its checked columns.
+
+    >>> status = til_status_values(pd.DataFrame({"til_pct": [40.0, 5.0, None]}))
+    >>> status.positive.tolist(), status.source_names().tolist()
+    ([1.0, 0.0, nan], ['til_pct', 'til_pct', None])
+    """
     cut = {**DEFAULT_TIL_CUTOFFS, **(cutoffs or {})}
     n = n_rows(table)
     positive = texts(table, "til_status").map(lambda v: _STATUS.get(v.lower(), np.nan) if isinstance(v, str)

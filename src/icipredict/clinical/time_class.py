@@ -139,7 +139,12 @@ def time_class(
 
 
 def time_class_codes(pdl1_positive: np.ndarray, til_positive: np.ndarray) -> np.ndarray:
-    """Each patient's (PD-L1, TIL) state as an index into :func:`time_class_labels` (no per-patient Python)."""
+    """Each patient's (PD-L1, TIL) state as an index into :func:`time_class_labels` (no per-patient Python).
+
+    >>> codes = time_class_codes(np.array([1.0, np.nan]), np.array([1.0, 0.0]))
+    >>> [time_class_labels()[c] for c in codes]
+    ['II (PD-L1+/TIL+)', 'unknown (PD-L1?/TIL-)']
+    """
     p, t = pdl1_positive, til_positive
     return np.where(np.isnan(p), 2, p).astype(int) * 3 + np.where(np.isnan(t), 2, t).astype(int)
 

@@ -329,8 +329,8 @@ def _join(parts: list[_Texts], n: int) -> _Texts:
         used.append(part)
     if combination is None:
         return _Texts(np.full(n, -1, dtype=np.int64), [])
-    texts = ["; ".join(part.texts[c] for part, c in zip(used, codes) if c >= 0)
-             for codes in zip(*(m.tolist() for m in members))]
+    texts = ["; ".join(part.texts[c] for part, c in zip(used, combo) if c >= 0)
+             for combo in zip(*(m.tolist() for m in members))]
     return _Texts(np.asarray(combination, dtype=np.int64), texts)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from icipredict.clinical.til import til_status_values
-from icipredict.features import INPUT_SOURCES
+from icipredict.features import INPUT_SOURCES, TREE_ONLY_SOURCES
 from icipredict.models import IciModel, shap_values, sigmoid
 
 __all__ = ["shap_values", "top_contributions", "global_importance", "source_columns"]
@@ -35,13 +35,13 @@ def source_columns(inputs: list[str], clean: pd.DataFrame) -> pd.DataFrame:
     """
     out = {}
     for name in inputs:
-        sources = [c for c in INPUT_SOURCES.get(name, (name,)) if c in clean.columns]
+        sources = [c for c in INPUT_SOURCES.get(name, TREE_ONLY_SOURCES.get(name, (name,))) if c in clean.columns]
         if not sources:
             out[name] = np.full(len(clean), name, dtype=object)
             continue
         known = clean[sources].notna().to_numpy()
         pick = np.where(known.any(axis=1), known.argmax(axis=1), 0)
-        if name in ("cold", "driver"):
+        if len(sources) > 1 and all(c.startswith("mut_") for c in sources):  # a gene group: the altered gene
             altered = clean[sources].astype(float).to_numpy() == 1
             pick = np.where(altered.any(axis=1), altered.argmax(axis=1), pick)
         out[name] = np.asarray(sources, dtype=object)[pick]
@@ -109,6 +109,9 @@ def _values_as_given(clean: pd.DataFrame, feature: np.ndarray) -> list:
     given = np.empty(len(feature), dtype=object)
     for name in pd.unique(feature):
         rows = np.flatnonzero(feature == name)
+        if name not in clean.columns:  # a feature with no column of its own (none today): nothing was given
+            given[rows] = "not given"
+            continue
         cells = clean[name].to_numpy(dtype=object)[rows]
         given[rows] = [_given(v) for v in cells]
     return given.tolist()

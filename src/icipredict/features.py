@@ -18,7 +18,7 @@ import pandas as pd
 from icipredict.clinical.assays import band_codes, band_names, harmonised_tmb, tmb_assay_kind, tmb_on_panel_scale
 from icipredict.clinical.biomarkers import pdl1_band
 from icipredict.clinical.columns import Table, floats, texts
-from icipredict.clinical.mutations import DRIVER_COLUMNS, mutation_groups
+from icipredict.clinical.mutations import DRIVER_COLUMNS, IMMUNE_EVASION, POSITIVE, mutation_groups
 from icipredict.clinical.til import til_status_values
 from icipredict.clinical.time_class import time_status_pair
 from icipredict.metadata import FeatureOptions
@@ -66,6 +66,12 @@ INPUT_SOURCES: dict[str, tuple[str, ...]] = {
     "albumin": ("albumin",),
     "pack_years": ("pack_years",),
     "til": ("til_status", "til_density", "til_pct", "cd8_density", "cd8_score", "immune_rna_score"),
+}
+#: Tree-model features that fold into no model input: the canonical columns an explanation names for them.
+TREE_ONLY_SOURCES: dict[str, tuple[str, ...]] = {
+    "positive_mutation": tuple(f"mut_{g}" for g in POSITIVE),
+    "immune_evasion": tuple(f"mut_{g}" for g in IMMUNE_EVASION),
+    "nlr_log": ("nlr",),
 }
 #: How a missing input is named to the user: its canonical column(s).
 MISSING_INPUT_NAMES: dict[str, str] = {

@@ -60,7 +60,7 @@ TREE_FEATURE_INPUT: dict[str, str] = {
     "mut_egfr": "driver", "mut_alk": "driver", "mut_ros1": "driver", "mut_ret": "driver", "mut_erbb2": "driver",
     "mut_kras": "kras", "mut_tp53": "tp53", "prior_systemic_therapy": "prior", "line_of_therapy": "prior",
     "regimen_ctla4": "ctla4", "regimen_chemo": "ctla4", "never_smoker": "never_smoker",
-    "never_smoker_x_mono": "never_smoker", "female": "female", "female_x_mono": "female", "squamous": "squamous",
+    "never_smoker_x_mono": "never_smoker", "current_smoker": "never_smoker", "female": "female", "female_x_mono": "female", "squamous": "squamous",
 }
 _TREE_DEFAULTS: dict[str, dict[str, Any]] = {
     "xgboost": {"n_estimators": 300, "max_depth": 2, "learning_rate": 0.03, "subsample": 0.8,

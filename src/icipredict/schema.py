@@ -289,6 +289,8 @@ def _ids(raw) -> tuple[object, np.ndarray]:
 
 
 def _one_id(v: object) -> str | None:
+    if isinstance(v, _CONTAINERS):
+        raise _NotAScalar
     if _is_na(v):
         return None
     if isinstance(v, (float, np.floating)):
@@ -534,10 +536,14 @@ def _values(col: pd.Series):
 
 def _check_columns(values: Mapping[str, object], n: int) -> tuple[dict[str, object], list[Problem], object]:
     """The clean canonical columns, the problems found (in table order), and each row's name in messages."""
-    ids, blank = _ids(values["patient_id"])
     out: dict[str, object] = {}
     problems: list[Problem] = []
     raw_ids = values["patient_id"]
+    try:
+        ids, blank = _ids(raw_ids)
+    except _NotAScalar:
+        _container_problems(raw_ids, [f"row {i + 1}" for i in range(n)], "patient_id", problems)
+        raise InvalidPatientData.from_problems(problems) from None
     for i in np.flatnonzero(blank):
         problems.append(Problem(f"row {i + 1}", "patient_id", "a non-blank identifier", _trim(_shown(raw_ids[i]))))
     dup, first, counts = _duplicated(ids, blank)
@@ -558,16 +564,20 @@ def _check_columns(values: Mapping[str, object], n: int) -> tuple[dict[str, obje
         if name == "patient_id":
             continue
         col = values.get(name)
-        if col is None:
+        try:
+            if col is None:
+                out[name] = _empty(spec, n)
+            elif spec.kind in ("float", "int"):
+                out[name] = _check_numeric(spec, col, labels, problems)
+            elif spec.kind == "binary":
+                out[name] = _check_binary(spec, col, labels, problems)
+            elif spec.kind == "category":
+                out[name] = _check_category(spec, col, labels, problems)
+            else:  # free text
+                out[name] = _check_text(col)
+        except _NotAScalar:
+            _container_problems(col, labels, name, problems)
             out[name] = _empty(spec, n)
-        elif spec.kind in ("float", "int"):
-            out[name] = _check_numeric(spec, col, labels, problems)
-        elif spec.kind == "binary":
-            out[name] = _check_binary(spec, col, labels, problems)
-        elif spec.kind == "category":
-            out[name] = _check_category(spec, col, labels, problems)
-        else:  # free text
-            out[name] = _check_text(col)
     return out, problems, labels
 
 
@@ -612,6 +622,22 @@ def _dtype_of(name: str, categories: tuple[str, ...]) -> pd.CategoricalDtype:
 _SMALL = 64  # up to this many distinct cells, the per-value rules run in plain Python (no pandas overhead)
 
 
+#: Cell values that are not one value: a patient's cell holding a list, a mapping or an array.
+_CONTAINERS = (list, tuple, dict, set, frozenset, np.ndarray, pd.Series, pd.DataFrame)
+
+
+class _NotAScalar(Exception):
+    """A cell holds a container (raised where hashing or text conversion would fail or mislead)."""
+
+
+def _container_problems(col, labels, name: str, problems: list[Problem]) -> None:
+    """One problem per cell of ``col`` that holds a container instead of one value."""
+    for i, v in enumerate(np.asarray(col, dtype=object).tolist()):
+        if isinstance(v, _CONTAINERS):
+            problems.append(Problem(labels[i], name, "one value (text or a number)",
+                                    f"a {type(v).__name__}: {_trim(repr(v))}"))
+
+
 def _is_na(v: object) -> bool:
     return v is None or v is pd.NA or (isinstance(v, (float, np.floating)) and np.isnan(v))
 
@@ -621,18 +647,23 @@ def _uniques(col) -> tuple[np.ndarray, list[str | None]]:
 
     The string rules then run once per distinct value, not once per cell.
     """
-    if len(col) <= _SMALL:  # one patient, or a few: a dict is faster than pandas' hash table
-        index: dict[object, int] = {}
-        codes = np.empty(len(col), dtype=np.intp)
-        for k, v in enumerate(col.tolist()):
-            if _is_na(v):
-                codes[k] = -1
-            else:
-                codes[k] = index.setdefault(v, len(index))
-        uniques = list(index)
-    else:
-        codes, arr = pd.factorize(_objects_if_bool(col), use_na_sentinel=True)
-        uniques = list(np.asarray(arr, dtype=object))
+    try:
+        if len(col) <= _SMALL:  # one patient, or a few: a dict is faster than pandas' hash table
+            index: dict[object, int] = {}
+            codes = np.empty(len(col), dtype=np.intp)
+            for k, v in enumerate(col.tolist()):
+                if _is_na(v):
+                    codes[k] = -1
+                else:
+                    codes[k] = index.setdefault(v, len(index))
+            uniques = list(index)
+        else:
+            codes, arr = pd.factorize(_objects_if_bool(col), use_na_sentinel=True)
+            uniques = list(np.asarray(arr, dtype=object))
+    except TypeError as err:  # unhashable: a list or a mapping in a cell
+        raise _NotAScalar from err
+    if any(isinstance(u, _CONTAINERS) for u in uniques):  # hashable containers (tuples, frozensets)
+        raise _NotAScalar
     return np.asarray(codes), [str(u).strip() for u in uniques]
 
 

@@ -478,6 +478,15 @@ API_ERRORS = {
                         r"patient 'b', column 'age'.*accepted only in percentage columns"),
     "duplicate-alias": (pd.DataFrame([["a", 1, 2]], columns=["patient_id", "tmb", "TMB"]),
                         r"\['tmb'\] appear more than once"),
+    "a-dict-in-a-cell": ({"patient_id": "a", "pdl1_tps": {"x": 1}},
+                         r"patient 'a', column 'pdl1_tps': expected one value \(text or a number\)\. Got a dict"),
+    "a-list-in-a-record": ([{"patient_id": "a", "regimen": ["ici_mono"]}], r"patient 'a', column 'regimen'.*Got a list"),
+    "a-set-in-a-text-column": ([{"patient_id": "a"}, {"patient_id": "b", "tmb_assay": {"WES"}}],
+                               r"patient 'b', column 'tmb_assay'.*Got a set"),
+    "a-tuple-as-an-id": ([{"patient_id": ("a",)}, {"patient_id": "b"}], r"'row 1', column 'patient_id'.*Got a tuple"),
+    "a-list-in-a-large-frame": (pd.DataFrame({"patient_id": [f"p{i}" for i in range(300)],
+                                              "histology": [["squamous"]] + ["squamous"] * 299}),
+                                r"patient 'p0', column 'histology'.*Got a list"),
 }
 
 

@@ -135,6 +135,25 @@ def test_tree_contributions_fold_into_inputs_and_add_up(tree_model, patients):
     np.testing.assert_allclose(folded.to_numpy().sum(axis=1) + base, tree_model.decision_function(clean), atol=1e-5)
 
 
+def test_tree_explanations_name_only_canonical_columns(tree_model, patients):
+    """Tree features without a model input of their own (the positive and immune-evasion gene groups,
+    log NLR, current smoking) are named by the column the patient gave, never by the feature."""
+    from icipredict.explain import top_contributions
+    from icipredict.metadata import TilTerm
+    from icipredict.models import IciModel
+    from icipredict.schema import COLUMNS
+
+    clean = icipredict.check_patients(patients)
+    model = IciModel(family="xgboost", base=tree_model, til_term=TilTerm())
+    k = 12
+    top = top_contributions(model, clean, k)
+    named = set(pd.unique(top[[f"top{i}_feature" for i in range(1, k + 1)]].to_numpy().ravel()))
+    named.discard(None)
+    folded, _ = tree_model.contributions(clean)
+    assert {"positive_mutation", "immune_evasion", "nlr_log"} & set(folded.columns)  # such features exist
+    assert named and named <= set(COLUMNS), named - set(COLUMNS)
+
+
 def test_spline_contributions_equal_shap_linear_explainer(loaded, patients):
     shap = pytest.importorskip("shap")
 

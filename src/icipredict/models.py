@@ -24,12 +24,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri  # norm.ppf is ndtri: the same numbers, without importing scipy.stats
-from sklearn.base import BaseEstimator, ClassifierMixin
 
 from icipredict.clinical.biomarkers import pdl1_band
 from icipredict.features import (FEATURE_GROUPS, INPUT_SOURCES, build_features, model_input_values, model_inputs,
                                  prior_therapy)
-from icipredict.glm import Inputs, SplineLogistic
+from icipredict.glm import Estimator, Inputs, SplineLogistic
 from icipredict.metadata import Calibrator, EstimatorSpec, FeatureOptions, TilTerm, Uncertainty
 from icipredict.vocab import BASELINES, MODEL_NAMES, PDL1_BANDS
 
@@ -114,7 +113,7 @@ def shap_values(estimator, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str
 
 
 
-class TreeModel(ClassifierMixin, BaseEstimator):
+class TreeModel(Estimator):
     """XGBoost or random forest on the tree feature matrix of a clean patient table.
 
     Parameters
@@ -202,7 +201,7 @@ class TreeModel(ClassifierMixin, BaseEstimator):
 
 
 def make_base(family: str, params: dict | None = None, *, options: FeatureOptions | None = None,
-              random_state: int = 0) -> BaseEstimator:
+              random_state: int = 0) -> Estimator:
     """An unfitted base model of a family (see the module docstring).
 
     >>> make_base("spline_logistic", {"inputs": ["pdl1", "tmb"], "knots": 3, "penalty": 0.03}).penalty
@@ -218,7 +217,7 @@ def make_base(family: str, params: dict | None = None, *, options: FeatureOption
     raise ValueError(f"family: expected one of {list(MODEL_NAMES)}. Got {family!r} instead.")
 
 
-def base_from_saved(spec: EstimatorSpec, state: Any, options: FeatureOptions) -> BaseEstimator:
+def base_from_saved(spec: EstimatorSpec, state: Any, options: FeatureOptions) -> Estimator:
     """A fitted base model from its spec and its saved state (JSON dict or native estimator)."""
     if spec.name == "spline_logistic":
         return SplineLogistic.from_dict(state)

@@ -195,13 +195,47 @@ def save_mlflow_model(bundle: str | Path, out: str | Path) -> Path:
     return out
 
 
+#: Environment variable: seconds to wait for a SQLite store another process holds locked (MLflow's own wait).
+STORE_WAIT_ENV = "ICIPREDICT_STORE_WAIT"
+_STORE_WAIT_DEFAULT = 20.0
+
+
+def _store_wait() -> float:
+    raw = os.environ.get(STORE_WAIT_ENV, "")
+    try:
+        wait = float(raw) if raw.strip() else _STORE_WAIT_DEFAULT
+    except ValueError:
+        wait = -1.0
+    if not 0 <= wait <= 3600:
+        raise TrackingError(f"{STORE_WAIT_ENV}: expected seconds from 0 to 3600. Got {raw[:40]!r} instead.")
+    return wait
+
+
 def _check_store(uri: str) -> None:
-    if uri.startswith("sqlite:///"):
-        db = Path(uri[len("sqlite:///"):])
-        parent = db.parent if str(db.parent) else Path(".")
-        if not parent.exists():
-            raise TrackingError(f"tracking.uri {uri!r}: directory {str(parent)!r} does not exist; create it or "
-                                "set tracking.uri (e.g. --set tracking.uri=sqlite:///mlflow.db).")
+    """A local SQLite store: its folder exists, and no other process holds it locked beyond the wait."""
+    if not uri.startswith("sqlite:///"):
+        return
+    db = Path(uri[len("sqlite:///"):])
+    parent = db.parent if str(db.parent) else Path(".")
+    if not parent.exists():
+        raise TrackingError(f"tracking.uri {uri!r}: directory {str(parent)!r} does not exist; create it or "
+                            "set tracking.uri (e.g. --set tracking.uri=sqlite:///mlflow.db).")
+    if not db.is_file():
+        return
+    import sqlite3
+
+    wait = _store_wait()
+    try:
+        con = sqlite3.connect(db, timeout=wait)
+        try:
+            con.execute("BEGIN IMMEDIATE")  # the write lock a run needs, released at once
+            con.rollback()
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise TrackingError(f"tracking.uri {uri!r}: the store is locked or unreadable ({exc}; waited {wait:g} s, "
+                            f"set {STORE_WAIT_ENV} to wait longer). Close the other process or set "
+                            "tracking.enabled=false.") from None
 
 
 def _ensure_experiment(mlflow, uri: str, name: str) -> None:

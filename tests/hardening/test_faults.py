@@ -181,18 +181,22 @@ def test_cli_reports_unreachable_store_without_traceback(tmp_path):
     assert "tracking.uri" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_locked_store_is_a_clear_error(prebuilt, tmp_path):
+def test_locked_store_is_a_clear_error(prebuilt, tmp_path, monkeypatch):
     db = tmp_path / "mlflow.db"
     uri = f"sqlite:///{db}"
     _log_to(prebuilt, uri)  # create the schema
+    monkeypatch.setenv("ICIPREDICT_STORE_WAIT", "1")  # MLflow's own wait is 20 s
     holder = sqlite3.connect(db, timeout=0)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        with pytest.raises(TrackingError, match=r"locked|rejected the run|cannot open"):
+        with pytest.raises(TrackingError, match=r"the store is locked or unreadable .*waited 1 s"):
             _log_to(prebuilt, uri)
     finally:
         holder.rollback()
         holder.close()
+    monkeypatch.setenv("ICIPREDICT_STORE_WAIT", "soon")
+    with pytest.raises(TrackingError, match=r"ICIPREDICT_STORE_WAIT: expected seconds from 0 to 3600. Got 'soon'"):
+        _log_to(prebuilt, uri)
 
 
 @pytest.mark.slow

@@ -22,14 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_support import ARTIFACTS, chromium
 
 import icipredict
 from icipredict.io.synthetic import synthetic_cohort
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 STARTUP_SECONDS = 60
 SECRET_ID = "ZZ-SECRET-4711"  # must never appear in the server's output
 #: Typed into text boxes, and chosen in select boxes.
@@ -92,39 +89,10 @@ def server(tmp_path_factory):
             proc.wait(timeout=10)
 
 
-def _require_browser() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    try:
-        import selenium  # noqa: F401  (only whether it imports)
-    except ImportError:
-        missing.append("the selenium package (pip install -e '.[dev]')")
-    if missing:
-        reason = (f"headless browser not available: {', '.join(missing)} missing "
-                  "(apt-get install chromium chromium-driver)")
-        if os.environ.get("ICIPREDICT_REQUIRE_BROWSER") == "1":
-            pytest.fail(reason + "; ICIPREDICT_REQUIRE_BROWSER=1 requires it")
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    _require_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)  # with the driver path below, Selenium Manager never downloads
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--window-size=1280,1800",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium-profile"), window="1280,1800") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _fill(driver, typed: dict[str, str], chosen: dict[str, str]) -> None:

@@ -89,6 +89,9 @@ GROUP_WORDS: dict[str, str] = {"low": "low likelihood of durable benefit",
                                "high": "high likelihood of durable benefit"}
 
 _YES_NO = {"prior_systemic_therapy", "met_liver", "met_bone", "met_brain", "met_pleura", "antibiotics"}
+#: Numeric inputs written in a fixed phrase around the number.
+_NUMBER_WORDS = {"ecog": "ECOG {}", "line_of_therapy": "line of therapy {}", "n_met_sites": "{} metastatic organ sites",
+                 "pdl1_sp142_tc": "PD-L1 SP142 tumour-cell score {}", "nlr": "NLR {}"}
 _GENE_GROUPS = {**{f"mut_{g}": "driver genes (EGFR/ALK/ROS1/RET/ERBB2)" for g in DRIVER_GENES},
                 "mut_stk11": "STK11 / KEAP1", "mut_keap1": "STK11 / KEAP1"}
 
@@ -185,20 +188,12 @@ def value_label(column: str, value: Any, patient: Mapping[str, Any] | None = Non
         return f"regimen: {REGIMEN_WORDS.get(str(value), str(value))}"
     if column == "pdl1_band":
         return f"{name} {str(value).replace('>=', '≥')}%"
-    if column == "ecog":
-        return f"ECOG {format_number(value)}"
-    if column == "line_of_therapy":
-        return f"line of therapy {format_number(value)}"
-    if column == "n_met_sites":
-        return f"{format_number(value)} metastatic organ sites"
-    if column == "pdl1_sp142_tc":
-        return f"{name} {format_number(value)}"
+    if column in _NUMBER_WORDS:
+        return _NUMBER_WORDS[column].format(format_number(value))
     if column == "tmb":
         assay = (patient or {}).get("tmb_assay")
         text = f"TMB {format_number(value)} mut/Mb"
         return text if is_missing(assay) else f"{text} ({assay})"
-    if column == "nlr":
-        return f"NLR {format_number(value)}"
     if isinstance(value, str) and _as_float(value) is None:
         return f"{name}: {value}"
     number = format_number(value)

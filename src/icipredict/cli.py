@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, metavar="PATH",
                    help="YAML config (default: the built-in synthetic defaults)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override a config key, e.g. model.name=xgboost (repeatable)")
+                   help="override a config key, e.g. model.families=[xgboost] (repeatable)")
     _aliased(p, "--output", "--out", required=False, metavar="DIR",
              help="write the model bundle here (same as --set output.model_dir=DIR); it must not exist, "
                   "unless --force")

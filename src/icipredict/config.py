@@ -4,9 +4,9 @@ Every choice a training run makes is here: data sources, label rule, features, m
 hyperparameters, cross-validation, calibration, explanations, benefit groups, tracking and seed.
 An invalid file or override raises :class:`~icipredict.exceptions.InvalidConfig` naming the key.
 
->>> cfg = load_config(None, overrides=["model.name=logistic", "seed=3"])
->>> cfg.model.name, cfg.seed
-('logistic', 3)
+>>> cfg = load_config(None, overrides=["model.families=[xgboost]", "seed=3"])
+>>> cfg.model.families, cfg.seed
+(['xgboost'], 3)
 """
 
 from __future__ import annotations
@@ -241,7 +241,7 @@ def apply_overrides(raw: dict, overrides: list[str] | tuple[str, ...]) -> dict:
     pairs = []
     for item in overrides:
         if "=" not in item:
-            raise InvalidConfig(f"--set {item!r}: expected key=value (e.g. model.name=logistic). Got no '=' instead.")
+            raise InvalidConfig(f"--set {item!r}: expected key=value (e.g. model.families=[xgboost]). Got no '=' instead.")
         key, value = item.split("=", 1)
         pairs.append((key.strip(), value))
     keys = [k for k, _ in pairs]

@@ -1,0 +1,31 @@
+"""The examples in the package's docstrings run and print what they say.
+
+A docstring example is documentation a user copies; one that names a removed config key or a
+renamed column misleads. Every module of the package is imported and its examples run, except
+the models-from-code copy inside the shipped model (MLflow executes that file, not Python's import).
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import icipredict
+
+MODULES = sorted(m.name for m in pkgutil.walk_packages(icipredict.__path__, "icipredict.")
+                 if not m.name.startswith("icipredict.shipped"))
+
+
+def test_every_module_is_found():
+    assert {"icipredict.schema", "icipredict.config", "icipredict.labels", "icipredict.io.table"} <= set(MODULES)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, report=False)
+    assert result.failed == 0, f"{result.failed} of {result.attempted} docstring examples in {name} failed (run " \
+                               f"`python -m pytest --doctest-modules src/{name.replace('.', '/')}.py` to see them)"

@@ -491,7 +491,8 @@ def _alteration_flags(folder: Path, raw: pd.DataFrame) -> tuple[pd.DataFrame, li
         for gene, col in MAF_GENES.items():
             hits, maybe = coding[coding["Hugo_Symbol"] == gene], unknown[unknown["Hugo_Symbol"] == gene]
             if gene == "EGFR":
-                hits = hits[_egfr_codon(hits).between(*EGFR_CODONS).to_numpy()]
+                if "HGVSp_Short" in maf.columns:  # without the protein change any coding EGFR call counts
+                    hits = hits[_egfr_codon(hits).between(*EGFR_CODONS).to_numpy()]
                 # an unknown class decides nothing when its codon lies outside the kinase domain
                 codon = _egfr_codon(maybe)
                 maybe = maybe[(codon.isna() | codon.between(*EGFR_CODONS)).to_numpy()]

@@ -29,7 +29,7 @@ import pandas as pd
 from icipredict.column_names import ColumnResolution, resolve_columns
 from icipredict.exceptions import InvalidPatientData, Problem
 from icipredict.table_checks import UNIT_CHECK_COLUMNS, IdSet, UnitCheck  # re-exported: part of the boundary
-from icipredict.vocab import (BEST_RESPONSES, HISTOLOGIES, MUTATION_GENES, PDL1_BANDS, REGIMENS, SEXES,
+from icipredict.vocab import (BEST_RESPONSES, HISTOLOGIES, MONTH_DAYS, MUTATION_GENES, PDL1_BANDS, REGIMENS, SEXES,
                               SMOKING_STATUSES, TIL_STATUSES)
 
 __all__ = [
@@ -757,7 +757,7 @@ def _unit_hint(name: str, value: float) -> str:
     if name == "albumin" and 10 <= value <= 60:
         return " (this looks like g/L: divide by 10 to give g/dL)"
     if name in ("pfs_months", "os_months", "last_dose_months") and value > 240:
-        return " (this looks like days: divide by 30.4375 to give months)"
+        return f" (this looks like days: divide by {MONTH_DAYS:g} to give months)"
     if name == "age" and value > 110:
         return " (an impossible age)"
     return ""

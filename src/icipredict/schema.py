@@ -397,9 +397,7 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False, units: UnitChe
                                                len(src))
     out = pd.DataFrame(columns, index=src.index, copy=False)  # every column is a fresh array of the checks
     if units is None:
-        check = UnitCheck()
-        check.add(columns, given)
-        problems += check.problems()
+        problems += _unit_problems(columns, given)
     else:
         units.add(columns, given)
     _note_units(columns, notes)
@@ -443,13 +441,18 @@ def checked_columns(df: pd.DataFrame) -> tuple[dict[str, object], dict[str, str]
     src, resolution = _source(df)
     given = frozenset(src.columns)
     columns, problems, _ = _check_columns({name: _values(src[name]) for name in COLUMNS if name in given}, len(src))
-    check = UnitCheck()
-    check.add(columns, given)
-    problems += check.problems()
+    problems += _unit_problems(columns, given)
     _raise_table_problems(problems)
     if problems:
         raise InvalidPatientData.from_problems(problems)
     return columns, dict(resolution.renamed)
+
+
+def _unit_problems(columns: Mapping[str, object], given: frozenset[str]) -> list[Problem]:
+    """The whole-column unit verdicts of one table's checked columns (a streamed table collects its own)."""
+    check = UnitCheck()
+    check.add(columns, given)
+    return check.problems()
 
 
 def check_record(record: Mapping[object, object]) -> tuple[dict[str, object], dict[str, str]] | None:
@@ -478,9 +481,8 @@ def check_record(record: Mapping[object, object]) -> tuple[dict[str, object], di
                 return None
             values[name] = one
     columns, problems, _ = _check_columns(values, 1)
-    check = UnitCheck()  # one row gives no whole-column verdict today; asked all the same, as the table path does
-    check.add(columns, frozenset(values))
-    if problems or check.problems():
+    # one row gives no whole-column verdict today; asked all the same, as the table path does
+    if problems or _unit_problems(columns, frozenset(values)):
         return None
     return columns, dict(resolution.renamed)
 

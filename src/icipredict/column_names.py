@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from collections.abc import Iterable
 from functools import lru_cache
 
-from icipredict.vocab import MUTATION_GENES
+from icipredict.vocab import MONTH_DAYS, MUTATION_GENES
 
 __all__ = ["COLUMN_ALIASES", "UNIT_CONFLICTS", "name_key", "resolve_columns", "ColumnResolution"]
 
@@ -66,9 +66,9 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 #: A parenthesised unit (its key) that contradicts a canonical column's unit: read it and the
 #: values would be silently wrong, so the column is refused with what to do.
 UNIT_CONFLICTS: dict[str, tuple[tuple[str, ...], str]] = {
-    "pfs_months": (("days", "day", "d", "weeks", "week", "wk", "years"), "months (divide days by 30.4375)"),
-    "os_months": (("days", "day", "d", "weeks", "week", "wk", "years"), "months (divide days by 30.4375)"),
-    "last_dose_months": (("days", "day", "d", "weeks", "week"), "months (divide days by 30.4375)"),
+    "pfs_months": (("days", "day", "d", "weeks", "week", "wk", "years"), f"months (divide days by {MONTH_DAYS:g})"),
+    "os_months": (("days", "day", "d", "weeks", "week", "wk", "years"), f"months (divide days by {MONTH_DAYS:g})"),
+    "last_dose_months": (("days", "day", "d", "weeks", "week"), f"months (divide days by {MONTH_DAYS:g})"),
     "albumin": (("gl", "gperl", "gl1"), "g/dL (divide g/L by 10)"),
     "pdl1_tps": (("fraction", "01", "proportion"), "percent (multiply a fraction by 100)"),
     "til_pct": (("fraction", "01", "proportion"), "percent (multiply a fraction by 100)"),

@@ -29,7 +29,7 @@ import pandas as pd
 from icipredict.column_names import ColumnResolution, resolve_columns
 from icipredict.exceptions import InvalidPatientData, Problem
 from icipredict.table_checks import UNIT_CHECK_COLUMNS, IdSet, UnitCheck  # re-exported: part of the boundary
-from icipredict.vocab import (BEST_RESPONSES, HISTOLOGIES, MUTATION_GENES, PDL1_BANDS, REGIMENS, SEXES,
+from icipredict.vocab import (BEST_RESPONSES, HISTOLOGIES, MONTH_DAYS, MUTATION_GENES, PDL1_BANDS, REGIMENS, SEXES,
                               SMOKING_STATUSES, TIL_STATUSES)
 
 __all__ = [
@@ -397,9 +397,7 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False, units: UnitChe
                                                len(src))
     out = pd.DataFrame(columns, index=src.index, copy=False)  # every column is a fresh array of the checks
     if units is None:
-        check = UnitCheck()
-        check.add(columns, given)
-        problems += check.problems()
+        problems += _unit_problems(columns, given)
     else:
         units.add(columns, given)
     _note_units(columns, notes)
@@ -443,13 +441,18 @@ def checked_columns(df: pd.DataFrame) -> tuple[dict[str, object], dict[str, str]
     src, resolution = _source(df)
     given = frozenset(src.columns)
     columns, problems, _ = _check_columns({name: _values(src[name]) for name in COLUMNS if name in given}, len(src))
-    check = UnitCheck()
-    check.add(columns, given)
-    problems += check.problems()
+    problems += _unit_problems(columns, given)
     _raise_table_problems(problems)
     if problems:
         raise InvalidPatientData.from_problems(problems)
     return columns, dict(resolution.renamed)
+
+
+def _unit_problems(columns: Mapping[str, object], given: frozenset[str]) -> list[Problem]:
+    """The whole-column unit verdicts of one table's checked columns (a streamed table collects its own)."""
+    check = UnitCheck()
+    check.add(columns, given)
+    return check.problems()
 
 
 def check_record(record: Mapping[object, object]) -> tuple[dict[str, object], dict[str, str]] | None:
@@ -478,9 +481,8 @@ def check_record(record: Mapping[object, object]) -> tuple[dict[str, object], di
                 return None
             values[name] = one
     columns, problems, _ = _check_columns(values, 1)
-    check = UnitCheck()  # one row gives no whole-column verdict today; asked all the same, as the table path does
-    check.add(columns, frozenset(values))
-    if problems or check.problems():
+    # one row gives no whole-column verdict today; asked all the same, as the table path does
+    if problems or _unit_problems(columns, frozenset(values)):
         return None
     return columns, dict(resolution.renamed)
 
@@ -757,7 +759,7 @@ def _unit_hint(name: str, value: float) -> str:
     if name == "albumin" and 10 <= value <= 60:
         return " (this looks like g/L: divide by 10 to give g/dL)"
     if name in ("pfs_months", "os_months", "last_dose_months") and value > 240:
-        return " (this looks like days: divide by 30.4375 to give months)"
+        return f" (this looks like days: divide by {MONTH_DAYS:g} to give months)"
     if name == "age" and value > 110:
         return " (an impossible age)"
     return ""

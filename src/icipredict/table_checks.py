@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from icipredict.exceptions import Problem
+from icipredict.vocab import MONTH_DAYS
 
 if TYPE_CHECKING:  # pragma: no cover
     from icipredict.schema import ValidationReport
@@ -77,11 +78,11 @@ class UnitCheck:
             median = float(np.median(v))
             if median > DAYS_MEDIAN:
                 problems.append(Problem(None, name, f"{name} in months",
-                                        f"median {median:g}: this looks like days; divide by 30.4375"))
+                                        f"median {median:g}: this looks like days; divide by {MONTH_DAYS:g}"))
             elif (v % 1 == 0).all() and v.max() > DAYS_WHOLE_MAX and median > DAYS_WHOLE_MEDIAN[name]:
                 problems.append(Problem(None, name, f"{name} in months",
                                         f"whole numbers up to {v.max():g} with median {median:g}: this looks like "
-                                        "days (short follow-up); divide by 30.4375"))
+                                        f"days (short follow-up); divide by {MONTH_DAYS:g}"))
         v = self._column("albumin")
         if v is not None and np.median(v) > 10:
             problems.append(Problem(None, "albumin", "albumin in g/dL (1-6)",

@@ -185,6 +185,14 @@ def test_maf_column_names_in_another_case(tmp_path):
     assert df["mut_kras"].tolist() == [1, 0]
 
 
+def test_egfr_call_counts_when_the_maf_has_no_protein_change(tmp_path):
+    # without HGVSp_Short the kinase domain cannot be checked: a coding EGFR call is not wild type
+    folder = _study(tmp_path / "no_hgvsp", "EGFR\ta\tMissense_Mutation\n", samples="a b",
+                    header="Hugo_Symbol\tTumor_Sample_Barcode\tVariant_Classification\n")
+    df = _no_warnings(read_cbioportal_study, folder).set_index("patient_id")
+    assert df.loc["a", "mut_egfr"] == 1.0 and df.loc["b", "mut_egfr"] == 0.0
+
+
 def test_unknown_class_is_not_wild_type(tmp_path):
     folder = _study(tmp_path / "odd_classes",
                     "TP53\ta\tUnknown\tp.R273H\tc.818G>A\n"            # a: TP53 cannot be told

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from icipredict.exceptions import OutputRefused
-from icipredict.io.output import TableWriter, check_output, neutralise_formulas
+from icipredict.io.output import TableWriter, atomic_path, check_output, neutralise_formulas
 
 
 @pytest.fixture()
@@ -52,6 +52,20 @@ def test_writer_leaves_the_old_output_on_failure(folder):
             writer.write(pd.DataFrame({"patient_id": ["a"]}))
             raise RuntimeError("interrupted")
     assert out.read_text() == "old\n" and sorted(p.name for p in folder.iterdir()) == ["in.csv", "out.csv"]
+
+
+def test_atomic_path_moves_into_place_only_on_success(folder):
+    out = folder / "out.csv"
+    out.write_text("old\n")
+    with pytest.raises(RuntimeError):
+        with atomic_path(out) as tmp:
+            tmp.write_text("half\n")
+            raise RuntimeError("interrupted")
+    assert out.read_text() == "old\n" and sorted(p.name for p in folder.iterdir()) == ["in.csv", "out.csv"]
+    with atomic_path(out) as tmp:
+        assert tmp.parent == folder and tmp != out
+        tmp.write_text("new\n")
+    assert out.read_text() == "new\n" and sorted(p.name for p in folder.iterdir()) == ["in.csv", "out.csv"]
 
 
 def test_writer_replaces_a_symlink_not_its_target(folder):

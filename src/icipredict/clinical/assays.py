@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from icipredict.clinical.columns import Distinct, Table, floats, texts
-from icipredict.vocab import PDL1_BANDS, PLASMA_ASSAY_WORDS, WES_ASSAY_WORDS
+from icipredict.vocab import PDL1_BAND_RANGES, PDL1_BANDS, PLASMA_ASSAY_WORDS, WES_ASSAY_WORDS
 
 __all__ = [
     "TMB_ASSAY_KINDS",
@@ -161,6 +161,8 @@ def pdl1_band_from_scores(df: pd.DataFrame) -> pd.Series:
 
 
 _BAND_NAMES = np.array([*PDL1_BANDS, None], dtype=object)
+#: TPS where each band after the first begins: ``np.digitize`` gives the band index.
+_BAND_STARTS = np.array([PDL1_BAND_RANGES[band][0] for band in PDL1_BANDS[1:]])
 
 
 def band_names(codes: np.ndarray) -> np.ndarray:
@@ -191,6 +193,5 @@ def band_codes(table: Table) -> np.ndarray:
         for score, band in SP142_TC_BANDS.items():
             tc_codes[whole == score] = index[band]
         codes = np.where(from_tc, codes, tc_codes)
-    with np.errstate(invalid="ignore"):
-        from_tps = np.where(tps < 1.0, 0, np.where(tps < 50.0, 1, 2)).astype(np.int8)
+    from_tps = np.digitize(tps, _BAND_STARTS).astype(np.int8)
     return np.where(np.isnan(tps), codes, from_tps)

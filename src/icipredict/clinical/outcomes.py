@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from icipredict.clinical.columns import floats, texts
 from icipredict.vocab import BENEFIT_LABELS, DCB_MONTHS, LABEL_SOURCES, MONTH_DAYS
 
 __all__ = [
@@ -126,27 +127,13 @@ def weeks_to_months(weeks: float) -> float:
 
 
 def _float_column(df: pd.DataFrame, name: str) -> pd.Series:
-    """A column as float (missing -> NaN); an absent column is all-missing."""
-    if name not in df.columns:
-        return pd.Series(np.nan, index=df.index, dtype=float)
-    if df[name].dtype.kind in "biuf":  # already numeric (a checked table): no object round trip
-        return df[name].astype(float)
-    return pd.to_numeric(df[name].astype(object), errors="coerce").astype(float)
+    """:func:`~icipredict.clinical.columns.floats` as a Series on the table's index."""
+    return pd.Series(floats(df, name), index=df.index, dtype=float)
 
 
 def _text_column(df: pd.DataFrame, name: str) -> pd.Series:
-    """A column as object strings (missing -> NaN); an absent column is all-missing."""
-    if name not in df.columns:
-        return pd.Series(np.nan, index=df.index, dtype=object)
-    col = df[name]
-    if isinstance(col.dtype, pd.CategoricalDtype):  # a checked table: strip the few categories, not every cell
-        cats = col.cat.categories
-        stripped = [c.strip() if isinstance(c, str) else c for c in cats]
-        values = np.array([*stripped, np.nan], dtype=object)
-        codes = col.cat.codes.to_numpy()
-        return pd.Series(values[np.where(codes < 0, len(stripped), codes)], index=df.index, dtype=object)
-    s = col.astype(object)
-    return s.where(s.notna(), np.nan).map(lambda v: v.strip() if isinstance(v, str) else v)
+    """:func:`~icipredict.clinical.columns.texts` as an object Series on the table's index (missing -> NaN)."""
+    return pd.Series(texts(df, name).map(lambda v: v, np.nan), index=df.index, dtype=object)
 
 
 def _check_option(name: str, value: object, allowed: tuple[str, ...]) -> None:

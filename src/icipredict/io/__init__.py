@@ -7,8 +7,6 @@ strings) with a ``cohort`` column, *not yet* passed through
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -20,6 +18,7 @@ from icipredict.io.cbioportal import read_cbioportal_study, read_cbioportal_tsv
 from icipredict.io.detect import detect_format
 from icipredict.io.dijon import read_dijon
 from icipredict.io.loris import read_loris
+from icipredict.io.output import atomic_path
 from icipredict.io.table import PARQUET_SUFFIXES, iter_table_chunks, read_table
 
 __all__ = [
@@ -157,15 +156,9 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     suffix = path.suffix.lower()
     if suffix not in {".csv", ".tsv", *PARQUET_SUFFIXES}:
         raise ValueError(f"path must end in .csv, .tsv or .parquet. Got {path.name!r} instead.")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         if suffix in PARQUET_SUFFIXES:
             df.to_parquet(tmp, index=False)
         else:
             df.to_csv(tmp, index=False, sep="\t" if suffix == ".tsv" else ",")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

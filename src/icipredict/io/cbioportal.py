@@ -59,6 +59,7 @@ import pandas as pd
 
 from icipredict.exceptions import InvalidPatientData, Problem
 from icipredict.io.table import carry_extras, check_text_file, snake_case
+from icipredict.vocab import MONTH_DAYS
 
 __all__ = [
     "read_cbioportal_study", "read_cbioportal_tsv", "clinical_to_canonical", "study_identifier", "maf_class",
@@ -176,7 +177,6 @@ DISPLAY_NAMES: dict[str, str] = {
 }
 
 _MISSING = {"", "na", "nan", "n/a", "unknown", "not available", "[not available]"}
-_DAYS_PER_MONTH = 30.4375
 
 # ---------------------------------------------------------------- mutation vocabulary
 
@@ -452,7 +452,7 @@ def _derive(out: pd.DataFrame, raw: pd.DataFrame) -> None:
         dead = raw["VITAL_STATUS"].str.strip().str.lower().map({"yes": 1.0, "no": 0.0})
         end = pd.to_numeric(raw.get("DEATH_DATE", pd.Series("", index=raw.index)), errors="coerce")
         end = end.where(dead == 1, pd.to_numeric(raw["FOLLOW_UP_DATE"], errors="coerce"))
-        months = ((end - pd.to_numeric(raw["DRUG_START"], errors="coerce")) / _DAYS_PER_MONTH).round(2)
+        months = ((end - pd.to_numeric(raw["DRUG_START"], errors="coerce")) / MONTH_DAYS).round(2)
         given = out["os_months"] if "os_months" in out.columns else pd.Series("", index=raw.index)
         out["os_months"] = given.where(given != "", months.map(lambda m: "" if pd.isna(m) else f"{m:g}"))
         out["os_event"] = dead.map(lambda d: "" if pd.isna(d) else str(int(d)))
@@ -491,7 +491,8 @@ def _alteration_flags(folder: Path, raw: pd.DataFrame) -> tuple[pd.DataFrame, li
         for gene, col in MAF_GENES.items():
             hits, maybe = coding[coding["Hugo_Symbol"] == gene], unknown[unknown["Hugo_Symbol"] == gene]
             if gene == "EGFR":
-                hits = hits[_egfr_codon(hits).between(*EGFR_CODONS).to_numpy()]
+                if "HGVSp_Short" in maf.columns:  # without the protein change any coding EGFR call counts
+                    hits = hits[_egfr_codon(hits).between(*EGFR_CODONS).to_numpy()]
                 # an unknown class decides nothing when its codon lies outside the kinase domain
                 codon = _egfr_codon(maybe)
                 maybe = maybe[(codon.isna() | codon.between(*EGFR_CODONS)).to_numpy()]

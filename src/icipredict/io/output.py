@@ -8,6 +8,7 @@
   ``os.replace`` only when :meth:`TableWriter.commit` is called, so a failure or an interruption
   leaves an existing output untouched and no partial file behind. An existing output that is not
   an input is replaced as a whole (a symbolic link is replaced, never its target).
+  :func:`atomic_path` is the same for a file written in one go, within a ``with`` block.
 - :func:`neutralise_formulas` (OWASP, "CSV injection"): in written CSV / TSV only, a text cell that
   begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'`` so a
   spreadsheet shows it as text instead of running it. Numbers are unchanged; so is the Python API.
@@ -19,14 +20,16 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
 from icipredict.exceptions import OutputRefused
 
-__all__ = ["OUTPUT_SUFFIXES", "FORMULA_PREFIXES", "check_output", "neutralise_formulas", "TableWriter", "input_files"]
+__all__ = ["OUTPUT_SUFFIXES", "FORMULA_PREFIXES", "check_output", "neutralise_formulas", "TableWriter", "atomic_path",
+           "input_files"]
 
 #: Output suffix -> format.
 OUTPUT_SUFFIXES: dict[str, str] = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet"}
@@ -87,12 +90,11 @@ def check_output(path: str | Path, inputs: Iterable[str | Path] = (), *, flag: s
         raise OutputRefused(f"{flag} {str(path)!r}: the folder {str(folder)!r} does not exist; expected an existing "
                             "folder. Got a missing folder instead.")
     try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".probe")
+        probe = _temporary_beside(path, ".probe")
     except OSError as err:
         raise OutputRefused(f"{flag} {str(path)!r}: cannot create a file in {str(folder)!r}; expected a writable "
                             f"folder. Got {err.strerror or type(err).__name__} instead.") from None
-    os.close(fd)
-    os.unlink(probe)  # the probe is this function's own file
+    probe.unlink()  # the probe is this function's own file
     return path
 
 
@@ -135,6 +137,34 @@ def _for_parquet(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _temporary_beside(path: Path, suffix: str) -> Path:
+    """A new empty file of this process in ``path``'s folder (so ``os.replace`` onto ``path`` is atomic)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    return Path(tmp)
+
+
+@contextmanager
+def atomic_path(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary file beside ``path`` to write to; moved onto ``path`` when the block ends without an error.
+
+    On an error (or an interruption) the temporary file is removed and ``path`` stays as it was, so a
+    reader never sees a half-written file. :class:`TableWriter` is the same for a table written in
+    pieces, moved into place by an explicit :meth:`TableWriter.commit`.
+
+    >>> with atomic_path("clean.csv") as tmp:  # doctest: +SKIP
+    ...     df.to_csv(tmp, index=False)
+    """
+    path = Path(path)
+    tmp = _temporary_beside(path, suffix)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 class TableWriter:
     """Write a table in one or more pieces to a temporary file; :meth:`commit` moves it into place.
 
@@ -153,10 +183,7 @@ class TableWriter:
 
     def __enter__(self) -> "TableWriter":
         if self.path is not None:
-            folder = self.path.parent if str(self.path.parent) else Path(".")
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.", suffix=".partial")
-            os.close(fd)
-            self._tmp = Path(tmp)
+            self._tmp = _temporary_beside(self.path, ".partial")
         return self
 
     def write(self, df: pd.DataFrame) -> None:

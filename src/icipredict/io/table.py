@@ -347,12 +347,14 @@ def _text_chunks(source: bytes | Path, path: Path, chunk_size: int | None, decim
         _check_text_head(source, path)
         text = _decode(path, source)  # the whole text: a bad byte is named with its offset
         head = text[:_SNIFF_BYTES * 16]
-    else:
-        check_text_file(path)
+    else:  # iter_table_chunks has checked that the path is a file: it is opened once
         with path.open("rb") as fh:
-            head = fh.read(_SNIFF_BYTES * 16).decode("utf-8-sig", errors="replace")
+            _check_text_head(fh.read(_SNIFF_BYTES), path)
+            fh.seek(0)
+            raw = fh.read() if chunk_size is None else fh.read(_SNIFF_BYTES * 16)
+        head = raw[:_SNIFF_BYTES * 16].decode("utf-8-sig", errors="replace")
         # the whole file is decoded at once when it is read whole, so a bad byte is named exactly
-        text = _decode(path, path.read_bytes()) if chunk_size is None else path
+        text = _decode(path, raw) if chunk_size is None else path
     layout = _text_layout(head, path, decimal)
     typed = numbers and layout.decimal == "." and bool(layout.numeric or layout.binary)
     done = 0  # blocks already yielded: a fallback re-reads as text from the next one

@@ -40,7 +40,7 @@ from icipredict.io import read_patients
 from icipredict.io.bundle import check_bundle_target, save_bundle
 from icipredict.io.sources import fingerprint
 from icipredict.metadata import Calibrator, ModelMetadata, ParentModel, Uncertainty
-from icipredict.models import IciModel, _logistic_fit, sigmoid
+from icipredict.models import IciModel, fit_calibrator, sigmoid
 from icipredict.plots import figure_png, plot_update_calibration
 from icipredict.progress import progress_iter
 from icipredict.schema import check_patients
@@ -148,7 +148,7 @@ def _extend(model: IciModel, clean: pd.DataFrame, y: np.ndarray) -> IciModel:
                                            f"the parent's TIL term (beta {prior[0]:.3f}, SE {prior[1]:.3f}) as prior"})
     extended = IciModel(model.family, model.base, model.calibrator, term, model.uncertainty, model.options,
                         model.fit_ids)
-    b = _logistic_fit(extended.logit(clean), y, slope=1.0)[1]
+    b = fit_calibrator("intercept", extended.logit(clean), y).b
     return _with_calibration(extended, 1.0, b, model.calibrator.method if b == 0 else "intercept")
 
 
@@ -157,12 +157,9 @@ def apply_update(model: IciModel, clean: pd.DataFrame, y: np.ndarray, method: st
     y = np.asarray(y, dtype=float)
     if method == "none":
         return model
-    if method == "intercept":
-        b = _logistic_fit(model.logit(clean), y, slope=1.0)[1]
-        return _with_calibration(model, 1.0, b, "intercept")
-    if method == "logistic":
-        a, b = _logistic_fit(model.logit(clean), y, slope=None)
-        return _with_calibration(model, a, b, "logistic")
+    if method in ("intercept", "logistic"):
+        cal = fit_calibrator(method, model.logit(clean), y)
+        return _with_calibration(model, cal.a, cal.b, method)
     if method == "refit":
         if model.family != "spline_logistic":
             raise InvalidPatientData(f"update --method refit: expected a spline_logistic model (its coefficients are "

@@ -191,6 +191,12 @@ def choose_method(model: IciModel, clean: pd.DataFrame, y: np.ndarray, *, seed: 
     fits significantly better (likelihood ratio, ``alpha``) than the one kept before it. With enough
     local patients with a TIL measure, ``extend`` (the TIL term re-estimated) is then tested on top.
     """
+    return _closed_testing(model, clean, y, seed=seed, alpha=alpha)[:3]
+
+
+def _closed_testing(model: IciModel, clean: pd.DataFrame, y: np.ndarray, *, seed: int,
+                    alpha: float) -> tuple[str, str, list[dict], IciModel]:
+    """:func:`choose_method`, and the model it kept (fitted on these data), so that it is not fitted again."""
     y = np.asarray(y, dtype=float)
     events = _events(y)
     allowed = _allowed(model, clean, events)
@@ -222,12 +228,12 @@ def choose_method(model: IciModel, clean: pd.DataFrame, y: np.ndarray, *, seed: 
         p = float(chi2.sf(stat, 2))
         tests.append({"method": "extend", "versus": kept, "lr": stat, "df": 2, "p": p})
         if p < alpha:
-            kept = "extend" if kept == "none" else f"{kept}+extend"
+            kept, kept_model = ("extend" if kept == "none" else f"{kept}+extend"), fitted
     reason = (f"{events} local events (the rarer outcome) allow {', '.join(allowed)} "
               f"(minimum events: {', '.join(f'{m} {MIN_EVENTS[m]}' for m in allowed)}); closed testing kept "
               f"'{kept}'" + (" (no update fits the local data significantly better than the original model)"
                              if kept == "none" else ""))
-    return kept, reason, tests
+    return kept, reason, tests, kept_model
 
 
 # -- before / after --------------------------------------------------------------------------------------
@@ -298,7 +304,7 @@ def update(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, 
     clean, y, n_not_evaluable = _labelled(data, format=format, label_source=label_source, benefit_months=benefit_months)
     progress(f"{len(y)} evaluable local patients ({int(y.sum())} durable benefit), {n_not_evaluable} not evaluable")
     if method == "auto":
-        chosen, reason, tests = choose_method(parent.model, clean, y, seed=seed)
+        chosen, reason, tests, updated = _closed_testing(parent.model, clean, y, seed=seed, alpha=0.05)
     else:
         events = _events(y)
         need = MIN_EVENTS[method]
@@ -313,8 +319,10 @@ def update(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, 
                 "(til_density, til_pct, cd8_density, cd8_score, immune_rna_score or til_status). Got "
                 f"{int(parent.model.inputs(clean)['til'].notna().sum())} instead.")
         chosen, reason, tests = method, f"method '{method}' chosen by the user ({_events(y)} local events)", []
+        updated = None
     progress(f"updating: {reason}")
-    updated = apply_update(parent.model, clean, y, chosen, seed=seed)
+    if updated is None:  # closed testing has already fitted the method it chose
+        updated = apply_update(parent.model, clean, y, chosen, seed=seed)
     if chosen != "none":
         # the centre's own calibration replaces the between-centre spread; its precision stays in the interval
         se = 1 / np.sqrt(max(float(np.sum((p := updated.predict_proba(clean)) * (1 - p))), 1e-9))

@@ -32,6 +32,7 @@ from icipredict import __version__
 from icipredict.clinical.assays import tmb_assay_kind
 from icipredict.clinical.mutations import DRIVER_COLUMNS
 from icipredict.clinical.outcomes import benefit_label, binary_target
+from icipredict.clinical.til import TIL_MEASURES
 from icipredict.clinical.time_class import time_status_pair
 from icipredict.config import Config, config_to_dict, load_config
 from icipredict.evaluation import (MODEL_COLUMN, calibration_curve_table, compare_scores, decision_curve,
@@ -108,14 +109,13 @@ def training_profile(patients: pd.DataFrame) -> dict:
                                           p99=float(v.quantile(0.99)),
                                           missing_share=float(patients[name].isna().mean()))
     drivers = patients[list(DRIVER_COLUMNS)].astype(float)
-    til_columns = ["til_pct", "til_density", "til_status", "cd8_density", "cd8_score", "immune_rna_score"]
     return {
         "n": int(len(patients)), "ranges": ranges,
         "regimens": sorted(str(r) for r in patients["regimen"].dropna().unique()),
         "tmb_assay_kinds": sorted(tmb_assay_kind(patients).dropna().unique()),
         "driver_positive_share": float((drivers == 1).any(axis=1).mean()),
         "cohorts": sorted(str(c) for c in patients["cohort"].dropna().unique()),
-        "til_measured_share": float(patients[til_columns].notna().any(axis=1).mean()),
+        "til_measured_share": float(patients[list(TIL_MEASURES)].notna().any(axis=1).mean()),
     }
 
 

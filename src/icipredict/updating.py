@@ -36,6 +36,7 @@ from sklearn.model_selection import StratifiedKFold
 from icipredict.clinical.outcomes import benefit_label, binary_target
 from icipredict.evaluation.metrics import binary_metrics, calibration_curve_table
 from icipredict.exceptions import InvalidPatientData
+from icipredict.features import MISSING_INPUT_NAMES
 from icipredict.io import read_patients
 from icipredict.io.bundle import check_bundle_target, save_bundle
 from icipredict.io.sources import fingerprint
@@ -315,9 +316,8 @@ def update(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, 
                 f"{need - events} more of the rarer outcome, or choose a simpler method (--method auto).")
         if method == "extend" and int(parent.model.inputs(clean)["til"].notna().sum()) < MIN_TIL_PATIENTS:
             raise InvalidPatientData(
-                f"update --method extend: expected at least {MIN_TIL_PATIENTS} local patients with a TIL measure "
-                "(til_density, til_pct, cd8_density, cd8_score, immune_rna_score or til_status). Got "
-                f"{int(parent.model.inputs(clean)['til'].notna().sum())} instead.")
+                f"update --method extend: expected at least {MIN_TIL_PATIENTS} local patients with "
+                f"{MISSING_INPUT_NAMES['til']}. Got {int(parent.model.inputs(clean)['til'].notna().sum())} instead.")
         chosen, reason, tests = method, f"method '{method}' chosen by the user ({_events(y)} local events)", []
         updated = None
     progress(f"updating: {reason}")

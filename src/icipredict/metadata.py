@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from icipredict.clinical.til import DEFAULT_TIL_CUTOFFS, Cutoff
+from icipredict.glm import sigmoid
 from icipredict.vocab import BENEFIT_GROUP_THRESHOLDS, DCB_MONTHS, LABEL_SOURCES, MODEL_NAMES, TIME_NUMBERINGS
 
 __all__ = [
@@ -67,10 +68,6 @@ class FeatureOptions(_Strict):
                 "immune_rna_score": self.immune_rna_cutoff}
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
-
-
 class Calibrator(_Strict):
     """Map from the base model's log-odds ``z`` to the calibrated log-odds ``a * z + b``.
 
@@ -88,7 +85,7 @@ class Calibrator(_Strict):
         return self.a * np.asarray(z, dtype=float) + self.b
 
     def predict(self, z: np.ndarray) -> np.ndarray:
-        return _sigmoid(self.logit(z))
+        return sigmoid(self.logit(z))
 
 
 class EstimatorSpec(_Strict):

@@ -28,7 +28,7 @@ from scipy.special import ndtri  # norm.ppf is ndtri: the same numbers, without 
 from icipredict.clinical.biomarkers import pdl1_band
 from icipredict.features import (FEATURE_GROUPS, INPUT_SOURCES, build_features, model_input_values, model_inputs,
                                  prior_therapy)
-from icipredict.glm import Estimator, Inputs, SplineLogistic
+from icipredict.glm import Estimator, Inputs, SplineLogistic, sigmoid
 from icipredict.metadata import Calibrator, EstimatorSpec, FeatureOptions, TilTerm, Uncertainty
 from icipredict.vocab import BASELINES, MODEL_NAMES, PDL1_BANDS
 
@@ -66,10 +66,6 @@ _TREE_DEFAULTS: dict[str, dict[str, Any]] = {
                 "colsample_bytree": 0.8, "min_child_weight": 5, "reg_lambda": 5.0},
     "random_forest": {"n_estimators": 300, "min_samples_leaf": 10, "max_features": "sqrt"},
 }
-
-
-def sigmoid(z) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
 
 
 def logit(p) -> np.ndarray:

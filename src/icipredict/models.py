@@ -217,10 +217,7 @@ def base_from_saved(spec: EstimatorSpec, state: Any, options: FeatureOptions) ->
     """A fitted base model from its spec and its saved state (JSON dict or native estimator)."""
     if spec.name == "spline_logistic":
         return SplineLogistic.from_dict(state)
-    tree_keys = ("monotone", "band_only_share", "mask_share")
-    params = {k: v for k, v in spec.params.items() if k not in tree_keys}
-    base = TreeModel(spec.name, params, options=options, random_state=spec.random_state,
-                     **{k: v for k, v in spec.params.items() if k in tree_keys})
+    base = make_base(spec.name, spec.params, options=options, random_state=spec.random_state)
     base.estimator_ = state
     base.feature_names_ = list(spec.feature_names)
     base.classes_ = np.array([0, 1])

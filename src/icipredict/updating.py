@@ -37,11 +37,12 @@ from icipredict.clinical.outcomes import benefit_label, binary_target
 from icipredict.evaluation.metrics import binary_metrics, calibration_curve_table
 from icipredict.exceptions import InvalidPatientData
 from icipredict.features import MISSING_INPUT_NAMES
+from icipredict.glm import _ridge_newton
 from icipredict.io import read_patients
 from icipredict.io.bundle import check_bundle_target, save_bundle
 from icipredict.io.sources import fingerprint
 from icipredict.metadata import Calibrator, ModelMetadata, ParentModel, Uncertainty
-from icipredict.models import IciModel, fit_calibrator, sigmoid
+from icipredict.models import IciModel, fit_calibrator
 from icipredict.plots import figure_png, plot_update_calibration
 from icipredict.progress import progress_iter
 from icipredict.schema import check_patients
@@ -102,23 +103,10 @@ def _refit(model: IciModel, clean: pd.DataFrame, y: np.ndarray, penalty: float) 
     """Coefficients re-estimated with a ridge penalty toward the original (spline-logistic models)."""
     base = model.base
     inputs = model.inputs(clean)
-    Z = base.standardised(inputs)
     a = model.calibrator.a
     start = np.concatenate([[a * base.intercept_ + model.calibrator.b], a * base.coef_])
     offset = model.til_term.contribution(inputs["til"].to_numpy(dtype=float))
-    A = np.column_stack([np.ones(len(y)), Z])
-    n = len(y)
-    pen = np.full(len(start), n * penalty)
-    pen[0] = 0.0
-    beta = start.copy()
-    for _ in range(100):
-        p = sigmoid(offset + A @ beta)
-        grad = A.T @ (y - p) - pen * (beta - start)
-        H = (A * (p * (1 - p))[:, None]).T @ A + np.diag(pen) + 1e-10 * np.eye(len(beta))
-        step = np.linalg.solve(H, grad)
-        beta += step
-        if np.max(np.abs(step)) < 1e-9:
-            break
+    beta, _ = _ridge_newton(base.standardised(inputs), y, penalty, prior=start, offset=offset)
     new = type(base).from_dict({**base.to_dict(), "intercept": float(beta[0]), "coef": beta[1:].tolist()})
     return IciModel(model.family, new, Calibrator(method="none"), model.til_term, model.uncertainty, model.options,
                     model.fit_ids)

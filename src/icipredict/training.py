@@ -37,14 +37,14 @@ from icipredict.clinical.time_class import time_status_pair
 from icipredict.config import Config, config_to_dict, load_config
 from icipredict.evaluation import (MODEL_COLUMN, calibration_curve_table, compare_scores, decision_curve,
                                    format_metrics_markdown, sensitivity_specificity)
-from icipredict.evaluation.saved import not_evaluable_counts
+from icipredict.evaluation.saved import comparison_frame, not_evaluable_counts
 from icipredict.exceptions import InvalidConfig, InvalidPatientData
 from icipredict.io.bundle import check_bundle_target, save_bundle
 from icipredict.io.sources import LoadedSources, load_sources
 from icipredict.metadata import (CohortCounts, DataSummary, EstimatorSpec, LabelRule, ModelMetadata, Signal,
                                  TrainingProfile, ValueRange)
 from icipredict.model_card import model_card
-from icipredict.models import IciModel, baseline_scores
+from icipredict.models import IciModel
 from icipredict.plots import training_figures
 from icipredict.progress import Progress, progress_iter
 from icipredict.schema import COLUMNS, PREDICTORS
@@ -52,7 +52,7 @@ from icipredict.selection import (Candidate, IECVResult, Selection, candidate_gr
                                   select_model)
 from icipredict.tracking import log_training_run, open_store
 from icipredict.uncertainty import interval_checks
-from icipredict.vocab import BASELINES, BENEFIT_GROUPS
+from icipredict.vocab import BENEFIT_GROUPS
 
 __all__ = ["TrainingResult", "train", "label_patients", "training_profile", "Progress", "ESTIMATOR_FILES"]
 
@@ -208,15 +208,6 @@ def _cross_validate(data: _Labelled, candidates: list[Candidate], config: Config
     return p, fold, models, test_ids
 
 
-def _comparison_frame(rows: pd.DataFrame, y: np.ndarray, p: np.ndarray, cohort=None) -> pd.DataFrame:
-    frame = pd.DataFrame({"cohort": rows["cohort"].astype(str).to_numpy() if cohort is None else cohort,
-                          "y": y, MODEL_COLUMN: p})
-    base = baseline_scores(rows)
-    for b in BASELINES:
-        frame[b] = base[b].to_numpy()
-    return frame
-
-
 def _evaluate_external(final: IciModel, external: dict[str, pd.DataFrame], config: Config,
                        say: Callable[[str], None]) -> tuple[list[pd.DataFrame], dict[str, pd.DataFrame]]:
     tables, frames = [], {}
@@ -228,7 +219,7 @@ def _evaluate_external(final: IciModel, external: dict[str, pd.DataFrame], confi
             continue
         rows = table.loc[ok].reset_index(drop=True)
         p, low, high = final.interval(rows)
-        frame = _comparison_frame(rows, ety[ok].astype(int).to_numpy(), p, name).assign(p_low=low, p_high=high)
+        frame = comparison_frame(rows, ety[ok].astype(int).to_numpy(), p, name).assign(p_low=low, p_high=high)
         frames[name] = frame
         tables.append(compare_scores(frame, baselines=list(config.evaluation.baselines), n_boot=config.evaluation.n_boot,
                                      seed=config.seed, n_not_evaluable={name: int((~ok).sum())}, progress=say)
@@ -392,7 +383,7 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
 
     iecv = _internal_external(data, candidates, config, say)
     cv_p, fold, fold_models, fold_test_ids = _cross_validate(data, candidates, config, say)
-    pred = _comparison_frame(rows, y, cv_p).assign(fold=fold)
+    pred = comparison_frame(rows, y, cv_p).assign(fold=fold)
     tables = []
     if iecv is not None:
         pred["iecv"], pred["iecv_low"], pred["iecv_high"] = (iecv.predictions["p"].to_numpy(),

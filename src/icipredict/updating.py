@@ -33,19 +33,17 @@ import pandas as pd
 from scipy.stats import chi2
 from sklearn.model_selection import StratifiedKFold
 
-from icipredict.clinical.outcomes import benefit_label, binary_target
 from icipredict.evaluation.metrics import binary_metrics, calibration_curve_table
+from icipredict.evaluation.saved import read_labelled
 from icipredict.exceptions import InvalidPatientData
 from icipredict.features import MISSING_INPUT_NAMES
 from icipredict.glm import _ridge_newton
-from icipredict.io import read_patients
 from icipredict.io.bundle import check_bundle_target, save_bundle
 from icipredict.io.sources import fingerprint
 from icipredict.metadata import Calibrator, ModelMetadata, ParentModel, Uncertainty
 from icipredict.models import IciModel, fit_calibrator
 from icipredict.plots import figure_png, plot_update_calibration
 from icipredict.progress import progress_iter
-from icipredict.schema import check_patients
 from icipredict.selection import learn_til_term
 from icipredict.serving import LoadedModel, load_model
 from icipredict.vocab import DCB_MONTHS, UPDATE_METHODS
@@ -250,9 +248,7 @@ def _compare(model: IciModel, clean: pd.DataFrame, y: np.ndarray, method: str, s
 
 def _labelled(data: pd.DataFrame | str | Path, *, format: str, label_source: str,
               benefit_months: float) -> tuple[pd.DataFrame, np.ndarray, int]:
-    table = read_patients(data, format=format) if not isinstance(data, pd.DataFrame) else data.copy()
-    clean = check_patients(table)
-    target = binary_target(benefit_label(clean, source=label_source, benefit_months=benefit_months))
+    clean, target = read_labelled(data, format=format, label_source=label_source, benefit_months=benefit_months)
     ok = target.notna().to_numpy()
     return clean.loc[ok].reset_index(drop=True), target[ok].to_numpy(dtype=float), int((~ok).sum())
 

@@ -19,7 +19,7 @@ from icipredict.clinical.assays import band_codes, band_names, harmonised_tmb, t
 from icipredict.clinical.biomarkers import pdl1_band
 from icipredict.clinical.columns import Table, floats, texts
 from icipredict.clinical.mutations import DRIVER_COLUMNS, IMMUNE_EVASION, POSITIVE, mutation_groups
-from icipredict.clinical.til import til_status_values
+from icipredict.clinical.til import TIL_MEASURES, til_status_values
 from icipredict.clinical.time_class import time_status_pair
 from icipredict.metadata import FeatureOptions
 from icipredict.schema import MUTATION_COLUMNS
@@ -34,7 +34,7 @@ _BAND_ORDINAL = {band: float(i) for i, band in enumerate(PDL1_BANDS)}
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     "pdl1": ("pdl1_tps", "pdl1_band", "pdl1_sp142_tc"),
     "tmb": ("tmb",),
-    "til": ("til_status", "til_density", "til_pct", "cd8_density", "cd8_score", "immune_rna_score"),
+    "til": TIL_MEASURES,
     "mutations": MUTATION_COLUMNS,
     "age": ("age",),
     "sex": ("sex",),
@@ -65,7 +65,7 @@ INPUT_SOURCES: dict[str, tuple[str, ...]] = {
     "tp53": ("mut_tp53",),
     "albumin": ("albumin",),
     "pack_years": ("pack_years",),
-    "til": ("til_status", "til_density", "til_pct", "cd8_density", "cd8_score", "immune_rna_score"),
+    "til": TIL_MEASURES,
 }
 #: Tree-model features that fold into no model input: the canonical columns an explanation names for them.
 TREE_ONLY_SOURCES: dict[str, tuple[str, ...]] = {
@@ -79,7 +79,7 @@ MISSING_INPUT_NAMES: dict[str, str] = {
     "ctla4": "regimen", "ecog": "ecog", "never_smoker": "smoking", "female": "sex", "age": "age",
     "squamous": "histology", "cold": "mut_stk11 and mut_keap1", "driver": "mut_egfr/alk/ros1/ret/erbb2",
     "kras": "mut_kras", "tp53": "mut_tp53", "albumin": "albumin", "pack_years": "pack_years",
-    "til": "a TIL measure (til_density, til_pct, cd8_density, cd8_score, immune_rna_score or til_status)",
+    "til": f"a TIL measure ({', '.join(TIL_MEASURES[1:])} or {TIL_MEASURES[0]})",
 }
 #: Input sets compared by model selection: the transportable core, and the core with every other
 #: input the licensed training studies measure.

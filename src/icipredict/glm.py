@@ -32,7 +32,14 @@ import pandas as pd
 
 from icipredict.vocab import PDL1_BANDS
 
-__all__ = ["Estimator", "SplineLogistic", "rcs_basis", "choose_knots", "KNOT_QUANTILES", "CONTINUOUS_INPUTS"]
+__all__ = ["Estimator", "SplineLogistic", "rcs_basis", "choose_knots", "sigmoid", "KNOT_QUANTILES",
+           "CONTINUOUS_INPUTS"]
+
+
+def sigmoid(z) -> np.ndarray:
+    """The logistic function: log-odds to probabilities."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
+
 
 class Estimator:
     """scikit-learn's estimator conventions without importing scikit-learn (0.6 s) on the prediction path.
@@ -139,24 +146,33 @@ def _spline(x: np.ndarray, knots: list[float]) -> np.ndarray:
     return basis[codes]
 
 
-def _ridge_newton(Z: np.ndarray, y: np.ndarray, penalty: float, max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """Ridge logistic coefficients ``[intercept, b...]`` and the penalised Hessian (for the covariance)."""
+def _ridge_newton(Z: np.ndarray, y: np.ndarray, penalty: float, max_iter: int = 100, *,
+                  prior: np.ndarray | None = None, offset: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge logistic coefficients ``[intercept, b...]`` and the penalised Hessian (for the covariance).
+
+    ``prior``: the coefficients the penalty pulls toward, and the start (default 0, the intercept
+    starting at the log-odds of ``y``'s mean); ``offset``: fixed log-odds added to each patient's.
+    """
     n, p = Z.shape
     A = np.column_stack([np.ones(n), Z])
     pen = np.full(p + 1, n * penalty)
     pen[0] = 0.0
-    beta = np.zeros(p + 1)
-    ybar = float(np.clip(y.mean(), 1e-3, 1 - 1e-3))
-    beta[0] = np.log(ybar / (1 - ybar))
+    if prior is None:
+        centre, beta = np.zeros(p + 1), np.zeros(p + 1)
+        ybar = float(np.clip(y.mean(), 1e-3, 1 - 1e-3))
+        beta[0] = np.log(ybar / (1 - ybar))
+    else:
+        centre = np.asarray(prior, dtype=float)
+        beta = centre.copy()
     for _ in range(max_iter):
-        mu = 1.0 / (1.0 + np.exp(-(A @ beta)))
-        grad = A.T @ (y - mu) - pen * beta
+        mu = sigmoid(offset + A @ beta)
+        grad = A.T @ (y - mu) - pen * (beta - centre)
         H = (A * (mu * (1 - mu))[:, None]).T @ A + np.diag(pen) + 1e-10 * np.eye(p + 1)
         step = np.linalg.solve(H, grad)
         beta = beta + step
         if np.max(np.abs(step)) < 1e-9:
             break
-    mu = 1.0 / (1.0 + np.exp(-(A @ beta)))
+    mu = sigmoid(offset + A @ beta)
     H = (A * (mu * (1 - mu))[:, None]).T @ A + np.diag(pen)
     return beta, H
 
@@ -284,7 +300,7 @@ class SplineLogistic(Estimator):
         self.intercept_, self.coef_ = float(beta[0]), beta[1:]
         # sandwich covariance of the penalised estimate: H^-1 (A'WA) H^-1
         A = np.column_stack([np.ones(len(y)), Z])
-        mu = 1.0 / (1.0 + np.exp(-(A @ beta)))
+        mu = sigmoid(A @ beta)
         info = (A * (mu * (1 - mu))[:, None]).T @ A
         Hinv = np.linalg.inv(H)
         self.covariance_ = Hinv @ info @ Hinv
@@ -301,7 +317,7 @@ class SplineLogistic(Estimator):
         return self.intercept_ + Z @ self.coef_
 
     def predict_proba(self, D: pd.DataFrame) -> np.ndarray:
-        p = 1.0 / (1.0 + np.exp(-self.decision_function(D)))
+        p = sigmoid(self.decision_function(D))
         return np.column_stack([1 - p, p])
 
     def contributions(self, D: pd.DataFrame) -> tuple[pd.DataFrame, float]:

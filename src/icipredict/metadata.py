@@ -13,6 +13,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from icipredict.clinical.til import DEFAULT_TIL_CUTOFFS, Cutoff
+from icipredict.glm import sigmoid
 from icipredict.vocab import BENEFIT_GROUP_THRESHOLDS, DCB_MONTHS, LABEL_SOURCES, MODEL_NAMES, TIME_NUMBERINGS
 
 __all__ = [
@@ -42,10 +44,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
-#: A numeric cut-off, or "median" for the median of the patients scored together.
-Cutoff = float | Literal["median"]
-
-
 class FeatureOptions(_Strict):
     """Cut-offs and switches of the feature builder (a training config section, kept in the bundle).
 
@@ -53,11 +51,14 @@ class FeatureOptions(_Strict):
     """
 
     pdl1_cutoff: float = Field(1.0, ge=0, le=100, description="TPS % for PD-L1 positive (TIME class)")
-    til_density_cutoff: Cutoff = Field(250.0, description="TIL cells/mm2 on H&E (Rakaee et al. 2023)")
-    til_pct_cutoff: Cutoff = Field(10.0, description="stromal TIL % on H&E (Gataa et al. 2021)")
-    cd8_density_cutoff: Cutoff = Field("median", description="CD8+ cells/mm2 by IHC")
-    cd8_score_cutoff: Cutoff = Field("median", description="a published CD8 IHC score")
-    immune_rna_cutoff: Cutoff = Field(0.0, description="RNA immune score (within-cohort z-score)")
+    til_density_cutoff: Cutoff = Field(DEFAULT_TIL_CUTOFFS["til_density"],
+                                       description="TIL cells/mm2 on H&E (Rakaee et al. 2023)")
+    til_pct_cutoff: Cutoff = Field(DEFAULT_TIL_CUTOFFS["til_pct"],
+                                   description="stromal TIL % on H&E (Gataa et al. 2021)")
+    cd8_density_cutoff: Cutoff = Field(DEFAULT_TIL_CUTOFFS["cd8_density"], description="CD8+ cells/mm2 by IHC")
+    cd8_score_cutoff: Cutoff = Field(DEFAULT_TIL_CUTOFFS["cd8_score"], description="a published CD8 IHC score")
+    immune_rna_cutoff: Cutoff = Field(DEFAULT_TIL_CUTOFFS["immune_rna_score"],
+                                      description="RNA immune score (within-cohort z-score)")
     exclude: list[str] = Field(default_factory=list, description="tree-model features to leave out")
 
     def til_cutoffs(self) -> dict[str, Cutoff]:
@@ -65,10 +66,6 @@ class FeatureOptions(_Strict):
         return {"til_density": self.til_density_cutoff, "til_pct": self.til_pct_cutoff,
                 "cd8_density": self.cd8_density_cutoff, "cd8_score": self.cd8_score_cutoff,
                 "immune_rna_score": self.immune_rna_cutoff}
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
 
 
 class Calibrator(_Strict):
@@ -88,7 +85,7 @@ class Calibrator(_Strict):
         return self.a * np.asarray(z, dtype=float) + self.b
 
     def predict(self, z: np.ndarray) -> np.ndarray:
-        return _sigmoid(self.logit(z))
+        return sigmoid(self.logit(z))
 
 
 class EstimatorSpec(_Strict):

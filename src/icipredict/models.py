@@ -28,7 +28,7 @@ from scipy.special import ndtri  # norm.ppf is ndtri: the same numbers, without 
 from icipredict.clinical.biomarkers import pdl1_band
 from icipredict.features import (FEATURE_GROUPS, INPUT_SOURCES, build_features, model_input_values, model_inputs,
                                  prior_therapy)
-from icipredict.glm import Estimator, Inputs, SplineLogistic
+from icipredict.glm import Estimator, Inputs, SplineLogistic, sigmoid
 from icipredict.metadata import Calibrator, EstimatorSpec, FeatureOptions, TilTerm, Uncertainty
 from icipredict.vocab import BASELINES, MODEL_NAMES, PDL1_BANDS
 
@@ -66,10 +66,6 @@ _TREE_DEFAULTS: dict[str, dict[str, Any]] = {
                 "colsample_bytree": 0.8, "min_child_weight": 5, "reg_lambda": 5.0},
     "random_forest": {"n_estimators": 300, "min_samples_leaf": 10, "max_features": "sqrt"},
 }
-
-
-def sigmoid(z) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
 
 
 def logit(p) -> np.ndarray:
@@ -221,10 +217,7 @@ def base_from_saved(spec: EstimatorSpec, state: Any, options: FeatureOptions) ->
     """A fitted base model from its spec and its saved state (JSON dict or native estimator)."""
     if spec.name == "spline_logistic":
         return SplineLogistic.from_dict(state)
-    tree_keys = ("monotone", "band_only_share", "mask_share")
-    params = {k: v for k, v in spec.params.items() if k not in tree_keys}
-    base = TreeModel(spec.name, params, options=options, random_state=spec.random_state,
-                     **{k: v for k, v in spec.params.items() if k in tree_keys})
+    base = make_base(spec.name, spec.params, options=options, random_state=spec.random_state)
     base.estimator_ = state
     base.feature_names_ = list(spec.feature_names)
     base.classes_ = np.array([0, 1])

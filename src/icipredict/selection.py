@@ -38,7 +38,7 @@ from scipy.stats import norm
 from sklearn.model_selection import StratifiedKFold
 
 from icipredict.clinical.evidence import TIL_CENTRE, til_prior
-from icipredict.evaluation.metrics import calibration_slope_intercept, dersimonian_laird, roc_auc
+from icipredict.evaluation.metrics import calibration_slope_intercept, dersimonian_laird, log_loss_each, roc_auc
 from icipredict.features import INPUT_SETS
 from icipredict.metadata import FeatureOptions, TilTerm, Uncertainty
 from icipredict.models import FAMILY_RANK, IciModel, fit_calibrator, make_base, prepare, sigmoid
@@ -116,11 +116,6 @@ def validation_groups(cohort: np.ndarray, y: np.ndarray, *, min_group_n: int, fo
     for k, (_, te) in enumerate(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(y, y), start=1):
         groups[te] = f"fold {k}"
     return groups.astype(str), "pooled folds"
-
-
-def _log_loss_each(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, _EPS, 1 - _EPS)
-    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
 
 
 @dataclass
@@ -205,7 +200,7 @@ def select_model(rows: pd.DataFrame, y: np.ndarray, candidates: list[Candidate],
         zs[i] = oog
         for method in calibrations:
             p = _calibrated(oog, y, groups, method)[val]
-            each = _log_loss_each(y[val], p)
+            each = log_loss_each(y[val], p)
             slope, citl = calibration_slope_intercept(y[val], p)
             losses[(i, method)] = each
             records.append({"candidate": i, "label": cand.label, "family": cand.family, "calibration": method,

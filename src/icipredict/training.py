@@ -32,18 +32,19 @@ from icipredict import __version__
 from icipredict.clinical.assays import tmb_assay_kind
 from icipredict.clinical.mutations import DRIVER_COLUMNS
 from icipredict.clinical.outcomes import benefit_label, binary_target
+from icipredict.clinical.til import TIL_MEASURES
 from icipredict.clinical.time_class import time_status_pair
 from icipredict.config import Config, config_to_dict, load_config
 from icipredict.evaluation import (MODEL_COLUMN, calibration_curve_table, compare_scores, decision_curve,
                                    format_metrics_markdown, sensitivity_specificity)
-from icipredict.evaluation.saved import not_evaluable_counts
+from icipredict.evaluation.saved import comparison_frame, not_evaluable_counts
 from icipredict.exceptions import InvalidConfig, InvalidPatientData
 from icipredict.io.bundle import check_bundle_target, save_bundle
 from icipredict.io.sources import LoadedSources, load_sources
 from icipredict.metadata import (CohortCounts, DataSummary, EstimatorSpec, LabelRule, ModelMetadata, Signal,
                                  TrainingProfile, ValueRange)
 from icipredict.model_card import model_card
-from icipredict.models import IciModel, baseline_scores
+from icipredict.models import IciModel
 from icipredict.plots import training_figures
 from icipredict.progress import Progress, progress_iter
 from icipredict.schema import COLUMNS, PREDICTORS
@@ -51,7 +52,7 @@ from icipredict.selection import (Candidate, IECVResult, Selection, candidate_gr
                                   select_model)
 from icipredict.tracking import log_training_run, open_store
 from icipredict.uncertainty import interval_checks
-from icipredict.vocab import BASELINES, BENEFIT_GROUPS
+from icipredict.vocab import BENEFIT_GROUPS
 
 __all__ = ["TrainingResult", "train", "label_patients", "training_profile", "Progress", "ESTIMATOR_FILES"]
 
@@ -108,14 +109,13 @@ def training_profile(patients: pd.DataFrame) -> dict:
                                           p99=float(v.quantile(0.99)),
                                           missing_share=float(patients[name].isna().mean()))
     drivers = patients[list(DRIVER_COLUMNS)].astype(float)
-    til_columns = ["til_pct", "til_density", "til_status", "cd8_density", "cd8_score", "immune_rna_score"]
     return {
         "n": int(len(patients)), "ranges": ranges,
         "regimens": sorted(str(r) for r in patients["regimen"].dropna().unique()),
         "tmb_assay_kinds": sorted(tmb_assay_kind(patients).dropna().unique()),
         "driver_positive_share": float((drivers == 1).any(axis=1).mean()),
         "cohorts": sorted(str(c) for c in patients["cohort"].dropna().unique()),
-        "til_measured_share": float(patients[til_columns].notna().any(axis=1).mean()),
+        "til_measured_share": float(patients[list(TIL_MEASURES)].notna().any(axis=1).mean()),
     }
 
 
@@ -208,15 +208,6 @@ def _cross_validate(data: _Labelled, candidates: list[Candidate], config: Config
     return p, fold, models, test_ids
 
 
-def _comparison_frame(rows: pd.DataFrame, y: np.ndarray, p: np.ndarray, cohort=None) -> pd.DataFrame:
-    frame = pd.DataFrame({"cohort": rows["cohort"].astype(str).to_numpy() if cohort is None else cohort,
-                          "y": y, MODEL_COLUMN: p})
-    base = baseline_scores(rows)
-    for b in BASELINES:
-        frame[b] = base[b].to_numpy()
-    return frame
-
-
 def _evaluate_external(final: IciModel, external: dict[str, pd.DataFrame], config: Config,
                        say: Callable[[str], None]) -> tuple[list[pd.DataFrame], dict[str, pd.DataFrame]]:
     tables, frames = [], {}
@@ -228,7 +219,7 @@ def _evaluate_external(final: IciModel, external: dict[str, pd.DataFrame], confi
             continue
         rows = table.loc[ok].reset_index(drop=True)
         p, low, high = final.interval(rows)
-        frame = _comparison_frame(rows, ety[ok].astype(int).to_numpy(), p, name).assign(p_low=low, p_high=high)
+        frame = comparison_frame(rows, ety[ok].astype(int).to_numpy(), p, name).assign(p_low=low, p_high=high)
         frames[name] = frame
         tables.append(compare_scores(frame, baselines=list(config.evaluation.baselines), n_boot=config.evaluation.n_boot,
                                      seed=config.seed, n_not_evaluable={name: int((~ok).sum())}, progress=say)
@@ -245,15 +236,13 @@ def _signal(model: IciModel, metrics: pd.DataFrame, phi: pd.DataFrame) -> Signal
                        "the wrong way round, so every patient gets the observed rate")
     if float(np.nanmax(np.abs(phi.to_numpy()))) < 1e-9 if phi.size else True:
         reasons.append("every input's contribution is zero")
-    for scheme in ("iecv", "cv"):
-        head = metrics.query(f"scheme == '{scheme}' and subset == 'all' and model == 'model' and cohort == 'pooled'")
-        if scheme == "cv" and not head.empty and not metrics.query("scheme == 'iecv'").empty:
-            continue
-        if len(head) and pd.notna(head["roc_auc_low"].iloc[0]) and head["roc_auc_low"].iloc[0] <= 0.5:
-            reasons.append(f"the {'internal-external' if scheme == 'iecv' else 'cross-validated'} AUC "
-                           f"{head['roc_auc'].iloc[0]:.2f} (95% CI {head['roc_auc_low'].iloc[0]:.2f}-"
-                           f"{head['roc_auc_high'].iloc[0]:.2f}) cannot be told from 0.5")
-            break
+    # the headline: internal-external validation where it ran, else pooled cross-validation
+    scheme = "iecv" if (metrics["scheme"] == "iecv").any() else "cv"
+    head = metrics.query(f"scheme == '{scheme}' and subset == 'all' and model == 'model' and cohort == 'pooled'")
+    if len(head) and pd.notna(head["roc_auc_low"].iloc[0]) and head["roc_auc_low"].iloc[0] <= 0.5:
+        reasons.append(f"the {'internal-external' if scheme == 'iecv' else 'cross-validated'} AUC "
+                       f"{head['roc_auc'].iloc[0]:.2f} (95% CI {head['roc_auc_low'].iloc[0]:.2f}-"
+                       f"{head['roc_auc_high'].iloc[0]:.2f}) cannot be told from 0.5")
     return Signal(status="none" if reasons else "ok", reasons=reasons)
 
 
@@ -392,7 +381,7 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
 
     iecv = _internal_external(data, candidates, config, say)
     cv_p, fold, fold_models, fold_test_ids = _cross_validate(data, candidates, config, say)
-    pred = _comparison_frame(rows, y, cv_p).assign(fold=fold)
+    pred = comparison_frame(rows, y, cv_p).assign(fold=fold)
     tables = []
     if iecv is not None:
         pred["iecv"], pred["iecv_low"], pred["iecv_high"] = (iecv.predictions["p"].to_numpy(),

@@ -33,17 +33,17 @@ import pandas as pd
 from scipy.stats import chi2
 from sklearn.model_selection import StratifiedKFold
 
-from icipredict.clinical.outcomes import benefit_label, binary_target
 from icipredict.evaluation.metrics import binary_metrics, calibration_curve_table
+from icipredict.evaluation.saved import read_labelled
 from icipredict.exceptions import InvalidPatientData
-from icipredict.io import read_patients
+from icipredict.features import MISSING_INPUT_NAMES
+from icipredict.glm import _ridge_newton
 from icipredict.io.bundle import check_bundle_target, save_bundle
 from icipredict.io.sources import fingerprint
 from icipredict.metadata import Calibrator, ModelMetadata, ParentModel, Uncertainty
-from icipredict.models import IciModel, _logistic_fit, sigmoid
+from icipredict.models import IciModel, fit_calibrator
 from icipredict.plots import figure_png, plot_update_calibration
 from icipredict.progress import progress_iter
-from icipredict.schema import check_patients
 from icipredict.selection import learn_til_term
 from icipredict.serving import LoadedModel, load_model
 from icipredict.vocab import DCB_MONTHS, UPDATE_METHODS
@@ -101,23 +101,10 @@ def _refit(model: IciModel, clean: pd.DataFrame, y: np.ndarray, penalty: float) 
     """Coefficients re-estimated with a ridge penalty toward the original (spline-logistic models)."""
     base = model.base
     inputs = model.inputs(clean)
-    Z = base.standardised(inputs)
     a = model.calibrator.a
     start = np.concatenate([[a * base.intercept_ + model.calibrator.b], a * base.coef_])
     offset = model.til_term.contribution(inputs["til"].to_numpy(dtype=float))
-    A = np.column_stack([np.ones(len(y)), Z])
-    n = len(y)
-    pen = np.full(len(start), n * penalty)
-    pen[0] = 0.0
-    beta = start.copy()
-    for _ in range(100):
-        p = sigmoid(offset + A @ beta)
-        grad = A.T @ (y - p) - pen * (beta - start)
-        H = (A * (p * (1 - p))[:, None]).T @ A + np.diag(pen) + 1e-10 * np.eye(len(beta))
-        step = np.linalg.solve(H, grad)
-        beta += step
-        if np.max(np.abs(step)) < 1e-9:
-            break
+    beta, _ = _ridge_newton(base.standardised(inputs), y, penalty, prior=start, offset=offset)
     new = type(base).from_dict({**base.to_dict(), "intercept": float(beta[0]), "coef": beta[1:].tolist()})
     return IciModel(model.family, new, Calibrator(method="none"), model.til_term, model.uncertainty, model.options,
                     model.fit_ids)
@@ -148,7 +135,7 @@ def _extend(model: IciModel, clean: pd.DataFrame, y: np.ndarray) -> IciModel:
                                            f"the parent's TIL term (beta {prior[0]:.3f}, SE {prior[1]:.3f}) as prior"})
     extended = IciModel(model.family, model.base, model.calibrator, term, model.uncertainty, model.options,
                         model.fit_ids)
-    b = _logistic_fit(extended.logit(clean), y, slope=1.0)[1]
+    b = fit_calibrator("intercept", extended.logit(clean), y).b
     return _with_calibration(extended, 1.0, b, model.calibrator.method if b == 0 else "intercept")
 
 
@@ -157,12 +144,9 @@ def apply_update(model: IciModel, clean: pd.DataFrame, y: np.ndarray, method: st
     y = np.asarray(y, dtype=float)
     if method == "none":
         return model
-    if method == "intercept":
-        b = _logistic_fit(model.logit(clean), y, slope=1.0)[1]
-        return _with_calibration(model, 1.0, b, "intercept")
-    if method == "logistic":
-        a, b = _logistic_fit(model.logit(clean), y, slope=None)
-        return _with_calibration(model, a, b, "logistic")
+    if method in ("intercept", "logistic"):
+        cal = fit_calibrator(method, model.logit(clean), y)
+        return _with_calibration(model, cal.a, cal.b, method)
     if method == "refit":
         if model.family != "spline_logistic":
             raise InvalidPatientData(f"update --method refit: expected a spline_logistic model (its coefficients are "
@@ -194,6 +178,12 @@ def choose_method(model: IciModel, clean: pd.DataFrame, y: np.ndarray, *, seed: 
     fits significantly better (likelihood ratio, ``alpha``) than the one kept before it. With enough
     local patients with a TIL measure, ``extend`` (the TIL term re-estimated) is then tested on top.
     """
+    return _closed_testing(model, clean, y, seed=seed, alpha=alpha)[:3]
+
+
+def _closed_testing(model: IciModel, clean: pd.DataFrame, y: np.ndarray, *, seed: int,
+                    alpha: float) -> tuple[str, str, list[dict], IciModel]:
+    """:func:`choose_method`, and the model it kept (fitted on these data), so that it is not fitted again."""
     y = np.asarray(y, dtype=float)
     events = _events(y)
     allowed = _allowed(model, clean, events)
@@ -225,12 +215,12 @@ def choose_method(model: IciModel, clean: pd.DataFrame, y: np.ndarray, *, seed: 
         p = float(chi2.sf(stat, 2))
         tests.append({"method": "extend", "versus": kept, "lr": stat, "df": 2, "p": p})
         if p < alpha:
-            kept = "extend" if kept == "none" else f"{kept}+extend"
+            kept, kept_model = ("extend" if kept == "none" else f"{kept}+extend"), fitted
     reason = (f"{events} local events (the rarer outcome) allow {', '.join(allowed)} "
               f"(minimum events: {', '.join(f'{m} {MIN_EVENTS[m]}' for m in allowed)}); closed testing kept "
               f"'{kept}'" + (" (no update fits the local data significantly better than the original model)"
                              if kept == "none" else ""))
-    return kept, reason, tests
+    return kept, reason, tests, kept_model
 
 
 # -- before / after --------------------------------------------------------------------------------------
@@ -258,9 +248,7 @@ def _compare(model: IciModel, clean: pd.DataFrame, y: np.ndarray, method: str, s
 
 def _labelled(data: pd.DataFrame | str | Path, *, format: str, label_source: str,
               benefit_months: float) -> tuple[pd.DataFrame, np.ndarray, int]:
-    table = read_patients(data, format=format) if not isinstance(data, pd.DataFrame) else data.copy()
-    clean = check_patients(table)
-    target = binary_target(benefit_label(clean, source=label_source, benefit_months=benefit_months))
+    clean, target = read_labelled(data, format=format, label_source=label_source, benefit_months=benefit_months)
     ok = target.notna().to_numpy()
     return clean.loc[ok].reset_index(drop=True), target[ok].to_numpy(dtype=float), int((~ok).sum())
 
@@ -301,7 +289,7 @@ def update(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, 
     clean, y, n_not_evaluable = _labelled(data, format=format, label_source=label_source, benefit_months=benefit_months)
     progress(f"{len(y)} evaluable local patients ({int(y.sum())} durable benefit), {n_not_evaluable} not evaluable")
     if method == "auto":
-        chosen, reason, tests = choose_method(parent.model, clean, y, seed=seed)
+        chosen, reason, tests, updated = _closed_testing(parent.model, clean, y, seed=seed, alpha=0.05)
     else:
         events = _events(y)
         need = MIN_EVENTS[method]
@@ -312,12 +300,13 @@ def update(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, 
                 f"{need - events} more of the rarer outcome, or choose a simpler method (--method auto).")
         if method == "extend" and int(parent.model.inputs(clean)["til"].notna().sum()) < MIN_TIL_PATIENTS:
             raise InvalidPatientData(
-                f"update --method extend: expected at least {MIN_TIL_PATIENTS} local patients with a TIL measure "
-                "(til_density, til_pct, cd8_density, cd8_score, immune_rna_score or til_status). Got "
-                f"{int(parent.model.inputs(clean)['til'].notna().sum())} instead.")
+                f"update --method extend: expected at least {MIN_TIL_PATIENTS} local patients with "
+                f"{MISSING_INPUT_NAMES['til']}. Got {int(parent.model.inputs(clean)['til'].notna().sum())} instead.")
         chosen, reason, tests = method, f"method '{method}' chosen by the user ({_events(y)} local events)", []
+        updated = None
     progress(f"updating: {reason}")
-    updated = apply_update(parent.model, clean, y, chosen, seed=seed)
+    if updated is None:  # closed testing has already fitted the method it chose
+        updated = apply_update(parent.model, clean, y, chosen, seed=seed)
     if chosen != "none":
         # the centre's own calibration replaces the between-centre spread; its precision stays in the interval
         se = 1 / np.sqrt(max(float(np.sum((p := updated.predict_proba(clean)) * (1 - p))), 1e-9))

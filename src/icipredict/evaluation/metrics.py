@@ -32,6 +32,7 @@ __all__ = [
     "format_metrics_markdown",
     "roc_auc",
     "average_precision",
+    "log_loss_each",
     "dersimonian_laird",
     "calibration_ci",
 ]
@@ -121,6 +122,18 @@ def roc_auc(y, score) -> float:
     """
     y_arr, s_arr = _check_y_score(y, score)
     return float(_rowwise("roc_auc", y_arr[None, :], s_arr[None, :])[0])
+
+
+def log_loss_each(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Each patient's log-loss, with ``p`` clipped to ``[1e-6, 1 - 1e-6]``.
+
+    Examples
+    --------
+    >>> log_loss_each(np.array([1.0, 0.0]), np.array([0.5, 0.0])).round(3).tolist()
+    [0.693, 0.0]
+    """
+    p = np.clip(p, _CLIP, 1 - _CLIP)
+    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
 
 
 def average_precision(y, score) -> float:
@@ -562,14 +575,12 @@ def binary_metrics(
         low, high = bootstrap_ci(y_arr, s_arr, name, n_boot=n_boot, seed=seed) if usable else (np.nan, np.nan)
         out.update({name: point, f"{name}_low": low, f"{name}_high": high})
     if is_probability:
-        clipped = np.clip(s_arr, _CLIP, 1 - _CLIP)
         out.update(
             {
                 "brier_null": prevalence * (1 - prevalence),
                 **calibration_ci(y_arr, s_arr),
                 "mean_predicted": float(s_arr.mean()) if n else np.nan,
-                "log_loss": float(-np.mean(y_arr * np.log(clipped) + (1 - y_arr) * np.log(1 - clipped)))
-                if n else np.nan,
+                "log_loss": float(log_loss_each(y_arr, s_arr).mean()) if n else np.nan,
             }
         )
     return out

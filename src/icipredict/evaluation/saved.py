@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from icipredict.clinical.outcomes import benefit_label, binary_target
@@ -16,12 +17,35 @@ from icipredict.schema import check_patients
 from icipredict.serving import LoadedModel, load_model
 from icipredict.vocab import BASELINES, DCB_MONTHS
 
-__all__ = ["evaluate", "not_evaluable_counts"]
+__all__ = ["evaluate", "not_evaluable_counts", "read_labelled", "comparison_frame"]
 
 
 def not_evaluable_counts(patients: pd.DataFrame, target: pd.Series) -> dict[str, int]:
     """Patients without an evaluable outcome, per cohort."""
     return {str(k): int(v) for k, v in target.isna().groupby(patients["cohort"]).sum().items()}
+
+
+def read_labelled(data: pd.DataFrame | str | Path, *, format: str = "auto", label_source: str = "derived",
+                  benefit_months: float = DCB_MONTHS, cohort_column: str = "cohort") -> tuple[pd.DataFrame, pd.Series]:
+    """Patients (a DataFrame, copied, or a path in any supported input format), checked, and their 0/1
+    target (NaN where the outcome is not evaluable); ``cohort_column`` names each patient's cohort."""
+    table = read_patients(data, format=format) if not isinstance(data, pd.DataFrame) else data.copy()
+    if cohort_column != "cohort" and cohort_column in table.columns:
+        table["cohort"] = table[cohort_column]
+    clean = check_patients(table)
+    return clean, binary_target(benefit_label(clean, source=label_source, benefit_months=benefit_months))
+
+
+def comparison_frame(rows: pd.DataFrame, y: np.ndarray, p: np.ndarray, cohort: str | None = None,
+                     baselines: tuple[str, ...] = BASELINES) -> pd.DataFrame:
+    """What :func:`~icipredict.evaluation.compare.compare_scores` takes: each patient's cohort (``rows``'
+    own, or ``cohort``), outcome ``y``, the model's probability ``p`` and the ``baselines``' scores."""
+    frame = pd.DataFrame({"cohort": rows["cohort"].astype(str).to_numpy() if cohort is None else cohort,
+                          "y": y, MODEL_COLUMN: p})
+    base = baseline_scores(rows)
+    for b in baselines:
+        frame[b] = base[b].to_numpy()
+    return frame
 
 
 def evaluate(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, cohort_column: str = "cohort",
@@ -54,15 +78,11 @@ def evaluate(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *
     >>> evaluate("public", "../shared/data/loris_nsclc/msk1.csv", n_boot=200)  # doctest: +SKIP
     """
     loaded = load_model(model)
-    table = read_patients(data, format=format) if not isinstance(data, pd.DataFrame) else data.copy()
-    if cohort_column != "cohort" and cohort_column in table.columns:
-        table["cohort"] = table[cohort_column]
-    clean = check_patients(table)
+    clean, target = read_labelled(data, format=format, label_source=label_source, benefit_months=benefit_months,
+                                  cohort_column=cohort_column)
     if clean["cohort"].isna().all():
         clean["cohort"] = "input"
     clean["cohort"] = clean["cohort"].fillna("unknown")
-    labels = benefit_label(clean, source=label_source, benefit_months=benefit_months)
-    target = binary_target(labels)
     ok = target.notna().to_numpy()
     if ok.sum() == 0 or target[ok].nunique() < 2:
         raise InvalidPatientData(
@@ -70,10 +90,6 @@ def evaluate(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *
             f"resistance, from pfs_months/pfs_event/best_response). Got {int(ok.sum())} evaluable patients "
             f"and classes {sorted(target[ok].unique().tolist())} instead.")
     rows = clean.loc[ok].reset_index(drop=True)
-    frame = pd.DataFrame({"cohort": rows["cohort"].astype(str), "y": target[ok].astype(int).to_numpy(),
-                          MODEL_COLUMN: loaded.predict_proba(rows)})
-    base = baseline_scores(rows)
-    for b in baselines:
-        frame[b] = base[b].to_numpy()
+    frame = comparison_frame(rows, target[ok].astype(int).to_numpy(), loaded.predict_proba(rows), baselines=baselines)
     return compare_scores(frame, baselines=list(baselines), n_boot=n_boot, seed=seed,
                           n_not_evaluable=not_evaluable_counts(clean, target), progress=progress)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from icipredict.clinical.time_class import NUMBERINGS
+from icipredict.clinical.time_class import NUMBERINGS, describe_pair, read_pair
 from icipredict.features import MISSING_INPUT_NAMES
 from icipredict.labels import GROUP_WORDS, is_missing, percent, value_label
 from icipredict.metadata import ModelMetadata
@@ -32,8 +32,8 @@ __all__ = ["PatientReport", "Contribution", "TimeCell", "build_report", "REPORT_
 REPORT_EXPLAIN = 8
 #: Contributions smaller than this (in probability, 0.05 points) are left out: they would print as 0.0.
 MIN_EFFECT = 0.0005
-_PAIR = re.compile(r"PD-L1([+\-?])/TIL([+\-?])")
-_SIGN = {"+": 1, "-": 0, "?": None}
+#: Where each TIME class numbering (:data:`~icipredict.clinical.time_class.NUMBERINGS`) comes from.
+_NUMBERING_SOURCES = {"seed": "the seed review's numbering", "teng": "Teng et al., Cancer Res 2015"}
 #: The model inputs' missing-input names (``predict``'s ``missing_inputs``) in words.
 _MISSING_WORDS: dict[str, str] = {
     "pdl1": "PD-L1 (TPS or band)", "tmb": "TMB", "prior": "prior systemic therapy or line of therapy",
@@ -74,7 +74,7 @@ class TimeCell:
 
     @property
     def pair(self) -> str:
-        return f"PD-L1{'+' if self.pdl1 else '-'}/TIL{'+' if self.til else '-'}"
+        return describe_pair(self.pdl1, self.til)
 
     @property
     def rate_text(self) -> str:
@@ -153,11 +153,11 @@ class PatientReport:
 
     @property
     def numbering_text(self) -> str:
-        source = {"seed": "the seed review's numbering (I PD-L1-/TIL-, II PD-L1+/TIL+, III PD-L1-/TIL+, "
-                          "IV PD-L1+/TIL-)",
-                  "teng": "Teng et al., Cancer Res 2015 (I PD-L1+/TIL+, II PD-L1-/TIL-, III PD-L1+/TIL-, "
-                          "IV PD-L1-/TIL+)"}
-        return f"Numbering: {source.get(self.numbering, self.numbering)}."
+        if self.numbering not in NUMBERINGS:
+            return f"Numbering: {self.numbering}."
+        classes = sorted((label, describe_pair(*pair)) for pair, label in NUMBERINGS[self.numbering].items())
+        return (f"Numbering: {_NUMBERING_SOURCES.get(self.numbering, self.numbering)} "
+                f"({', '.join(f'{label} {pair}' for label, pair in classes)}).")
 
     @property
     def nearest_bin(self) -> pd.Series | None:
@@ -198,19 +198,13 @@ class PatientReport:
                 f"{self.level:.0%} interval{interval} includes the uncertainty about the unknown ones.")
 
 
-def _status_pair(time_class: str) -> tuple[int | None, int | None]:
-    m = _PAIR.search(time_class)
-    return (None, None) if m is None else (_SIGN[m.group(1)], _SIGN[m.group(2)])
-
-
 def _cells(meta: ModelMetadata | None) -> list[TimeCell]:
     numbering = NUMBERINGS[meta.time_numbering if meta is not None else "seed"]
     rates = meta.time_class_rates if meta is not None else {}
     cells = []
     for til in (1, 0):
         for pdl1 in (0, 1):
-            key = f"PD-L1{'+' if pdl1 else '-'}/TIL{'+' if til else '-'}"
-            r = rates.get(key) if rates else None
+            r = rates.get(describe_pair(pdl1, til)) if rates else None
             n = int(r["n"]) if r else (0 if rates else None)
             cells.append(TimeCell(pdl1, til, numbering[(pdl1, til)], n, int(r["durable_benefit"]) if r else
                                   (0 if rates else None)))
@@ -330,7 +324,7 @@ def build_report(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
     thresholds = (thr.low, thr.high) if thr is not None else (BENEFIT_GROUP_THRESHOLDS["low"],
                                                              BENEFIT_GROUP_THRESHOLDS["high"])
     time_class = str(row.get("time_class") or "unknown (PD-L1?/TIL?)")
-    pdl1_status, til_status = _status_pair(time_class)
+    pdl1_status, til_status = read_pair(time_class)
     source_text, effect_text, rates_text = _til_texts(row, meta, patient)
     missing = [_missing_item(m) for m in str(row.get("missing_inputs") or "").split("; ") if m]
     calibration = pd.DataFrame(meta.calibration_cv if meta is not None else [])

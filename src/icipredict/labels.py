@@ -22,8 +22,8 @@ import pandas as pd
 
 from icipredict.vocab import DRIVER_GENES, MUTATION_GENES
 
-__all__ = ["COLUMN_LABELS", "MODEL_INPUT_LABELS", "REGIMEN_WORDS", "GROUP_WORDS", "value_label", "column_label",
-           "is_missing", "format_number", "percent", "points"]
+__all__ = ["COLUMN_LABELS", "MODEL_INPUT_LABELS", "MISSING_INPUT_WORDS", "REGIMEN_WORDS", "GROUP_WORDS", "value_label",
+           "column_label", "is_missing", "format_number", "percent", "points"]
 
 #: Canonical predictor column -> (name as a clinician says it, unit written after the value).
 COLUMN_LABELS: dict[str, tuple[str, str]] = {
@@ -78,6 +78,16 @@ MODEL_INPUT_LABELS: dict[str, str] = {
     "albumin": "albumin (g/dL)",
     "pack_years": "smoking history (pack-years)",
     "til": "TIL positive (any TIL measure)",
+}
+
+#: Model input -> what a missing input is called in words (its columns:
+#: :data:`icipredict.features.MISSING_INPUT_COLUMNS`).
+MISSING_INPUT_WORDS: dict[str, str] = {
+    "pdl1": "PD-L1 (TPS or band)", "tmb": "TMB", "prior": "prior systemic therapy or line of therapy",
+    "ctla4": "regimen", "ecog": "ECOG performance status", "never_smoker": "smoking status", "female": "sex",
+    "age": "age", "squamous": "histology", "cold": "STK11 and KEAP1 status",
+    "driver": "driver genes (EGFR/ALK/ROS1/RET/ERBB2)", "kras": "KRAS status", "tp53": "TP53 status",
+    "albumin": "albumin", "pack_years": "pack-years", "til": "a TIL measure",
 }
 
 #: The regimen categories in words.

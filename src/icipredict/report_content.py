@@ -21,8 +21,8 @@ from typing import Any
 import pandas as pd
 
 from icipredict.clinical.time_class import NUMBERINGS, describe_pair, read_pair
-from icipredict.features import MISSING_INPUT_NAMES
-from icipredict.labels import GROUP_WORDS, is_missing, percent, value_label
+from icipredict.features import MISSING_INPUT_COLUMNS, MISSING_INPUT_NAMES
+from icipredict.labels import GROUP_WORDS, MISSING_INPUT_WORDS, is_missing, percent, value_label
 from icipredict.metadata import ModelMetadata
 from icipredict.vocab import BENEFIT_GROUP_THRESHOLDS, DCB_MONTHS
 
@@ -34,22 +34,14 @@ REPORT_EXPLAIN = 8
 MIN_EFFECT = 0.0005
 #: Where each TIME class numbering (:data:`~icipredict.clinical.time_class.NUMBERINGS`) comes from.
 _NUMBERING_SOURCES = {"seed": "the seed review's numbering", "teng": "Teng et al., Cancer Res 2015"}
-#: The model inputs' missing-input names (``predict``'s ``missing_inputs``) in words.
-_MISSING_WORDS: dict[str, str] = {
-    "pdl1": "PD-L1 (TPS or band)", "tmb": "TMB", "prior": "prior systemic therapy or line of therapy",
-    "ctla4": "regimen", "ecog": "ECOG performance status", "never_smoker": "smoking status", "female": "sex",
-    "age": "age", "squamous": "histology", "cold": "STK11 and KEAP1 status",
-    "driver": "driver genes (EGFR/ALK/ROS1/RET/ERBB2)", "kras": "KRAS status", "tp53": "TP53 status",
-    "albumin": "albumin", "pack_years": "pack-years", "til": "a TIL measure",
-}
-_MISSING_BY_COLUMNS = {MISSING_INPUT_NAMES[k]: v for k, v in _MISSING_WORDS.items() if k in MISSING_INPUT_NAMES}
+#: A ``missing_inputs`` item -> (canonical columns, words) of its input.
+_MISSING_ITEMS = {MISSING_INPUT_NAMES[k]: (MISSING_INPUT_COLUMNS[k], MISSING_INPUT_WORDS[k])
+                  for k in MISSING_INPUT_NAMES}
 
 
 def _missing_item(text: str) -> tuple[str, str]:
-    """A ``missing_inputs`` item as (canonical columns, words): "a TIL measure (til_density, ...)" splits in two."""
-    words = _MISSING_BY_COLUMNS.get(text, text)
-    columns = re.fullmatch(rf"{re.escape(words)} \((.*)\)", text)
-    return (columns.group(1) if columns else text), words
+    """A ``missing_inputs`` item as (canonical columns, words); an item of no known input as itself twice."""
+    return _MISSING_ITEMS.get(text, (text, text))
 
 
 @dataclass(frozen=True)

@@ -142,13 +142,14 @@ def percent(p: float, digits: int = 0) -> str:
     return f"{100 * float(p):.{digits}f}%"
 
 
-def points(delta: float) -> str:
-    """A signed change in probability in percentage points.
+def points(delta: float, *, unit: bool = True) -> str:
+    """A signed change in probability in percentage points (without the word when ``unit`` is false).
 
-    >>> points(0.1086), points(-0.0485)
-    ('+10.9 points', '-4.9 points')
+    >>> points(0.1086), points(-0.0485), points(0.1086, unit=False)
+    ('+10.9 points', '-4.9 points', '+10.9')
     """
-    return f"{100 * float(delta):+.1f} points"
+    number = f"{100 * float(delta):+.1f}"
+    return f"{number} points" if unit else number
 
 
 def column_label(column: str) -> str:

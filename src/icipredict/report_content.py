@@ -16,13 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
 from icipredict.clinical.time_class import NUMBERINGS, describe_pair, read_pair
 from icipredict.features import MISSING_INPUT_COLUMNS, MISSING_INPUT_NAMES
-from icipredict.labels import GROUP_WORDS, MISSING_INPUT_WORDS, is_missing, percent, value_label
+from icipredict.labels import GROUP_WORDS, MISSING_INPUT_WORDS, is_missing, percent, points, value_label
 from icipredict.metadata import ModelMetadata
 from icipredict.vocab import BENEFIT_GROUP_THRESHOLDS, DCB_MONTHS
 
@@ -52,6 +52,11 @@ class Contribution:
     label: str
     effect: float
     shap: float
+
+    @property
+    def points_text(self) -> str:
+        """The effect in signed percentage points, as the table and the chart print it: ``"+10.9"``."""
+        return points(self.effect, unit=False)
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,11 @@ class PatientReport:
     extra: dict[str, Any] = field(default_factory=dict)
 
     # -- sentences -------------------------------------------------------------------------------
+    #: Said in place of the contributions when no input moved the estimate.
+    no_contributions_text = "No input moved this estimate: it is the training average."
+    #: Heads the caveat (:attr:`update_text`).
+    caveat_title = "Before using these numbers elsewhere:"
+
     @property
     def p_text(self) -> str:
         """The probability as the report prints it (``predict``'s value rounded to a whole percent)."""
@@ -150,6 +160,16 @@ class PatientReport:
         classes = sorted((label, describe_pair(*pair)) for pair, label in NUMBERINGS[self.numbering].items())
         return (f"Numbering: {_NUMBERING_SOURCES.get(self.numbering, self.numbering)} "
                 f"({', '.join(f'{label} {pair}' for label, pair in classes)}).")
+
+    def patient_cell(self, cell: TimeCell) -> Literal["this", "maybe", ""]:
+        """Whether ``cell`` is the patient's TIME cell: "this"; "maybe" when one status is known and the cell
+        has it (the patient is in one of two cells); "" otherwise."""
+        if (cell.pdl1, cell.til) == (self.pdl1_status, self.til_status):
+            return "this"
+        if ((self.til_status is None and self.pdl1_status == cell.pdl1)
+                or (self.pdl1_status is None and self.til_status == cell.til)):
+            return "maybe"
+        return ""
 
     @property
     def nearest_bin(self) -> pd.Series | None:

@@ -62,7 +62,7 @@ def draw_contributions(ax: Axes, report: PatientReport, *, fontsize: float = 9, 
 
     items = report.contributions[::-1]
     if not items:
-        ax.text(0.5, 0.5, "No input moved this estimate: it is the training average.", ha="center", va="center",
+        ax.text(0.5, 0.5, report.no_contributions_text, ha="center", va="center",
                 transform=ax.transAxes, fontsize=fontsize, parse_math=False)
         ax.set_axis_off()
         return
@@ -72,8 +72,8 @@ def draw_contributions(ax: Axes, report: PatientReport, *, fontsize: float = 9, 
                   fontsize=fontsize, parse_math=False)
     span = max(max(abs(v) for v in values), 2.0)  # a 0.1-point effect must not fill the panel
     ax.set_xlim(-1.45 * span, 1.45 * span)
-    for i, v in enumerate(values):
-        ax.text(v + (0.04 if v >= 0 else -0.04) * span, i, f"{v:+.1f}", va="center",
+    for i, (v, c) in enumerate(zip(values, items)):
+        ax.text(v + (0.04 if v >= 0 else -0.04) * span, i, c.points_text, va="center",
                 ha="left" if v >= 0 else "right", fontsize=fontsize - 1, parse_math=False)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel("change in the probability of durable benefit (percentage points)", fontsize=fontsize)
@@ -139,7 +139,7 @@ def draw_time_class(ax: Axes, report: PatientReport, *, fontsize: float = 9) -> 
 
     for cell in report.cells:
         x, y = cell.pdl1, cell.til
-        here = (cell.pdl1, cell.til) == (report.pdl1_status, report.til_status)
+        here = report.patient_cell(cell) == "this"
         ax.add_patch(Rectangle((x, y), 1, 1, facecolor=_PATIENT_CELL if here else _CELL, edgecolor="white", lw=2))
         text = f"{cell.label}\n{cell.pair}\n" + textwrap.fill(cell.rate_text, 22)
         ax.text(x + 0.5, y + 0.55, text, ha="center", va="center", fontsize=fontsize - 1, parse_math=False)
@@ -147,7 +147,7 @@ def draw_time_class(ax: Axes, report: PatientReport, *, fontsize: float = 9) -> 
             ax.add_patch(Rectangle((x + 0.03, y + 0.03), 0.94, 0.94, fill=False, edgecolor="black", lw=3))
             ax.text(x + 0.5, y + 0.1, "this patient", ha="center", fontsize=fontsize - 1, weight="bold")
     # one status known: the patient lies in one of two cells, both outlined dashed
-    if (report.pdl1_status is None) != (report.til_status is None):
+    if any(report.patient_cell(cell) == "maybe" for cell in report.cells):
         if report.pdl1_status is not None:
             box, where = (report.pdl1_status, 0, 1, 2), "this column"
         else:
@@ -194,6 +194,6 @@ def report_page_figure(report: PatientReport) -> Figure:
     lines = [f"Inputs not given: {missing}. {report.missing_text}",
              "Warnings: " + ("none" if not report.warnings else ""), *[f" - {w}" for w in report.warnings]]
     fig.text(0.34, 0.3, _wrapped(lines, 125), fontsize=8, **text)
-    fig.text(0.03, 0.06, _wrapped([f"Before using these numbers elsewhere: {report.update_text}"], 150),
+    fig.text(0.03, 0.06, _wrapped([f"{report.caveat_title} {report.update_text}"], 150),
              fontsize=8, weight="bold", **text)
     return fig

@@ -8,6 +8,7 @@ Not a ``conftest.py``: a second conftest module would replace ``tests/conftest.p
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -18,13 +19,37 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 #: The ``icipredict`` command of this Python, as the tests run it.
 CLI = [sys.executable, "-m", "icipredict.cli"]
+
+K = TypeVar("K")
+
+
+def run_cli(args: list[str], *, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """``icipredict ARGS`` in a subprocess, its stdout and stderr captured as text."""
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def run_cli_many(jobs: Mapping[K, list[str]], *, cwd: Path | None = None, timeout: float = 600,
+                 workers: int = 2) -> dict[K, subprocess.CompletedProcess]:
+    """:func:`run_cli` for each job, ``workers`` at a time: each call spends most of its time importing."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {key: pool.submit(run_cli, args, cwd=cwd, timeout=timeout) for key, args in jobs.items()}
+        return {key: f.result() for key, f in futures.items()}
+
+
+def tree_digest(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """SHA-256 of every file under ``root`` by relative path, leaving out files under a folder named in ``skip``."""
+    skipped = set(skip)
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and not skipped & set(p.parts)}
 
 
 def free_port() -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import REPO
+from process_support import tree_digest
 
 import icipredict
 from icipredict.io.bundle import shipped_model_path, shipped_models
@@ -22,8 +22,7 @@ PATIENTS = [{"patient_id": "a", "pdl1_tps": 60, "tmb": 14, "regimen": "ici_mono"
 
 
 def _digest_tree(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+    return tree_digest(root, skip=("__pycache__",))  # Python's bytecode caches are not written by the package
 
 
 def test_no_runtime_import_cycle():

@@ -71,16 +71,17 @@ def top_contributions(model: IciModel, clean: pd.DataFrame, k: int) -> pd.DataFr
     total = values.sum(axis=1) + base
     order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :k]
     names = np.asarray(phi.columns)
-    columns = source_columns(list(names), clean)
+    columns = source_columns(list(names), clean).to_numpy()
     out = {}
     n = len(clean)
     rows = np.arange(n)
     til_sources = chemo = None  # computed once, when needed
+    cells: dict[str, np.ndarray] = {}  # each named column's values, read once for all ranks
     for j in range(k):
         has = j < order.shape[1]
         idx = order[:, j] if has else np.zeros(n, dtype=int)
         shap = values[rows, idx] if has else np.full(n, np.nan)
-        feature = columns.to_numpy()[rows, idx] if has else np.full(n, None)
+        feature = columns[rows, idx] if has else np.full(n, None)
         given: list = [None] * n
         if has:
             til = names[idx] == "til"
@@ -91,7 +92,7 @@ def top_contributions(model: IciModel, clean: pd.DataFrame, k: int) -> pd.DataFr
                     til_sources = np.array([s if isinstance(s, str) and s else "til_status" for s in named],
                                            dtype=object)
                 feature[til] = til_sources[til]
-            given = _values_as_given(clean, feature)
+            given = _values_as_given(clean, feature, cells)
             if "regimen" in clean.columns:  # smoking and sex are switched off by chemo-ICI, which is named
                 if chemo is None:
                     chemo = clean["regimen"].to_numpy(dtype=object) == "chemo_ici"
@@ -104,16 +105,21 @@ def top_contributions(model: IciModel, clean: pd.DataFrame, k: int) -> pd.DataFr
     return pd.DataFrame(out, index=clean.index)
 
 
-def _values_as_given(clean: pd.DataFrame, feature: np.ndarray) -> list:
-    """Per patient, the value of the column ``feature`` names, as given: one column read per distinct name."""
+def _values_as_given(clean: pd.DataFrame, feature: np.ndarray, cells: dict[str, np.ndarray]) -> list:
+    """Per patient, the value of the column ``feature`` names, as given.
+
+    ``cells`` keeps each column's values once read, so the ranks of :func:`top_contributions` read a
+    column once between them.
+    """
     given = np.empty(len(feature), dtype=object)
     for name in pd.unique(feature):
         rows = np.flatnonzero(feature == name)
         if name not in clean.columns:  # a feature with no column of its own (none today): nothing was given
             given[rows] = "not given"
             continue
-        cells = clean[name].to_numpy(dtype=object)[rows]
-        given[rows] = [_given(v) for v in cells]
+        if name not in cells:
+            cells[name] = clean[name].to_numpy(dtype=object)
+        given[rows] = [_given(v) for v in cells[name][rows]]
     return given.tolist()
 
 

@@ -21,12 +21,13 @@ from icipredict.clinical.columns import Table, floats, texts
 from icipredict.clinical.mutations import DRIVER_COLUMNS, IMMUNE_EVASION, POSITIVE, mutation_groups
 from icipredict.clinical.til import TIL_MEASURES, til_status_values
 from icipredict.clinical.time_class import time_status_pair
+from icipredict.labels import MISSING_INPUT_WORDS
 from icipredict.metadata import FeatureOptions
 from icipredict.schema import MUTATION_COLUMNS
 from icipredict.vocab import PDL1_BANDS
 
 __all__ = ["FeatureOptions", "model_inputs", "model_input_values", "build_features", "FEATURE_GROUPS", "INPUT_SOURCES", "INPUT_SETS",
-           "MISSING_INPUT_NAMES", "prior_therapy"]
+           "MISSING_INPUT_COLUMNS", "MISSING_INPUT_NAMES", "prior_therapy"]
 
 _BAND_ORDINAL = {band: float(i) for i, band in enumerate(PDL1_BANDS)}
 
@@ -73,13 +74,19 @@ TREE_ONLY_SOURCES: dict[str, tuple[str, ...]] = {
     "immune_evasion": tuple(f"mut_{g}" for g in IMMUNE_EVASION),
     "nlr_log": ("nlr",),
 }
-#: How a missing input is named to the user: its canonical column(s).
-MISSING_INPUT_NAMES: dict[str, str] = {
+#: The canonical column(s) that would give each input when it is missing (its words:
+#: :data:`icipredict.labels.MISSING_INPUT_WORDS`).
+MISSING_INPUT_COLUMNS: dict[str, str] = {
     "pdl1": "pdl1_tps or pdl1_band", "tmb": "tmb", "prior": "prior_systemic_therapy or line_of_therapy",
     "ctla4": "regimen", "ecog": "ecog", "never_smoker": "smoking", "female": "sex", "age": "age",
     "squamous": "histology", "cold": "mut_stk11 and mut_keap1", "driver": "mut_egfr/alk/ros1/ret/erbb2",
     "kras": "mut_kras", "tp53": "mut_tp53", "albumin": "albumin", "pack_years": "pack_years",
-    "til": f"a TIL measure ({', '.join(TIL_MEASURES[1:])} or {TIL_MEASURES[0]})",
+    "til": f"{', '.join(TIL_MEASURES[1:])} or {TIL_MEASURES[0]}",
+}
+#: How a missing input is named to the user (``predict``'s ``missing_inputs``): its canonical column(s);
+#: the TIL input, any of six measures, says what they are first.
+MISSING_INPUT_NAMES: dict[str, str] = {
+    **MISSING_INPUT_COLUMNS, "til": f"{MISSING_INPUT_WORDS['til']} ({MISSING_INPUT_COLUMNS['til']})",
 }
 #: Input sets compared by model selection: the transportable core, and the core with every other
 #: input the licensed training studies measure.

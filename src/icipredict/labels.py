@@ -22,8 +22,8 @@ import pandas as pd
 
 from icipredict.vocab import DRIVER_GENES, MUTATION_GENES
 
-__all__ = ["COLUMN_LABELS", "MODEL_INPUT_LABELS", "REGIMEN_WORDS", "GROUP_WORDS", "value_label", "column_label",
-           "is_missing", "format_number", "percent", "points"]
+__all__ = ["COLUMN_LABELS", "MODEL_INPUT_LABELS", "MISSING_INPUT_WORDS", "REGIMEN_WORDS", "GROUP_WORDS", "value_label",
+           "column_label", "is_missing", "format_number", "percent", "points"]
 
 #: Canonical predictor column -> (name as a clinician says it, unit written after the value).
 COLUMN_LABELS: dict[str, tuple[str, str]] = {
@@ -80,6 +80,16 @@ MODEL_INPUT_LABELS: dict[str, str] = {
     "til": "TIL positive (any TIL measure)",
 }
 
+#: Model input -> what a missing input is called in words (its columns:
+#: :data:`icipredict.features.MISSING_INPUT_COLUMNS`).
+MISSING_INPUT_WORDS: dict[str, str] = {
+    "pdl1": "PD-L1 (TPS or band)", "tmb": "TMB", "prior": "prior systemic therapy or line of therapy",
+    "ctla4": "regimen", "ecog": "ECOG performance status", "never_smoker": "smoking status", "female": "sex",
+    "age": "age", "squamous": "histology", "cold": "STK11 and KEAP1 status",
+    "driver": "driver genes (EGFR/ALK/ROS1/RET/ERBB2)", "kras": "KRAS status", "tp53": "TP53 status",
+    "albumin": "albumin", "pack_years": "pack-years", "til": "a TIL measure",
+}
+
 #: The regimen categories in words.
 REGIMEN_WORDS: dict[str, str] = {"ici_mono": "ICI alone", "ici_ctla4": "ICI + anti-CTLA-4",
                                  "chemo_ici": "chemotherapy + ICI"}
@@ -132,13 +142,14 @@ def percent(p: float, digits: int = 0) -> str:
     return f"{100 * float(p):.{digits}f}%"
 
 
-def points(delta: float) -> str:
-    """A signed change in probability in percentage points.
+def points(delta: float, *, unit: bool = True) -> str:
+    """A signed change in probability in percentage points (without the word when ``unit`` is false).
 
-    >>> points(0.1086), points(-0.0485)
-    ('+10.9 points', '-4.9 points')
+    >>> points(0.1086), points(-0.0485), points(0.1086, unit=False)
+    ('+10.9 points', '-4.9 points', '+10.9')
     """
-    return f"{100 * float(delta):+.1f} points"
+    number = f"{100 * float(delta):+.1f}"
+    return f"{number} points" if unit else number
 
 
 def column_label(column: str) -> str:

@@ -16,13 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
-from icipredict.clinical.time_class import NUMBERINGS
-from icipredict.features import MISSING_INPUT_NAMES
-from icipredict.labels import GROUP_WORDS, is_missing, percent, value_label
+from icipredict.clinical.time_class import NUMBERINGS, describe_pair, read_pair
+from icipredict.features import MISSING_INPUT_COLUMNS, MISSING_INPUT_NAMES
+from icipredict.labels import GROUP_WORDS, MISSING_INPUT_WORDS, is_missing, percent, points, value_label
 from icipredict.metadata import ModelMetadata
 from icipredict.vocab import BENEFIT_GROUP_THRESHOLDS, DCB_MONTHS
 
@@ -32,24 +32,16 @@ __all__ = ["PatientReport", "Contribution", "TimeCell", "build_report", "REPORT_
 REPORT_EXPLAIN = 8
 #: Contributions smaller than this (in probability, 0.05 points) are left out: they would print as 0.0.
 MIN_EFFECT = 0.0005
-_PAIR = re.compile(r"PD-L1([+\-?])/TIL([+\-?])")
-_SIGN = {"+": 1, "-": 0, "?": None}
-#: The model inputs' missing-input names (``predict``'s ``missing_inputs``) in words.
-_MISSING_WORDS: dict[str, str] = {
-    "pdl1": "PD-L1 (TPS or band)", "tmb": "TMB", "prior": "prior systemic therapy or line of therapy",
-    "ctla4": "regimen", "ecog": "ECOG performance status", "never_smoker": "smoking status", "female": "sex",
-    "age": "age", "squamous": "histology", "cold": "STK11 and KEAP1 status",
-    "driver": "driver genes (EGFR/ALK/ROS1/RET/ERBB2)", "kras": "KRAS status", "tp53": "TP53 status",
-    "albumin": "albumin", "pack_years": "pack-years", "til": "a TIL measure",
-}
-_MISSING_BY_COLUMNS = {MISSING_INPUT_NAMES[k]: v for k, v in _MISSING_WORDS.items() if k in MISSING_INPUT_NAMES}
+#: Where each TIME class numbering (:data:`~icipredict.clinical.time_class.NUMBERINGS`) comes from.
+_NUMBERING_SOURCES = {"seed": "the seed review's numbering", "teng": "Teng et al., Cancer Res 2015"}
+#: A ``missing_inputs`` item -> (canonical columns, words) of its input.
+_MISSING_ITEMS = {MISSING_INPUT_NAMES[k]: (MISSING_INPUT_COLUMNS[k], MISSING_INPUT_WORDS[k])
+                  for k in MISSING_INPUT_NAMES}
 
 
 def _missing_item(text: str) -> tuple[str, str]:
-    """A ``missing_inputs`` item as (canonical columns, words): "a TIL measure (til_density, ...)" splits in two."""
-    words = _MISSING_BY_COLUMNS.get(text, text)
-    columns = re.fullmatch(rf"{re.escape(words)} \((.*)\)", text)
-    return (columns.group(1) if columns else text), words
+    """A ``missing_inputs`` item as (canonical columns, words); an item of no known input as itself twice."""
+    return _MISSING_ITEMS.get(text, (text, text))
 
 
 @dataclass(frozen=True)
@@ -60,6 +52,11 @@ class Contribution:
     label: str
     effect: float
     shap: float
+
+    @property
+    def points_text(self) -> str:
+        """The effect in signed percentage points, as the table and the chart print it: ``"+10.9"``."""
+        return points(self.effect, unit=False)
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,7 @@ class TimeCell:
 
     @property
     def pair(self) -> str:
-        return f"PD-L1{'+' if self.pdl1 else '-'}/TIL{'+' if self.til else '-'}"
+        return describe_pair(self.pdl1, self.til)
 
     @property
     def rate_text(self) -> str:
@@ -116,6 +113,11 @@ class PatientReport:
     extra: dict[str, Any] = field(default_factory=dict)
 
     # -- sentences -------------------------------------------------------------------------------
+    #: Said in place of the contributions when no input moved the estimate.
+    no_contributions_text = "No input moved this estimate: it is the training average."
+    #: Heads the caveat (:attr:`update_text`).
+    caveat_title = "Before using these numbers elsewhere:"
+
     @property
     def p_text(self) -> str:
         """The probability as the report prints it (``predict``'s value rounded to a whole percent)."""
@@ -153,11 +155,21 @@ class PatientReport:
 
     @property
     def numbering_text(self) -> str:
-        source = {"seed": "the seed review's numbering (I PD-L1-/TIL-, II PD-L1+/TIL+, III PD-L1-/TIL+, "
-                          "IV PD-L1+/TIL-)",
-                  "teng": "Teng et al., Cancer Res 2015 (I PD-L1+/TIL+, II PD-L1-/TIL-, III PD-L1+/TIL-, "
-                          "IV PD-L1-/TIL+)"}
-        return f"Numbering: {source.get(self.numbering, self.numbering)}."
+        if self.numbering not in NUMBERINGS:
+            return f"Numbering: {self.numbering}."
+        classes = sorted((label, describe_pair(*pair)) for pair, label in NUMBERINGS[self.numbering].items())
+        return (f"Numbering: {_NUMBERING_SOURCES.get(self.numbering, self.numbering)} "
+                f"({', '.join(f'{label} {pair}' for label, pair in classes)}).")
+
+    def patient_cell(self, cell: TimeCell) -> Literal["this", "maybe", ""]:
+        """Whether ``cell`` is the patient's TIME cell: "this"; "maybe" when one status is known and the cell
+        has it (the patient is in one of two cells); "" otherwise."""
+        if (cell.pdl1, cell.til) == (self.pdl1_status, self.til_status):
+            return "this"
+        if ((self.til_status is None and self.pdl1_status == cell.pdl1)
+                or (self.pdl1_status is None and self.til_status == cell.til)):
+            return "maybe"
+        return ""
 
     @property
     def nearest_bin(self) -> pd.Series | None:
@@ -198,19 +210,13 @@ class PatientReport:
                 f"{self.level:.0%} interval{interval} includes the uncertainty about the unknown ones.")
 
 
-def _status_pair(time_class: str) -> tuple[int | None, int | None]:
-    m = _PAIR.search(time_class)
-    return (None, None) if m is None else (_SIGN[m.group(1)], _SIGN[m.group(2)])
-
-
 def _cells(meta: ModelMetadata | None) -> list[TimeCell]:
     numbering = NUMBERINGS[meta.time_numbering if meta is not None else "seed"]
     rates = meta.time_class_rates if meta is not None else {}
     cells = []
     for til in (1, 0):
         for pdl1 in (0, 1):
-            key = f"PD-L1{'+' if pdl1 else '-'}/TIL{'+' if til else '-'}"
-            r = rates.get(key) if rates else None
+            r = rates.get(describe_pair(pdl1, til)) if rates else None
             n = int(r["n"]) if r else (0 if rates else None)
             cells.append(TimeCell(pdl1, til, numbering[(pdl1, til)], n, int(r["durable_benefit"]) if r else
                                   (0 if rates else None)))
@@ -330,7 +336,7 @@ def build_report(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
     thresholds = (thr.low, thr.high) if thr is not None else (BENEFIT_GROUP_THRESHOLDS["low"],
                                                              BENEFIT_GROUP_THRESHOLDS["high"])
     time_class = str(row.get("time_class") or "unknown (PD-L1?/TIL?)")
-    pdl1_status, til_status = _status_pair(time_class)
+    pdl1_status, til_status = read_pair(time_class)
     source_text, effect_text, rates_text = _til_texts(row, meta, patient)
     missing = [_missing_item(m) for m in str(row.get("missing_inputs") or "").split("; ") if m]
     calibration = pd.DataFrame(meta.calibration_cv if meta is not None else [])

@@ -13,12 +13,13 @@ literally. matplotlib is imported inside the functions.
 
 from __future__ import annotations
 
-import io
 import textwrap
 from typing import TYPE_CHECKING, Literal
 
 from icipredict.labels import percent
-from icipredict.plots import OKABE_ITO
+from icipredict.plots.evaluation import calibration_yerr
+from icipredict.plots.style import OKABE_ITO, new_figure
+from icipredict.plots.style import figure_bytes as _figure_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -36,22 +37,13 @@ _PATIENT_CELL = "#d7ebf7"  # a light tint of Okabe-Ito sky blue: black text keep
 _CELL = "#f2f2f2"
 
 
-def _figure(width: float, height: float) -> Figure:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
-
-
 def figure_bytes(fig: Figure, fmt: Literal["png", "pdf"] = "png", dpi: int = 110) -> bytes:
-    """The figure as PNG or PDF bytes, without dates or software versions (the same figure, the same bytes).
+    """A report figure as PNG or PDF bytes at its own page size (:func:`icipredict.plots.style.figure_bytes`).
 
     >>> figure_bytes(contributions_figure(report))[:4]  # doctest: +SKIP
     b'\\x89PNG'
     """
-    buf = io.BytesIO()
-    metadata = {"Software": None} if fmt == "png" else {"CreationDate": None, "Producer": None, "Creator": None}
-    fig.savefig(buf, format=fmt, dpi=dpi, metadata=metadata)
-    return buf.getvalue()
+    return _figure_bytes(fig, fmt, dpi=dpi, tight=False)
 
 
 # -- contributions --------------------------------------------------------------------------------
@@ -62,7 +54,7 @@ def draw_contributions(ax: Axes, report: PatientReport, *, fontsize: float = 9, 
 
     items = report.contributions[::-1]
     if not items:
-        ax.text(0.5, 0.5, "No input moved this estimate: it is the training average.", ha="center", va="center",
+        ax.text(0.5, 0.5, report.no_contributions_text, ha="center", va="center",
                 transform=ax.transAxes, fontsize=fontsize, parse_math=False)
         ax.set_axis_off()
         return
@@ -72,8 +64,8 @@ def draw_contributions(ax: Axes, report: PatientReport, *, fontsize: float = 9, 
                   fontsize=fontsize, parse_math=False)
     span = max(max(abs(v) for v in values), 2.0)  # a 0.1-point effect must not fill the panel
     ax.set_xlim(-1.45 * span, 1.45 * span)
-    for i, v in enumerate(values):
-        ax.text(v + (0.04 if v >= 0 else -0.04) * span, i, f"{v:+.1f}", va="center",
+    for i, (v, c) in enumerate(zip(values, items)):
+        ax.text(v + (0.04 if v >= 0 else -0.04) * span, i, c.points_text, va="center",
                 ha="left" if v >= 0 else "right", fontsize=fontsize - 1, parse_math=False)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel("change in the probability of durable benefit (percentage points)", fontsize=fontsize)
@@ -86,7 +78,7 @@ def draw_contributions(ax: Axes, report: PatientReport, *, fontsize: float = 9, 
 
 def contributions_figure(report: PatientReport) -> Figure:
     """The contributions bar chart on its own (the HTML report embeds it)."""
-    fig = _figure(6.4, 0.42 * max(len(report.contributions), 2) + 1.3)
+    fig = new_figure((6.4, 0.42 * max(len(report.contributions), 2) + 1.3))
     draw_contributions(fig.add_subplot(), report, title=False)  # the HTML section has the heading
     return fig
 
@@ -95,7 +87,6 @@ def contributions_figure(report: PatientReport) -> Figure:
 
 def draw_calibration(ax: Axes, report: PatientReport, *, fontsize: float = 9, title: bool = True) -> None:
     """The model's calibration curve, the benefit groups as shaded columns, the patient as a line and band."""
-    import numpy as np
     from matplotlib.ticker import PercentFormatter
 
     low, high = report.thresholds
@@ -106,9 +97,8 @@ def draw_calibration(ax: Axes, report: PatientReport, *, fontsize: float = 9, ti
     ax.plot([0, 1], [0, 1], ls="--", color="#767676", lw=0.9, label="perfect calibration")
     c = report.calibration
     if not c.empty:
-        err = np.clip([c["observed"] - c["observed_low"], c["observed_high"] - c["observed"]], 0, None)
-        ax.errorbar(c["mean_predicted"], c["observed"], yerr=err, fmt="o-", color=OKABE_ITO["blue"], ms=4, lw=1.2,
-                    capsize=2, label=f"training patients ({int(c['n'].sum())})")
+        ax.errorbar(c["mean_predicted"], c["observed"], yerr=calibration_yerr(c), fmt="o-", color=OKABE_ITO["blue"],
+                    ms=4, lw=1.2, capsize=2, label=f"training patients ({int(c['n'].sum())})")
     if report.p_low is not None and report.p_high is not None:
         ax.axvspan(report.p_low, report.p_high, facecolor="none", edgecolor="#555555", hatch="///", lw=0,
                    label=f"{report.level:.0%} interval")
@@ -126,7 +116,7 @@ def draw_calibration(ax: Axes, report: PatientReport, *, fontsize: float = 9, ti
 
 def calibration_figure(report: PatientReport) -> Figure:
     """The calibration position on its own (the HTML report embeds it)."""
-    fig = _figure(5.2, 4.2)
+    fig = new_figure((5.2, 4.2))
     draw_calibration(fig.add_subplot(), report, title=False)
     return fig
 
@@ -139,7 +129,7 @@ def draw_time_class(ax: Axes, report: PatientReport, *, fontsize: float = 9) -> 
 
     for cell in report.cells:
         x, y = cell.pdl1, cell.til
-        here = (cell.pdl1, cell.til) == (report.pdl1_status, report.til_status)
+        here = report.patient_cell(cell) == "this"
         ax.add_patch(Rectangle((x, y), 1, 1, facecolor=_PATIENT_CELL if here else _CELL, edgecolor="white", lw=2))
         text = f"{cell.label}\n{cell.pair}\n" + textwrap.fill(cell.rate_text, 22)
         ax.text(x + 0.5, y + 0.55, text, ha="center", va="center", fontsize=fontsize - 1, parse_math=False)
@@ -147,7 +137,7 @@ def draw_time_class(ax: Axes, report: PatientReport, *, fontsize: float = 9) -> 
             ax.add_patch(Rectangle((x + 0.03, y + 0.03), 0.94, 0.94, fill=False, edgecolor="black", lw=3))
             ax.text(x + 0.5, y + 0.1, "this patient", ha="center", fontsize=fontsize - 1, weight="bold")
     # one status known: the patient lies in one of two cells, both outlined dashed
-    if (report.pdl1_status is None) != (report.til_status is None):
+    if any(report.patient_cell(cell) == "maybe" for cell in report.cells):
         if report.pdl1_status is not None:
             box, where = (report.pdl1_status, 0, 1, 2), "this column"
         else:
@@ -194,6 +184,6 @@ def report_page_figure(report: PatientReport) -> Figure:
     lines = [f"Inputs not given: {missing}. {report.missing_text}",
              "Warnings: " + ("none" if not report.warnings else ""), *[f" - {w}" for w in report.warnings]]
     fig.text(0.34, 0.3, _wrapped(lines, 125), fontsize=8, **text)
-    fig.text(0.03, 0.06, _wrapped([f"Before using these numbers elsewhere: {report.update_text}"], 150),
+    fig.text(0.03, 0.06, _wrapped([f"{report.caveat_title} {report.update_text}"], 150),
              fontsize=8, weight="bold", **text)
     return fig

@@ -56,13 +56,10 @@ def _time_grid(r: PatientReport) -> str:
     for til in (1, 0):
         cells = [f'<th scope="row">{"TIL high" if til else "TIL low"}</th>']
         for cell in (c for c in r.cells if c.til == til):
-            here = (cell.pdl1, cell.til) == (r.pdl1_status, r.til_status)
-            maybe = (not here and ((r.til_status is None and r.pdl1_status == cell.pdl1)
-                                   or (r.pdl1_status is None and r.til_status == cell.til)))
-            css = "this" if here else ("maybe" if maybe else "")
-            mark = ('<span class="you">this patient</span>' if here
-                    else '<span class="you">this patient: one of these two</span>' if maybe else "")
-            current = ' aria-current="true"' if here else ""
+            css = r.patient_cell(cell)
+            mark = ('<span class="you">this patient</span>' if css == "this"
+                    else '<span class="you">this patient: one of these two</span>' if css == "maybe" else "")
+            current = ' aria-current="true"' if css == "this" else ""
             cells.append(f'<td data-pair="{_e(cell.pair)}" class="{css}"{current}>'
                          f'<span class="cls">{_e(cell.label)}</span> <span class="pair">{_e(cell.pair)}</span>'
                          f'<span class="rate">{_e(cell.rate_text)}</span>{mark}</td>')
@@ -82,14 +79,14 @@ def _time_section(r: PatientReport) -> str:
 
 def _contribution_section(r: PatientReport, chart: bytes | None) -> str:
     if not r.contributions:
-        body = '<p id="contributions">No input moved this estimate: it is the training average.</p>'
+        body = f'<p id="contributions">{_e(r.no_contributions_text)}</p>'
     else:
-        summary = "; ".join(f"{c.label} {100 * c.effect:+.1f}" for c in r.contributions)
+        summary = "; ".join(f"{c.label} {c.points_text}" for c in r.contributions)
         img = (f'<img class="chart" src="{_png_uri(chart)}" alt="{_e("Bar chart, percentage points: " + summary)}">'
                if chart else "")
         rows = "".join(
             f'<tr data-feature="{_e(c.feature)}"><td>{_e(c.label)}</td><td><code>{_e(c.feature)}</code></td>'
-            f'<td class="num">{100 * c.effect:+.1f}</td><td class="num">{c.shap:+.3f}</td></tr>'
+            f'<td class="num">{c.points_text}</td><td class="num">{c.shap:+.3f}</td></tr>'
             for c in r.contributions)
         body = (f'{img}<table id="contributions"><caption>Inputs that moved this estimate most</caption><thead><tr>'
                 '<th scope="col">Input as given</th><th scope="col">Column</th>'
@@ -151,8 +148,7 @@ def report_fragment(report: PatientReport, *, charts: bool = True) -> str:
             f"{_headline(report)}"
             f'<div class="icp-grid">{_time_section(report)}{_contribution_section(report, bars)}'
             f"{_calibration_section(report, calibration)}{_missing_and_warnings(report)}</div>"
-            f'<p id="caveat" class="caveat"><strong>Before using these numbers elsewhere:</strong> '
-            f"{_e(report.update_text)}</p>"
+            f'<p id="caveat" class="caveat"><strong>{_e(report.caveat_title)}</strong> {_e(report.update_text)}</p>'
             f'<p class="disclaimer-inline">Model {_e(report.model_version)}. Decision support for research, not a '
             "medical device.</p></section>")
 

@@ -8,16 +8,15 @@ import os
 import struct
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from conftest import FAST_TRAIN
+from process_support import CLI, run_cli_many
 
 from icipredict.io.synthetic import synthetic_cohort
 
-CLI = [sys.executable, "-m", "icipredict.cli"]
 N = 100
 
 
@@ -52,12 +51,7 @@ def _jobs(d: Path) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def runs(files) -> dict[str, subprocess.CompletedProcess]:
-    def run(argv):
-        return subprocess.run([*CLI, *argv], capture_output=True, text=True, timeout=600, cwd=files)
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {k: pool.submit(run, argv) for k, argv in _jobs(files).items()}
-        return {k: f.result() for k, f in futures.items()}
+    return run_cli_many(_jobs(files), cwd=files, timeout=600)
 
 
 def _ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:

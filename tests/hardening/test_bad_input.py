@@ -11,35 +11,17 @@ from __future__ import annotations
 
 import io
 import math
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from process_support import run_cli_many
 
 from icipredict import predict
 from icipredict.exceptions import InvalidPatientData
 from icipredict.io import read_patients
 from icipredict.schema import check_patients
-
-CLI = [sys.executable, "-m", "icipredict.cli"]
-
-
-def _start(args: list[str], cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([*CLI, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _finish(proc: subprocess.Popen) -> tuple[int, str, str]:
-    out, err = proc.communicate(timeout=180)
-    return proc.returncode, out, err
-
-
-def _run(args: list[str], cwd: Path) -> tuple[int, str, str]:
-    return _finish(_start(args, cwd))
-
 
 def _rows(header: str, *rows: str) -> str:
     return "\n".join([header, *rows]) + "\n"
@@ -100,10 +82,9 @@ def _assert_clean_error(code: int, err: str, needles: list[str], what: str) -> N
 
 
 def _run_many(jobs: dict, cwd: Path) -> dict:
-    """Run CLI calls a few at a time: each one spends most of its time importing."""
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {key: pool.submit(_run, args, cwd) for key, args in jobs.items()}
-        return {key: f.result() for key, f in futures.items()}
+    """Run CLI calls four at a time; each as (exit code, stdout, stderr)."""
+    return {key: (p.returncode, p.stdout, p.stderr)
+            for key, p in run_cli_many(jobs, cwd=cwd, timeout=180, workers=4).items()}
 
 
 @pytest.fixture(scope="module")
@@ -230,10 +211,9 @@ def test_semicolon_table_is_read_like_the_comma_one(tmp_path, small_model):
     assert b["pdl1_tps"].tolist()[:2] == [80.0, 0.0]
     assert b["sex"].astype(object).tolist()[:2] == ["female", "male"]
     pd.testing.assert_frame_equal(a.drop(columns="cohort"), b.drop(columns="cohort"))
-    procs = [_start(["predict", "--model", str(small_model), "--input", str(p), "--output",
-                     str(tmp_path / f"{p.stem}.out.csv")], tmp_path) for p in (comma, semi)]
-    for proc in procs:
-        code, _, err = _finish(proc)
+    runs = _run_many({p.stem: ["predict", "--model", str(small_model), "--input", str(p), "--output",
+                               str(tmp_path / f"{p.stem}.out.csv")] for p in (comma, semi)}, tmp_path)
+    for code, _, err in runs.values():
         assert code == 0, err
     pa = pd.read_csv(tmp_path / "comma.out.csv")
     pb = pd.read_csv(tmp_path / "semi.out.csv")

@@ -15,7 +15,6 @@ prediction; never a traceback.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import os
@@ -23,7 +22,6 @@ import shutil
 import subprocess
 import sys
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -31,13 +29,13 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import pytest
+from process_support import run_cli_many, tree_digest
 
 import icipredict
 from icipredict.cli import main
 from icipredict.exceptions import InputWarning, InvalidPatientData, ModelLoadError
 from icipredict.schema import validate_patients
 
-CLI = [sys.executable, "-m", "icipredict.cli"]
 HEADER = "patient_id,pdl1_tps,tmb,age,sex,smoking,ecog,albumin,regimen"
 ROWS = ["p1,80,20,64,F,former,1,3.9,ici_mono", "p2,0,2,71,M,never,0,4.1,ici_mono",
         "p3,30,11,58,F,current,2,3.2,chemo_ici", "p4,,5,69,M,former,1,,ici_mono",
@@ -49,11 +47,6 @@ def _csv(*rows: str, header: str = HEADER) -> str:
 
 
 GOOD = _csv(*ROWS)
-
-
-def _sha(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @dataclass(frozen=True)
@@ -377,7 +370,7 @@ def reference(tmp_path_factory, models) -> Path:
 
 def _assert_case(case: Case, folder: Path, code: int, out: str, err: str, before: dict[str, str]) -> None:
     assert "Traceback" not in err and "Traceback" not in out, err
-    after = _sha(folder)
+    after = tree_digest(folder)
     for name, digest in before.items():
         if name in case.changes:
             continue
@@ -391,7 +384,7 @@ def _assert_case(case: Case, folder: Path, code: int, out: str, err: str, before
         for needle in case.needles:
             assert needle in err, f"{needle!r} not in {err!r}"
         assert len(err) < 3000, "the message is not trimmed"
-        assert set(_sha(folder)) == set(before), "a refused run wrote a file"
+        assert set(tree_digest(folder)) == set(before), "a refused run wrote a file"
     else:
         assert code == 0, err
         for needle in case.needles:
@@ -405,7 +398,7 @@ def test_cli_matrix(case: Case, mode: str, models, reference, tmp_path):
     folder = reference / f"{case.id}-{mode}"
     folder.mkdir()
     _write_files(folder, case)
-    before = _sha(folder)
+    before = tree_digest(folder)
     code, out, err = _run_in_process(_argv(case, folder, mode, models))
     _assert_case(case, folder, code, out, err, before)
 
@@ -427,15 +420,10 @@ def subprocess_runs(models, reference):
         folder = reference / f"{case.id}-{mode}-subprocess"
         folder.mkdir()
         _write_files(folder, case)
-        jobs[case.id] = (case, folder, _sha(folder), _argv(case, folder, mode, models))
+        jobs[case.id] = (case, folder, tree_digest(folder), _argv(case, folder, mode, models))
 
-    def run(argv):
-        p = subprocess.run([*CLI, *argv], capture_output=True, text=True, timeout=300)
-        return p.returncode, p.stdout, p.stderr
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = {k: pool.submit(run, job[3]) for k, job in jobs.items()}
-        return {k: (jobs[k], f.result()) for k, f in results.items()}
+    runs = run_cli_many({k: job[3] for k, job in jobs.items()}, timeout=300)
+    return {k: (jobs[k], (p.returncode, p.stdout, p.stderr)) for k, p in runs.items()}
 
 
 @pytest.mark.parametrize("case_id", SUBPROCESS, ids=SUBPROCESS)
@@ -522,12 +510,12 @@ def test_api_validated_report_is_not_checked_again(small_model):
 def test_api_parquet_float_ids_through_the_cli(tmp_path, small_model):
     path = tmp_path / "ids.parquet"
     pd.DataFrame({"patient_id": [12.0, 13.5], "tmb": [4.0, 20.0]}).to_parquet(path)
-    before = _sha(tmp_path)
+    before = tree_digest(tmp_path)
     code, _, err = _run_in_process(["predict", "--model", str(small_model), "--input", str(path), "--output",
                                     str(tmp_path / "out.csv"), "--quiet"])
     assert code == 0, err
     assert _pred(tmp_path)["patient_id"].tolist() == ["12", "13.5"]
-    assert {k: v for k, v in _sha(tmp_path).items() if k != "out.csv"} == before
+    assert {k: v for k, v in tree_digest(tmp_path).items() if k != "out.csv"} == before
 
 
 def test_api_model_integrity(models):

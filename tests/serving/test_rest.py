@@ -8,19 +8,15 @@ import os
 import re
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from process_support import http_json, serve
 from serving_support import README, get_tracked_run, json_records, readme_block, synthetic_patients
 
 pytestmark = pytest.mark.slow
@@ -29,28 +25,16 @@ MAX_ROWS = 100
 STARTUP_SECONDS = 90
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, timeout: float = 2.0) -> int:
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.status
-
-
 def _post(url: str, body: dict, timeout: float = 60.0) -> tuple[int, dict | str]:
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    """POST ``body``; the answer as JSON (as text when an error answer is not JSON)."""
+    status, raw = http_json(url, body, timeout)
+    if 200 <= status < 300:  # urllib raises on every other status: an error answer
+        return status, json.loads(raw)
+    text = raw.decode(errors="replace")
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as exc:
-        text = exc.read().decode(errors="replace")
-        try:
-            return exc.code, json.loads(text)
-        except ValueError:
-            return exc.code, text
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
 
 
 @pytest.fixture(scope="module")
@@ -67,37 +51,8 @@ def _serve(model_uri: str, log: Path, env: dict):
 @contextlib.contextmanager
 def _serve_command(command: Callable[[int], list[str]], log: Path, env: dict):
     """A server started by ``command(port)`` in its own process group; yields its base URL once /ping answers."""
-    port = _free_port()
-    cmd = command(port)
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"mlflow models serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if _get(f"http://127.0.0.1:{port}/ping") == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"mlflow models serve did not answer /ping within {STARTUP_SECONDS} s:\n"
-                            f"{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                proc.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+    with serve(command, log, env, name="mlflow models serve", startup_seconds=STARTUP_SECONDS) as served:
+        yield served.url
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from browser_support import ARTIFACTS, chromium
+from process_support import CLI, http_json, serve
 
 import icipredict
 from icipredict.io.synthetic import synthetic_cohort
@@ -32,22 +31,6 @@ SECRET_ID = "ZZ-SECRET-4711"  # must never appear in the server's output
 #: Typed into text boxes, and chosen in select boxes.
 TYPED = {"pdl1_tps": "60", "tmb": "14.5", "age": "67", "ecog": "1", "albumin": "3.8"}
 CHOSEN = {"regimen": "chemo_ici", "sex": "female", "histology": "adenocarcinoma", "mut_kras": "1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _http(url: str, body: dict | None = None, timeout: float = 30.0) -> tuple[int, bytes]:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
 
 
 @dataclass
@@ -61,32 +44,11 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``icipredict serve`` on a free loopback port, in its own process group and an empty cwd."""
-    port = _free_port()
     cwd = tmp_path_factory.mktemp("serve-cwd")
     log = tmp_path_factory.mktemp("serve-log") / "serve.log"
-    cmd = [sys.executable, "-m", "icipredict.cli", "serve", "--model", "public", "--host", "127.0.0.1",
-           "--port", str(port)]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"icipredict serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if _http(f"{url}/ping", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"icipredict serve did not answer /ping within {STARTUP_SECONDS} s:\n{log.read_text()}")
-            time.sleep(0.2)
-        yield Server(url, proc, log, cwd)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+    with serve(lambda port: [*CLI, "serve", "--model", "public", "--host", "127.0.0.1", "--port", str(port)], log,
+               cwd=cwd, name="icipredict serve", startup_seconds=STARTUP_SECONDS) as served:
+        yield Server(served.url, served.proc, log, cwd)
 
 
 @pytest.fixture(scope="module")
@@ -166,29 +128,29 @@ def test_invocations_over_http_match_predict(server):
     patients = synthetic_cohort(20, seed=3, outcomes=False)
     records = [{k: v for k, v in r.items() if v is not None and not (isinstance(v, float) and np.isnan(v))}
                for r in patients.to_dict(orient="records")]
-    status, body = _http(server.url + "/invocations", {"dataframe_records": records, "params": {"explain": 2}})
+    status, body = http_json(server.url + "/invocations", {"dataframe_records": records, "params": {"explain": 2}})
     assert status == 200, body
     got = json.loads(body)["predictions"]
     expected = icipredict.predict(patients, model="public", explain=2)
     assert [r["patient_id"] for r in got] == expected["patient_id"].tolist()
     assert list(got[0]) == list(expected.columns)
     assert [r["p_durable_benefit"] for r in got] == expected["p_durable_benefit"].tolist()
-    status, body = _http(server.url + "/invocations", {"dataframe_records": [{"patient_id": "b", "albumin": 38}]})
+    status, body = http_json(server.url + "/invocations", {"dataframe_records": [{"patient_id": "b", "albumin": 38}]})
     assert status == 400 and "column 'albumin'" in json.loads(body)["message"]
-    status, body = _http(server.url + "/version")
+    status, body = http_json(server.url + "/version")
     assert status == 200 and json.loads(body)["model_version"] == icipredict.load_model("public").version
 
 
 def test_ctrl_c_stops_cleanly_and_nothing_reaches_logs_or_disk(server):
     secret = {"patient_id": SECRET_ID, "tmb": 123.456, "tmb_assay": "SECRET-ASSAY"}
-    assert _http(server.url + "/invocations", {"dataframe_records": [secret]})[0] == 200
-    assert _http(server.url + "/invocations", {"dataframe_records": [{**secret, "pdl1_tps": 777}]})[0] == 400
+    assert http_json(server.url + "/invocations", {"dataframe_records": [secret]})[0] == 200
+    assert http_json(server.url + "/invocations", {"dataframe_records": [{**secret, "pdl1_tps": 777}]})[0] == 400
     form = urllib.parse.urlencode({"patient_id": SECRET_ID, "albumin": "38", "tmb_assay": "SECRET-ASSAY"}).encode()
     try:
         urllib.request.urlopen(urllib.request.Request(server.url + "/", data=form), timeout=30)
     except urllib.error.HTTPError as exc:
         assert exc.code == 400 and SECRET_ID in exc.read().decode()  # the page shows it; the log must not
-    assert _http(server.url + f"/?patient_id={SECRET_ID}")[0] == 200  # a query string is not logged either
+    assert http_json(server.url + f"/?patient_id={SECRET_ID}")[0] == 200  # a query string is not logged either
     os.killpg(server.proc.pid, signal.SIGINT)
     assert server.proc.wait(timeout=20) == 0
     log = server.log.read_text()

@@ -6,6 +6,7 @@ numbering, because papers number the four classes differently (domain.md section
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import numpy as np
@@ -17,7 +18,8 @@ from icipredict.clinical.biomarkers import pdl1_positive
 from icipredict.clinical.til import Cutoff, til_positive
 from icipredict.vocab import PDL1_POSITIVE_CUTOFF
 
-__all__ = ["NUMBERINGS", "time_status_pair", "describe_pair", "time_class", "time_class_codes", "time_class_labels"]
+__all__ = ["NUMBERINGS", "time_status_pair", "describe_pair", "read_pair", "time_class", "time_class_codes",
+           "time_class_labels"]
 
 #: (PD-L1 positive, TIL positive) -> TIME class label.
 #: "seed": the expert commentary of the seed review (domain.md section 3): I PD-L1-/TIL-,
@@ -81,6 +83,24 @@ def describe_pair(pdl1: float | None, til: float | None) -> str:
     ('PD-L1+/TIL-', 'PD-L1?/TIL+')
     """
     return f"PD-L1{_sign(pdl1)}/TIL{_sign(til)}"
+
+
+_PAIR_TEXT = re.compile(r"PD-L1([+\-?])/TIL([+\-?])")
+_STATUS = {"+": 1, "-": 0, "?": None}
+
+
+def read_pair(text: str) -> tuple[int | None, int | None]:
+    """The status pair a :func:`describe_pair` text names, also inside a TIME class label; None for "?".
+
+    (None, None) when the text holds no pair.
+
+    Examples
+    --------
+    >>> read_pair("II (PD-L1+/TIL+)"), read_pair("unknown (PD-L1?/TIL-)"), read_pair("unknown")
+    ((1, 1), (None, 0), (None, None))
+    """
+    m = _PAIR_TEXT.search(text)
+    return (None, None) if m is None else (_STATUS[m.group(1)], _STATUS[m.group(2)])
 
 
 def _resolve_mapping(numbering: str, mapping: dict[tuple[int, int], str] | None) -> dict[tuple[int, int], str]:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["plot_roc", "plot_calibration", "plot_decision_curve", "decision_strategies", "plot_decision_strategies",
            "plot_metric_forest", "plot_update_calibration", "SCHEME_WORDS", "BASELINE_WORDS", "STRATEGY_PDL1",
-           "STRATEGY_TMB", "calibration_bins"]
+           "STRATEGY_TMB", "calibration_bins", "calibration_yerr"]
 
 _METRIC_LABELS = {
     "roc_auc": "ROC AUC", "pr_auc": "PR AUC (average precision)", "brier": "Brier score",
@@ -38,6 +38,19 @@ BASELINE_WORDS: dict[str, str] = {"pdl1": "PD-L1 TPS alone", "tmb": "TMB alone",
 PDL1_HIGH = PDL1_BAND_RANGES[">=50"][0]
 STRATEGY_PDL1 = f"PD-L1 >= {PDL1_HIGH:g}%"
 STRATEGY_TMB = f"TMB >= {TMB_HIGH_CUTOFF:g} mut/Mb"
+
+
+def calibration_yerr(table: pd.DataFrame) -> np.ndarray:
+    """The 95% CI of each bin's observed rate as ``errorbar(yerr=...)`` takes it: distances down and up.
+
+    Wilson bounds at 0 % / 100 % can cross the point by rounding (1e-17): matplotlib rejects negative
+    errors, so they are clipped at 0.
+
+    >>> calibration_yerr(pd.DataFrame({"observed": [0.0, 0.5], "observed_low": [1e-17, 0.25],
+    ...                                "observed_high": [0.2, 0.75]})).tolist()
+    [[0.0, 0.25], [0.2, 0.25]]
+    """
+    return np.clip([table["observed"] - table["observed_low"], table["observed_high"] - table["observed"]], 0, None)
 
 
 def _complete(y, score) -> tuple[np.ndarray, np.ndarray]:
@@ -117,8 +130,7 @@ def plot_calibration(
     top.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect calibration")
     top.errorbar(
         table["mean_predicted"], table["observed"],
-        # Wilson bounds at 0 % / 100 % can cross the point by rounding (1e-17): matplotlib rejects negative errors
-        yerr=np.clip([table["observed"] - table["observed_low"], table["observed_high"] - table["observed"]], 0, None),
+        yerr=calibration_yerr(table),
         fmt="o-", capsize=3, lw=1.5, color=OKABE_ITO["blue"],
         label=f"{label} (slope {slope:.2f}, intercept {intercept:.2f}); bars: 95% CI",
     )
@@ -325,8 +337,7 @@ def plot_update_calibration(y, comparison: pd.DataFrame, curves: Mapping[str, pd
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfect calibration")
     for i, (name, table) in enumerate(curves.items()):
         row = comparison.loc[comparison["model"] == name].iloc[0]
-        err = np.vstack([table["observed"] - table["observed_low"], table["observed_high"] - table["observed"]])
-        ax.errorbar(table["mean_predicted"], table["observed"], yerr=np.clip(err, 0, None),
+        ax.errorbar(table["mean_predicted"], table["observed"], yerr=calibration_yerr(table),
                     fmt=f"{MARKERS[i % len(MARKERS)]}-", capsize=3,
                     color=(OKABE_ITO["orange"], OKABE_ITO["blue"])[i % 2],
                     label=f"{name}: AUC {row['roc_auc']:.2f}, slope {row['calibration_slope']:.2f}, "

@@ -17,8 +17,9 @@ import pandas as pd
 
 from icipredict.explain import global_importance
 from icipredict.labels import MODEL_INPUT_LABELS
+from icipredict.plots.evaluation import PDL1_HIGH
 from icipredict.plots.style import MISSING_COLOUR, OKABE_ITO, new_figure, probability_points_axis
-from icipredict.vocab import PDL1_BAND_RANGES, TMB_HIGH_CUTOFF
+from icipredict.vocab import PDL1_POSITIVE_CUTOFF, TMB_HIGH_CUTOFF
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -147,7 +148,8 @@ def _scale(feature: str, v: np.ndarray) -> tuple[np.ndarray, str, list[tuple[flo
         return np.expm1(v), "TMB (mut/Mb, tissue-panel scale; log axis)", [
             (TMB_HIGH_CUTOFF, f"TMB-high cut-off ({TMB_HIGH_CUTOFF:g} mut/Mb)")]
     if feature == "pdl1":
-        return v, "PD-L1 TPS (%)", [(1.0, "PD-L1 positive (1%)"), (PDL1_BAND_RANGES[">=50"][0], "PD-L1 high (50%)")]
+        return v, "PD-L1 TPS (%)", [(PDL1_POSITIVE_CUTOFF, f"PD-L1 positive ({PDL1_POSITIVE_CUTOFF:g}%)"),
+                                    (PDL1_HIGH, f"PD-L1 high ({PDL1_HIGH:g}%)")]
     return v, input_label(feature), []
 
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 import io
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+from icipredict.models import sigmoid
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 __all__ = ["OKABE_ITO", "SERIES", "MARKERS", "MISSING_COLOUR", "new_figure", "save_figure", "figure_png",
-           "probability_points_axis"]
+           "figure_bytes", "probability_points_axis"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO: dict[str, str] = {
@@ -53,18 +55,26 @@ def save_figure(fig: Figure, path: str | PathLike[str]) -> Path:
 
 
 def figure_png(fig: Figure) -> bytes:
-    """PNG bytes of ``fig``: the same figure gives the same bytes (no software or date stamp).
+    """PNG bytes of ``fig`` (120 dpi, tight bounding box): the same figure gives the same bytes.
 
     >>> figure_png(plot_roc({"model": (y, p)}))[:4]  # doctest: +SKIP
     b'\\x89PNG'
     """
+    return figure_bytes(fig)
+
+
+def figure_bytes(fig: Figure, fmt: Literal["png", "pdf"] = "png", *, dpi: int = 120, tight: bool = True) -> bytes:
+    """``fig`` as PNG or PDF bytes, without dates or software versions (the same figure, the same bytes).
+
+    ``tight`` crops the page to what is drawn; without it the page keeps the figure's size.
+
+    >>> figure_bytes(plot_roc({"model": (y, p)}), "pdf", tight=False)[:4]  # doctest: +SKIP
+    b'%PDF'
+    """
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight", metadata={"Software": None})
+    metadata = {"Software": None} if fmt == "png" else {"CreationDate": None, "Producer": None, "Creator": None}
+    fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight" if tight else None, metadata=metadata)
     return buf.getvalue()
-
-
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
 
 
 def probability_points_axis(ax, reference: float, *, which: str = "x", label: str | None = None):
@@ -77,7 +87,7 @@ def probability_points_axis(ax, reference: float, *, which: str = "x", label: st
     base = np.log(ref / (1 - ref))
 
     def forward(c):
-        return 100 * (_sigmoid(base + np.asarray(c, dtype=float)) - ref)
+        return 100 * (sigmoid(base + np.asarray(c, dtype=float)) - ref)
 
     def inverse(d):
         q = np.clip(ref + np.asarray(d, dtype=float) / 100, 1e-9, 1 - 1e-9)

@@ -1,0 +1,115 @@
+"""Helpers of the tests that run icipredict in real processes: the CLI, HTTP servers, and the folders
+they must leave as they were.
+
+Not a ``conftest.py``: a second conftest module would replace ``tests/conftest.py`` as the module
+``conftest`` that other tests import from (see ``tests/serving/serving_support.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+#: The ``icipredict`` command of this Python, as the tests run it.
+CLI = [sys.executable, "-m", "icipredict.cli"]
+
+K = TypeVar("K")
+
+
+def run_cli(args: list[str], *, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """``icipredict ARGS`` in a subprocess, its stdout and stderr captured as text."""
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def run_cli_many(jobs: Mapping[K, list[str]], *, cwd: Path | None = None, timeout: float = 600,
+                 workers: int = 2) -> dict[K, subprocess.CompletedProcess]:
+    """:func:`run_cli` for each job, ``workers`` at a time: each call spends most of its time importing."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {key: pool.submit(run_cli, args, cwd=cwd, timeout=timeout) for key, args in jobs.items()}
+        return {key: f.result() for key, f in futures.items()}
+
+
+def tree_digest(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """SHA-256 of every file under ``root`` by relative path, leaving out files under a folder named in ``skip``."""
+    skipped = set(skip)
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and not skipped & set(p.parts)}
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_json(url: str, body: dict | None = None, timeout: float = 30.0) -> tuple[int, bytes]:
+    """POST ``body`` as JSON (GET when it is None); the status and the raw answer, error answers included."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    proc: subprocess.Popen
+
+
+@contextlib.contextmanager
+def serve(command: Callable[[int], list[str]], log: Path, env: Mapping[str, str] | None = None,
+          cwd: Path | None = None, *, name: str, startup_seconds: float = 60) -> Iterator[Served]:
+    """A server started by ``command(port)`` in its own process group, output to ``log``; yields once /ping answers.
+
+    ``env`` is added to this process's environment. On exit the process group gets SIGTERM, then SIGKILL.
+    """
+    port = free_port()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(command(port), cwd=cwd, env={**os.environ, **(env or {})}, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + startup_seconds
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"{name} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                if http_json(f"{url}/ping", timeout=2)[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"{name} did not answer /ping within {startup_seconds} s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield Served(url, proc)
+    finally:
+        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue

@@ -33,7 +33,7 @@ from icipredict.clinical.assays import tmb_assay_kind
 from icipredict.clinical.mutations import DRIVER_COLUMNS
 from icipredict.clinical.outcomes import benefit_label, binary_target
 from icipredict.clinical.til import TIL_MEASURES
-from icipredict.clinical.time_class import time_status_pair
+from icipredict.clinical.time_class import describe_pair, time_status_pair
 from icipredict.config import Config, config_to_dict, load_config
 from icipredict.evaluation import (MODEL_COLUMN, calibration_curve_table, compare_scores, decision_curve,
                                    format_metrics_markdown, sensitivity_specificity)
@@ -255,8 +255,7 @@ def _time_class_rates(rows: pd.DataFrame, y: np.ndarray, config: Config) -> dict
         for t in (0, 1):
             m = known & (pair["pdl1_positive"].to_numpy() == p) & (pair["til_positive"].to_numpy() == t)
             if m.any():
-                out[f"PD-L1{'+' if p else '-'}/TIL{'+' if t else '-'}"] = {"n": int(m.sum()),
-                                                                            "durable_benefit": int(y[m].sum())}
+                out[describe_pair(p, t)] = {"n": int(m.sum()), "durable_benefit": int(y[m].sum())}
     return out
 
 

@@ -37,6 +37,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 import icipredict
 from icipredict.exceptions import IcipredictError, InvalidConfig, InvalidPatientData, Problem
+from icipredict.io.output import neutralise_formulas
 from icipredict.io.table import read_table_bytes
 from icipredict.metadata import ModelMetadata
 from icipredict.report_content import REPORT_EXPLAIN, build_report
@@ -247,8 +248,13 @@ def render_result(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
     return Markup(report_fragment(build_report(row, metadata, patient)))
 
 
+def _csv(result: pd.DataFrame) -> str:
+    """The CSV a user downloads, with the CLI's protection: no text cell can start a spreadsheet formula."""
+    return neutralise_formulas(result).to_csv(index=False)
+
+
 def _batch(result: pd.DataFrame) -> dict[str, Any]:
-    csv = result.to_csv(index=False)
+    csv = _csv(result)
     shown = result.head(_SHOWN_ROWS)
     rows = [[(f"{v:.3f}" if c.startswith("p_") and not _missing(v) else _cell(v)) for c, v in zip(shown.columns, r)]
             for r in shown.itertuples(index=False)]
@@ -498,7 +504,7 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
         except InvalidPatientData as exc:
             return page(400, upload_errors=[_error_message(exc)], upload_name=_trim(table.filename))
         if request.form.get("action") == "download":
-            return Response(result.to_csv(index=False), mimetype="text/csv",
+            return Response(_csv(result), mimetype="text/csv",
                             headers={"Content-Disposition": "attachment; filename=predictions.csv"})
         return page(batch=_batch(result), upload_name=_trim(table.filename))
 

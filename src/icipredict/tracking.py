@@ -13,7 +13,6 @@ import json
 import os
 import re
 import tempfile
-import warnings
 from collections.abc import Callable, Mapping
 from importlib.resources import files
 from pathlib import Path
@@ -178,11 +177,9 @@ def save_mlflow_model(bundle: str | Path, out: str | Path) -> Path:
         raise OutputRefused(f"{str(out)!r} already exists; expected a new directory for the MLflow model.")
     import yaml
 
-    with warnings.catch_warnings():  # "add type hints to predict": the signature is declared explicitly
-        warnings.simplefilter("ignore", UserWarning)
-        mlflow.pyfunc.save_model(str(out), python_model=_pyfunc_file(), artifacts={"bundle": str(bundle)},
-                                 signature=pyfunc_signature(), input_example=_input_example(),
-                                 pip_requirements=PYFUNC_REQUIREMENTS)
+    mlflow.pyfunc.save_model(str(out), python_model=_pyfunc_file(), artifacts={"bundle": str(bundle)},
+                             signature=pyfunc_signature(), input_example=_input_example(),
+                             pip_requirements=PYFUNC_REQUIREMENTS)
     # MLflow records where the code and the bundle came from on this machine; loading uses only the
     # copies inside the model directory, so keep the directory free of build-machine paths
     mlmodel = out / "MLmodel"
@@ -333,17 +330,15 @@ def log_training_run(result: "TrainingResult", card: str, figures: Mapping[str, 
                 bundle = save_bundle(folder / "bundle", meta, result.model.saved_state(), model_card=card,
                                      extra_files={f"plots/{k}": v for k, v in figures.items()})
             progress("logging the model (pyfunc)")
-            with warnings.catch_warnings():  # "add type hints to predict": the signature is declared explicitly
-                warnings.simplefilter("ignore", UserWarning)
-                info = mlflow.pyfunc.log_model(
-                    name="model",
-                    python_model=_pyfunc_file(),
-                    artifacts={"bundle": str(bundle)},
-                    signature=pyfunc_signature(),
-                    input_example=_input_example(),
-                    registered_model_name=cfg.tracking.registered_model,
-                    pip_requirements=PYFUNC_REQUIREMENTS,
-                )
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=_pyfunc_file(),
+                artifacts={"bundle": str(bundle)},
+                signature=pyfunc_signature(),
+                input_example=_input_example(),
+                registered_model_name=cfg.tracking.registered_model,
+                pip_requirements=PYFUNC_REQUIREMENTS,
+            )
             mlflow.set_tag("model_uri", info.model_uri)
             return run.info.run_id
     except TrackingError:
@@ -388,11 +383,9 @@ def log_update_run(result: "UpdateResult", *, configured_uri: str | None = None,
                 mlflow.log_artifact(str(folder / name), artifact_path="plots")
             bundle = result.bundle_path or save_bundle(folder / "bundle", meta, result.model.saved_state(),
                                                        model_card=result.card)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                info = mlflow.pyfunc.log_model(name="model", python_model=_pyfunc_file(),
-                                               artifacts={"bundle": str(bundle)}, signature=pyfunc_signature(),
-                                               input_example=_input_example(), pip_requirements=PYFUNC_REQUIREMENTS)
+            info = mlflow.pyfunc.log_model(name="model", python_model=_pyfunc_file(),
+                                           artifacts={"bundle": str(bundle)}, signature=pyfunc_signature(),
+                                           input_example=_input_example(), pip_requirements=PYFUNC_REQUIREMENTS)
             mlflow.set_tag("model_uri", info.model_uri)
             return run.info.run_id
     except Exception as exc:

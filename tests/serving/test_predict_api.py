@@ -245,6 +245,20 @@ def test_predicting_with_the_shipped_model_imports_neither_sklearn_nor_scipy_sta
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
 
 
+def test_pyfunc_saves_and_loads_without_mlflow_type_hint_advice(tmp_path):
+    """The pyfunc declares its signature: MLflow's "Add type hints to the `predict` method" is not printed when
+    the model is saved or loaded, and no other UserWarning is hidden for it."""
+    code = ("import icipredict, mlflow.pyfunc\n"
+            "from icipredict.tracking import save_mlflow_model\n"
+            "mlflow.pyfunc.load_model(icipredict.model_uri())\n"
+            f"out = save_mlflow_model(icipredict.load_model('public').path, {str(tmp_path / 'model')!r})\n"
+            "mlflow.pyfunc.load_model(str(out))\n")
+    proc = subprocess.run([sys.executable, "-W", "always::UserWarning", "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "type hints" not in proc.stderr, proc.stderr
+
+
 def test_chemo_ici_names_the_regimen_not_absent_smoking_or_sex():
     """Chemo-ICI switches the smoking and sex effects off: the explanation names the regimen, and the
     anti-CTLA-4 input it leaves unknown is not reported as a column the user forgot."""

@@ -12,7 +12,6 @@ the request. The package never imports this file.
 from __future__ import annotations
 
 import os
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -23,10 +22,6 @@ from mlflow.pyfunc import PythonModel
 
 from icipredict.exceptions import InvalidPatientData
 from icipredict.serving import MAX_EXPLAIN, load_model, predict
-
-# the input signature is declared explicitly (AnyType columns, see above): MLflow's advice to type-hint
-# predict for its own validation does not apply, and would otherwise be printed at every load
-warnings.filterwarnings("ignore", message="Add type hints to the `predict` method")
 
 #: Largest request scored at once; bigger REST payloads get a 400 (Spark batches are smaller).
 MAX_REQUEST_ROWS = int(os.environ.get("ICIPREDICT_MAX_REQUEST_ROWS", "50000"))
@@ -73,7 +68,9 @@ class IcipredictModel(PythonModel):
     def load_context(self, context) -> None:
         self._model = load_model(context.artifacts["bundle"])
 
-    def predict(self, context, model_input, params=None) -> pd.DataFrame:
+    # MLflow infers no schema from a DataFrame hint, so the declared signature (AnyType columns, see above) stays
+    # in force; without a hint MLflow advises one at every load and log, under its own warning filter
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         if hasattr(model_input, "__len__") and len(model_input) > MAX_REQUEST_ROWS:
             raise _invalid(f"request of {len(model_input)} patients exceeds the limit of {MAX_REQUEST_ROWS} per call "
                            "(ICIPREDICT_MAX_REQUEST_ROWS); send smaller batches.")

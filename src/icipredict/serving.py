@@ -31,13 +31,11 @@ from icipredict.metadata import ModelMetadata
 from icipredict.models import IciModel, base_from_saved
 from icipredict.schema import COLUMNS, PREDICTORS, ValidationReport, check_record, checked_columns
 from icipredict.tracking import download_bundle
-from icipredict.vocab import BENEFIT_GROUPS, PLASMA_ASSAY_WORDS, TISSUE_PANEL_WORDS, WES_ASSAY_WORDS
+from icipredict.vocab import (BENEFIT_GROUPS, OUTPUT_COLUMNS, PLASMA_ASSAY_WORDS, TISSUE_PANEL_WORDS,
+                              WES_ASSAY_WORDS)
 
 __all__ = ["predict", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS", "MAX_EXPLAIN"]
 
-#: Columns of every prediction table, in order (``top{i}_*`` follow when ``explain=k``).
-OUTPUT_COLUMNS = ("patient_id", "p_durable_benefit", "p_low", "p_high", "benefit_group", "time_class", "til_source",
-                  "missing_inputs", "warnings", "model_version")
 #: Largest ``explain``: one contribution per input column at most.
 MAX_EXPLAIN = len(PREDICTORS)
 _MLFLOW_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "dbfs:/", "s3://", "gs://", "wasbs://", "http://",

@@ -28,6 +28,7 @@ from icipredict.exceptions import IcipredictError, ModelLoadError, OutputRefused
 from icipredict.io.bundle import find_bundle, save_bundle
 from icipredict.io.synthetic import synthetic_cohort
 from icipredict.schema import COLUMNS
+from icipredict.vocab import OUTPUT_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     from icipredict.training import TrainingResult
@@ -135,16 +136,16 @@ def pyfunc_signature():
     decide: ``"pdl1_tps": "50%"`` is accepted as in a CSV, and a bad value is refused naming the
     patient and column. A typed signature made MLflow refuse the whole request first, without
     naming anyone, and quote the request's rows in its message. ``patient_id`` is optional to
-    MLflow for the same reason: the package's own check names the missing column.
+    MLflow for the same reason: the package's own check names the missing column. The outputs are
+    :data:`icipredict.vocab.OUTPUT_COLUMNS` (what ``predict`` returns): the probabilities (``p_*``)
+    as doubles, the rest as text.
     """
     from mlflow.models import ModelSignature
     from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
 
     inputs = [ColSpec(AnyType(), name, required=False)
               for name, spec in COLUMNS.items() if spec.role in ("id", "predictor")]
-    outputs = [ColSpec("string", "patient_id"), ColSpec("double", "p_durable_benefit"),
-               ColSpec("string", "benefit_group"), ColSpec("string", "time_class"), ColSpec("string", "missing_inputs"),
-               ColSpec("string", "warnings"), ColSpec("string", "model_version")]
+    outputs = [ColSpec("double" if name.startswith("p_") else "string", name) for name in OUTPUT_COLUMNS]
     params = ParamSchema([ParamSpec("explain", "long", 0)])
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)
 

@@ -60,6 +60,17 @@ def test_output_columns_and_input_order(small_model, patients):
     pd.testing.assert_frame_equal(out.set_index("patient_id"), ordered.loc[out["patient_id"]])
 
 
+def test_pyfunc_signature_declares_every_output_column(small_model, patients):
+    """The MLflow signature's outputs are predict's columns, the probabilities as doubles."""
+    from icipredict.tracking import pyfunc_signature
+
+    out = icipredict.predict(patients.head(3), model=small_model)
+    declared = pyfunc_signature().outputs.to_dict()
+    assert [c["name"] for c in declared] == list(out.columns) == OUTPUT_COLUMNS
+    assert [c["name"] for c in declared if c["type"] == "double"] == \
+        [c for c in out.columns if pd.api.types.is_float_dtype(out[c])]
+
+
 def test_explain_adds_k_quadruples_in_input_terms_that_add_up(small_model, loaded, patients):
     k = 4
     out = icipredict.predict(patients, model=small_model, explain=k)

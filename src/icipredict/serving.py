@@ -23,7 +23,7 @@ from icipredict.clinical.columns import Distinct, Table, floats, n_rows, texts
 from icipredict.clinical.mutations import DRIVER_COLUMNS
 from icipredict.clinical.til import TIL_MEASURES, til_status_values
 from icipredict.clinical.time_class import time_class_codes, time_class_labels
-from icipredict.exceptions import InputWarning, InvalidPatientData, ModelLoadError, Problem
+from icipredict.exceptions import InputWarning, InvalidConfig, InvalidPatientData, ModelLoadError, Problem
 from icipredict.explain import top_contributions
 from icipredict.features import INPUT_SOURCES, MISSING_INPUT_NAMES, model_input_values
 from icipredict.io.bundle import bundle_digest, find_bundle, read_bundle, shipped_model_path, shipped_models
@@ -34,10 +34,15 @@ from icipredict.tracking import download_bundle
 from icipredict.vocab import (BENEFIT_GROUPS, OUTPUT_COLUMNS, PLASMA_ASSAY_WORDS, TISSUE_PANEL_WORDS,
                               WES_ASSAY_WORDS)
 
-__all__ = ["predict", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS", "MAX_EXPLAIN"]
+__all__ = ["predict", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS", "MAX_EXPLAIN",
+           "is_explain", "explain_error", "request_limit", "MAX_ROWS_ENV", "DEFAULT_MAX_ROWS"]
 
 #: Largest ``explain``: one contribution per input column at most.
 MAX_EXPLAIN = len(PREDICTORS)
+#: Environment variable: most patients scored in one request, by the calculator and the MLflow pyfunc alike.
+MAX_ROWS_ENV = "ICIPREDICT_MAX_REQUEST_ROWS"
+#: The row limit when ``MAX_ROWS_ENV`` is not set.
+DEFAULT_MAX_ROWS = 50_000
 _MLFLOW_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "dbfs:/", "s3://", "gs://", "wasbs://", "http://",
                    "https://")
 
@@ -114,6 +119,45 @@ def load_model(model: str | os.PathLike | LoadedModel = "public") -> LoadedModel
     with _CACHE_LOCK:
         _CACHE[key] = loaded
     return loaded
+
+
+def is_explain(k: object) -> bool:
+    """True when ``k`` is an ``explain`` :func:`predict` takes: an integer (not a bool) from 0 to :data:`MAX_EXPLAIN`.
+
+    >>> is_explain(3), is_explain(-1), is_explain(True), is_explain("3")
+    (True, False, False, False)
+    """
+    return isinstance(k, (int, np.integer)) and not isinstance(k, bool) and 0 <= k <= MAX_EXPLAIN
+
+
+def explain_error(name: str, got: str) -> str:
+    """The message for an ``explain`` that :func:`is_explain` refuses; ``name`` is the parameter as the caller
+    spelled it, ``got`` the value as shown to them."""
+    return f"{name}: expected an integer from 0 to {MAX_EXPLAIN} (the number of input columns). Got {got} instead."
+
+
+def request_limit(env: str = MAX_ROWS_ENV, default: int = DEFAULT_MAX_ROWS, value: int | None = None) -> int:
+    """A per-request limit: ``value`` when given, else the environment variable ``env``, else ``default``.
+
+    Raises
+    ------
+    InvalidConfig
+        The limit is not a positive integer (the message names ``env``).
+
+    Examples
+    --------
+    >>> request_limit(value=100)
+    100
+    """
+    if value is None:
+        text = os.environ.get(env, str(default))
+        try:
+            value = int(text)
+        except ValueError:
+            raise InvalidConfig(f"{env}: expected a positive integer. Got {_trim(text)!r} instead.") from None
+    if value < 1:
+        raise InvalidConfig(f"{env}: expected a positive integer. Got {value} instead.")
+    return value
 
 
 def _is_list(value: object) -> bool:
@@ -443,9 +487,8 @@ def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping] | ValidationRep
     --------
     >>> predict({"patient_id": "p1", "pdl1_tps": 80, "tmb": 20})  # doctest: +SKIP
     """
-    if not isinstance(explain, (int, np.integer)) or isinstance(explain, bool) or not 0 <= explain <= MAX_EXPLAIN:
-        raise ValueError(f"explain: expected an integer from 0 to {MAX_EXPLAIN} (the number of input columns). "
-                         f"Got {_trim(repr(explain))} instead.")
+    if not is_explain(explain):
+        raise ValueError(explain_error("explain", _trim(repr(explain))))
     loaded = load_model(model)
     return _predict_clean(loaded, _clean(patients), int(explain))
 

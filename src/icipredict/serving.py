@@ -23,7 +23,7 @@ from icipredict.clinical.columns import Distinct, Table, floats, n_rows, texts
 from icipredict.clinical.mutations import DRIVER_COLUMNS
 from icipredict.clinical.til import TIL_MEASURES, til_status_values
 from icipredict.clinical.time_class import time_class_codes, time_class_labels
-from icipredict.exceptions import InputWarning, InvalidConfig, InvalidPatientData, ModelLoadError, Problem
+from icipredict.exceptions import InputWarning, InvalidConfig, InvalidPatientData, ModelLoadError, Problem, trim
 from icipredict.explain import top_contributions
 from icipredict.features import INPUT_SOURCES, MISSING_INPUT_NAMES, model_input_values
 from icipredict.io.bundle import bundle_digest, find_bundle, read_bundle, shipped_model_path, shipped_models
@@ -154,7 +154,7 @@ def request_limit(env: str = MAX_ROWS_ENV, default: int = DEFAULT_MAX_ROWS, valu
         try:
             value = int(text)
         except ValueError:
-            raise InvalidConfig(f"{env}: expected a positive integer. Got {_trim(text)!r} instead.") from None
+            raise InvalidConfig(f"{env}: expected a positive integer. Got {trim(text)!r} instead.") from None
     if value < 1:
         raise InvalidConfig(f"{env}: expected a positive integer. Got {value} instead.")
     return value
@@ -177,7 +177,7 @@ def _as_frame(patients) -> pd.DataFrame:
             shown = ", ".join(f"{k} {'a scalar' if n is None else n}" for k, n in list(lengths.items())[:8])
             raise InvalidPatientData(
                 "patients: expected a dict of scalars (one patient) or a dict of equally long lists (one value per "
-                f"patient). Got {_trim(shown, 160)} instead.",
+                f"patient). Got {trim(shown, 160)} instead.",
                 [Problem(None, None, "equally long lists", "lists of different lengths or scalars beside lists")])
         return pd.DataFrame({str(k): list(v) for k, v in patients.items()})
     if isinstance(patients, Sequence) and not isinstance(patients, (str, bytes)):
@@ -191,11 +191,6 @@ def _as_frame(patients) -> pd.DataFrame:
     raise InvalidPatientData(f"patients: expected a DataFrame, a dict or a list of dicts. Got "
                              f"{type(patients).__name__} instead.",
                              [Problem(None, None, "a DataFrame, a dict or a list of dicts", type(patients).__name__)])
-
-
-def _trim(text: object, limit: int = 80) -> str:
-    text = str(text)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 @dataclass
@@ -242,7 +237,7 @@ def _clean(patients) -> _Clean:
     columns, renamed = checked if checked is not None else checked_columns(_as_frame(patients))
     if renamed:
         warnings.warn(InputWarning("columns read by another name: " + ", ".join(
-            f"{_trim(k)!r} as {v}" for k, v in renamed.items())), stacklevel=3)
+            f"{trim(k)!r} as {v}" for k, v in renamed.items())), stacklevel=3)
     return _Clean(columns)
 
 
@@ -405,7 +400,7 @@ def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> _T
         kind = tmb_assay_kinds(assays).tolist()
         codes = np.asarray(assays.codes, dtype=np.int64)
         if kinds:
-            parts.append(_Texts(codes, [f"TMB assay kind {k} ({_trim(a, 40)}) never seen in training: put on the "
+            parts.append(_Texts(codes, [f"TMB assay kind {k} ({trim(a, 40)}) never seen in training: put on the "
                                         f"tissue-panel scale by {TMB_SCALE_SOURCES[k]}" if k not in kinds else ""
                                         for a, k in zip(assays.values, kind)]))
         parts.append(_Texts(codes, [_unrecognised_assay(a) for a in assays.values]))
@@ -419,7 +414,7 @@ def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> _T
     if len(named.values):
         kind = pdl1_assay_kinds(named).tolist()
         parts.append(_Texts(np.asarray(named.codes, dtype=np.int64), [
-            f"PD-L1 assay {_trim(a, 40)!r} unknown to the harmonisation rules: its score is read as a 22C3-like TPS"
+            f"PD-L1 assay {trim(a, 40)!r} unknown to the harmonisation rules: its score is read as a 22C3-like TPS"
             if k == "unknown" else "" for a, k in zip(named.values, kind)]))
     for col, r in train.ranges.items():
         v = floats(clean, col)
@@ -448,7 +443,7 @@ def _unrecognised_assay(assay: object) -> str:
     known = (*PLASMA_ASSAY_WORDS, *WES_ASSAY_WORDS, *TISSUE_PANEL_WORDS)
     if any(word in text for word in known):
         return ""
-    return (f"TMB assay {_trim(assay, 40)!r} not recognised as a tissue panel, exome or plasma assay: read as a "
+    return (f"TMB assay {trim(assay, 40)!r} not recognised as a tissue panel, exome or plasma assay: read as a "
             "tissue panel (a blood-based TMB runs on another scale)")
 
 
@@ -488,7 +483,7 @@ def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping] | ValidationRep
     >>> predict({"patient_id": "p1", "pdl1_tps": 80, "tmb": 20})  # doctest: +SKIP
     """
     if not is_explain(explain):
-        raise ValueError(explain_error("explain", _trim(repr(explain))))
+        raise ValueError(explain_error("explain", trim(repr(explain))))
     loaded = load_model(model)
     return _predict_clean(loaded, _clean(patients), int(explain))
 

@@ -35,7 +35,7 @@ from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 import icipredict
-from icipredict.exceptions import IcipredictError, InvalidPatientData, Problem
+from icipredict.exceptions import IcipredictError, InvalidPatientData, Problem, problems_text, trim
 from icipredict.io.output import neutralise_formulas
 from icipredict.io.table import read_table_bytes
 from icipredict.metadata import ModelMetadata
@@ -166,24 +166,17 @@ def patient_from_form(form: Mapping[str, str]) -> dict[str, str]:
 
 # -- messages ----------------------------------------------------------------------------------
 
-def _trim(text: object, limit: int = _TRIM) -> str:
-    text = str(text)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
 def _problem_text(p: Problem) -> str:
     """A problem with every user-supplied part trimmed, so a huge value is never echoed whole."""
-    return str(Problem(None if p.patient_id is None else _trim(p.patient_id), None if p.column is None
-                       else _trim(p.column), _trim(p.expected, 2 * _TRIM), _trim(p.got)))
+    return str(Problem(None if p.patient_id is None else trim(p.patient_id), None if p.column is None
+                       else trim(p.column), trim(p.expected, 2 * _TRIM), trim(p.got)))
 
 
 def _error_message(exc: InvalidPatientData, limit: int = 8) -> str:
     problems = exc.problems
     if not any(p.patient_id is not None or p.column is not None for p in problems):
-        return _trim(exc, 6 * _TRIM)  # a table-level message (unreadable file, bad request) says more
-    shown = "; ".join(_problem_text(p) for p in problems[:limit])
-    more = f" (and {len(problems) - limit} more problems)" if len(problems) > limit else ""
-    return f"Invalid patient data: {shown}{more}"
+        return trim(exc, 6 * _TRIM)  # a table-level message (unreadable file, bad request) says more
+    return "Invalid patient data: " + problems_text(problems, limit, _problem_text)
 
 
 def _errors_by_field(exc: InvalidPatientData, names: Sequence[str]) -> tuple[dict[str, list[str]], list[str]]:
@@ -282,8 +275,8 @@ def _check_records(records: Any, key: str) -> list[dict]:
             raise _InvalidRequest(f"{key}[{i}]: expected a patient object. Got {_json_kind(rec)} instead.")
         for column, value in rec.items():
             if isinstance(value, (dict, list)):
-                who = _trim(rec.get("patient_id", f"row {i + 1}"))
-                raise _InvalidRequest(f"patient {who!r}, column {_trim(column)!r}: expected a number, a string or "
+                who = trim(rec.get("patient_id", f"row {i + 1}"))
+                raise _InvalidRequest(f"patient {who!r}, column {trim(column)!r}: expected a number, a string or "
                                       f"null. Got {_json_kind(value)} instead.")
     return records
 
@@ -336,10 +329,10 @@ def _explain_param(params: Any) -> int:
         raise _InvalidRequest(f"params: expected an object such as {{\"explain\": 3}}. Got {_json_kind(params)} instead.")
     unknown = sorted(set(params) - {"explain"})
     if unknown:
-        raise _InvalidRequest(f"params: expected only 'explain'. Got {_trim(unknown)} instead.")
+        raise _InvalidRequest(f"params: expected only 'explain'. Got {trim(unknown)} instead.")
     k = params.get("explain", 0)
     if not is_explain(k):
-        raise _InvalidRequest(explain_error("params.explain", _trim(json.dumps(k))))
+        raise _InvalidRequest(explain_error("params.explain", trim(json.dumps(k))))
     return k
 
 
@@ -378,7 +371,7 @@ def parse_invocation(body: bytes, mimetype: str = "application/json", *,
         extra = sorted(set(payload) - {*INPUT_FORMATS, "params"}) if isinstance(payload, dict) else []
         if len(keys) != 1 or extra:
             got = (_json_kind(payload) if not isinstance(payload, dict)
-                   else f"the keys {_trim(sorted(payload), 2 * _TRIM)}")
+                   else f"the keys {trim(sorted(payload), 2 * _TRIM)}")
             raise _InvalidRequest(f"expected a JSON object with exactly one of {', '.join(INPUT_FORMATS)} "
                                   f"(and optionally params). Got {got} instead.")
         n = _rows_in(keys[0], payload[keys[0]])
@@ -477,19 +470,19 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
             return page(400, upload_errors=["Choose a patient table (CSV, Parquet or .xlsx) to upload."])
         if explain not in {str(k) for k in explain_choices}:
             return page(400, upload_errors=[f"explain: expected one of {list(explain_choices)}. "
-                                            f"Got {_trim(explain)!r} instead."])
+                                            f"Got {trim(explain)!r} instead."])
         try:
             raw = read_table_bytes(table.read(), table.filename)
             if len(raw) > max_rows:
                 return page(400, upload_errors=[_too_many(len(raw), max_rows) + " Or use icipredict predict."],
-                            upload_name=_trim(table.filename))
+                            upload_name=trim(table.filename))
             result = icipredict.predict(raw, model=loaded, explain=int(explain))
         except InvalidPatientData as exc:
-            return page(400, upload_errors=[_error_message(exc)], upload_name=_trim(table.filename))
+            return page(400, upload_errors=[_error_message(exc)], upload_name=trim(table.filename))
         if request.form.get("action") == "download":
             return Response(_csv(result), mimetype="text/csv",
                             headers={"Content-Disposition": "attachment; filename=predictions.csv"})
-        return page(batch=_batch(result), upload_name=_trim(table.filename))
+        return page(batch=_batch(result), upload_name=trim(table.filename))
 
     @app.post("/invocations")
     def invocations():
@@ -535,7 +528,7 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         path = urlsplit(getattr(self, "path", "") or "").path
-        self.log("info", "%s %s %s", getattr(self, "command", "-"), _trim(path), code)
+        self.log("info", "%s %s %s", getattr(self, "command", "-"), trim(path), code)
 
     def log_error(self, format: str, *args: Any) -> None:
         # http.server passes the raw request line to some errors: keep the status code only

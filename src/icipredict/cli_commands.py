@@ -264,10 +264,11 @@ def _predict_chunks(args, out) -> int:
 
 def cmd_explain(args) -> int:
     from icipredict.io.output import check_output
-    from icipredict.report import REPORT_SUFFIXES, patient_report
+    from icipredict.report import REPORT_SUFFIXES, report_for, write_report
 
-    check_output(args.output, [args.input], flag="--output", suffixes=REPORT_SUFFIXES)
-    path = patient_report(args.model, _table(args), args.patient, args.output)
+    # the output is checked once, against the input path too, before any work
+    out = check_output(args.output, [args.input], flag="--output", suffixes=REPORT_SUFFIXES)
+    path = write_report(report_for(args.model, _table(args), args.patient), out)
     _confirm(args, f"report for patient {args.patient} written to {path}")
     return 0
 

@@ -35,7 +35,7 @@ from icipredict.vocab import (BENEFIT_GROUPS, OUTPUT_COLUMNS, PLASMA_ASSAY_WORDS
                               WES_ASSAY_WORDS)
 
 __all__ = ["predict", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS", "MAX_EXPLAIN",
-           "is_explain", "explain_error", "request_limit", "MAX_ROWS_ENV", "DEFAULT_MAX_ROWS"]
+           "is_explain", "explain_error", "request_limit", "patients_frame", "MAX_ROWS_ENV", "DEFAULT_MAX_ROWS"]
 
 #: Largest ``explain``: one contribution per input column at most.
 MAX_EXPLAIN = len(PREDICTORS)
@@ -164,8 +164,14 @@ def _is_list(value: object) -> bool:
     return isinstance(value, (list, tuple, np.ndarray, pd.Series, pd.Index))
 
 
-def _as_frame(patients) -> pd.DataFrame:
-    """A DataFrame from the accepted shapes: DataFrame, dict of scalars, dict of lists, list of dicts."""
+def patients_frame(patients) -> pd.DataFrame:
+    """A DataFrame from the shapes :func:`predict` accepts: DataFrame, dict of scalars, dict of lists, list of dicts.
+
+    Raises
+    ------
+    InvalidPatientData
+        Another shape, or a dict mixing scalars and lists (or lists of different lengths).
+    """
     if isinstance(patients, pd.DataFrame):
         return patients
     if isinstance(patients, Mapping):
@@ -234,7 +240,7 @@ def _clean(patients) -> _Clean:
         return _Clean(_columns_of(patients.frame), patients.frame)
     one = _one_record(patients)
     checked = check_record(one) if one is not None else None
-    columns, renamed = checked if checked is not None else checked_columns(_as_frame(patients))
+    columns, renamed = checked if checked is not None else checked_columns(patients_frame(patients))
     if renamed:
         warnings.warn(InputWarning("columns read by another name: " + ", ".join(
             f"{trim(k)!r} as {v}" for k, v in renamed.items())), stacklevel=3)

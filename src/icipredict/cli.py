@@ -240,10 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "explain", 0) and isinstance(args.explain, int):
-        from icipredict.schema import PREDICTORS
+        from icipredict.serving import MAX_EXPLAIN, is_explain
 
-        if not 0 <= args.explain <= len(PREDICTORS):
-            parser.error(f"--explain: expected K from 0 to {len(PREDICTORS)} (the number of input columns). "
+        if not is_explain(args.explain):
+            parser.error(f"--explain: expected K from 0 to {MAX_EXPLAIN} (the number of input columns). "
                          f"Got {args.explain} instead.")
     if getattr(args, "chunk_size", 0) and args.chunk_size < 0:
         parser.error(f"--chunk-size: expected N >= 1 (or 0, the whole file at once). Got {args.chunk_size} instead.")

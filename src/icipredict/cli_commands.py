@@ -38,16 +38,17 @@ def _read(args, lenient: bool = False, numbers: bool = False):
     return validate_patients(_table(args, numbers=numbers), lenient=lenient)
 
 
-def _report_rows(report, *, quiet: bool, skip_notes: tuple[str, ...] = ()) -> None:
-    """The lenient report on stderr: notes, then every row not read or dropped, one line each."""
+def _report_rows(report, *, quiet: bool, skip_notes: tuple[str, ...] = (), out=None) -> None:
+    """The lenient report on stderr (or ``out``): notes, then every row not read or dropped, one line each."""
+    out = sys.stderr if out is None else out
     if not quiet:
         for note in report.notes:
             if not note.startswith(skip_notes):
-                print(f"note: {note}", file=sys.stderr)
+                print(f"note: {note}", file=out)
     for p in report.unread:
-        print(f"not read: {p}", file=sys.stderr)
+        print(f"not read: {p}", file=out)
     for p in report.dropped:
-        print(f"dropped: {p}", file=sys.stderr)
+        print(f"dropped: {p}", file=out)
 
 
 def _not_scored(names: list[str]) -> str:
@@ -98,12 +99,7 @@ def cmd_validate(args) -> int:
     for name, share in shares.items():
         bar = "#" * int(round(20 * (1 - share)))
         print(f"  {name:<24} {share:6.1%} missing  {bar}")
-    for note in report.notes:
-        print(f"note: {note}")
-    for p in report.unread:
-        print(f"not read: {p}")
-    for p in report.dropped:
-        print(f"dropped: {p}")
+    _report_rows(report, quiet=False, out=sys.stdout)
     if report.not_scored:
         print(f"warning: {_not_scored(report.not_scored)}")
     drivers = (df[list(DRIVER_COLUMNS)].astype(float) == 1).any(axis=1)
@@ -264,10 +260,11 @@ def _predict_chunks(args, out) -> int:
 
 def cmd_explain(args) -> int:
     from icipredict.io.output import check_output
-    from icipredict.report import REPORT_SUFFIXES, patient_report
+    from icipredict.report import REPORT_SUFFIXES, report_for, write_report
 
-    check_output(args.output, [args.input], flag="--output", suffixes=REPORT_SUFFIXES)
-    path = patient_report(args.model, _table(args), args.patient, args.output)
+    # the output is checked once, against the input path too, before any work
+    out = check_output(args.output, [args.input], flag="--output", suffixes=REPORT_SUFFIXES)
+    path = write_report(report_for(args.model, _table(args), args.patient), out)
     _confirm(args, f"report for patient {args.patient} written to {path}")
     return 0
 

@@ -6,10 +6,11 @@ know this package still catch it with the usual built-in types.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 __all__ = ["Problem", "InvalidPatientData", "InvalidConfig", "ModelLoadError", "OutputRefused", "IcipredictError",
-           "InputWarning"]
+           "InputWarning", "trim", "problems_text"]
 
 
 class IcipredictError(Exception):
@@ -29,16 +30,32 @@ class Problem:
         # user-supplied parts are trimmed: a 10 MB cell or id is never echoed whole
         where = []
         if self.patient_id is not None:
-            where.append(f"patient {_trim(self.patient_id)!r}")
+            where.append(f"patient {trim(self.patient_id)!r}")
         if self.column is not None:
-            where.append(f"column {_trim(self.column)!r}")
+            where.append(f"column {trim(self.column)!r}")
         prefix = ", ".join(where) if where else "table"
-        return f"{prefix}: expected {_trim(self.expected, 240)}. Got {_trim(self.got, 160)} instead."
+        return f"{prefix}: expected {trim(self.expected, 240)}. Got {trim(self.got, 160)} instead."
 
 
-def _trim(text: object, limit: int = 80) -> str:
+def trim(text: object, limit: int = 80) -> str:
+    """``text`` as a string of at most ``limit`` characters: a user-supplied value is never echoed whole.
+
+    >>> trim("x" * 100, 10)
+    'xxxxxxx...'
+    """
     text = str(text)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def problems_text(problems: Sequence[Problem], limit: int = 8, show: Callable[[Problem], str] = str) -> str:
+    """The first ``limit`` problems, each as ``show`` writes it, joined by "; ", then how many more there are.
+
+    >>> problems_text([Problem("p1", "age", "a number", "old")] * 3, limit=1)
+    "patient 'p1', column 'age': expected a number. Got old instead. (and 2 more problems)"
+    """
+    shown = "; ".join(show(p) for p in problems[:limit])
+    more = f" (and {len(problems) - limit} more problems)" if len(problems) > limit else ""
+    return shown + more
 
 
 class InvalidPatientData(IcipredictError, ValueError):
@@ -53,11 +70,9 @@ class InvalidPatientData(IcipredictError, ValueError):
 
     @classmethod
     def from_problems(cls, problems: list[Problem], *, limit: int = 8) -> "InvalidPatientData":
-        shown = "; ".join(str(p) for p in problems[:limit])
-        more = f" (and {len(problems) - limit} more problems)" if len(problems) > limit else ""
         n_rows = len({p.patient_id for p in problems if p.patient_id is not None})
         head = f"Invalid patient data in {n_rows} row(s): " if n_rows else "Invalid patient data: "
-        return cls(head + shown + more, problems)
+        return cls(head + problems_text(problems, limit), problems)
 
 
 class InvalidConfig(IcipredictError, ValueError):

@@ -11,10 +11,6 @@ the request. The package never imports this file.
 
 from __future__ import annotations
 
-import os
-import warnings
-
-import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import set_model
@@ -22,14 +18,7 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
 
 from icipredict.exceptions import InvalidPatientData
-from icipredict.serving import MAX_EXPLAIN, load_model, predict
-
-# the input signature is declared explicitly (AnyType columns, see above): MLflow's advice to type-hint
-# predict for its own validation does not apply, and would otherwise be printed at every load
-warnings.filterwarnings("ignore", message="Add type hints to the `predict` method")
-
-#: Largest request scored at once; bigger REST payloads get a 400 (Spark batches are smaller).
-MAX_REQUEST_ROWS = int(os.environ.get("ICIPREDICT_MAX_REQUEST_ROWS", "50000"))
+from icipredict.serving import MAX_ROWS_ENV, explain_error, is_explain, load_model, predict, request_limit
 
 
 class PatientDataError(MlflowException):
@@ -61,9 +50,8 @@ def _invalid(message: str) -> MlflowException:
 def _explain(params) -> int:
     k = (params or {}).get("explain", 0)
     k = 0 if k is None else k
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= int(k) <= MAX_EXPLAIN:
-        raise _invalid(f"params.explain: expected an integer from 0 to {MAX_EXPLAIN} (the number of input columns). "
-                       f"Got {str(k)[:80]!r} instead.")
+    if not is_explain(k):
+        raise _invalid(explain_error("params.explain", repr(str(k)[:80])))
     return int(k)
 
 
@@ -72,11 +60,15 @@ class IcipredictModel(PythonModel):
 
     def load_context(self, context) -> None:
         self._model = load_model(context.artifacts["bundle"])
+        # the largest request scored at once; bigger REST payloads get a 400 (Spark batches are smaller)
+        self._max_rows = request_limit()
 
-    def predict(self, context, model_input, params=None) -> pd.DataFrame:
-        if hasattr(model_input, "__len__") and len(model_input) > MAX_REQUEST_ROWS:
-            raise _invalid(f"request of {len(model_input)} patients exceeds the limit of {MAX_REQUEST_ROWS} per call "
-                           "(ICIPREDICT_MAX_REQUEST_ROWS); send smaller batches.")
+    # MLflow infers no schema from a DataFrame hint, so the declared signature (AnyType columns, see above) stays
+    # in force; without a hint MLflow advises one at every load and log, under its own warning filter
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        if hasattr(model_input, "__len__") and len(model_input) > self._max_rows:
+            raise _invalid(f"request of {len(model_input)} patients exceeds the limit of {self._max_rows} per call "
+                           f"({MAX_ROWS_ENV}); send smaller batches.")
         if isinstance(model_input, pd.DataFrame):
             model_input = model_input.copy()
             model_input.columns = [str(c) for c in model_input.columns]
@@ -86,7 +78,7 @@ class IcipredictModel(PythonModel):
         explain = _explain(params)
         try:
             return predict(model_input, model=self._model, explain=explain)
-        except (InvalidPatientData, ValueError) as exc:
+        except InvalidPatientData as exc:
             raise _invalid(str(exc)) from None
 
 

@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from icipredict.exceptions import InvalidPatientData
 from icipredict.io import read_patients
@@ -37,10 +35,10 @@ from icipredict.report_content import (MIN_EFFECT, REPORT_EXPLAIN, Contribution,
                                        build_report)
 from icipredict.report_figures import figure_bytes, report_page_figure
 from icipredict.report_html import report_page
-from icipredict.schema import validate_patients
-from icipredict.serving import LoadedModel, load_model, predict
+from icipredict.schema import ValidationReport, validate_patients
+from icipredict.serving import LoadedModel, load_model, patients_frame, predict
 
-__all__ = ["PatientReport", "Contribution", "TimeCell", "build_report", "report_for", "patient_report",
+__all__ = ["PatientReport", "Contribution", "TimeCell", "build_report", "report_for", "patient_report", "write_report",
            "REPORT_SUFFIXES", "REPORT_EXPLAIN", "MIN_EFFECT"]
 
 #: Output suffixes :func:`patient_report` writes.
@@ -73,16 +71,14 @@ def report_for(model: str | os.PathLike | LoadedModel, patients: Any, patient_id
     loaded = load_model(model)
     if isinstance(patients, (str, os.PathLike)):
         patients = read_patients(patients, format=input_format)
-    frame = patients if isinstance(patients, pd.DataFrame) else pd.DataFrame(
-        [patients] if isinstance(patients, Mapping) else patients)
-    clean = validate_patients(frame).frame
+    clean = validate_patients(patients_frame(patients)).frame
     hit = np.flatnonzero(clean["patient_id"].astype(str).to_numpy() == str(patient_id))
     if len(hit) == 0:
         sample = ", ".join(clean["patient_id"].astype(str).head(5))
         raise InvalidPatientData(f"patient {str(patient_id)!r}, column 'patient_id': expected an id present in the "
                                  f"input. Got no such patient instead (first ids: {sample}).")
     one = clean.iloc[hit[:1]].reset_index(drop=True)
-    row = predict(one, model=loaded, explain=explain).iloc[0]
+    row = predict(ValidationReport(one), model=loaded, explain=explain).iloc[0]  # checked above: not again
     values = {k: v for k, v in one.iloc[0].items() if not is_missing(v)}
     return build_report(row, loaded.metadata, values)
 
@@ -130,7 +126,13 @@ def patient_report(model: str | os.PathLike | LoadedModel, source: Any, patient_
     sources = [source] if isinstance(source, (str, os.PathLike)) else []
     out.parent.mkdir(parents=True, exist_ok=True)
     check_output(out, sources, flag="out", suffixes=REPORT_SUFFIXES)
-    report = report_for(model, source, patient_id, input_format=input_format)
+    return write_report(report_for(model, source, patient_id, input_format=input_format), out)
+
+
+def write_report(report: PatientReport, out: str | os.PathLike) -> Path:
+    """Write a built report to ``out``, checked already (:func:`patient_report` checks it): its suffix decides the
+    format; an interrupted write leaves no half report."""
+    out = Path(out)
     suffix = out.suffix.lower()
     if suffix in (".html", ".htm"):
         data = report_page(report).encode("utf-8")

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from icipredict.column_names import ColumnResolution, resolve_columns
-from icipredict.exceptions import InvalidPatientData, Problem
+from icipredict.exceptions import InvalidPatientData, Problem, trim as _trim
 from icipredict.table_checks import UNIT_CHECK_COLUMNS, IdSet, UnitCheck  # re-exported: part of the boundary
 from icipredict.vocab import (BEST_RESPONSES, HISTOLOGIES, MONTH_DAYS, MUTATION_GENES, PDL1_BANDS, REGIMENS, SEXES,
                               SMOKING_STATUSES, TIL_STATUSES)
@@ -232,11 +232,6 @@ READ_NOTES_ATTR = "icipredict_read_notes"
 _MISSING_IN_SIGNED = MISSING_TOKENS - {"-"}
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d+%?$")
 _TRIM = 80
-
-
-def _trim(text: object, limit: int = _TRIM) -> str:
-    text = str(text)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 @dataclass

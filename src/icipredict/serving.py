@@ -23,7 +23,7 @@ from icipredict.clinical.columns import Distinct, Table, floats, n_rows, texts
 from icipredict.clinical.mutations import DRIVER_COLUMNS
 from icipredict.clinical.til import TIL_MEASURES, til_status_values
 from icipredict.clinical.time_class import time_class_codes, time_class_labels
-from icipredict.exceptions import InputWarning, InvalidPatientData, ModelLoadError, Problem
+from icipredict.exceptions import InputWarning, InvalidConfig, InvalidPatientData, ModelLoadError, Problem, trim
 from icipredict.explain import top_contributions
 from icipredict.features import INPUT_SOURCES, MISSING_INPUT_NAMES, model_input_values
 from icipredict.io.bundle import bundle_digest, find_bundle, read_bundle, shipped_model_path, shipped_models
@@ -31,15 +31,18 @@ from icipredict.metadata import ModelMetadata
 from icipredict.models import IciModel, base_from_saved
 from icipredict.schema import COLUMNS, PREDICTORS, ValidationReport, check_record, checked_columns
 from icipredict.tracking import download_bundle
-from icipredict.vocab import BENEFIT_GROUPS, PLASMA_ASSAY_WORDS, TISSUE_PANEL_WORDS, WES_ASSAY_WORDS
+from icipredict.vocab import (BENEFIT_GROUPS, OUTPUT_COLUMNS, PLASMA_ASSAY_WORDS, TISSUE_PANEL_WORDS,
+                              WES_ASSAY_WORDS)
 
-__all__ = ["predict", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS", "MAX_EXPLAIN"]
+__all__ = ["predict", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS", "MAX_EXPLAIN",
+           "is_explain", "explain_error", "request_limit", "patients_frame", "MAX_ROWS_ENV", "DEFAULT_MAX_ROWS"]
 
-#: Columns of every prediction table, in order (``top{i}_*`` follow when ``explain=k``).
-OUTPUT_COLUMNS = ("patient_id", "p_durable_benefit", "p_low", "p_high", "benefit_group", "time_class", "til_source",
-                  "missing_inputs", "warnings", "model_version")
 #: Largest ``explain``: one contribution per input column at most.
 MAX_EXPLAIN = len(PREDICTORS)
+#: Environment variable: most patients scored in one request, by the calculator and the MLflow pyfunc alike.
+MAX_ROWS_ENV = "ICIPREDICT_MAX_REQUEST_ROWS"
+#: The row limit when ``MAX_ROWS_ENV`` is not set.
+DEFAULT_MAX_ROWS = 50_000
 _MLFLOW_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "dbfs:/", "s3://", "gs://", "wasbs://", "http://",
                    "https://")
 
@@ -118,12 +121,57 @@ def load_model(model: str | os.PathLike | LoadedModel = "public") -> LoadedModel
     return loaded
 
 
+def is_explain(k: object) -> bool:
+    """True when ``k`` is an ``explain`` :func:`predict` takes: an integer (not a bool) from 0 to :data:`MAX_EXPLAIN`.
+
+    >>> is_explain(3), is_explain(-1), is_explain(True), is_explain("3")
+    (True, False, False, False)
+    """
+    return isinstance(k, (int, np.integer)) and not isinstance(k, bool) and 0 <= k <= MAX_EXPLAIN
+
+
+def explain_error(name: str, got: str) -> str:
+    """The message for an ``explain`` that :func:`is_explain` refuses; ``name`` is the parameter as the caller
+    spelled it, ``got`` the value as shown to them."""
+    return f"{name}: expected an integer from 0 to {MAX_EXPLAIN} (the number of input columns). Got {got} instead."
+
+
+def request_limit(env: str = MAX_ROWS_ENV, default: int = DEFAULT_MAX_ROWS, value: int | None = None) -> int:
+    """A per-request limit: ``value`` when given, else the environment variable ``env``, else ``default``.
+
+    Raises
+    ------
+    InvalidConfig
+        The limit is not a positive integer (the message names ``env``).
+
+    Examples
+    --------
+    >>> request_limit(value=100)
+    100
+    """
+    if value is None:
+        text = os.environ.get(env, str(default))
+        try:
+            value = int(text)
+        except ValueError:
+            raise InvalidConfig(f"{env}: expected a positive integer. Got {trim(text)!r} instead.") from None
+    if value < 1:
+        raise InvalidConfig(f"{env}: expected a positive integer. Got {value} instead.")
+    return value
+
+
 def _is_list(value: object) -> bool:
     return isinstance(value, (list, tuple, np.ndarray, pd.Series, pd.Index))
 
 
-def _as_frame(patients) -> pd.DataFrame:
-    """A DataFrame from the accepted shapes: DataFrame, dict of scalars, dict of lists, list of dicts."""
+def patients_frame(patients) -> pd.DataFrame:
+    """A DataFrame from the shapes :func:`predict` accepts: DataFrame, dict of scalars, dict of lists, list of dicts.
+
+    Raises
+    ------
+    InvalidPatientData
+        Another shape, or a dict mixing scalars and lists (or lists of different lengths).
+    """
     if isinstance(patients, pd.DataFrame):
         return patients
     if isinstance(patients, Mapping):
@@ -135,7 +183,7 @@ def _as_frame(patients) -> pd.DataFrame:
             shown = ", ".join(f"{k} {'a scalar' if n is None else n}" for k, n in list(lengths.items())[:8])
             raise InvalidPatientData(
                 "patients: expected a dict of scalars (one patient) or a dict of equally long lists (one value per "
-                f"patient). Got {_trim(shown, 160)} instead.",
+                f"patient). Got {trim(shown, 160)} instead.",
                 [Problem(None, None, "equally long lists", "lists of different lengths or scalars beside lists")])
         return pd.DataFrame({str(k): list(v) for k, v in patients.items()})
     if isinstance(patients, Sequence) and not isinstance(patients, (str, bytes)):
@@ -149,11 +197,6 @@ def _as_frame(patients) -> pd.DataFrame:
     raise InvalidPatientData(f"patients: expected a DataFrame, a dict or a list of dicts. Got "
                              f"{type(patients).__name__} instead.",
                              [Problem(None, None, "a DataFrame, a dict or a list of dicts", type(patients).__name__)])
-
-
-def _trim(text: object, limit: int = 80) -> str:
-    text = str(text)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 @dataclass
@@ -197,10 +240,10 @@ def _clean(patients) -> _Clean:
         return _Clean(_columns_of(patients.frame), patients.frame)
     one = _one_record(patients)
     checked = check_record(one) if one is not None else None
-    columns, renamed = checked if checked is not None else checked_columns(_as_frame(patients))
+    columns, renamed = checked if checked is not None else checked_columns(patients_frame(patients))
     if renamed:
         warnings.warn(InputWarning("columns read by another name: " + ", ".join(
-            f"{_trim(k)!r} as {v}" for k, v in renamed.items())), stacklevel=3)
+            f"{trim(k)!r} as {v}" for k, v in renamed.items())), stacklevel=3)
     return _Clean(columns)
 
 
@@ -363,7 +406,7 @@ def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> _T
         kind = tmb_assay_kinds(assays).tolist()
         codes = np.asarray(assays.codes, dtype=np.int64)
         if kinds:
-            parts.append(_Texts(codes, [f"TMB assay kind {k} ({_trim(a, 40)}) never seen in training: put on the "
+            parts.append(_Texts(codes, [f"TMB assay kind {k} ({trim(a, 40)}) never seen in training: put on the "
                                         f"tissue-panel scale by {TMB_SCALE_SOURCES[k]}" if k not in kinds else ""
                                         for a, k in zip(assays.values, kind)]))
         parts.append(_Texts(codes, [_unrecognised_assay(a) for a in assays.values]))
@@ -377,7 +420,7 @@ def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> _T
     if len(named.values):
         kind = pdl1_assay_kinds(named).tolist()
         parts.append(_Texts(np.asarray(named.codes, dtype=np.int64), [
-            f"PD-L1 assay {_trim(a, 40)!r} unknown to the harmonisation rules: its score is read as a 22C3-like TPS"
+            f"PD-L1 assay {trim(a, 40)!r} unknown to the harmonisation rules: its score is read as a 22C3-like TPS"
             if k == "unknown" else "" for a, k in zip(named.values, kind)]))
     for col, r in train.ranges.items():
         v = floats(clean, col)
@@ -406,7 +449,7 @@ def _unrecognised_assay(assay: object) -> str:
     known = (*PLASMA_ASSAY_WORDS, *WES_ASSAY_WORDS, *TISSUE_PANEL_WORDS)
     if any(word in text for word in known):
         return ""
-    return (f"TMB assay {_trim(assay, 40)!r} not recognised as a tissue panel, exome or plasma assay: read as a "
+    return (f"TMB assay {trim(assay, 40)!r} not recognised as a tissue panel, exome or plasma assay: read as a "
             "tissue panel (a blood-based TMB runs on another scale)")
 
 
@@ -445,9 +488,8 @@ def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping] | ValidationRep
     --------
     >>> predict({"patient_id": "p1", "pdl1_tps": 80, "tmb": 20})  # doctest: +SKIP
     """
-    if not isinstance(explain, (int, np.integer)) or isinstance(explain, bool) or not 0 <= explain <= MAX_EXPLAIN:
-        raise ValueError(f"explain: expected an integer from 0 to {MAX_EXPLAIN} (the number of input columns). "
-                         f"Got {_trim(repr(explain))} instead.")
+    if not is_explain(explain):
+        raise ValueError(explain_error("explain", trim(repr(explain))))
     loaded = load_model(model)
     return _predict_clean(loaded, _clean(patients), int(explain))
 

@@ -13,8 +13,8 @@ import json
 import os
 import re
 import tempfile
-import warnings
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -28,6 +28,7 @@ from icipredict.exceptions import IcipredictError, ModelLoadError, OutputRefused
 from icipredict.io.bundle import find_bundle, save_bundle
 from icipredict.io.synthetic import synthetic_cohort
 from icipredict.schema import COLUMNS
+from icipredict.vocab import OUTPUT_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     from icipredict.training import TrainingResult
@@ -135,16 +136,16 @@ def pyfunc_signature():
     decide: ``"pdl1_tps": "50%"`` is accepted as in a CSV, and a bad value is refused naming the
     patient and column. A typed signature made MLflow refuse the whole request first, without
     naming anyone, and quote the request's rows in its message. ``patient_id`` is optional to
-    MLflow for the same reason: the package's own check names the missing column.
+    MLflow for the same reason: the package's own check names the missing column. The outputs are
+    :data:`icipredict.vocab.OUTPUT_COLUMNS` (what ``predict`` returns): the probabilities (``p_*``)
+    as doubles, the rest as text.
     """
     from mlflow.models import ModelSignature
     from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
 
     inputs = [ColSpec(AnyType(), name, required=False)
               for name, spec in COLUMNS.items() if spec.role in ("id", "predictor")]
-    outputs = [ColSpec("string", "patient_id"), ColSpec("double", "p_durable_benefit"),
-               ColSpec("string", "benefit_group"), ColSpec("string", "time_class"), ColSpec("string", "missing_inputs"),
-               ColSpec("string", "warnings"), ColSpec("string", "model_version")]
+    outputs = [ColSpec("double" if name.startswith("p_") else "string", name) for name in OUTPUT_COLUMNS]
     params = ParamSchema([ParamSpec("explain", "long", 0)])
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)
 
@@ -166,6 +167,12 @@ def _pyfunc_file() -> str:
     return str(files("icipredict") / PYFUNC_FILE)
 
 
+def _pyfunc_args(bundle: str | Path) -> dict:
+    """What every saved or logged pyfunc is made of: the code file, the bundle as its only artefact, the signature."""
+    return {"python_model": _pyfunc_file(), "artifacts": {"bundle": str(bundle)}, "signature": pyfunc_signature(),
+            "input_example": _input_example(), "pip_requirements": PYFUNC_REQUIREMENTS}
+
+
 def save_mlflow_model(bundle: str | Path, out: str | Path) -> Path:
     """Write an MLflow model directory around a bundle (its ``artifacts/bundle``), served through the pyfunc.
 
@@ -178,11 +185,7 @@ def save_mlflow_model(bundle: str | Path, out: str | Path) -> Path:
         raise OutputRefused(f"{str(out)!r} already exists; expected a new directory for the MLflow model.")
     import yaml
 
-    with warnings.catch_warnings():  # "add type hints to predict": the signature is declared explicitly
-        warnings.simplefilter("ignore", UserWarning)
-        mlflow.pyfunc.save_model(str(out), python_model=_pyfunc_file(), artifacts={"bundle": str(bundle)},
-                                 signature=pyfunc_signature(), input_example=_input_example(),
-                                 pip_requirements=PYFUNC_REQUIREMENTS)
+    mlflow.pyfunc.save_model(str(out), **_pyfunc_args(bundle))
     # MLflow records where the code and the bundle came from on this machine; loading uses only the
     # copies inside the model directory, so keep the directory free of build-machine paths
     mlmodel = out / "MLmodel"
@@ -279,6 +282,21 @@ def open_store(configured: str | None, experiment: str):
     return mlflow, uri, origin
 
 
+@contextmanager
+def _store_errors(uri: str, hint: str = ""):
+    """A failure of the MLflow store (or of the files under it) while logging a run, as a TrackingError naming the
+    store; ``hint`` follows the message. Other errors pass unchanged."""
+    try:
+        yield
+    except TrackingError:
+        raise
+    except Exception as exc:
+        if type(exc).__module__.startswith(("mlflow", "sqlalchemy", "sqlite3")) or isinstance(exc, OSError):
+            raise TrackingError(f"tracking.uri {uri!r}: the MLflow store rejected the run ({type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0][:300]}).{hint}") from None
+        raise
+
+
 def log_training_run(result: "TrainingResult", card: str, figures: Mapping[str, bytes], *,
                      progress: Callable[[str], None] = lambda m: None) -> str:
     """Log a training result to MLflow and return its run id.
@@ -292,7 +310,7 @@ def log_training_run(result: "TrainingResult", card: str, figures: Mapping[str, 
     """
     cfg = result.config
     mlflow, uri, origin = open_store(cfg.tracking.uri, cfg.tracking.experiment)
-    try:
+    with _store_errors(uri, " Check that the store is reachable and not locked, or set tracking.enabled=false."):
         with mlflow.start_run(run_name=cfg.tracking.run_name) as run, tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             progress(f"logging to MLflow store {uri} (from {origin}), run {run.info.run_id}")
@@ -333,27 +351,10 @@ def log_training_run(result: "TrainingResult", card: str, figures: Mapping[str, 
                 bundle = save_bundle(folder / "bundle", meta, result.model.saved_state(), model_card=card,
                                      extra_files={f"plots/{k}": v for k, v in figures.items()})
             progress("logging the model (pyfunc)")
-            with warnings.catch_warnings():  # "add type hints to predict": the signature is declared explicitly
-                warnings.simplefilter("ignore", UserWarning)
-                info = mlflow.pyfunc.log_model(
-                    name="model",
-                    python_model=_pyfunc_file(),
-                    artifacts={"bundle": str(bundle)},
-                    signature=pyfunc_signature(),
-                    input_example=_input_example(),
-                    registered_model_name=cfg.tracking.registered_model,
-                    pip_requirements=PYFUNC_REQUIREMENTS,
-                )
+            info = mlflow.pyfunc.log_model(name="model", registered_model_name=cfg.tracking.registered_model,
+                                           **_pyfunc_args(bundle))
             mlflow.set_tag("model_uri", info.model_uri)
             return run.info.run_id
-    except TrackingError:
-        raise
-    except Exception as exc:
-        if type(exc).__module__.startswith(("mlflow", "sqlalchemy", "sqlite3")) or isinstance(exc, OSError):
-            raise TrackingError(f"tracking.uri {uri!r}: the MLflow store rejected the run "
-                                f"({type(exc).__name__}: {str(exc).splitlines()[0][:300]}). Check that the store is "
-                                "reachable and not locked, or set tracking.enabled=false.") from None
-        raise
 
 
 def log_update_run(result: "UpdateResult", *, configured_uri: str | None = None, experiment: str = "icipredict-updates",
@@ -364,7 +365,7 @@ def log_update_run(result: "UpdateResult", *, configured_uri: str | None = None,
     """
     mlflow, uri, origin = open_store(configured_uri, experiment)
     meta = result.metadata
-    try:
+    with _store_errors(uri):
         with mlflow.start_run(run_name=f"update {meta.parent.name} ({result.method})") as run, \
                 tempfile.TemporaryDirectory() as tmp:
             progress(f"logging to MLflow store {uri} (from {origin}), run {run.info.run_id}")
@@ -388,18 +389,9 @@ def log_update_run(result: "UpdateResult", *, configured_uri: str | None = None,
                 mlflow.log_artifact(str(folder / name), artifact_path="plots")
             bundle = result.bundle_path or save_bundle(folder / "bundle", meta, result.model.saved_state(),
                                                        model_card=result.card)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                info = mlflow.pyfunc.log_model(name="model", python_model=_pyfunc_file(),
-                                               artifacts={"bundle": str(bundle)}, signature=pyfunc_signature(),
-                                               input_example=_input_example(), pip_requirements=PYFUNC_REQUIREMENTS)
+            info = mlflow.pyfunc.log_model(name="model", **_pyfunc_args(bundle))
             mlflow.set_tag("model_uri", info.model_uri)
             return run.info.run_id
-    except Exception as exc:
-        if type(exc).__module__.startswith(("mlflow", "sqlalchemy", "sqlite3")) or isinstance(exc, OSError):
-            raise TrackingError(f"tracking.uri {uri!r}: the MLflow store rejected the run ({type(exc).__name__}: "
-                                f"{str(exc).splitlines()[0][:300]}).") from None
-        raise
 
 
 def download_bundle(uri: str) -> Path:

@@ -26,6 +26,7 @@ __all__ = [
     "BENEFIT_LABELS",
     "BENEFIT_GROUPS",
     "BENEFIT_GROUP_THRESHOLDS",
+    "OUTPUT_COLUMNS",
     "MONTH_DAYS",
     "DCB_MONTHS",
     "TMB_HIGH_CUTOFF",
@@ -80,6 +81,10 @@ BENEFIT_GROUPS: tuple[str, str, str] = ("low", "intermediate", "high")
 #: Default group limits: low below 0.2, high from 0.4 (about 0.6x and 1.2x the pooled training
 #: rate of 0.33), intermediate between.
 BENEFIT_GROUP_THRESHOLDS: dict[str, float] = {"low": 0.2, "high": 0.4}
+#: Columns of every prediction table, in order (``top{i}_*`` follow when ``explain=k``): what ``predict``
+#: returns and what the MLflow pyfunc's signature declares.
+OUTPUT_COLUMNS: tuple[str, ...] = ("patient_id", "p_durable_benefit", "p_low", "p_high", "benefit_group", "time_class",
+                                   "til_source", "missing_inputs", "warnings", "model_version")
 
 #: Days in a calendar month (365.25 / 12).
 MONTH_DAYS = 30.4375

@@ -16,7 +16,6 @@ import ipaddress
 import io
 import json
 import math
-import os
 import signal
 import socket
 import sys
@@ -36,21 +35,21 @@ from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 import icipredict
-from icipredict.exceptions import IcipredictError, InvalidConfig, InvalidPatientData, Problem
+from icipredict.exceptions import IcipredictError, InvalidPatientData, Problem, problems_text, trim
+from icipredict.io.output import neutralise_formulas
 from icipredict.io.table import read_table_bytes
 from icipredict.metadata import ModelMetadata
 from icipredict.report_content import REPORT_EXPLAIN, build_report
 from icipredict.report_html import report_fragment
-from icipredict.schema import COLUMNS, ColumnSpec
+from icipredict.schema import COLUMNS, PREDICTORS, ColumnSpec
+from icipredict.serving import DEFAULT_MAX_ROWS, MAX_EXPLAIN, MAX_ROWS_ENV, explain_error, is_explain, request_limit
 
 __all__ = ["create_app", "serve", "render_result", "form_sections", "patient_from_form", "parse_invocation",
            "host_warning", "Field", "ServeError", "MAX_ROWS_ENV", "MAX_BYTES_ENV"]
 
-#: Row limit of one request; the same variable bounds the MLflow pyfunc's requests.
-MAX_ROWS_ENV = "ICIPREDICT_MAX_REQUEST_ROWS"
-#: Byte limit of one request body (JSON, CSV or uploaded file).
+#: Byte limit of one request body (JSON, CSV or uploaded file); the row limit is serving.MAX_ROWS_ENV, which
+#: bounds the MLflow pyfunc's requests too.
 MAX_BYTES_ENV = "ICIPREDICT_MAX_REQUEST_BYTES"
-_DEFAULT_MAX_ROWS = 50_000
 _DEFAULT_MAX_BYTES = 128 * 2**20  # 50,000 JSON records of every column fit with room to spare
 #: Contributions offered for an uploaded table (the one-patient form shows the report's, REPORT_EXPLAIN).
 FORM_EXPLAIN = 5
@@ -58,7 +57,6 @@ _SHOWN_ROWS = 200  # an uploaded table's rows shown on the page; the CSV has the
 _DATA_URI_LIMIT = 2 * 2**20  # browsers refuse longer data: links
 _TRIM = 80
 INPUT_FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
-PREDICTOR_NAMES: tuple[str, ...] = tuple(n for n, s in COLUMNS.items() if s.role == "predictor")
 
 #: Form sections: (id, legend, column-name prefixes); a predictor matching no prefix goes to the last.
 SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -144,7 +142,7 @@ def form_sections(values: Mapping[str, str] | None = None,
     """
     values, errors = values or {}, errors or {}
     sections: dict[str, list[Field]] = {sid: [] for sid, _, _ in SECTIONS}
-    for name in PREDICTOR_NAMES:
+    for name in PREDICTORS:
         f = _field(COLUMNS[name])
         f.value, f.errors = str(values.get(name, "")), list(errors.get(name, []))
         sid = next((s for s, _, prefixes in SECTIONS if name.startswith(prefixes)), SECTIONS[-1][0])
@@ -159,7 +157,7 @@ def patient_from_form(form: Mapping[str, str]) -> dict[str, str]:
     {'patient_id': 'patient', 'pdl1_tps': '60'}
     """
     patient = {"patient_id": str(form.get("patient_id", "")).strip() or "patient"}
-    for name in PREDICTOR_NAMES:
+    for name in PREDICTORS:
         value = str(form.get(name, "")).strip()
         if value:
             patient[name] = value
@@ -168,24 +166,17 @@ def patient_from_form(form: Mapping[str, str]) -> dict[str, str]:
 
 # -- messages ----------------------------------------------------------------------------------
 
-def _trim(text: object, limit: int = _TRIM) -> str:
-    text = str(text)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
 def _problem_text(p: Problem) -> str:
     """A problem with every user-supplied part trimmed, so a huge value is never echoed whole."""
-    return str(Problem(None if p.patient_id is None else _trim(p.patient_id), None if p.column is None
-                       else _trim(p.column), _trim(p.expected, 2 * _TRIM), _trim(p.got)))
+    return str(Problem(None if p.patient_id is None else trim(p.patient_id), None if p.column is None
+                       else trim(p.column), trim(p.expected, 2 * _TRIM), trim(p.got)))
 
 
 def _error_message(exc: InvalidPatientData, limit: int = 8) -> str:
     problems = exc.problems
     if not any(p.patient_id is not None or p.column is not None for p in problems):
-        return _trim(exc, 6 * _TRIM)  # a table-level message (unreadable file, bad request) says more
-    shown = "; ".join(_problem_text(p) for p in problems[:limit])
-    more = f" (and {len(problems) - limit} more problems)" if len(problems) > limit else ""
-    return f"Invalid patient data: {shown}{more}"
+        return trim(exc, 6 * _TRIM)  # a table-level message (unreadable file, bad request) says more
+    return "Invalid patient data: " + problems_text(problems, limit, _problem_text)
 
 
 def _errors_by_field(exc: InvalidPatientData, names: Sequence[str]) -> tuple[dict[str, list[str]], list[str]]:
@@ -247,8 +238,13 @@ def render_result(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
     return Markup(report_fragment(build_report(row, metadata, patient)))
 
 
+def _csv(result: pd.DataFrame) -> str:
+    """The CSV a user downloads, with the CLI's protection: no text cell can start a spreadsheet formula."""
+    return neutralise_formulas(result).to_csv(index=False)
+
+
 def _batch(result: pd.DataFrame) -> dict[str, Any]:
-    csv = result.to_csv(index=False)
+    csv = _csv(result)
     shown = result.head(_SHOWN_ROWS)
     rows = [[(f"{v:.3f}" if c.startswith("p_") and not _missing(v) else _cell(v)) for c, v in zip(shown.columns, r)]
             for r in shown.itertuples(index=False)]
@@ -279,8 +275,8 @@ def _check_records(records: Any, key: str) -> list[dict]:
             raise _InvalidRequest(f"{key}[{i}]: expected a patient object. Got {_json_kind(rec)} instead.")
         for column, value in rec.items():
             if isinstance(value, (dict, list)):
-                who = _trim(rec.get("patient_id", f"row {i + 1}"))
-                raise _InvalidRequest(f"patient {who!r}, column {_trim(column)!r}: expected a number, a string or "
+                who = trim(rec.get("patient_id", f"row {i + 1}"))
+                raise _InvalidRequest(f"patient {who!r}, column {trim(column)!r}: expected a number, a string or "
                                       f"null. Got {_json_kind(value)} instead.")
     return records
 
@@ -329,21 +325,19 @@ def _too_many(n: int, max_rows: int) -> str:
 
 
 def _explain_param(params: Any) -> int:
-    limit = len(PREDICTOR_NAMES)
     if not isinstance(params, dict):
         raise _InvalidRequest(f"params: expected an object such as {{\"explain\": 3}}. Got {_json_kind(params)} instead.")
     unknown = sorted(set(params) - {"explain"})
     if unknown:
-        raise _InvalidRequest(f"params: expected only 'explain'. Got {_trim(unknown)} instead.")
+        raise _InvalidRequest(f"params: expected only 'explain'. Got {trim(unknown)} instead.")
     k = params.get("explain", 0)
-    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= limit:
-        raise _InvalidRequest(f"params.explain: expected an integer from 0 to {limit} (the number of input "
-                              f"columns). Got {_trim(json.dumps(k))} instead.")
+    if not is_explain(k):
+        raise _InvalidRequest(explain_error("params.explain", trim(json.dumps(k))))
     return k
 
 
 def parse_invocation(body: bytes, mimetype: str = "application/json", *,
-                     max_rows: int = _DEFAULT_MAX_ROWS) -> tuple[pd.DataFrame, int]:
+                     max_rows: int = DEFAULT_MAX_ROWS) -> tuple[pd.DataFrame, int]:
     """Patients and ``explain`` from a body in MLflow's scoring-server format.
 
     JSON with exactly one of ``dataframe_records``, ``dataframe_split``, ``instances`` or
@@ -377,7 +371,7 @@ def parse_invocation(body: bytes, mimetype: str = "application/json", *,
         extra = sorted(set(payload) - {*INPUT_FORMATS, "params"}) if isinstance(payload, dict) else []
         if len(keys) != 1 or extra:
             got = (_json_kind(payload) if not isinstance(payload, dict)
-                   else f"the keys {_trim(sorted(payload), 2 * _TRIM)}")
+                   else f"the keys {trim(sorted(payload), 2 * _TRIM)}")
             raise _InvalidRequest(f"expected a JSON object with exactly one of {', '.join(INPUT_FORMATS)} "
                                   f"(and optionally params). Got {got} instead.")
         n = _rows_in(keys[0], payload[keys[0]])
@@ -394,18 +388,6 @@ def parse_invocation(body: bytes, mimetype: str = "application/json", *,
 
 
 # -- the application -----------------------------------------------------------------------------
-
-def _limit(value: int | None, env: str, default: int) -> int:
-    if value is None:
-        text = os.environ.get(env, str(default))
-        try:
-            value = int(text)
-        except ValueError:
-            raise InvalidConfig(f"{env}: expected a positive integer. Got {_trim(text)!r} instead.") from None
-    if value < 1:
-        raise InvalidConfig(f"{env}: expected a positive integer. Got {value} instead.")
-    return value
-
 
 class _MemoryRequest(Request):
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
@@ -445,12 +427,12 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
     200
     """
     loaded = icipredict.load_model(model)
-    max_rows = _limit(max_rows, MAX_ROWS_ENV, _DEFAULT_MAX_ROWS)
-    max_bytes = _limit(max_bytes, MAX_BYTES_ENV, _DEFAULT_MAX_BYTES)
+    max_rows = request_limit(MAX_ROWS_ENV, DEFAULT_MAX_ROWS, max_rows)
+    max_bytes = request_limit(MAX_BYTES_ENV, _DEFAULT_MAX_BYTES, max_bytes)
     web = resources.files("icipredict").joinpath("web")
     app = _App(__name__, template_folder=str(web.joinpath("templates")), static_folder=str(web.joinpath("static")))
     app.config["MAX_CONTENT_LENGTH"] = max_bytes
-    explain_choices = tuple(range(min(FORM_EXPLAIN, len(PREDICTOR_NAMES)) + 1))
+    explain_choices = tuple(range(min(FORM_EXPLAIN, MAX_EXPLAIN) + 1))
 
     def page(status: int = 200, *, values: Mapping[str, str] | None = None,
              field_errors: Mapping[str, list[str]] | None = None, **context: Any) -> tuple[str, int]:
@@ -471,12 +453,12 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
 
     @app.post("/")
     def one_patient():
-        values = {k: request.form.get(k, "") for k in ("patient_id", *PREDICTOR_NAMES)}
+        values = {k: request.form.get(k, "") for k in ("patient_id", *PREDICTORS)}
         try:
             patient = patient_from_form(values)
             result = icipredict.predict(patient, model=loaded, explain=REPORT_EXPLAIN)
         except InvalidPatientData as exc:
-            by_field, general = _errors_by_field(exc, ("patient_id", *PREDICTOR_NAMES))
+            by_field, general = _errors_by_field(exc, ("patient_id", *PREDICTORS))
             return page(400, values=values, field_errors=by_field, form_errors=general)
         return page(values=values, result=render_result(result.iloc[0], loaded.metadata, patient))
 
@@ -488,19 +470,19 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
             return page(400, upload_errors=["Choose a patient table (CSV, Parquet or .xlsx) to upload."])
         if explain not in {str(k) for k in explain_choices}:
             return page(400, upload_errors=[f"explain: expected one of {list(explain_choices)}. "
-                                            f"Got {_trim(explain)!r} instead."])
+                                            f"Got {trim(explain)!r} instead."])
         try:
             raw = read_table_bytes(table.read(), table.filename)
             if len(raw) > max_rows:
                 return page(400, upload_errors=[_too_many(len(raw), max_rows) + " Or use icipredict predict."],
-                            upload_name=_trim(table.filename))
+                            upload_name=trim(table.filename))
             result = icipredict.predict(raw, model=loaded, explain=int(explain))
         except InvalidPatientData as exc:
-            return page(400, upload_errors=[_error_message(exc)], upload_name=_trim(table.filename))
+            return page(400, upload_errors=[_error_message(exc)], upload_name=trim(table.filename))
         if request.form.get("action") == "download":
-            return Response(result.to_csv(index=False), mimetype="text/csv",
+            return Response(_csv(result), mimetype="text/csv",
                             headers={"Content-Disposition": "attachment; filename=predictions.csv"})
-        return page(batch=_batch(result), upload_name=_trim(table.filename))
+        return page(batch=_batch(result), upload_name=trim(table.filename))
 
     @app.post("/invocations")
     def invocations():
@@ -546,7 +528,7 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         path = urlsplit(getattr(self, "path", "") or "").path
-        self.log("info", "%s %s %s", getattr(self, "command", "-"), _trim(path), code)
+        self.log("info", "%s %s %s", getattr(self, "command", "-"), trim(path), code)
 
     def log_error(self, format: str, *args: Any) -> None:
         # http.server passes the raw request line to some errors: keep the status code only

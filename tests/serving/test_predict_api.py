@@ -60,6 +60,17 @@ def test_output_columns_and_input_order(small_model, patients):
     pd.testing.assert_frame_equal(out.set_index("patient_id"), ordered.loc[out["patient_id"]])
 
 
+def test_pyfunc_signature_declares_every_output_column(small_model, patients):
+    """The MLflow signature's outputs are predict's columns, the probabilities as doubles."""
+    from icipredict.tracking import pyfunc_signature
+
+    out = icipredict.predict(patients.head(3), model=small_model)
+    declared = pyfunc_signature().outputs.to_dict()
+    assert [c["name"] for c in declared] == list(out.columns) == OUTPUT_COLUMNS
+    assert [c["name"] for c in declared if c["type"] == "double"] == \
+        [c for c in out.columns if pd.api.types.is_float_dtype(out[c])]
+
+
 def test_explain_adds_k_quadruples_in_input_terms_that_add_up(small_model, loaded, patients):
     k = 4
     out = icipredict.predict(patients, model=small_model, explain=k)
@@ -243,6 +254,20 @@ def test_predicting_with_the_shipped_model_imports_neither_sklearn_nor_scipy_sta
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_pyfunc_saves_and_loads_without_mlflow_type_hint_advice(tmp_path):
+    """The pyfunc declares its signature: MLflow's "Add type hints to the `predict` method" is not printed when
+    the model is saved or loaded, and no other UserWarning is hidden for it."""
+    code = ("import icipredict, mlflow.pyfunc\n"
+            "from icipredict.tracking import save_mlflow_model\n"
+            "mlflow.pyfunc.load_model(icipredict.model_uri())\n"
+            f"out = save_mlflow_model(icipredict.load_model('public').path, {str(tmp_path / 'model')!r})\n"
+            "mlflow.pyfunc.load_model(str(out))\n")
+    proc = subprocess.run([sys.executable, "-W", "always::UserWarning", "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "type hints" not in proc.stderr, proc.stderr
 
 
 def test_chemo_ici_names_the_regimen_not_absent_smoking_or_sex():

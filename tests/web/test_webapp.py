@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import icipredict
+from icipredict.io.output import TableWriter
 from icipredict.io.synthetic import synthetic_cohort
 from icipredict.schema import COLUMNS
 from icipredict.webapp import create_app, host_warning
@@ -204,6 +205,24 @@ def test_upload_with_explain_adds_contribution_columns(client, patients):
     download = _upload(client, patients.to_csv(index=False).encode(), "c.csv", action="download", explain="2")
     got = pd.read_csv(io.BytesIO(download.data))
     assert {"top1_feature", "top2_feature"} <= set(got.columns) and "top3_feature" not in got.columns
+
+
+def test_upload_download_neutralises_formulas_as_the_cli_does(client, model, tmp_path):
+    """An id a spreadsheet would run as a formula comes back as text, byte for byte the CLI's CSV."""
+    patients = pd.DataFrame({"patient_id": ['=HYPERLINK("x")', "@SUM(1)", "ok"], "tmb": [12.0, 3.0, 20.0]})
+    expected = icipredict.predict(patients, model=model)
+    with TableWriter(tmp_path / "cli.csv") as writer:
+        writer.write(expected)
+        writer.commit()
+    content = patients.to_csv(index=False).encode()
+    download = _upload(client, content, "formulas.csv", action="download")
+    assert download.status_code == 200
+    assert download.data == (tmp_path / "cli.csv").read_bytes()
+    got = pd.read_csv(io.BytesIO(download.data), keep_default_na=False)
+    assert got["patient_id"].tolist() == ["'=HYPERLINK(\"x\")", "'@SUM(1)", "ok"]
+    html = _upload(client, content, "formulas.csv", action="show").get_data(as_text=True)
+    link = base64.b64decode(re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)"', html).group(1))
+    assert link == download.data
 
 
 def test_upload_invalid_table_names_patient_column_and_value(client, patients):

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from icipredict.column_names import resolve_columns
-from icipredict.exceptions import InvalidPatientData, Problem
+from icipredict.exceptions import InvalidPatientData, Problem, trim as _trim
 from icipredict.schema import COLUMNS, MISSING_TOKENS, READ_NOTES_ATTR
 
 __all__ = ["read_table", "read_table_bytes", "iter_table_chunks", "sniff_delimiter", "check_text_file", "snake_case", "carry_extras",
@@ -50,12 +50,6 @@ _SNIFF_BYTES = 4096
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
 _DECIMAL_POINT = re.compile(r"^[-+]?\d+\.\d+$")
 _COMMA_NUMBER = r"^(\s*[-+]?\d*),(\d+\s*%?\s*)$"
-_TRIM = 80
-
-
-def _trim(text: object, limit: int = _TRIM) -> str:
-    text = str(text)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _fail(path: Path, message: str, expected: str, got: str) -> InvalidPatientData:

@@ -21,7 +21,6 @@ PosixPath('report.html')
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ import numpy as np
 
 from icipredict.exceptions import InvalidPatientData
 from icipredict.io import read_patients
-from icipredict.io.output import check_output
+from icipredict.io.output import atomic_path, check_output
 from icipredict.labels import is_missing
 from icipredict.report_content import (MIN_EFFECT, REPORT_EXPLAIN, Contribution, PatientReport, TimeCell,
                                        build_report)
@@ -83,18 +82,6 @@ def report_for(model: str | os.PathLike | LoadedModel, patients: Any, patient_id
     return build_report(row, loaded.metadata, values)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write beside ``path`` and move into place: an interrupted run never leaves half a report."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)  # our own temporary file
-        raise
-
-
 def patient_report(model: str | os.PathLike | LoadedModel, source: Any, patient_id: str, out: str | os.PathLike,
                    *, input_format: str = "auto") -> Path:
     """Write the one-patient report as ``.html`` (self-contained), ``.png`` or ``.pdf``; return its path.
@@ -138,5 +125,6 @@ def write_report(report: PatientReport, out: str | os.PathLike) -> Path:
         data = report_page(report).encode("utf-8")
     else:
         data = figure_bytes(report_page_figure(report), "pdf" if suffix == ".pdf" else "png")
-    _write_atomically(out, data)
+    with atomic_path(out) as tmp:  # an interrupted run never leaves half a report
+        tmp.write_bytes(data)
     return out

@@ -152,7 +152,11 @@ def test_ctrl_c_stops_cleanly_and_nothing_reaches_logs_or_disk(server):
         assert exc.code == 400 and SECRET_ID in exc.read().decode()  # the page shows it; the log must not
     assert http_json(server.url + f"/?patient_id={SECRET_ID}")[0] == 200  # a query string is not logged either
     os.killpg(server.proc.pid, signal.SIGINT)
-    assert server.proc.wait(timeout=20) == 0
+    try:  # a loaded 2-core CI machine (two test workers spawning CLIs) can take a while to schedule the exit
+        code = server.proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"icipredict serve still runs 60 s after Ctrl-C; its output:\n{server.log.read_text()[-3000:]}")
+    assert code == 0
     log = server.log.read_text()
     assert "server stopped" in log and "Traceback" not in log
     assert "POST /invocations 400" in log and "GET / 200" in log

@@ -9,12 +9,15 @@ Results go to standard output; progress, notes and warnings to standard error (s
 :mod:`icipredict.cli_commands`, which does the work; heavy libraries load inside each command, so
 ``icipredict --help`` stays fast). Every error this package raises on purpose is printed as one
 paragraph (exit code 2 for bad input, config or a refused output path, 3 for a model that cannot be
-loaded, 4 for an unreachable tracking store); anything else is a bug and keeps its traceback.
+loaded, 4 for an unreachable tracking store or a write that failed part-way, such as a full disk;
+128 + the signal number for SIGTERM or SIGHUP and 130 for Ctrl-C, each leaving no half-written
+output); anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import shutil
 import sys
 import textwrap
@@ -22,6 +25,10 @@ import textwrap
 from icipredict.cli_commands import (cmd_evaluate, cmd_explain, cmd_predict, cmd_serve, cmd_synth, cmd_train,
                                      cmd_update, cmd_validate)
 from icipredict.vocab import INPUT_FORMATS, LABEL_SOURCES, UPDATE_METHODS
+
+
+#: Errors of the disk rather than of the package: reported in one line, not as a traceback.
+_DISK_ERRORS = (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG, errno.EIO)
 
 
 def _err(message: str) -> None:
@@ -253,10 +260,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--n: expected a number of patients >= 1. Got {args.n} instead.")
     if args.command == "serve" and not 0 <= args.port <= 65535:
         parser.error(f"--port: expected an integer from 0 to 65535. Got {args.port} instead.")
-    from icipredict.exceptions import IcipredictError, InvalidConfig, InvalidPatientData, ModelLoadError, OutputRefused
+    from icipredict.exceptions import (IcipredictError, InvalidConfig, InvalidPatientData, ModelLoadError, OutputRefused,
+                                       Stopped, stop_signals)
 
     try:
-        return int(args.func(args) or 0)
+        with stop_signals():  # SIGTERM and SIGHUP end a command as Ctrl-C does: nothing half-written stays
+            return int(args.func(args) or 0)
     except (InvalidPatientData, InvalidConfig, OutputRefused) as exc:
         _err(str(exc))
         return 2
@@ -266,11 +275,20 @@ def main(argv: list[str] | None = None) -> int:
     except IcipredictError as exc:  # tracking store and other expected failures
         _err(str(exc))
         return 4
+    except Stopped as exc:
+        _err(f"stopped by {exc.name}; no output was left half-written")
+        return 128 + exc.signum
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a full disk or a read-only file system met outside the package's own writers
+        if exc.errno not in _DISK_ERRORS:
+            raise
+        where = f" {exc.filename!r}" if exc.filename else ""
+        _err(f"could not write{where}: {exc.strerror or exc}; the outputs written completely before it are kept")
+        return 4
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -146,7 +146,7 @@ def cmd_evaluate(args) -> int:
     from icipredict.evaluation.saved import evaluate
     from icipredict.io.output import TableWriter, check_output
 
-    out = check_output(args.output, [args.input], suffixes=(".csv", ".tsv")) if args.output else None
+    out = check_output(args.output, [args.input], suffixes=(".csv", ".tsv"), models=[args.model]) if args.output else None
     table = evaluate(args.model, _table(args), cohort_column=args.cohort_column, label_source=args.label_source,
                      n_boot=args.n_boot, seed=args.seed, progress=_progress(args))
     print(format_metrics_markdown(table.loc[table["subset"] == "all"]))
@@ -165,6 +165,9 @@ def cmd_update(args) -> int:
     from icipredict.evaluation import format_metrics_markdown
     from icipredict.updating import update
 
+    from icipredict.io.bundle import check_bundle_target
+
+    check_bundle_target(args.output, replace=args.force, models=[args.model])  # before the table is read
     say = _progress(args)
     result = update(args.model, _table(args), method=args.method, out=args.output, replace=args.force,
                     label_source=args.label_source, n_boot=args.n_boot, seed=args.seed, progress=say)
@@ -186,7 +189,7 @@ def cmd_predict(args) -> int:
     from icipredict.serving import load_model, predict
 
     # the output is checked before any work: a refused path costs nothing and loses nothing
-    out = check_output(args.output, [args.input]) if args.output else None
+    out = check_output(args.output, [args.input], models=[args.model]) if args.output else None
     if args.chunk_size:
         return _predict_chunks(args, out)
     report = _read(args, args.lenient, numbers=True)  # bad input fails before the model loads
@@ -263,7 +266,7 @@ def cmd_explain(args) -> int:
     from icipredict.report import REPORT_SUFFIXES, report_for, write_report
 
     # the output is checked once, against the input path too, before any work
-    out = check_output(args.output, [args.input], flag="--output", suffixes=REPORT_SUFFIXES)
+    out = check_output(args.output, [args.input], flag="--output", suffixes=REPORT_SUFFIXES, models=[args.model])
     path = write_report(report_for(args.model, _table(args), args.patient), out)
     _confirm(args, f"report for patient {args.patient} written to {path}")
     return 0

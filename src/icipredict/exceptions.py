@@ -6,11 +6,14 @@ know this package still catch it with the usual built-in types.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-__all__ = ["Problem", "InvalidPatientData", "InvalidConfig", "ModelLoadError", "OutputRefused", "IcipredictError",
-           "InputWarning", "trim", "problems_text"]
+__all__ = ["Problem", "InvalidPatientData", "InvalidConfig", "ModelLoadError", "OutputRefused", "OutputFailed",
+           "IcipredictError", "InputWarning", "Stopped", "stop_signals", "trim", "problems_text"]
 
 
 class IcipredictError(Exception):
@@ -85,6 +88,46 @@ class ModelLoadError(IcipredictError, OSError):
 
 class OutputRefused(IcipredictError, FileExistsError):
     """Writing would overwrite or delete a file or folder the package did not create, or one of its inputs."""
+
+
+class OutputFailed(IcipredictError, OSError):
+    """Writing an output failed part-way (a full disk, a read-only file system); the message says what was kept."""
+
+
+class Stopped(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM, SIGHUP): handled exactly like Ctrl-C, so nothing half-written stays."""
+
+    def __init__(self, signum: int, name: str):
+        self.signum = signum
+        self.name = name
+        super().__init__(name)
+
+
+#: The signals that stop a command like Ctrl-C does: a job scheduler's kill and a closed terminal.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _stop(signum, frame) -> None:
+    raise Stopped(signum, signal.Signals(signum).name)
+
+
+@contextmanager
+def stop_signals() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise :class:`Stopped` (a ``KeyboardInterrupt``), as Ctrl-C does.
+
+    Every writer of the package cleans up on ``KeyboardInterrupt`` (temporary files removed, the
+    previous output left as it was), so a stopped process leaves what an interrupted one leaves.
+    Outside the main thread (where Python allows no signal handler) the block runs unchanged.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _stop) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class InputWarning(UserWarning):

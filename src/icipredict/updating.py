@@ -284,7 +284,7 @@ def update(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, 
     if method not in UPDATE_METHODS:
         raise InvalidPatientData(f"method: expected one of {list(UPDATE_METHODS)}. Got {method!r} instead.")
     if out is not None:
-        check_bundle_target(Path(out), replace=replace)
+        check_bundle_target(Path(out), replace=replace, models=[model])  # the model read is never written
     parent = load_model(model)
     clean, y, n_not_evaluable = _labelled(data, format=format, label_source=label_source, benefit_months=benefit_months)
     progress(f"{len(y)} evaluable local patients ({int(y.sum())} durable benefit), {n_not_evaluable} not evaluable")

@@ -16,10 +16,8 @@ import ipaddress
 import io
 import json
 import math
-import signal
 import socket
 import sys
-import threading
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +33,7 @@ from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 import icipredict
-from icipredict.exceptions import IcipredictError, InvalidPatientData, Problem, problems_text, trim
+from icipredict.exceptions import IcipredictError, InvalidPatientData, Problem, problems_text, stop_signals, trim
 from icipredict.io.output import neutralise_formulas
 from icipredict.io.table import read_table_bytes
 from icipredict.metadata import ModelMetadata
@@ -552,12 +550,8 @@ def host_warning(host: str) -> str | None:
             "that is intended.")
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def serve(model: Any = "public", host: str = "127.0.0.1", port: int = 8000) -> int:
-    """Run the calculator with werkzeug's server until Ctrl-C (or SIGTERM); the model loads first.
+    """Run the calculator with werkzeug's server until Ctrl-C, SIGTERM or SIGHUP; the model loads first.
 
     Raises
     ------
@@ -588,15 +582,12 @@ def serve(model: Any = "public", host: str = "127.0.0.1", port: int = 8000) -> i
     shown = f"[{host.strip('[]')}]" if ":" in host else host
     print(f"icipredict calculator (model {loaded.version}) on http://{shown}:{server.port}/ ; Ctrl-C to stop. "
           "Decision support for research, not a medical device.", file=sys.stderr, flush=True)
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
     try:
-        server.serve_forever()
+        with stop_signals():  # SIGTERM and SIGHUP stop the server as Ctrl-C does
+            server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
-        if main:
-            signal.signal(signal.SIGTERM, previous)
         print("icipredict: server stopped", file=sys.stderr, flush=True)
     return 0

@@ -33,7 +33,27 @@ def read_labelled(data: pd.DataFrame | str | Path, *, format: str = "auto", labe
     if cohort_column != "cohort" and cohort_column in table.columns:
         table["cohort"] = table[cohort_column]
     clean = check_patients(table)
+    _require_outcomes(clean, table.columns, label_source)
     return clean, binary_target(benefit_label(clean, source=label_source, benefit_months=benefit_months))
+
+
+#: The columns each label source reads an outcome from (benefit_label).
+LABEL_COLUMNS = {"derived": ("pfs_months", "pfs_event", "best_response"), "reported": ("dcb_reported",),
+                 "reported_then_derived": ("dcb_reported", "pfs_months", "pfs_event", "best_response")}
+
+
+def _require_outcomes(clean: pd.DataFrame, given, label_source: str) -> None:
+    """Refuse a table without any outcome column for ``label_source``, naming the columns looked for."""
+    wanted = LABEL_COLUMNS.get(label_source, LABEL_COLUMNS["derived"])
+    if any(c in clean.columns and clean[c].notna().any() for c in wanted):
+        return
+    from icipredict.exceptions import trim
+
+    shown = trim(", ".join(repr(str(c)) for c in given), 240)
+    raise InvalidPatientData(
+        f"no outcome column found for --label-source {label_source}: expected one of {', '.join(wanted)} (or an "
+        f"alias such as PFS, 'PFS months', 'PFS status', 'Best response') with at least one value. Got the columns "
+        f"{shown} instead.")
 
 
 def comparison_frame(rows: pd.DataFrame, y: np.ndarray, p: np.ndarray, cohort: str | None = None,

@@ -127,18 +127,23 @@ def is_bundle(path: str | Path) -> bool:
     return True
 
 
-def check_bundle_target(path: str | Path, *, replace: bool = False) -> None:
+def check_bundle_target(path: str | Path, *, replace: bool = False, models=(), flag: str = "--output") -> None:
     """Raise :class:`~icipredict.exceptions.OutputRefused` unless a bundle may be written at ``path``.
 
-    A new path is fine. An existing one only with ``replace`` and only if it is itself a complete
-    icipredict bundle; a shipped model is never a target.
+    A new path is fine if it can be created (its nearest existing parent is a writable folder). An
+    existing one only with ``replace`` and only if it is itself a complete icipredict bundle; a
+    shipped model, a model folder in ``models`` (the model being read), a folder inside one or
+    holding one is never a target.
     """
+    from icipredict.io.output import check_folder_output
+
     path = Path(path)
     shipped = shipped_models_dir().resolve()
     target = path.resolve()
     if target == shipped or shipped in target.parents:
         raise OutputRefused(f"{str(path)!r} is inside the shipped models folder {str(shipped)!r}; expected an "
                               "output directory elsewhere. Shipped models are read-only to training.")
+    check_folder_output(path, flag=flag, models=models)
     if not (path.exists() or path.is_symlink()):
         return
     if not replace:
@@ -175,10 +180,17 @@ def save_bundle(path: str | Path, metadata: ModelMetadata, estimator, *, model_c
     OutputRefused
         ``path`` exists and may not be replaced.
     """
+    from icipredict.io.output import write_failed
+
     path = Path(path)
     check_bundle_target(path, replace=replace)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    kept = ("the earlier model there is unchanged" if path.exists() else "no model was written there") + \
+        " and no partial folder was left"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    except OSError as err:
+        raise write_failed(path, err, kept) from None
     os.chmod(tmp, 0o755)  # mkdtemp makes it private; a shipped model is read by everyone
     try:
         _write_estimator(estimator, tmp, metadata.estimator.file)
@@ -199,6 +211,9 @@ def save_bundle(path: str | Path, metadata: ModelMetadata, estimator, *, model_c
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise write_failed(path, err, kept) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -4,11 +4,20 @@
   ``.parquet``), the path must not be a directory, its folder must exist and take a new file
   (tried, with a temporary file this module creates and removes), and it must not be any of the
   inputs, however spelled (symbolic links, hard links, ``..``; compared by device and inode).
+  Neither may it be a model folder the command reads, a file or folder inside one, or a folder
+  holding one (:func:`refuse_model_folder`, compared after resolving links and ``..``): a model
+  folder is read-only to every command.
+- :func:`check_folder_output` is the same check for an output *folder* (a model bundle): its
+  nearest existing parent must be a folder that takes a new entry, tried before any work.
 - :class:`TableWriter` writes to a temporary file beside the output and moves it into place with
   ``os.replace`` only when :meth:`TableWriter.commit` is called, so a failure or an interruption
   leaves an existing output untouched and no partial file behind. An existing output that is not
   an input is replaced as a whole (a symbolic link is replaced, never its target).
-  :func:`atomic_path` is the same for a file written in one go, within a ``with`` block.
+  :func:`atomic_path` is the same for a file written in one go, within a ``with`` block. A write
+  that fails part-way (a full disk, a read-only file system) raises :class:`OutputFailed`, one
+  line saying what was kept; an interruption (Ctrl-C, SIGTERM, SIGHUP) removes the temporary file.
+- Written files are private (mode 0600) whatever the umask; ``ICIPREDICT_SHARE_OUTPUTS=1`` lets
+  the umask widen them (:data:`SHARE_ENV`).
 - :func:`neutralise_formulas` (OWASP, "CSV injection"): in written CSV / TSV only, a text cell that
   begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'`` so a
   spreadsheet shows it as text instead of running it. Numbers are unchanged; so is the Python API.
@@ -16,6 +25,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
@@ -26,10 +36,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from icipredict.exceptions import OutputRefused
+from icipredict.exceptions import IcipredictError, OutputFailed, OutputRefused
 
-__all__ = ["OUTPUT_SUFFIXES", "FORMULA_PREFIXES", "check_output", "neutralise_formulas", "TableWriter", "atomic_path",
-           "input_files"]
+__all__ = ["OUTPUT_SUFFIXES", "FORMULA_PREFIXES", "SHARE_ENV", "check_output", "check_folder_output",
+           "refuse_model_folder", "model_folders", "neutralise_formulas", "TableWriter", "atomic_path", "input_files",
+           "write_failed"]
+
+#: Set to 1 to let the umask decide the mode of written files (default: 0600, private to the user).
+SHARE_ENV = "ICIPREDICT_SHARE_OUTPUTS"
+_URI_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "dbfs:/", "s3://", "gs://", "wasbs://", "http://",
+                "https://")
 
 #: Output suffix -> format.
 OUTPUT_SUFFIXES: dict[str, str] = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet"}
@@ -58,15 +74,99 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def model_folders(models: Iterable[object]) -> list[Path]:
+    """The folders (resolved) that the model arguments ``models`` stand for on this disk, and the shipped models.
+
+    A path that exists stands for itself; a shipped name for its folder; an MLflow URI for nothing
+    here. The folder of shipped models is always included: the package never writes into it.
+    """
+    from icipredict.io.bundle import shipped_models_dir
+
+    out = [shipped_models_dir().resolve()]
+    for m in models:
+        path = getattr(m, "path", None)  # a loaded model
+        text = str(path if path is not None else m)
+        if text.startswith(_URI_SCHEMES):
+            continue
+        if os.path.lexists(text):
+            out.append(Path(text).resolve())
+            if path is not None and Path(text).resolve().parent.name == "artifacts":  # inside an MLflow model
+                out.append(Path(text).resolve().parent.parent)
+    return out
+
+
+def refuse_model_folder(path: str | Path, models: Iterable[object], *, flag: str = "--output") -> None:
+    """Raise :class:`OutputRefused` when ``path`` is a model folder of ``models``, inside one, or holds one.
+
+    Paths are compared after resolving symbolic links and ``..``, so no spelling gets around it.
+
+    >>> refuse_model_folder("mymodel/x.csv", ["mymodel"])  # doctest: +SKIP
+    Traceback (most recent call last):
+    OutputRefused: --output 'mymodel/x.csv' is inside the model folder ...
+    """
+    target = Path(path).resolve()
+    for folder in model_folders(models):
+        if target == folder:
+            how = "is the model folder"
+        elif folder in target.parents:
+            how = "is inside the model folder"
+        elif target in folder.parents:
+            how = "holds the model folder"
+        else:
+            continue
+        raise OutputRefused(f"{flag} {str(path)!r} {how} {str(folder)!r}; expected a path outside every model "
+                            "folder: a model folder is read-only to every command (a file added to it stops it "
+                            "loading). Got a path in a model folder instead.")
+
+
+def _nearest_existing(path: Path) -> Path:
+    for folder in (path, *path.parents):
+        if os.path.lexists(folder):
+            return folder
+    return Path(".")
+
+
+def check_folder_output(path: str | Path, *, flag: str = "--output", models: Iterable[object] = ()) -> Path:
+    """Refuse an output folder (a model bundle) that cannot be created, before any work; return it.
+
+    Its nearest existing parent must be a folder that takes a new entry (tried with a temporary
+    folder this function creates and removes), and it must not touch a model folder of ``models``.
+
+    Raises
+    ------
+    OutputRefused
+    """
+    path = Path(path)
+    refuse_model_folder(path, models, flag=flag)
+    parent = _nearest_existing(path.parent if str(path.parent) else Path("."))
+    if not parent.is_dir():
+        raise OutputRefused(f"{flag} {str(path)!r}: {str(parent)!r} is a file, not a folder; expected a path whose "
+                            "parents are folders. Got a file in the way instead.")
+    try:
+        probe = tempfile.mkdtemp(dir=parent, prefix=".icipredict-probe-")
+    except OSError as err:
+        raise OutputRefused(f"{flag} {str(path)!r}: cannot create anything in {str(parent)!r}; expected a writable "
+                            f"folder. Got {err.strerror or type(err).__name__} instead.") from None
+    os.rmdir(probe)  # the probe is this function's own folder
+    return path
+
+
+def write_failed(what: str | Path, err: OSError, kept: str) -> OutputFailed:
+    """The one-line error of a write that failed part-way: what failed, why, and what was kept."""
+    reason = err.strerror or errno.errorcode.get(err.errno or 0, "") or type(err).__name__
+    return OutputFailed(f"could not write {str(what)!r}: {reason}; {kept}")
+
+
 def check_output(path: str | Path, inputs: Iterable[str | Path] = (), *, flag: str = "--output",
-                 suffixes: Iterable[str] = tuple(OUTPUT_SUFFIXES)) -> Path:
+                 suffixes: Iterable[str] = tuple(OUTPUT_SUFFIXES), models: Iterable[object] = ()) -> Path:
     """Refuse an output path before any work is done; return it as a Path.
 
     Raises
     ------
     OutputRefused
-        The suffix is not one of ``suffixes``, the path is a directory or one of ``inputs``, or
-        its folder is missing or does not take a new file.
+        The suffix is not one of ``suffixes``, the path is a directory or one of ``inputs``, it is
+        in (or holds) a model folder of ``models``, or its folder is missing or does not take a
+        new file.
 
     Examples
     --------
@@ -81,6 +181,7 @@ def check_output(path: str | Path, inputs: Iterable[str | Path] = (), *, flag: s
     if path.suffix.lower() not in allowed:
         raise OutputRefused(f"{flag} {str(path)!r}: the suffix decides the format; expected one of "
                             f"{', '.join(allowed)}. Got {path.suffix or 'no suffix'!r} instead.")
+    refuse_model_folder(path, models, flag=flag)
     for src in input_files(inputs):
         if path.exists() and _same_file(path, src):
             raise OutputRefused(f"{flag} {str(path)!r} is the input {str(src)!r} (the same file); expected a new file "
@@ -138,10 +239,29 @@ def _for_parquet(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _temporary_beside(path: Path, suffix: str) -> Path:
-    """A new empty file of this process in ``path``'s folder (so ``os.replace`` onto ``path`` is atomic)."""
+    """A new empty file of this process in ``path``'s folder (so ``os.replace`` onto ``path`` is atomic), mode 0600."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
     return Path(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def _publish(tmp: Path, path: Path) -> None:
+    """Move a finished temporary file onto ``path``: private (0600) unless the user asked to share outputs."""
+    if os.environ.get(SHARE_ENV, "").strip() == "1":
+        os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, path)
+
+
+def _kept(path: Path) -> str:
+    if os.path.lexists(path):
+        return f"the earlier {path.name} is unchanged and no partial file was left"
+    return "nothing was written under that name and no partial file was left"
 
 
 @contextmanager
@@ -156,10 +276,18 @@ def atomic_path(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
     ...     df.to_csv(tmp, index=False)
     """
     path = Path(path)
-    tmp = _temporary_beside(path, suffix)
+    try:
+        tmp = _temporary_beside(path, suffix)
+    except OSError as err:
+        raise write_failed(path, err, _kept(path)) from None
     try:
         yield tmp
-        os.replace(tmp, path)
+        _publish(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        if isinstance(err, IcipredictError):  # the block's own error (a model that cannot load, ...)
+            raise
+        raise write_failed(path, err, _kept(path)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -183,10 +311,24 @@ class TableWriter:
 
     def __enter__(self) -> "TableWriter":
         if self.path is not None:
-            self._tmp = _temporary_beside(self.path, ".partial")
+            try:
+                self._tmp = _temporary_beside(self.path, ".partial")
+            except OSError as err:
+                raise write_failed(self.path, err, _kept(self.path)) from None
         return self
 
     def write(self, df: pd.DataFrame) -> None:
+        try:
+            self._write(df)
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            if self.path is None:
+                raise write_failed("standard output", err, f"{self.rows} row(s) were written before it") from None
+            self._discard()
+            raise write_failed(self.path, err, _kept(self.path)) from None
+
+    def _write(self, df: pd.DataFrame) -> None:
         first = self.rows == 0
         if self.format == "parquet":
             import pyarrow as pa
@@ -202,20 +344,33 @@ class TableWriter:
             sep = "\t" if self.format == "tsv" else ","
             if self._tmp is None:
                 safe.to_csv(sys.stdout, index=False, header=first, sep=sep)
+                sys.stdout.flush()  # a full disk or closed pipe shows here, not at exit
             else:
                 safe.to_csv(self._tmp, index=False, header=first, sep=sep, mode="w" if first else "a")
         self.rows += len(df)
 
     def commit(self) -> None:
+        try:
+            if self._parquet is not None:
+                self._parquet.close()
+                self._parquet = None
+            if self._tmp is not None:
+                _publish(self._tmp, self.path)
+                self._tmp = None
+        except OSError as err:
+            self._discard()
+            raise write_failed(self.path, err, _kept(self.path)) from None
+
+    def _discard(self) -> None:
         if self._parquet is not None:
-            self._parquet.close()
+            try:
+                self._parquet.close()
+            except OSError:
+                pass
             self._parquet = None
         if self._tmp is not None:
-            os.replace(self._tmp, self.path)
+            self._tmp.unlink(missing_ok=True)
             self._tmp = None
 
     def __exit__(self, *exc) -> None:
-        if self._parquet is not None:
-            self._parquet.close()
-        if self._tmp is not None:
-            self._tmp.unlink(missing_ok=True)
+        self._discard()

@@ -289,7 +289,9 @@ def _one_id(v: object) -> str | None:
     if _is_na(v):
         return None
     if isinstance(v, (float, np.floating)):
-        return str(int(v)) if np.isfinite(v) and float(v).is_integer() else repr(float(v))
+        if not np.isfinite(v):  # an overflowed JSON number (1e400): an id nobody can match back
+            return None
+        return str(int(v)) if float(v).is_integer() else repr(float(v))
     return str(v).strip()
 
 
@@ -542,7 +544,8 @@ def _check_columns(values: Mapping[str, object], n: int) -> tuple[dict[str, obje
         _container_problems(raw_ids, [f"row {i + 1}" for i in range(n)], "patient_id", problems)
         raise InvalidPatientData.from_problems(problems) from None
     for i in np.flatnonzero(blank):
-        problems.append(Problem(f"row {i + 1}", "patient_id", "a non-blank identifier", _trim(_shown(raw_ids[i]))))
+        problems.append(Problem(f"row {i + 1}", "patient_id", "a non-blank identifier (text or a finite number)",
+                                _trim(_shown(raw_ids[i]))))
     dup, first, counts = _duplicated(ids, blank)
     if first.any():
         objects = _as_objects(ids)

@@ -23,10 +23,11 @@ from icipredict.clinical.columns import Distinct, Table, floats, n_rows, texts
 from icipredict.clinical.mutations import DRIVER_COLUMNS
 from icipredict.clinical.til import TIL_MEASURES, til_status_values
 from icipredict.clinical.time_class import time_class_codes, time_class_labels
-from icipredict.exceptions import InputWarning, InvalidConfig, InvalidPatientData, ModelLoadError, Problem, trim
+from icipredict.exceptions import InputWarning, InvalidPatientData, ModelLoadError, Problem, trim
 from icipredict.explain import top_contributions
 from icipredict.features import INPUT_SOURCES, MISSING_INPUT_NAMES, model_input_values
 from icipredict.io.bundle import bundle_digest, find_bundle, read_bundle, shipped_model_path, shipped_models
+from icipredict.io.limits import DEFAULT_MAX_ROWS, MAX_ROWS_ENV, limit
 from icipredict.metadata import ModelMetadata
 from icipredict.models import IciModel, base_from_saved
 from icipredict.schema import COLUMNS, PREDICTORS, ValidationReport, check_record, checked_columns
@@ -39,10 +40,6 @@ __all__ = ["predict", "load_model", "model_uri", "LoadedModel", "shipped_models"
 
 #: Largest ``explain``: one contribution per input column at most.
 MAX_EXPLAIN = len(PREDICTORS)
-#: Environment variable: most patients scored in one request, by the calculator and the MLflow pyfunc alike.
-MAX_ROWS_ENV = "ICIPREDICT_MAX_REQUEST_ROWS"
-#: The row limit when ``MAX_ROWS_ENV`` is not set.
-DEFAULT_MAX_ROWS = 50_000
 _MLFLOW_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "dbfs:/", "s3://", "gs://", "wasbs://", "http://",
                    "https://")
 
@@ -137,27 +134,12 @@ def explain_error(name: str, got: str) -> str:
 
 
 def request_limit(env: str = MAX_ROWS_ENV, default: int = DEFAULT_MAX_ROWS, value: int | None = None) -> int:
-    """A per-request limit: ``value`` when given, else the environment variable ``env``, else ``default``.
+    """A per-request limit (:func:`icipredict.io.limits.limit`, where every request limit is defined).
 
-    Raises
-    ------
-    InvalidConfig
-        The limit is not a positive integer (the message names ``env``).
-
-    Examples
-    --------
     >>> request_limit(value=100)
     100
     """
-    if value is None:
-        text = os.environ.get(env, str(default))
-        try:
-            value = int(text)
-        except ValueError:
-            raise InvalidConfig(f"{env}: expected a positive integer. Got {trim(text)!r} instead.") from None
-    if value < 1:
-        raise InvalidConfig(f"{env}: expected a positive integer. Got {value} instead.")
-    return value
+    return limit(env, default, value)
 
 
 def _is_list(value: object) -> bool:

@@ -16,6 +16,7 @@ import ipaddress
 import io
 import json
 import math
+import re
 import socket
 import sys
 import traceback
@@ -40,21 +41,23 @@ from icipredict.metadata import ModelMetadata
 from icipredict.report_content import REPORT_EXPLAIN, build_report
 from icipredict.report_html import report_fragment
 from icipredict.schema import COLUMNS, PREDICTORS, ColumnSpec
-from icipredict.serving import DEFAULT_MAX_ROWS, MAX_EXPLAIN, MAX_ROWS_ENV, explain_error, is_explain, request_limit
+from icipredict.io.limits import (DEFAULT_MAX_DEPTH, DEFAULT_MAX_ROWS, MAX_BYTES_ENV, MAX_DEPTH_ENV, MAX_ROWS_ENV,
+                                  Limits)
+from icipredict.serving import MAX_EXPLAIN, explain_error, is_explain
 
 __all__ = ["create_app", "serve", "render_result", "form_sections", "patient_from_form", "parse_invocation",
            "host_warning", "Field", "ServeError", "MAX_ROWS_ENV", "MAX_BYTES_ENV"]
 
-#: Byte limit of one request body (JSON, CSV or uploaded file); the row limit is serving.MAX_ROWS_ENV, which
-#: bounds the MLflow pyfunc's requests too.
-MAX_BYTES_ENV = "ICIPREDICT_MAX_REQUEST_BYTES"
-_DEFAULT_MAX_BYTES = 128 * 2**20  # 50,000 JSON records of every column fit with room to spare
+# the request limits (rows, bytes, JSON nesting, Excel packing) are defined in icipredict.io.limits
 #: Contributions offered for an uploaded table (the one-patient form shows the report's, REPORT_EXPLAIN).
 FORM_EXPLAIN = 5
 _SHOWN_ROWS = 200  # an uploaded table's rows shown on the page; the CSV has them all
 _DATA_URI_LIMIT = 2 * 2**20  # browsers refuse longer data: links
 _TRIM = 80
 INPUT_FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_JSON_TYPES = ("application/json", "")  # no Content-Type: read as JSON, as MLflow's clients send it
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string, escapes included
 
 #: Form sections: (id, legend, column-name prefixes); a predictor matching no prefix goes to the last.
 SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -71,6 +74,10 @@ class ServeError(IcipredictError, OSError):
 
 class _InvalidRequest(InvalidPatientData):
     """An ``/invocations`` body that is not a scoring request (bad JSON, layout or params)."""
+
+
+class _Unsupported(_InvalidRequest):
+    """A body of a type the route does not read (HTTP 415)."""
 
 
 # -- the form ----------------------------------------------------------------------------------
@@ -334,8 +341,22 @@ def _explain_param(params: Any) -> int:
     return k
 
 
-def parse_invocation(body: bytes, mimetype: str = "application/json", *,
-                     max_rows: int = DEFAULT_MAX_ROWS) -> tuple[pd.DataFrame, int]:
+def json_depth(body: bytes) -> int:
+    """How deeply a JSON text nests arrays and objects, found without parsing it (strings skipped).
+
+    >>> json_depth(b'{"dataframe_records": [{"patient_id": "[[["}]}')
+    3
+    """
+    import numpy as np
+
+    skeleton = np.frombuffer(_STRINGS.sub(b"", bytes(body)), dtype=np.uint8) | 0x20  # [ ] as { }
+    brackets = skeleton[(skeleton == ord("{")) | (skeleton == ord("}"))]
+    steps = np.where(brackets == ord("{"), 1, -1).astype(np.int64)
+    return int(np.cumsum(steps).max(initial=0))
+
+
+def parse_invocation(body: bytes, mimetype: str = "application/json", *, max_rows: int = DEFAULT_MAX_ROWS,
+                     max_depth: int = DEFAULT_MAX_DEPTH) -> tuple[pd.DataFrame, int]:
     """Patients and ``explain`` from a body in MLflow's scoring-server format.
 
     JSON with exactly one of ``dataframe_records``, ``dataframe_split``, ``instances`` or
@@ -354,13 +375,26 @@ def parse_invocation(body: bytes, mimetype: str = "application/json", *,
     (1, 2)
     """
     if mimetype == "text/csv":
-        frame, explain = read_table_bytes(body, "request.csv"), 0
+        if body.lstrip()[:1] in (b"{", b"["):
+            raise _InvalidRequest("the body is declared text/csv but holds JSON; expected a CSV table with a "
+                                  "header line, or the JSON sent as application/json. Got JSON instead.")
+        frame, explain = read_table_bytes(body, "request.csv", max_rows=max_rows), 0
+    elif mimetype not in _JSON_TYPES:
+        raise _Unsupported(f"Content-Type {trim(mimetype)!r}: expected application/json or text/csv. Got "
+                           f"{trim(mimetype)!r} instead.")
     else:
+        depth = json_depth(body)
+        if depth > max_depth:
+            raise _InvalidRequest(f"the JSON body nests {depth} levels deep; expected at most {max_depth} "
+                                  f"({MAX_DEPTH_ENV}; a patient record needs 3). Got deeper nesting instead.")
         try:
             payload = json.loads(body)
         except UnicodeDecodeError:
             raise _InvalidRequest("the request body is not UTF-8 text; expected a JSON object. Got undecodable "
                                   "bytes instead.") from None
+        except RecursionError:  # deeper than the scan saw (it cannot happen for valid JSON): still a 400
+            raise _InvalidRequest(f"the JSON body nests too deeply; expected at most {max_depth} levels "
+                                  f"({MAX_DEPTH_ENV}). Got deeper nesting instead.") from None
         except json.JSONDecodeError as err:
             raise _InvalidRequest(f"the request body is not valid JSON ({err.msg} at line {err.lineno} column "
                                   f"{err.colno}); expected a JSON object with one of {', '.join(INPUT_FORMATS)}. "
@@ -412,7 +446,9 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
         Anything :func:`icipredict.load_model` accepts.
     max_rows, max_bytes : int, optional
         Per-request limits (default: ``ICIPREDICT_MAX_REQUEST_ROWS`` (50,000) and
-        ``ICIPREDICT_MAX_REQUEST_BYTES`` (128 MiB)).
+        ``ICIPREDICT_MAX_REQUEST_BYTES`` (128 MiB); every limit is in :mod:`icipredict.io.limits`).
+        A body over the byte limit is answered 413, with or without a Content-Length: it is read
+        up to the limit and refused at the first byte over it, never cut and answered.
 
     Returns
     -------
@@ -425,8 +461,8 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
     200
     """
     loaded = icipredict.load_model(model)
-    max_rows = request_limit(MAX_ROWS_ENV, DEFAULT_MAX_ROWS, max_rows)
-    max_bytes = request_limit(MAX_BYTES_ENV, _DEFAULT_MAX_BYTES, max_bytes)
+    limits = Limits.read(rows=max_rows, bytes=max_bytes)
+    max_rows, max_bytes = limits.rows, limits.bytes
     web = resources.files("icipredict").joinpath("web")
     app = _App(__name__, template_folder=str(web.joinpath("templates")), static_folder=str(web.joinpath("static")))
     app.config["MAX_CONTENT_LENGTH"] = max_bytes
@@ -445,12 +481,37 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
         return Response(json.dumps({"error_code": "INVALID_PARAMETER_VALUE", "message": message}),
                         mimetype="application/json"), 400
 
+    @app.before_request
+    def bounded_body():
+        """A body without Content-Length (chunked) is read here up to the byte limit: over it is a 413."""
+        if request.method != "POST" or request.content_length is not None:
+            return None  # a declared length over the limit is refused by werkzeug (MAX_CONTENT_LENGTH)
+        stream = request.environ.get("wsgi.input")
+        data, size = [], 0
+        while stream is not None and size <= max_bytes:
+            block = stream.read(min(1 << 16, max_bytes + 1 - size))
+            if not block:
+                break
+            data.append(block)
+            size += len(block)
+        if size > max_bytes:
+            raise RequestEntityTooLarge()
+        body = b"".join(data)
+        request.environ.update({"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
+                                "wsgi.input_terminated": False})
+        request.environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return None
+
     @app.get("/")
     def index():
         return page()
 
     @app.post("/")
     def one_patient():
+        if request.mimetype not in _FORM_TYPES and (request.mimetype or request.content_length):
+            return page(415, form_errors=[f"the form takes a submitted form (application/x-www-form-urlencoded); "
+                                          f"expected the page's form, or JSON sent to POST /invocations. Got "
+                                          f"{trim(request.mimetype or 'no Content-Type')!r} instead."])
         values = {k: request.form.get(k, "") for k in ("patient_id", *PREDICTORS)}
         try:
             patient = patient_from_form(values)
@@ -470,7 +531,7 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
             return page(400, upload_errors=[f"explain: expected one of {list(explain_choices)}. "
                                             f"Got {trim(explain)!r} instead."])
         try:
-            raw = read_table_bytes(table.read(), table.filename)
+            raw = read_table_bytes(table.read(), table.filename, max_rows=max_rows)
             if len(raw) > max_rows:
                 return page(400, upload_errors=[_too_many(len(raw), max_rows) + " Or use icipredict predict."],
                             upload_name=trim(table.filename))
@@ -485,8 +546,12 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
     @app.post("/invocations")
     def invocations():
         try:
-            frame, explain = parse_invocation(request.get_data(cache=False), request.mimetype, max_rows=max_rows)
+            frame, explain = parse_invocation(request.get_data(cache=False), request.mimetype, max_rows=max_rows,
+                                              max_depth=limits.depth)
             result = icipredict.predict(frame, model=loaded, explain=explain)
+        except _Unsupported as exc:
+            return Response(json.dumps({"error_code": "INVALID_PARAMETER_VALUE", "message": str(exc)}),
+                            mimetype="application/json"), 415
         except InvalidPatientData as exc:
             return bad_request(_error_message(exc))
         body = json.dumps({"predictions": _records(result)}, allow_nan=False)
@@ -506,7 +571,9 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
         size = f"{request.content_length} bytes" if request.content_length else "a longer body"
         message = (f"the request is too large: expected at most {max_bytes} bytes ({MAX_BYTES_ENV}). Got {size} "
                    "instead. Send fewer patients per call.")
-        return bad_request(message) if request.path == "/invocations" else page(400, upload_errors=[message])
+        if request.path == "/invocations":
+            return bad_request(message)[0], 413
+        return page(413, upload_errors=[message])
 
     @app.errorhandler(InternalServerError)
     def internal_error(_err):

@@ -340,7 +340,7 @@ def test_request_limits_rows_and_bytes(workdir, model, patients):
                      r"Got 6 instead", rows.get_json()["message"])
     assert _post_json(small, {"dataframe_records": _json_rows(patients.head(5))}).status_code == 200
     big = _post_json(small, {"dataframe_records": [{"patient_id": "a", "tmb_assay": "x" * 30_000}]})
-    assert big.status_code == 400 and big.get_json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert big.status_code == 413 and big.get_json()["error_code"] == "INVALID_PARAMETER_VALUE"
     assert re.search(r"too large: expected at most 20000 bytes .*Got \d+ bytes instead", big.get_json()["message"])
     upload = _upload(small, patients.to_csv(index=False).encode(), "c.csv")
     assert upload.status_code == 400 and "expected at most 5 (ICIPREDICT_MAX_REQUEST_ROWS). Got 20 instead" in \

@@ -18,7 +18,8 @@ accepts and refuses the same tables:
   shift); an empty trailing field on every row (a trailing delimiter) is dropped; a short row's
   missing fields are empty;
 - an Excel workbook is read from its first sheet unless ``sheet`` names another, with a note when
-  it has several.
+  it has several; it is read row by row (openpyxl's read-only mode), after its zip listing shows
+  it does not unpack beyond ``ICIPREDICT_MAX_EXCEL_RATIO`` times its size (:mod:`icipredict.io.limits`).
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ def read_table(path: str | Path, *, cohort: str | None = None, sheet: str | int 
 
 
 def read_table_bytes(data: bytes, name: str, *, cohort: str | None = None, sheet: str | int | None = None,
-                     decimal: str | None = None) -> pd.DataFrame:
+                     decimal: str | None = None, max_rows: int | None = None) -> pd.DataFrame:
     """Read a canonical patient table held in memory, e.g. an uploaded file; nothing touches the disk.
 
     The bytes go through the same parser and checks as :func:`read_table`.
@@ -195,6 +196,9 @@ def read_table_bytes(data: bytes, name: str, *, cohort: str | None = None, sheet
         :func:`read_table`) and it names the table in error messages.
     cohort, sheet, decimal
         As in :func:`read_table`.
+    max_rows : int, optional
+        The most rows accepted (a request's limit): an Excel sheet is refused while it is read, at
+        the first row over it (a text table is counted once parsed; its bytes are bounded already).
 
     Returns
     -------
@@ -209,7 +213,7 @@ def read_table_bytes(data: bytes, name: str, *, cohort: str | None = None, sheet
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data: expected bytes. Got {type(data).__name__} instead.")
     path = Path(Path(str(name)).name or "upload")
-    return _collect(_chunks(bytes(data), path, None, sheet, decimal, False), path, cohort)
+    return _collect(_chunks(bytes(data), path, None, sheet, decimal, False, max_rows=max_rows), path, cohort)
 
 
 def iter_table_chunks(path: str | Path, chunk_size: int | None, *, sheet: str | int | None = None,
@@ -234,14 +238,14 @@ def _collect(chunks: Iterator[pd.DataFrame], path: str | Path, cohort: str | Non
     return _set_cohort(df, cohort, Path(path).stem)
 
 
-def _chunks(source: bytes | Path, path: Path, chunk_size: int | None, sheet, decimal, numbers: bool
-            ) -> Iterator[pd.DataFrame]:
+def _chunks(source: bytes | Path, path: Path, chunk_size: int | None, sheet, decimal, numbers: bool,
+            max_rows: int | None = None) -> Iterator[pd.DataFrame]:
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
         yield from _parquet_chunks(source, path, chunk_size)
     elif suffix in EXCEL_SUFFIXES:
         raw = source if isinstance(source, bytes) else source.read_bytes()
-        yield from _slices(_read_excel(raw, path, sheet), chunk_size)
+        yield from _slices(_read_excel(raw, path, sheet, max_rows), chunk_size)
     else:
         if sheet is not None:
             raise _fail(path, f"--sheet applies to Excel workbooks (.xlsx); expected no sheet for a {suffix or 'text'} "
@@ -500,24 +504,106 @@ def _read_parquet(source: bytes | Path, path: Path) -> pd.DataFrame:
                     f"Got {type(err).__name__}: {_trim(err)} instead.", "a Parquet table", type(err).__name__) from None
 
 
-def _read_excel(raw: bytes, path: Path, sheet: str | int | None) -> pd.DataFrame:
+def _check_packing(raw: bytes, path: Path, max_unpacked: int | None) -> None:
+    """Refuse a workbook that unpacks far beyond its size (a "zip bomb"), from the zip listing alone.
+
+    Nothing is unpacked: the members' declared sizes are compared with their packed sizes, against
+    ``ICIPREDICT_MAX_EXCEL_RATIO`` (:mod:`icipredict.io.limits`) and, for an upload, the byte limit.
+    """
+    import zipfile
+
+    from icipredict.io.limits import EXCEL_RATIO_FLOOR, MAX_BYTES_ENV, MAX_EXCEL_RATIO_ENV, Limits
+
     try:
-        import openpyxl  # noqa: F401  (pandas' reader for .xlsx; optional)
+        members = zipfile.ZipFile(io.BytesIO(raw)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as err:
+        raise _fail(path, f"could not read the Excel workbook; expected a valid .xlsx file (a zip archive). Got "
+                    f"{type(err).__name__}: {_trim(err)} instead.", "an .xlsx workbook", type(err).__name__) from None
+    unpacked = sum(m.file_size for m in members)
+    packed = max(sum(m.compress_size for m in members), 1)
+    ratio = Limits.read().excel_ratio
+    if unpacked > EXCEL_RATIO_FLOOR and unpacked > ratio * packed:
+        raise _fail(path, f"the workbook unpacks to {unpacked:,} bytes from {len(raw):,} ({unpacked / packed:.0f} "
+                    f"times); expected at most {ratio} times ({MAX_EXCEL_RATIO_ENV}). Got a workbook that expands "
+                    "too far instead: save the sheet as CSV.", f"at most {ratio} times", f"{unpacked / packed:.0f}")
+    if max_unpacked is not None and unpacked > max_unpacked:
+        raise _fail(path, f"the workbook unpacks to {unpacked:,} bytes; expected at most {max_unpacked:,} "
+                    f"({MAX_BYTES_ENV}). Got a larger workbook instead: send fewer patients per upload.",
+                    f"at most {max_unpacked} bytes", f"{unpacked} bytes")
+
+
+def _excel_text(value) -> str:
+    """A cell as a CSV would give it: empty for none, whole floats without ``.0``."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_excel(raw: bytes, path: Path, sheet: str | int | None, max_rows: int | None = None,
+                max_unpacked: int | None = None) -> pd.DataFrame:
+    """The chosen sheet, every cell as text, read row by row in openpyxl's read-only (streaming) mode.
+
+    The packing is checked before anything is unpacked, and ``max_rows`` while reading: a sheet
+    of a million rows is refused at row ``max_rows + 1``, not after it is all in memory.
+    """
+    try:
+        import openpyxl
     except ImportError:
         raise _fail(path, "reading an Excel workbook needs the optional package openpyxl, which is not installed; "
                     "expected a CSV table, or openpyxl installed (pip install \"icipredict[excel]\"). Save the "
                     "sheet as 'CSV UTF-8' or install the extra. Got an Excel workbook without openpyxl instead.",
                     "a CSV table or openpyxl", "an Excel workbook without openpyxl") from None
+    _check_packing(raw, path, max_unpacked)
     try:
-        book = pd.ExcelFile(io.BytesIO(raw), engine="openpyxl")
+        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except Exception as err:  # openpyxl raises several unrelated types for a corrupt workbook
         raise _fail(path, f"could not read the Excel workbook; expected a valid .xlsx file. "
                     f"Got {type(err).__name__}: {_trim(err)} instead.", "an .xlsx workbook", type(err).__name__) from None
-    with book:
-        names = [str(n) for n in book.sheet_names]
+    try:
+        names = [str(n) for n in book.sheetnames]
+        if not names:
+            raise _fail(path, "the workbook has no sheet; expected a sheet of patients. Got none instead.",
+                        "a sheet", "none")
         chosen = _choose_sheet(names, sheet, path)
-        # every cell as text, like a CSV, so the schema sees the raw tokens
-        df = book.parse(chosen, dtype=str, keep_default_na=False)
+        header: list[str] | None = None
+        rows: list[list[str]] = []
+        width = 0
+        try:
+            for values in book[chosen].iter_rows(values_only=True):
+                cells = [_excel_text(v) for v in values]
+                while cells and cells[-1] == "":
+                    cells.pop()
+                if header is None:
+                    header = cells
+                    continue
+                if not cells:  # a blank row, skipped as a CSV reader skips a blank line
+                    continue
+                rows.append(cells)
+                width = max(width, len(cells))
+                if max_rows is not None and len(rows) > max_rows:
+                    from icipredict.io.limits import MAX_ROWS_ENV
+
+                    raise _fail(path, f"too many patients in one request: expected at most {max_rows} "
+                                f"({MAX_ROWS_ENV}). Got more rows instead (stopped reading at row {len(rows) + 1}). "
+                                "Send smaller batches.", f"at most {max_rows} rows", "more rows")
+        except InvalidPatientData:
+            raise
+        except Exception as err:  # a sheet whose XML is broken part-way
+            raise _fail(path, f"could not read sheet {_trim(chosen)!r} of the Excel workbook; expected a valid .xlsx "
+                        f"file. Got {type(err).__name__}: {_trim(err)} instead.", "an .xlsx workbook",
+                        type(err).__name__) from None
+    finally:
+        book.close()
+    header = header or []
+    names_out = [h.strip() if h.strip() else f"Unnamed: {i}" for i, h in enumerate(header)]
+    names_out += [f"Unnamed: {i}" for i in range(len(names_out), width)]
+    n = len(names_out)
+    df = pd.DataFrame([r + [""] * (n - len(r)) for r in rows], columns=range(n), dtype=object)
+    df.columns = names_out
+    if not rows:
+        df = pd.DataFrame({c: pd.Series([], dtype=object) for c in names_out})
     df = _finish_columns(df)
     if len(names) > 1 and sheet is None:
         df.attrs[READ_NOTES_ATTR] = [f"read sheet {chosen!r}, the first of {len(names)} sheets "

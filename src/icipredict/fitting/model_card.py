@@ -18,7 +18,7 @@ from icipredict.clinical.til import DEFAULT_TIL_CUTOFFS
 from icipredict.evaluation import format_metrics_markdown
 
 if TYPE_CHECKING:  # pragma: no cover
-    from icipredict.fitting.training import TrainingResult
+    from icipredict.fitting.results import TrainingResult
 
 __all__ = ["model_card", "SOURCE_NOTES"]
 

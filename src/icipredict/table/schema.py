@@ -28,7 +28,7 @@ import pandas as pd
 
 from icipredict.table.column_names import ColumnResolution, resolve_columns
 from icipredict.exceptions import InvalidPatientData, Problem, trim as _trim
-from icipredict.table.checks import UNIT_CHECK_COLUMNS, IdSet, UnitCheck  # re-exported: part of the boundary
+from icipredict.table.checks import UNIT_CHECK_COLUMNS, IdSet, UnitCheck, ValidationReport  # re-exported: part of the boundary
 from icipredict.table.vocab import (BEST_RESPONSES, HISTOLOGIES, MONTH_DAYS, MUTATION_GENES, PDL1_BANDS, REGIMENS, SEXES,
                               SMOKING_STATUSES, TIL_STATUSES)
 
@@ -232,35 +232,6 @@ READ_NOTES_ATTR = "icipredict_read_notes"
 _MISSING_IN_SIGNED = MISSING_TOKENS - {"-"}
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d+%?$")
 _TRIM = 80
-
-
-@dataclass
-class ValidationReport:
-    """What :func:`validate_patients` found.
-
-    ``frame`` is the clean table; ``dropped`` lists the rows removed in lenient mode with their
-    problems; ``unread`` the rows the reader did not read (a non-NSCLC row of a pan-cancer table,
-    ...); ``notes`` are table-level remarks (ignored extra columns, columns read by another name,
-    ...); ``renamed`` maps each header cell read under another name to its canonical column.
-
-    A report can be passed to :func:`icipredict.predict` as it is: its frame is not checked again.
-    """
-
-    frame: pd.DataFrame
-    dropped: list[Problem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    extra_columns: list[str] = field(default_factory=list)
-    renamed: dict[str, str] = field(default_factory=dict)
-    unread: list[Problem] = field(default_factory=list)
-
-    @property
-    def n_dropped(self) -> int:
-        return len({p.patient_id for p in self.dropped})
-
-    @property
-    def not_scored(self) -> list[str]:
-        """Every row of the source that is not in ``frame`` (not read, or dropped), named once, in order."""
-        return list(dict.fromkeys([str(p.patient_id) for p in self.unread] + [str(p.patient_id) for p in self.dropped]))
 
 
 def _ids(raw) -> tuple[object, np.ndarray]:

@@ -22,7 +22,7 @@ import pytest
 from process_support import CLI, tree_digest
 
 import icipredict
-import icipredict.io.bundle as bundle_module
+import icipredict.model.bundle as bundle_module
 from icipredict.cli import main
 from icipredict.exceptions import OutputFailed
 from icipredict.io.output import TableWriter, atomic_path

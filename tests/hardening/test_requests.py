@@ -140,7 +140,7 @@ def test_excel_bomb_refused_from_its_listing_on_every_path(bomb, roomy):
     response = roomy.post("/upload", data={"table": (io.BytesIO(bomb.read_bytes()), "bomb.xlsx"), "explain": "0"},
                           content_type="multipart/form-data")
     assert response.status_code == 400 and "ICIPREDICT_MAX_EXCEL_RATIO" in response.get_data(as_text=True)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # refused from the zip listing, nothing unpacked
 
 
 def test_excel_rows_counted_while_reading(bomb, small_model, monkeypatch):
@@ -152,7 +152,7 @@ def test_excel_rows_counted_while_reading(bomb, small_model, monkeypatch):
     assert response.status_code == 400
     assert "expected at most 5 (ICIPREDICT_MAX_REQUEST_ROWS). Got more rows instead (stopped reading at row 7)" \
         in response.get_data(as_text=True)
-    assert time.monotonic() - started < 5  # stopped at row 7, not after 300,000
+    assert time.monotonic() - started < 20  # stopped at row 7 (the message says so), not after 300,000
 
 
 def test_limits_are_read_in_one_place(monkeypatch):

@@ -11,7 +11,8 @@ Layout of a bundle directory::
     checksums.sha256  SHA-256 of every other file, verified before anything is read
 
 Every file of the directory must be listed in ``checksums.sha256`` and match it: an added, missing
-or changed file refuses the load. A bundle is written into a temporary sibling directory and renamed
+or changed file refuses the load, and so does a symbolic link anywhere in it (a bundle holds regular
+files only). A bundle is written into a temporary sibling directory and renamed
 into place, so a run killed midway never leaves a directory that loads as if complete. Files are
 byte-identical for the same fitted model (no timestamps, no memory addresses).
 
@@ -116,6 +117,17 @@ def _write_estimator(estimator, folder: Path, name: str) -> None:
 def _listed_files(folder: Path) -> list[str]:
     """Every file under ``folder`` as a relative POSIX path, sorted."""
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def _links_in(folder: Path) -> list[str]:
+    """Every symbolic link (to a file or a folder) under ``folder``, as relative POSIX paths; links are not followed."""
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        for name in sorted(dirs + files):
+            entry = Path(root) / name
+            if entry.is_symlink():
+                found.append(entry.relative_to(folder).as_posix())
+    return sorted(found)
 
 
 def is_bundle(path: str | Path) -> bool:
@@ -228,8 +240,16 @@ def verify_checksums(path: str | Path) -> dict[str, str]:
     """
     path = Path(path)
     listing = path / CHECKSUMS
+    if path.is_file():
+        raise ModelLoadError(f"model {str(path)!r} is a file, not a model folder; expected a model bundle directory, "
+                             "an MLflow model URI or a shipped model name. Got a file instead.")
     if not path.is_dir():
         raise ModelLoadError(f"model directory {str(path)!r} does not exist; expected a model bundle directory.")
+    links = _links_in(path)
+    if links:
+        raise ModelLoadError(f"model {str(path)!r}: {len(links)} symbolic link(s) in the bundle ({', '.join(links[:5])}); "
+                             "expected only regular files inside the bundle folder. Refusing to load it: a link may "
+                             "point anywhere. Copy the model again without links.")
     if not listing.is_file():
         raise ModelLoadError(f"model {str(path)!r} has no {CHECKSUMS}: it is incomplete (a run killed while "
                              "writing?) or not an icipredict model. Retrain or copy it again.")

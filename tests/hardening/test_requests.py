@@ -158,7 +158,7 @@ def test_excel_rows_counted_while_reading(bomb, small_model, monkeypatch):
 def test_limits_are_read_in_one_place(monkeypatch):
     monkeypatch.setenv("ICIPREDICT_MAX_JSON_DEPTH", "5")
     monkeypatch.setenv("ICIPREDICT_MAX_EXCEL_RATIO", "7")
-    assert Limits.read(rows=3) == Limits(rows=3, bytes=128 * 2**20, depth=5, excel_ratio=7)
+    assert Limits.read(rows=3) == Limits(rows=3, bytes=128 * 2**20, depth=5, excel_ratio=7, columns=10_000)
     monkeypatch.setenv("ICIPREDICT_MAX_JSON_DEPTH", "deep")
     with pytest.raises(icipredict.InvalidConfig, match="ICIPREDICT_MAX_JSON_DEPTH: expected a positive integer"):
         Limits.read()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from icipredict.exceptions import trim
 from icipredict.progress import Progress
 
 def _progress(args) -> Progress:
@@ -52,7 +53,7 @@ def _report_rows(report, *, quiet: bool, skip_notes: tuple[str, ...] = (), out=N
 
 
 def _not_scored(names: list[str]) -> str:
-    shown = ", ".join(repr(n) for n in names[:20]) + (" ..." if len(names) > 20 else "")
+    shown = ", ".join(repr(trim(n)) for n in names[:20]) + (" ..." if len(names) > 20 else "")
     return f"{len(names)} row(s) not scored: {shown}"
 
 
@@ -268,7 +269,7 @@ def cmd_explain(args) -> int:
     # the output is checked once, against the input path too, before any work
     out = check_output(args.output, [args.input], flag="--output", suffixes=REPORT_SUFFIXES, models=[args.model])
     path = write_report(report_for(args.model, _table(args), args.patient), out)
-    _confirm(args, f"report for patient {args.patient} written to {path}")
+    _confirm(args, f"report for patient {trim(args.patient)} written to {path}")
     return 0
 
 

@@ -382,9 +382,11 @@ def read_cbioportal_tsv(path: str | Path, *, cohort: str | None = None) -> pd.Da
     raw = raw.replace({"NA": ""})
     studies = raw["STUDY_ID"].unique() if "STUDY_ID" in raw.columns else []
     study = str(studies[0]) if len(studies) == 1 else None
-    if "SAMPLE_ID" in raw.columns:
+    order = raw["PATIENT_ID"].drop_duplicates()  # patients in the file's order
+    if "SAMPLE_ID" in raw.columns:  # a patient's first sample by id stands for the patient
         raw = raw.sort_values("SAMPLE_ID", kind="stable")
-    raw = raw.drop_duplicates("PATIENT_ID", keep="first").reset_index(drop=True)
+    raw = raw.drop_duplicates("PATIENT_ID", keep="first").set_index("PATIENT_ID", drop=False)
+    raw = raw.loc[order.to_numpy()].reset_index(drop=True)
     out = clinical_to_canonical(raw, study)
     every = (*MAF_GENES.values(), *FUSION_GENES.values(), "mut_met_ex14")
     absent = [c for c in every if c not in out.columns]

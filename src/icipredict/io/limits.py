@@ -12,6 +12,8 @@ variable                         default     bounds
 ``ICIPREDICT_MAX_EXCEL_RATIO``   100         unpacked / packed size of an Excel workbook, once it
                                              unpacks to more than 8 MiB (every reader: CLI, calculator,
                                              Python); an upload's rows are counted while it is read
+``ICIPREDICT_MAX_COLUMNS``       10,000      columns of a text table or Excel sheet (every reader),
+                                             checked on the header before any row is parsed
 ===============================  ==========  =====================================================
 
 A value over a limit is an error naming the variable (HTTP 413 for a body over the byte limit,
@@ -26,17 +28,20 @@ from dataclasses import dataclass
 
 from icipredict.exceptions import InvalidConfig, trim
 
-__all__ = ["Limits", "limit", "MAX_ROWS_ENV", "MAX_BYTES_ENV", "MAX_DEPTH_ENV", "MAX_EXCEL_RATIO_ENV",
-           "DEFAULT_MAX_ROWS", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_EXCEL_RATIO", "EXCEL_RATIO_FLOOR"]
+__all__ = ["Limits", "limit", "MAX_ROWS_ENV", "MAX_BYTES_ENV", "MAX_DEPTH_ENV", "MAX_EXCEL_RATIO_ENV", "MAX_COLUMNS_ENV",
+           "DEFAULT_MAX_ROWS", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_EXCEL_RATIO", "DEFAULT_MAX_COLUMNS",
+           "EXCEL_RATIO_FLOOR"]
 
 MAX_ROWS_ENV = "ICIPREDICT_MAX_REQUEST_ROWS"
 MAX_BYTES_ENV = "ICIPREDICT_MAX_REQUEST_BYTES"
 MAX_DEPTH_ENV = "ICIPREDICT_MAX_JSON_DEPTH"
 MAX_EXCEL_RATIO_ENV = "ICIPREDICT_MAX_EXCEL_RATIO"
+MAX_COLUMNS_ENV = "ICIPREDICT_MAX_COLUMNS"
 DEFAULT_MAX_ROWS = 50_000
 DEFAULT_MAX_BYTES = 128 * 2**20  # 50,000 JSON records of every column fit with room to spare
 DEFAULT_MAX_DEPTH = 8  # {"dataframe_records": [{...}]} is 3 deep
 DEFAULT_MAX_EXCEL_RATIO = 100  # sheet XML packs 5-20 times; 330 times is a workbook of empty rows
+DEFAULT_MAX_COLUMNS = 10_000  # pandas parses 100,000 columns in about a minute; a patient table needs hundreds
 #: Unpacked bytes below which any packing ratio is accepted (a small, very regular sheet).
 EXCEL_RATIO_FLOOR = 8 * 2**20
 
@@ -77,10 +82,12 @@ class Limits:
     bytes: int = DEFAULT_MAX_BYTES
     depth: int = DEFAULT_MAX_DEPTH
     excel_ratio: int = DEFAULT_MAX_EXCEL_RATIO
+    columns: int = DEFAULT_MAX_COLUMNS
 
     @classmethod
     def read(cls, *, rows: int | None = None, bytes: int | None = None, depth: int | None = None,
-             excel_ratio: int | None = None) -> "Limits":
+             excel_ratio: int | None = None, columns: int | None = None) -> "Limits":
         return cls(limit(MAX_ROWS_ENV, DEFAULT_MAX_ROWS, rows), limit(MAX_BYTES_ENV, DEFAULT_MAX_BYTES, bytes),
                    limit(MAX_DEPTH_ENV, DEFAULT_MAX_DEPTH, depth),
-                   limit(MAX_EXCEL_RATIO_ENV, DEFAULT_MAX_EXCEL_RATIO, excel_ratio))
+                   limit(MAX_EXCEL_RATIO_ENV, DEFAULT_MAX_EXCEL_RATIO, excel_ratio),
+                   limit(MAX_COLUMNS_ENV, DEFAULT_MAX_COLUMNS, columns))

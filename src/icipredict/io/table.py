@@ -313,6 +313,7 @@ def _text_layout(head: str, path: Path, decimal: str | None) -> _TextLayout:
             if commas and not points:
                 decimal, detected = ",", True
     _check_single_column(path, names)
+    check_width(path, len(names))
     resolution = resolve_columns(names, COLUMNS)
     kinds = [COLUMNS[n].kind if n in COLUMNS else "" for n in resolution.names]
     numeric = tuple(i for i, k in enumerate(kinds) if k in ("float", "int"))
@@ -332,6 +333,32 @@ class _Fallback(Exception):
     """A block of rows holds a token the typed parse cannot keep as given: re-read it as text."""
 
 
+#: Bytes of a header line read to find its columns; a longer header is refused with this number.
+MAX_HEADER_BYTES = 16 * 2**20
+
+
+def _head(text: str) -> str:
+    """The first bytes of a table that decide its layout: at least 64 KB, and always the whole header line."""
+    end = text.find("\n", _SNIFF_BYTES * 16)
+    first = text.find("\n")
+    if first < 0:  # one line (a header alone, or CR line ends): all of it
+        return text
+    if first >= _SNIFF_BYTES * 16:  # a header longer than the usual head: all of it, to its line end
+        return text[:first + 1]
+    return text[:_SNIFF_BYTES * 16] if end < 0 else text[:end]
+
+
+def _head_bytes(fh) -> bytes:
+    """The head of an open file for streaming: 64 KB, extended to the header line's end (up to MAX_HEADER_BYTES)."""
+    raw = fh.read(_SNIFF_BYTES * 16)
+    while b"\n" not in raw and b"\r" not in raw[:-1] and len(raw) < MAX_HEADER_BYTES:
+        more = fh.read(_SNIFF_BYTES * 16)
+        if not more:
+            break
+        raw += more
+    return raw
+
+
 def _open_text(source: str | Path):
     if isinstance(source, str):
         return io.StringIO(source)
@@ -344,15 +371,24 @@ def _text_chunks(source: bytes | Path, path: Path, chunk_size: int | None, decim
     if isinstance(source, bytes):
         _check_text_head(source, path)
         text = _decode(path, source)  # the whole text: a bad byte is named with its offset
-        head = text[:_SNIFF_BYTES * 16]
+        head = _head(text)
     else:  # iter_table_chunks has checked that the path is a file: it is opened once
         with path.open("rb") as fh:
             _check_text_head(fh.read(_SNIFF_BYTES), path)
             fh.seek(0)
-            raw = fh.read() if chunk_size is None else fh.read(_SNIFF_BYTES * 16)
-        head = raw[:_SNIFF_BYTES * 16].decode("utf-8-sig", errors="replace")
+            raw = fh.read() if chunk_size is None else _head_bytes(fh)
+        if chunk_size is not None and len(raw) >= MAX_HEADER_BYTES and b"\n" not in raw and b"\r" not in raw:
+            raise _fail(path, f"the header line is longer than {MAX_HEADER_BYTES:,} bytes; expected a header of "
+                        "column names. Got a longer first line instead (not a patient table?).",
+                        "a header line", f"more than {MAX_HEADER_BYTES} bytes")
         # the whole file is decoded at once when it is read whole, so a bad byte is named exactly
         text = _decode(path, raw) if chunk_size is None else path
+        head = _head(raw.decode("utf-8-sig", errors="replace"))
+        if "\n" not in head and "\r" in head and chunk_size is not None:  # old Mac line ends: read it whole
+            text = _decode(path, path.read_bytes())
+    if isinstance(text, str) and "\n" not in head and "\r" in head:
+        text = text.replace("\r", "\n")  # old Mac line ends (CR only): lines as everywhere else
+        head = _head(text)
     layout = _text_layout(head, path, decimal)
     typed = numbers and layout.decimal == "." and bool(layout.numeric or layout.binary)
     done = 0  # blocks already yielded: a fallback re-reads as text from the next one
@@ -486,6 +522,18 @@ def _field_of_line(source: str | Path, line: int, sep: str) -> str:
 
 
 
+def check_width(path: Path, n_columns: int) -> None:
+    """Refuse a table wider than ``ICIPREDICT_MAX_COLUMNS`` (:mod:`icipredict.io.limits`) before its rows are parsed."""
+    from icipredict.io.limits import MAX_COLUMNS_ENV, Limits
+
+    most = Limits.read().columns
+    if n_columns > most:
+        raise _fail(path, f"the header has {n_columns:,} columns; expected at most {most:,} ({MAX_COLUMNS_ENV}; a "
+                    f"patient table has a few hundred at most). Got a wider table instead: keep the columns the "
+                    "model reads (icipredict validate lists them) or raise the limit.", f"at most {most} columns",
+                    f"{n_columns} columns")
+
+
 def _check_single_column(path: Path, names: tuple[str, ...]) -> None:
     if len(names) == 1:
         header = names[0]
@@ -577,6 +625,7 @@ def _read_excel(raw: bytes, path: Path, sheet: str | int | None, max_rows: int |
                     cells.pop()
                 if header is None:
                     header = cells
+                    check_width(path, len(header))
                     continue
                 if not cells:  # a blank row, skipped as a CSV reader skips a blank line
                     continue

@@ -16,6 +16,7 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING, Literal
 
+from icipredict.exceptions import trim
 from icipredict.table.labels import percent
 from icipredict.plots.evaluation import calibration_yerr
 from icipredict.plots.style import OKABE_ITO, new_figure
@@ -160,13 +161,18 @@ def _wrapped(lines: list[str], width: int) -> str:
     return "\n".join(textwrap.fill(line, width, subsequent_indent="   ") for line in lines)
 
 
+#: Characters of a patient id shown in a PNG/PDF report's header (a longer id ends in "...").
+HEADER_ID_CHARS = 48
+
+
 def report_page_figure(report: PatientReport) -> Figure:
     """The whole report as one landscape A4 page (PNG or PDF)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(11.69, 8.27))
     text = dict(parse_math=False, va="top")
-    fig.text(0.03, 0.975, f"Patient {report.patient_id}", fontsize=15, weight="bold", **text)
+    # a long id is shortened as messages shorten values: it would run over the model line beside it
+    fig.text(0.03, 0.975, f"Patient {trim(report.patient_id, HEADER_ID_CHARS)}", fontsize=15, weight="bold", **text)
     fig.text(0.97, 0.975, f"model {report.model_version}\nresearch use, not a medical device", fontsize=8,
              ha="right", color="#444444", **text)
     fig.text(0.03, 0.935, report.p_text, fontsize=40, weight="bold", **text)

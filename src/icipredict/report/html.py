@@ -20,6 +20,7 @@ from html import escape
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from icipredict.exceptions import trim
 from icipredict.report.figures import calibration_figure, contributions_figure, figure_bytes
 from icipredict.table.labels import percent
 
@@ -159,6 +160,6 @@ def report_page(report: PatientReport) -> str:
     """
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>icipredict report: patient {_e(report.patient_id)} ({_e(percent(report.p))})</title>"
+            f"<title>icipredict report: patient {_e(trim(report.patient_id))} ({_e(percent(report.p))})</title>"
             f"<style>{report_css()}</style></head><body class=\"icp-page\"><main>"
             f"{report_fragment(report)}</main></body></html>\n")

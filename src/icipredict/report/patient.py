@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from icipredict.exceptions import InvalidPatientData
+from icipredict.exceptions import InvalidPatientData, trim
 from icipredict.io import read_patients
 from icipredict.io.output import atomic_path, check_output
 from icipredict.table.labels import is_missing
@@ -73,8 +73,8 @@ def report_for(model: str | os.PathLike | LoadedModel, patients: Any, patient_id
     clean = validate_patients(patients_frame(patients)).frame
     hit = np.flatnonzero(clean["patient_id"].astype(str).to_numpy() == str(patient_id))
     if len(hit) == 0:
-        sample = ", ".join(clean["patient_id"].astype(str).head(5))
-        raise InvalidPatientData(f"patient {str(patient_id)!r}, column 'patient_id': expected an id present in the "
+        sample = ", ".join(trim(x, 40) for x in clean["patient_id"].astype(str).head(5))
+        raise InvalidPatientData(f"patient {trim(patient_id)!r}, column 'patient_id': expected an id present in the "
                                  f"input. Got no such patient instead (first ids: {sample}).")
     one = clean.iloc[hit[:1]].reset_index(drop=True)
     row = predict(ValidationReport(one), model=loaded, explain=explain).iloc[0]  # checked above: not again

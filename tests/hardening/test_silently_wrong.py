@@ -1,0 +1,139 @@
+"""Hardening III, silently wrong: files read as written (row order, old Mac line ends, very wide
+headers) on every reader, and long ids shortened in every output a person reads.
+
+Each reader is the CLI whole-file and ``--chunk-size`` paths (in-process ``cli.main``), the
+calculator's upload (``read_table_bytes``) and the Python API, compared with the same table
+written plainly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import icipredict
+from icipredict.cli import main
+from icipredict.io import read_patients
+from icipredict.io.table import read_table_bytes
+
+PLAIN = "patient_id,pdl1_tps,tmb,age\nb,80,20,64\na,0,2,71\nc,30,11,58\n"
+
+
+def _cli(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _predicted(model: Path, path: Path, *extra: str) -> pd.DataFrame:
+    code, out, err = _cli(["predict", "--model", str(model), "--input", str(path), "--quiet", *extra])
+    assert code == 0, err
+    return pd.read_csv(io.StringIO(out), dtype={"patient_id": str})
+
+
+@pytest.fixture(scope="module")
+def reference(small_model, tmp_path_factory) -> pd.DataFrame:
+    path = tmp_path_factory.mktemp("plain") / "plain.csv"
+    path.write_text(PLAIN)
+    return _predicted(small_model, path)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_old_mac_line_ends_read_like_any_other(small_model, reference, tmp_path, stream):
+    path = tmp_path / "mac.csv"
+    path.write_bytes(PLAIN.replace("\n", "\r").encode())
+    got = _predicted(small_model, path, *(["--chunk-size", "2"] if stream else []))
+    pd.testing.assert_frame_equal(got, reference)
+    upload = read_table_bytes(path.read_bytes(), "mac.csv")
+    assert upload["patient_id"].tolist() == ["b", "a", "c"] and upload["tmb"].tolist() == ["20", "2", "11"]
+
+
+def test_a_header_of_100000_columns_is_a_clear_error_on_every_reader(small_model, tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(["patient_id", "tmb", *(f"x{i}" for i in range(100_000))]) + "\n"
+                    + ",".join(["a", "12", *["1"] * 100_000]) + "\n")
+    for extra in ([], ["--chunk-size", "1"]):
+        code, _, err = _cli(["predict", "--model", str(small_model), "--input", str(path), *extra])
+        assert code == 2 and "the header has 100,002 columns; expected at most 10,000 (ICIPREDICT_MAX_COLUMNS" in err
+    with pytest.raises(icipredict.InvalidPatientData, match="ICIPREDICT_MAX_COLUMNS"):
+        read_table_bytes(path.read_bytes(), "wide.csv")
+
+
+def test_a_header_longer_than_the_sniffed_head_is_read_whole(small_model, tmp_path):
+    extra = [f"an_unused_column_with_a_long_name_{i:05d}" for i in range(2_000)]  # an 80 KB header line
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(["patient_id", *extra, "tmb"]) + "\n" + ",".join(["a", *["1"] * 2_000, "12"]) + "\n")
+    expected = icipredict.predict({"patient_id": "a", "tmb": 12}, model=small_model)["p_durable_benefit"].iloc[0]
+    for extra_args in ([], ["--chunk-size", "1"]):
+        got = _predicted(small_model, path, *extra_args)
+        assert got["patient_id"].tolist() == ["a"] and got["p_durable_benefit"].iloc[0] == pytest.approx(expected)
+    table = read_table_bytes(path.read_bytes(), "wide.csv")
+    assert table.shape == (1, 2_003) and table["tmb"].tolist() == ["12"]  # and the cohort column
+
+
+def test_cbioportal_web_export_keeps_the_file_order(tmp_path):
+    path = tmp_path / "toy_clinical_data.tsv"
+    path.write_text("Study ID\tPatient ID\tSample ID\tTMB (nonsynonymous)\n"
+                    "nsclc_pd1_msk_2018\tz\tz-T1\t3\n"
+                    "nsclc_pd1_msk_2018\tb\tb-T2\t9\n"
+                    "nsclc_pd1_msk_2018\tb\tb-T1\t4\n"
+                    "nsclc_pd1_msk_2018\ta\ta-T1\t5\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = read_patients(path)
+    assert df["patient_id"].tolist() == ["z", "b", "a"]  # as in the file, not sorted by sample id
+    assert df["tmb"].tolist() == ["3", "4", "5"]  # a patient's first sample by id stands for it (b-T1)
+
+
+# -- long ids ------------------------------------------------------------------------------------------
+
+LONG = "P" + "x" * 10_000
+
+
+@pytest.fixture(scope="module")
+def long_report(small_model):
+    from icipredict.report.patient import report_for
+
+    return report_for(small_model, {"patient_id": [LONG, "b"], "tmb": [12, 3]}, LONG)
+
+
+def test_png_pdf_header_shortens_a_long_id(long_report):
+    pytest.importorskip("matplotlib")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from icipredict.report.figures import report_page_figure
+
+    fig = report_page_figure(long_report)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    title, model_line = fig.texts[0], fig.texts[1]
+    assert title.get_text().startswith("Patient Pxxx") and title.get_text().endswith("...")
+    assert len(title.get_text()) < 60
+    assert title.get_window_extent(renderer).x1 < model_line.get_window_extent(renderer).x0  # no overlap
+
+
+def test_confirmation_and_error_lines_shorten_a_long_id(small_model, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text(f"patient_id,tmb\n{LONG},12\nb,3\n")
+    code, _, err = _cli(["explain", "--model", str(small_model), "--input", str(path), "--patient", LONG,
+                         "--output", str(tmp_path / "r.png")])
+    assert code == 0 and (tmp_path / "r.png").stat().st_size > 0
+    assert "report for patient Pxxx" in err and len(err) < 400, len(err)
+    code, _, err = _cli(["explain", "--model", str(small_model), "--input", str(path), "--patient", LONG + "y",
+                         "--output", str(tmp_path / "r2.html")])
+    assert code == 2 and "expected an id present in the input" in err and len(err) < 600, len(err)
+
+
+def test_html_report_title_shortens_a_long_id(long_report):
+    from icipredict.report.html import report_page
+
+    page = report_page(long_report)
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert len(title) < 200

@@ -137,3 +137,11 @@ def test_html_report_title_shortens_a_long_id(long_report):
     page = report_page(long_report)
     title = page.split("<title>", 1)[1].split("</title>", 1)[0]
     assert len(title) < 200
+
+
+def test_not_scored_lines_shorten_a_long_id(small_model, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text(f"patient_id,age\n{LONG},300\nb,60\n")
+    code, _, err = _cli(["predict", "--model", str(small_model), "--input", str(path), "--lenient", "--output",
+                         str(tmp_path / "out.csv")])
+    assert code == 0 and "1 row(s) not scored: 'Pxxx" in err and len(err) < 1200, err[:300]

@@ -389,7 +389,8 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False, units: UnitChe
                 + str(InvalidPatientData.from_problems(problems)), problems)
         out = out[keep].reset_index(drop=True)
         dropped = problems
-        notes.append(f"lenient mode dropped {len(bad_ids)} row(s): " + ", ".join(sorted(map(str, bad_ids))[:20]))
+        shown = ", ".join(_trim(x) for x in sorted(map(str, bad_ids))[:20])  # a long id is never echoed whole
+        notes.append(f"lenient mode dropped {len(bad_ids)} row(s): {shown}")
     unread = list(df.attrs.get(UNREAD_ROWS_ATTR, []))
     return ValidationReport(frame=out, dropped=dropped, notes=notes, extra_columns=extra,
                             renamed=dict(resolution.renamed), unread=unread)

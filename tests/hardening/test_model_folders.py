@@ -121,3 +121,13 @@ def test_update_without_any_outcome_column_says_so(folder):
                       "--no-tracking", "--label-source", "reported"])
     assert "no outcome column found" in err and "dcb_reported" in err
     assert not (folder / "local").exists()
+
+
+def test_python_patient_report_refuses_the_model_folder(folder):
+    from icipredict.report.patient import patient_report
+
+    before = tree_digest(folder / "mymodel")
+    for out in ("mymodel/r.html", "link/sub/r.png"):
+        with pytest.raises(OutputRefused, match="model folder"):
+            patient_report("mymodel", "in.csv", "p1", out)
+    assert tree_digest(folder / "mymodel") == before and not (folder / "mymodel" / "sub").exists()

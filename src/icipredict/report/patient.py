@@ -28,7 +28,7 @@ import numpy as np
 
 from icipredict.exceptions import InvalidPatientData, trim
 from icipredict.io import read_patients
-from icipredict.io.output import atomic_path, check_output
+from icipredict.io.output import atomic_path, check_output, refuse_model_folder
 from icipredict.table.labels import is_missing
 from icipredict.report.content import (MIN_EFFECT, REPORT_EXPLAIN, Contribution, PatientReport, TimeCell,
                                        build_report)
@@ -100,7 +100,8 @@ def patient_report(model: str | os.PathLike | LoadedModel, source: Any, patient_
     Raises
     ------
     OutputRefused
-        ``out`` has another suffix, is a folder or an input, or its folder cannot take a file.
+        ``out`` has another suffix, is a folder or an input, is in (or holds) the model's folder, or its
+        folder cannot take a file.
     InvalidPatientData
         The table breaks the schema, or has no such patient.
 
@@ -111,8 +112,9 @@ def patient_report(model: str | os.PathLike | LoadedModel, source: Any, patient_
     """
     out = Path(out)
     sources = [source] if isinstance(source, (str, os.PathLike)) else []
+    refuse_model_folder(out, [model], flag="out")  # before a folder is made inside a model
     out.parent.mkdir(parents=True, exist_ok=True)
-    check_output(out, sources, flag="out", suffixes=REPORT_SUFFIXES)
+    check_output(out, sources, flag="out", suffixes=REPORT_SUFFIXES, models=[model])
     return write_report(report_for(model, source, patient_id, input_format=input_format), out)
 
 

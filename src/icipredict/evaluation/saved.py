@@ -10,7 +10,7 @@ import pandas as pd
 
 from icipredict.clinical.outcomes import benefit_label, binary_target
 from icipredict.evaluation.compare import MODEL_COLUMN, compare_scores
-from icipredict.exceptions import InvalidPatientData
+from icipredict.exceptions import InvalidPatientData, trim
 from icipredict.io import read_patients
 from icipredict.model.models import baseline_scores
 from icipredict.table.schema import check_patients
@@ -47,8 +47,6 @@ def _require_outcomes(clean: pd.DataFrame, given, label_source: str) -> None:
     wanted = LABEL_COLUMNS.get(label_source, LABEL_COLUMNS["derived"])
     if any(c in clean.columns and clean[c].notna().any() for c in wanted):
         return
-    from icipredict.exceptions import trim
-
     shown = trim(", ".join(repr(str(c)) for c in given), 240)
     raise InvalidPatientData(
         f"no outcome column found for --label-source {label_source}: expected one of {', '.join(wanted)} (or an "

@@ -80,7 +80,7 @@ def model_folders(models: Iterable[object]) -> list[Path]:
     A path that exists stands for itself; a shipped name for its folder; an MLflow URI for nothing
     here. The folder of shipped models is always included: the package never writes into it.
     """
-    from icipredict.model.bundle import shipped_models_dir
+    from icipredict.model.bundle import shipped_models_dir  # model imports io: asked for here, not at import
 
     out = [shipped_models_dir().resolve()]
     for m in models:

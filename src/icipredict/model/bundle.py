@@ -40,6 +40,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from icipredict.exceptions import ModelLoadError, OutputRefused
+from icipredict.io.output import check_folder_output, write_failed
 from icipredict.model.metadata import FORMAT_VERSION, ModelMetadata
 
 __all__ = ["save_bundle", "check_bundle_target", "read_bundle", "verify_checksums", "bundle_digest", "find_bundle", "is_bundle",
@@ -147,8 +148,6 @@ def check_bundle_target(path: str | Path, *, replace: bool = False, models=(), f
     shipped model, a model folder in ``models`` (the model being read), a folder inside one or
     holding one is never a target.
     """
-    from icipredict.io.output import check_folder_output
-
     path = Path(path)
     shipped = shipped_models_dir().resolve()
     target = path.resolve()
@@ -192,8 +191,6 @@ def save_bundle(path: str | Path, metadata: ModelMetadata, estimator, *, model_c
     OutputRefused
         ``path`` exists and may not be replaced.
     """
-    from icipredict.io.output import write_failed
-
     path = Path(path)
     check_bundle_target(path, replace=replace)
     kept = ("the earlier model there is unchanged" if path.exists() else "no model was written there") + \

@@ -347,8 +347,6 @@ def json_depth(body: bytes) -> int:
     >>> json_depth(b'{"dataframe_records": [{"patient_id": "[[["}]}')
     3
     """
-    import numpy as np
-
     skeleton = np.frombuffer(_STRINGS.sub(b"", bytes(body)), dtype=np.uint8) | 0x20  # [ ] as { }
     brackets = skeleton[(skeleton == ord("{")) | (skeleton == ord("}"))]
     steps = np.where(brackets == ord("{"), 1, -1).astype(np.int64)

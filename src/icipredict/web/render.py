@@ -62,6 +62,7 @@ def render_result(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
 
     Examples
     --------
+    >>> import icipredict
     >>> model = icipredict.load_model("public")
     >>> row = icipredict.predict({"patient_id": "p1", "tmb": 12}, model=model, explain=3).iloc[0]
     >>> 'id="probability"' in render_result(row, model.metadata)

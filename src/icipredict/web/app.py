@@ -32,11 +32,11 @@ from flask import Flask, Request, Response, render_template, request
 from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-import icipredict
+from icipredict import __version__
 from icipredict.exceptions import IcipredictError, InvalidPatientData, trim
 from icipredict.io.table import read_table_bytes
 from icipredict.report.content import REPORT_EXPLAIN
-from icipredict.serve.predict import DEFAULT_MAX_ROWS, MAX_EXPLAIN, MAX_ROWS_ENV, request_limit
+from icipredict.serve.predict import DEFAULT_MAX_ROWS, MAX_EXPLAIN, MAX_ROWS_ENV, load_model, predict, request_limit
 from icipredict.table.schema import PREDICTORS
 from icipredict.web.forms import Field, error_message, errors_by_field, form_sections, patient_from_form  # re-exported
 from icipredict.web.render import batch_result, render_result, result_csv, result_records  # re-exported
@@ -97,7 +97,7 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
     >>> client.get("/ping").status_code  # doctest: +SKIP
     200
     """
-    loaded = icipredict.load_model(model)
+    loaded = load_model(model)
     max_rows = request_limit(MAX_ROWS_ENV, DEFAULT_MAX_ROWS, max_rows)
     max_bytes = request_limit(MAX_BYTES_ENV, _DEFAULT_MAX_BYTES, max_bytes)
     web = resources.files("icipredict").joinpath("web")
@@ -111,7 +111,7 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
         return render_template(
             "index.html", sections=form_sections(values, field_errors), values=values,
             id_errors=(field_errors or {}).get("patient_id", []), model_version=loaded.version,
-            version=icipredict.__version__, max_rows=max_rows, explain_choices=explain_choices,
+            version=__version__, max_rows=max_rows, explain_choices=explain_choices,
             n_field_errors=sum(len(v) for v in (field_errors or {}).values()), **context), status
 
     def bad_request(message: str) -> tuple[Response, int]:
@@ -127,7 +127,7 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
         values = {k: request.form.get(k, "") for k in ("patient_id", *PREDICTORS)}
         try:
             patient = patient_from_form(values)
-            result = icipredict.predict(patient, model=loaded, explain=REPORT_EXPLAIN)
+            result = predict(patient, model=loaded, explain=REPORT_EXPLAIN)
         except InvalidPatientData as exc:
             by_field, general = errors_by_field(exc, ("patient_id", *PREDICTORS))
             return page(400, values=values, field_errors=by_field, form_errors=general)
@@ -147,7 +147,7 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
             if len(raw) > max_rows:
                 return page(400, upload_errors=[too_many_rows(len(raw), max_rows) + " Or use icipredict predict."],
                             upload_name=trim(table.filename))
-            result = icipredict.predict(raw, model=loaded, explain=int(explain))
+            result = predict(raw, model=loaded, explain=int(explain))
         except InvalidPatientData as exc:
             return page(400, upload_errors=[error_message(exc)], upload_name=trim(table.filename))
         if request.form.get("action") == "download":
@@ -159,7 +159,7 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
     def invocations():
         try:
             frame, explain = parse_invocation(request.get_data(cache=False), request.mimetype, max_rows=max_rows)
-            result = icipredict.predict(frame, model=loaded, explain=explain)
+            result = predict(frame, model=loaded, explain=explain)
         except InvalidPatientData as exc:
             return bad_request(error_message(exc))
         body = json.dumps({"predictions": result_records(result)}, allow_nan=False)
@@ -171,7 +171,7 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
 
     @app.get("/version")
     def version():
-        return {"icipredict": icipredict.__version__, "model_version": loaded.version,
+        return {"icipredict": __version__, "model_version": loaded.version,
                 "model": loaded.metadata.name}
 
     @app.errorhandler(RequestEntityTooLarge)
@@ -241,7 +241,7 @@ def serve(model: Any = "public", host: str = "127.0.0.1", port: int = 8000) -> i
     --------
     >>> serve("public", port=8000)  # doctest: +SKIP
     """
-    loaded = icipredict.load_model(model)
+    loaded = load_model(model)
     app = create_app(loaded)
     warning = host_warning(host)
     if warning:

@@ -25,7 +25,8 @@ import icipredict
 from icipredict.exceptions import InvalidPatientData
 from icipredict.io import read_patients
 from icipredict.io.limits import Limits
-from icipredict.web.app import create_app, json_depth
+from icipredict.web.app import create_app
+from icipredict.web.requests import json_depth
 
 LIMIT = 20_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -14,7 +14,7 @@ from icipredict.fitting.tracking import log_update_run, resolve_tracking_uri
 from icipredict.fitting.training import train
 from icipredict.fitting.updating import update
 from icipredict.io.output import TableWriter, check_output
-from icipredict.model.bundle import check_bundle_target
+from icipredict.model.bundle import check_bundle_target, model_folders
 
 
 def cmd_train(args) -> int:
@@ -45,7 +45,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    out = check_output(args.output, [args.input], suffixes=(".csv", ".tsv"), models=[args.model]) if args.output else None
+    out = check_output(args.output, [args.input], suffixes=(".csv", ".tsv"), models=model_folders([args.model])) if args.output else None
     table = evaluate(args.model, raw_table(args), cohort_column=args.cohort_column, label_source=args.label_source,
                      n_boot=args.n_boot, seed=args.seed, progress=progress(args))
     print(format_metrics_markdown(table.loc[table["subset"] == "all"]))

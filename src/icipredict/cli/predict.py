@@ -11,6 +11,7 @@ from icipredict.exceptions import InvalidPatientData, trim
 from icipredict.io import iter_patient_chunks
 from icipredict.io.output import TableWriter, check_output
 from icipredict.io.size import count_rows
+from icipredict.model.bundle import model_folders
 from icipredict.report.patient import REPORT_SUFFIXES, report_for, write_report
 from icipredict.serve.predict import load_model, predict
 from icipredict.table.schema import IdSet, UnitCheck, validate_patients
@@ -18,7 +19,7 @@ from icipredict.table.schema import IdSet, UnitCheck, validate_patients
 
 def cmd_predict(args) -> int:
     # the output is checked before any work: a refused path costs nothing and loses nothing
-    out = check_output(args.output, [args.input], models=[args.model]) if args.output else None
+    out = check_output(args.output, [args.input], models=model_folders([args.model])) if args.output else None
     if args.chunk_size:
         return _predict_chunks(args, out)
     report = read_table(args, args.lenient, numbers=True)  # bad input fails before the model loads
@@ -85,7 +86,8 @@ def _predict_chunks(args, out) -> int:
 
 def cmd_explain(args) -> int:
     # the output is checked once, against the input path too, before any work
-    out = check_output(args.output, [args.input], flag="--output", suffixes=REPORT_SUFFIXES, models=[args.model])
+    out = check_output(args.output, [args.input], flag="--output", suffixes=REPORT_SUFFIXES,
+                       models=model_folders([args.model]))
     path = write_report(report_for(args.model, raw_table(args), args.patient), out)
     confirm(args, f"report for patient {trim(args.patient)} written to {path}")
     return 0

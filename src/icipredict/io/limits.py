@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
-from icipredict.exceptions import InvalidConfig, trim
+from icipredict.exceptions import InvalidConfig, InvalidPatientData, Problem, trim
 
 __all__ = ["Limits", "limit", "MAX_ROWS_ENV", "MAX_BYTES_ENV", "MAX_DEPTH_ENV", "MAX_EXCEL_RATIO_ENV", "MAX_COLUMNS_ENV",
            "DEFAULT_MAX_ROWS", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_EXCEL_RATIO", "DEFAULT_MAX_COLUMNS",
-           "EXCEL_RATIO_FLOOR"]
+           "EXCEL_RATIO_FLOOR", "check_width"]
 
 MAX_ROWS_ENV = "ICIPREDICT_MAX_REQUEST_ROWS"
 MAX_BYTES_ENV = "ICIPREDICT_MAX_REQUEST_BYTES"
@@ -91,3 +92,17 @@ class Limits:
                    limit(MAX_DEPTH_ENV, DEFAULT_MAX_DEPTH, depth),
                    limit(MAX_EXCEL_RATIO_ENV, DEFAULT_MAX_EXCEL_RATIO, excel_ratio),
                    limit(MAX_COLUMNS_ENV, DEFAULT_MAX_COLUMNS, columns))
+
+
+def check_width(path: str | Path, n_columns: int) -> None:
+    """Refuse a table wider than ``ICIPREDICT_MAX_COLUMNS`` before its rows are parsed.
+
+    >>> check_width("patients.csv", 12)
+    """
+    most = Limits.read().columns
+    if n_columns > most:
+        raise InvalidPatientData(
+            f"{path}: the header has {n_columns:,} columns; expected at most {most:,} ({MAX_COLUMNS_ENV}; a patient "
+            "table has a few hundred at most). Got a wider table instead: keep the columns the model reads "
+            "(icipredict validate lists them) or raise the limit.",
+            [Problem(None, None, f"at most {most} columns", f"{n_columns} columns")])

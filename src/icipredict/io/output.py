@@ -39,13 +39,10 @@ import pandas as pd
 from icipredict.exceptions import IcipredictError, OutputFailed, OutputRefused
 
 __all__ = ["OUTPUT_SUFFIXES", "FORMULA_PREFIXES", "SHARE_ENV", "check_output", "check_folder_output",
-           "refuse_model_folder", "model_folders", "neutralise_formulas", "TableWriter", "atomic_path", "input_files",
-           "write_failed"]
+           "refuse_model_folder", "neutralise_formulas", "TableWriter", "atomic_path", "input_files", "write_failed"]
 
 #: Set to 1 to let the umask decide the mode of written files (default: 0600, private to the user).
 SHARE_ENV = "ICIPREDICT_SHARE_OUTPUTS"
-_URI_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "dbfs:/", "s3://", "gs://", "wasbs://", "http://",
-                "https://")
 
 #: Output suffix -> format.
 OUTPUT_SUFFIXES: dict[str, str] = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet"}
@@ -74,38 +71,19 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def model_folders(models: Iterable[object]) -> list[Path]:
-    """The folders (resolved) that the model arguments ``models`` stand for on this disk, and the shipped models.
+def refuse_model_folder(path: str | Path, models: Iterable[str | Path], *, flag: str = "--output") -> None:
+    """Raise :class:`OutputRefused` when ``path`` is one of the model folders ``models``, inside one, or holds one.
 
-    A path that exists stands for itself; a shipped name for its folder; an MLflow URI for nothing
-    here. The folder of shipped models is always included: the package never writes into it.
-    """
-    from icipredict.model.bundle import shipped_models_dir  # model imports io: asked for here, not at import
-
-    out = [shipped_models_dir().resolve()]
-    for m in models:
-        path = getattr(m, "path", None)  # a loaded model
-        text = str(path if path is not None else m)
-        if text.startswith(_URI_SCHEMES):
-            continue
-        if os.path.lexists(text):
-            out.append(Path(text).resolve())
-            if path is not None and Path(text).resolve().parent.name == "artifacts":  # inside an MLflow model
-                out.append(Path(text).resolve().parent.parent)
-    return out
-
-
-def refuse_model_folder(path: str | Path, models: Iterable[object], *, flag: str = "--output") -> None:
-    """Raise :class:`OutputRefused` when ``path`` is a model folder of ``models``, inside one, or holds one.
-
-    Paths are compared after resolving symbolic links and ``..``, so no spelling gets around it.
+    ``models`` are folders (``icipredict.model.bundle.model_folders`` finds them for model arguments,
+    the shipped models included). Paths are compared after resolving symbolic links and ``..``, so
+    no spelling gets around it.
 
     >>> refuse_model_folder("mymodel/x.csv", ["mymodel"])  # doctest: +SKIP
     Traceback (most recent call last):
     OutputRefused: --output 'mymodel/x.csv' is inside the model folder ...
     """
     target = Path(path).resolve()
-    for folder in model_folders(models):
+    for folder in (Path(m).resolve() for m in models):
         if target == folder:
             how = "is the model folder"
         elif folder in target.parents:
@@ -126,7 +104,7 @@ def _nearest_existing(path: Path) -> Path:
     return Path(".")
 
 
-def check_folder_output(path: str | Path, *, flag: str = "--output", models: Iterable[object] = ()) -> Path:
+def check_folder_output(path: str | Path, *, flag: str = "--output", models: Iterable[str | Path] = ()) -> Path:
     """Refuse an output folder (a model bundle) that cannot be created, before any work; return it.
 
     Its nearest existing parent must be a folder that takes a new entry (tried with a temporary
@@ -158,15 +136,15 @@ def write_failed(what: str | Path, err: OSError, kept: str) -> OutputFailed:
 
 
 def check_output(path: str | Path, inputs: Iterable[str | Path] = (), *, flag: str = "--output",
-                 suffixes: Iterable[str] = tuple(OUTPUT_SUFFIXES), models: Iterable[object] = ()) -> Path:
+                 suffixes: Iterable[str] = tuple(OUTPUT_SUFFIXES), models: Iterable[str | Path] = ()) -> Path:
     """Refuse an output path before any work is done; return it as a Path.
 
     Raises
     ------
     OutputRefused
         The suffix is not one of ``suffixes``, the path is a directory or one of ``inputs``, it is
-        in (or holds) a model folder of ``models``, or its folder is missing or does not take a
-        new file.
+        in (or holds) one of the model folders ``models``, or its folder is missing or does not take
+        a new file.
 
     Examples
     --------

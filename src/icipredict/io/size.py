@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from icipredict.io.table import EXCEL_SUFFIXES, PARQUET_SUFFIXES
+from icipredict.io.excel import EXCEL_SUFFIXES
+from icipredict.io.table import PARQUET_SUFFIXES
 
 __all__ = ["count_rows"]
 

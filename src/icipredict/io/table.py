@@ -27,7 +27,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +36,8 @@ import pandas as pd
 
 from icipredict.table.column_names import resolve_columns
 from icipredict.exceptions import InvalidPatientData, Problem, trim as _trim
-from icipredict.io.limits import EXCEL_RATIO_FLOOR, MAX_COLUMNS_ENV, MAX_EXCEL_RATIO_ENV, MAX_ROWS_ENV, Limits
+from icipredict.io.excel import EXCEL_SUFFIXES, read_excel
+from icipredict.io.limits import check_width
 from icipredict.table.schema import COLUMNS, MISSING_TOKENS, READ_NOTES_ATTR
 
 __all__ = ["read_table", "read_table_bytes", "iter_table_chunks", "sniff_delimiter", "check_text_file", "snake_case", "carry_extras",
@@ -45,8 +45,6 @@ __all__ = ["read_table", "read_table_bytes", "iter_table_chunks", "sniff_delimit
 
 #: Suffixes read as Parquet.
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
-#: Suffixes read as Excel workbooks (first sheet unless ``sheet`` says), with the optional openpyxl.
-EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 #: Delimiters recognised in a text table's header line, by preference on ties.
 DELIMITERS = (",", "\t", ";")
 _SNIFF_BYTES = 4096
@@ -247,7 +245,7 @@ def _chunks(source: bytes | Path, path: Path, chunk_size: int | None, sheet, dec
         yield from _parquet_chunks(source, path, chunk_size)
     elif suffix in EXCEL_SUFFIXES:
         raw = source if isinstance(source, bytes) else source.read_bytes()
-        yield from _slices(_read_excel(raw, path, sheet, max_rows), chunk_size)
+        yield from _slices(read_excel(raw, path, sheet, max_rows), chunk_size)
     else:
         if sheet is not None:
             raise _fail(path, f"--sheet applies to Excel workbooks (.xlsx); expected no sheet for a {suffix or 'text'} "
@@ -524,16 +522,6 @@ def _field_of_line(source: str | Path, line: int, sep: str) -> str:
 
 
 
-def check_width(path: Path, n_columns: int) -> None:
-    """Refuse a table wider than ``ICIPREDICT_MAX_COLUMNS`` (:mod:`icipredict.io.limits`) before its rows are parsed."""
-    most = Limits.read().columns
-    if n_columns > most:
-        raise _fail(path, f"the header has {n_columns:,} columns; expected at most {most:,} ({MAX_COLUMNS_ENV}; a "
-                    f"patient table has a few hundred at most). Got a wider table instead: keep the columns the "
-                    "model reads (icipredict validate lists them) or raise the limit.", f"at most {most} columns",
-                    f"{n_columns} columns")
-
-
 def _check_single_column(path: Path, names: tuple[str, ...]) -> None:
     if len(names) == 1:
         header = names[0]
@@ -550,118 +538,6 @@ def _read_parquet(source: bytes | Path, path: Path) -> pd.DataFrame:
     except Exception as err:  # pyarrow raises several unrelated types for a corrupt file
         raise _fail(path, f"could not read the Parquet file; expected a valid Parquet table. "
                     f"Got {type(err).__name__}: {_trim(err)} instead.", "a Parquet table", type(err).__name__) from None
-
-
-def _check_packing(raw: bytes, path: Path) -> None:
-    """Refuse a workbook that unpacks far beyond its size (a "zip bomb"), from the zip listing alone.
-
-    Nothing is unpacked: the members' declared sizes are compared with their packed sizes, against
-    ``ICIPREDICT_MAX_EXCEL_RATIO`` (:mod:`icipredict.io.limits`).
-    """
-    try:
-        members = zipfile.ZipFile(io.BytesIO(raw)).infolist()
-    except Exception as err:  # zipfile raises several unrelated types for a damaged archive
-        raise _fail(path, f"could not read the Excel workbook; expected a valid .xlsx file (a zip archive). Got "
-                    f"{type(err).__name__}: {_trim(err)} instead.", "an .xlsx workbook", type(err).__name__) from None
-    unpacked = sum(m.file_size for m in members)
-    packed = max(sum(m.compress_size for m in members), 1)
-    ratio = Limits.read().excel_ratio
-    if unpacked > EXCEL_RATIO_FLOOR and unpacked > ratio * packed:
-        raise _fail(path, f"the workbook unpacks to {unpacked:,} bytes from {len(raw):,} ({unpacked / packed:.0f} "
-                    f"times); expected at most {ratio} times ({MAX_EXCEL_RATIO_ENV}). Got a workbook that expands "
-                    "too far instead: save the sheet as CSV.", f"at most {ratio} times", f"{unpacked / packed:.0f}")
-
-
-def _excel_text(value) -> str:
-    """A cell as a CSV would give it: empty for none, whole floats without ``.0``."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _read_excel(raw: bytes, path: Path, sheet: str | int | None, max_rows: int | None = None) -> pd.DataFrame:
-    """The chosen sheet, every cell as text, read row by row in openpyxl's read-only (streaming) mode.
-
-    The packing is checked before anything is unpacked, and ``max_rows`` while reading: a sheet
-    of a million rows is refused at row ``max_rows + 1``, not after it is all in memory.
-    """
-    try:
-        import openpyxl
-    except ImportError:
-        raise _fail(path, "reading an Excel workbook needs the optional package openpyxl, which is not installed; "
-                    "expected a CSV table, or openpyxl installed (pip install \"icipredict[excel]\"). Save the "
-                    "sheet as 'CSV UTF-8' or install the extra. Got an Excel workbook without openpyxl instead.",
-                    "a CSV table or openpyxl", "an Excel workbook without openpyxl") from None
-    _check_packing(raw, path)
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except Exception as err:  # openpyxl raises several unrelated types for a corrupt workbook
-        raise _fail(path, f"could not read the Excel workbook; expected a valid .xlsx file. "
-                    f"Got {type(err).__name__}: {_trim(err)} instead.", "an .xlsx workbook", type(err).__name__) from None
-    try:
-        names = [str(n) for n in book.sheetnames]
-        if not names:
-            raise _fail(path, "the workbook has no sheet; expected a sheet of patients. Got none instead.",
-                        "a sheet", "none")
-        chosen = _choose_sheet(names, sheet, path)
-        header: list[str] | None = None
-        rows: list[list[str]] = []
-        width = 0
-        try:
-            for values in book[chosen].iter_rows(values_only=True):
-                cells = [_excel_text(v) for v in values]
-                while cells and cells[-1] == "":
-                    cells.pop()
-                if header is None:
-                    header = cells
-                    check_width(path, len(header))
-                    continue
-                if not cells:  # a blank row, skipped as a CSV reader skips a blank line
-                    continue
-                rows.append(cells)
-                width = max(width, len(cells))
-                if max_rows is not None and len(rows) > max_rows:
-                    raise _fail(path, f"too many patients in one request: expected at most {max_rows} "
-                                f"({MAX_ROWS_ENV}). Got more rows instead (stopped reading at row {len(rows) + 1}). "
-                                "Send smaller batches.", f"at most {max_rows} rows", "more rows")
-        except InvalidPatientData:
-            raise
-        except Exception as err:  # a sheet whose XML is broken part-way
-            raise _fail(path, f"could not read sheet {_trim(chosen)!r} of the Excel workbook; expected a valid .xlsx "
-                        f"file. Got {type(err).__name__}: {_trim(err)} instead.", "an .xlsx workbook",
-                        type(err).__name__) from None
-    finally:
-        book.close()
-    header = header or []
-    names_out = [h.strip() if h.strip() else f"Unnamed: {i}" for i, h in enumerate(header)]
-    names_out += [f"Unnamed: {i}" for i in range(len(names_out), width)]
-    n = len(names_out)
-    df = pd.DataFrame([r + [""] * (n - len(r)) for r in rows], columns=range(n), dtype=object)
-    df.columns = names_out
-    if not rows:
-        df = pd.DataFrame({c: pd.Series([], dtype=object) for c in names_out})
-    df = _finish_columns(df)
-    if len(names) > 1 and sheet is None:
-        df.attrs[READ_NOTES_ATTR] = [f"read sheet {chosen!r}, the first of {len(names)} sheets "
-                                     f"({', '.join(map(repr, names[:6]))}{' ...' if len(names) > 6 else ''}); "
-                                     "choose another with --sheet NAME|INDEX"]
-    return df
-
-
-def _choose_sheet(names: list[str], sheet: str | int | None, path: Path) -> str:
-    if sheet is None:
-        return names[0]
-    if str(sheet) in names:
-        return str(sheet)
-    if isinstance(sheet, int) or str(sheet).strip().isdigit():
-        k = int(sheet)
-        if 0 <= k < len(names):
-            return names[k]
-    raise _fail(path, f"no sheet {_trim(sheet)!r} in the workbook; expected a sheet name or a 0-based index "
-                f"({', '.join(map(repr, names[:10]))}). Got {_trim(sheet)!r} instead.", "a sheet of the workbook",
-                repr(sheet))
 
 
 def _set_cohort(df: pd.DataFrame, cohort: str | None, default: str) -> pd.DataFrame:

@@ -43,7 +43,7 @@ from icipredict.exceptions import ModelLoadError, OutputRefused
 from icipredict.io.output import check_folder_output, write_failed
 from icipredict.model.metadata import FORMAT_VERSION, ModelMetadata
 
-__all__ = ["save_bundle", "check_bundle_target", "read_bundle", "verify_checksums", "bundle_digest", "find_bundle", "is_bundle",
+__all__ = ["save_bundle", "check_bundle_target", "model_folders", "read_bundle", "verify_checksums", "bundle_digest", "find_bundle", "is_bundle",
            "shipped_models_dir", "shipped_models", "shipped_model_path", "CHECKSUMS", "MODELS_ENV"]
 
 CHECKSUMS = "checksums.sha256"
@@ -120,6 +120,31 @@ def _listed_files(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
+_URI_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "dbfs:/", "s3://", "gs://", "wasbs://", "http://",
+                "https://")
+
+
+def model_folders(models) -> list[Path]:
+    """The folders (resolved) that model arguments stand for on this disk, and the shipped models' folder.
+
+    A path that exists stands for itself (a loaded model for its bundle, and the MLflow model folder
+    around it); an MLflow URI or a shipped name for nothing more than the shipped folder, which is
+    always included: the package never writes into it. Outputs are checked against these folders
+    (:func:`icipredict.io.output.refuse_model_folder`).
+    """
+    out = [shipped_models_dir().resolve()]
+    for m in models:
+        path = getattr(m, "path", None)  # a loaded model
+        text = str(path if path is not None else m)
+        if text.startswith(_URI_SCHEMES) or not os.path.lexists(text):
+            continue
+        folder = Path(text).resolve()
+        out.append(folder)
+        if path is not None and folder.parent.name == "artifacts":  # the bundle inside an MLflow model
+            out.append(folder.parent.parent)
+    return out
+
+
 def _links_in(folder: Path) -> list[str]:
     """Every symbolic link (to a file or a folder) under ``folder``, as relative POSIX paths; links are not followed."""
     found = []
@@ -154,7 +179,7 @@ def check_bundle_target(path: str | Path, *, replace: bool = False, models=(), f
     if target == shipped or shipped in target.parents:
         raise OutputRefused(f"{str(path)!r} is inside the shipped models folder {str(shipped)!r}; expected an "
                               "output directory elsewhere. Shipped models are read-only to training.")
-    check_folder_output(path, flag=flag, models=models)
+    check_folder_output(path, flag=flag, models=model_folders(models))
     if not (path.exists() or path.is_symlink()):
         return
     if not replace:

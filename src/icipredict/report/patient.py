@@ -29,6 +29,7 @@ import numpy as np
 from icipredict.exceptions import InvalidPatientData, trim
 from icipredict.io import read_patients
 from icipredict.io.output import atomic_path, check_output, refuse_model_folder
+from icipredict.model.bundle import model_folders
 from icipredict.table.labels import is_missing
 from icipredict.report.content import (MIN_EFFECT, REPORT_EXPLAIN, Contribution, PatientReport, TimeCell,
                                        build_report)
@@ -112,9 +113,9 @@ def patient_report(model: str | os.PathLike | LoadedModel, source: Any, patient_
     """
     out = Path(out)
     sources = [source] if isinstance(source, (str, os.PathLike)) else []
-    refuse_model_folder(out, [model], flag="out")  # before a folder is made inside a model
+    refuse_model_folder(out, model_folders([model]), flag="out")  # before a folder is made inside a model
     out.parent.mkdir(parents=True, exist_ok=True)
-    check_output(out, sources, flag="out", suffixes=REPORT_SUFFIXES, models=[model])
+    check_output(out, sources, flag="out", suffixes=REPORT_SUFFIXES, models=model_folders([model]))
     return write_report(report_for(model, source, patient_id, input_format=input_format), out)
 
 

@@ -25,7 +25,7 @@ from icipredict.io import iter_patient_chunks, read_patients
 from icipredict.io.table import read_table_bytes
 from icipredict.table.schema import check_patients
 
-SETTINGS = settings(max_examples=60, deadline=2000, suppress_health_check=[HealthCheck.too_slow], database=None)
+SETTINGS = settings(max_examples=60, deadline=10_000, suppress_health_check=[HealthCheck.too_slow], database=None)
 _FOLDER = Path(tempfile.mkdtemp(prefix="icipredict-reader-properties-"))
 _COUNTER = itertools.count()
 

@@ -72,7 +72,8 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def refuse_model_folder(path: str | Path, models: Iterable[str | Path], *, flag: str = "--output") -> None:
-    """Raise :class:`OutputRefused` when ``path`` is one of the model folders ``models``, inside one, or holds one.
+    """Raise :class:`OutputRefused` when ``path`` is one of the model folders ``models``, inside one, or holds
+    one; or when it is inside any model bundle (a folder with ``model.json`` and ``checksums.sha256``).
 
     ``models`` are folders (``icipredict.model.bundle.model_folders`` finds them for model arguments,
     the shipped models included). Paths are compared after resolving symbolic links and ``..``, so
@@ -95,6 +96,11 @@ def refuse_model_folder(path: str | Path, models: Iterable[str | Path], *, flag:
         raise OutputRefused(f"{flag} {str(path)!r} {how} {str(folder)!r}; expected a path outside every model "
                             "folder: a model folder is read-only to every command (a file added to it stops it "
                             "loading). Got a path in a model folder instead.")
+    for folder in target.parents:  # any model bundle, even one the command does not read
+        if (folder / "checksums.sha256").is_file() and (folder / "model.json").is_file():
+            raise OutputRefused(f"{flag} {str(path)!r} is inside the model folder {str(folder)!r}; expected a path "
+                                "outside every model folder: a model folder is read-only to every command (a file "
+                                "added to it stops it loading). Got a path in a model folder instead.")
 
 
 def _nearest_existing(path: Path) -> Path:

@@ -142,7 +142,8 @@ def snake_case(name: str) -> str:
 
 
 def _first_line(text: str) -> str:
-    return text.split("\n", 1)[0].rstrip("\r")
+    """The header line: up to the first line end, LF, CRLF or a lone CR (the parser ends lines at each)."""
+    return re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
 
 
 def read_table(path: str | Path, *, cohort: str | None = None, sheet: str | int | None = None,
@@ -302,7 +303,11 @@ class _TextLayout:
 def _text_layout(head: str, path: Path, decimal: str | None) -> _TextLayout:
     header = _first_line(head)
     sep = sniff_delimiter(header)
-    names = tuple(next(csv.reader([header], delimiter=sep)) if header else [])
+    try:
+        names = tuple(next(csv.reader([header], delimiter=sep)) if header else [])
+    except csv.Error as err:  # a header the csv module cannot split (a stray control character, ...)
+        raise _fail(path, f"could not read the header line ({err}); expected column names separated by comma, tab "
+                    "or semicolon. Got an unreadable header instead.", "a header line", str(err)) from None
     detected = False
     if decimal is None:
         decimal, detected = ".", False

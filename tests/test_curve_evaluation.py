@@ -99,3 +99,43 @@ def test_wrong_shape_is_named(held):
     bad = HeldOutCurves(held.patients, held.grid)
     with pytest.raises(ValueError, match=r"model 'x': expected 300 risks and a 300 x 24 curve. Got 3 and \(3,\)"):
         bad.add("x", [1, 2, 3], [1, 2, 3])
+
+
+class _StandIn:
+    """A stand-in time-to-event model (the test's own): risk = -PD-L1 TPS, Breslow baseline from fit_cox."""
+
+    def __init__(self, train: pd.DataFrame):
+        x = -train[["pdl1_tps"]].fillna(30.0).to_numpy() / 100
+        self.fit = fit_cox(x, train["pfs_months"], train["pfs_event"])
+        self.horizon = supported_until(train["pfs_months"], train["pfs_event"])
+        self.baseline = self
+
+    def linear_predictor(self, patients):
+        return self.fit.linear_predictor(-patients[["pdl1_tps"]].fillna(30.0).to_numpy() / 100)
+
+    def at(self, times):
+        k = np.searchsorted(self.fit.baseline_times, times, side="right") - 1
+        h = np.where(k >= 0, self.fit.baseline_cumhaz[np.maximum(k, 0)], 0.0)
+        return np.where(np.asarray(times) > self.horizon, np.nan, h)
+
+
+def test_held_out_curves_from_models_and_a_six_month_score():
+    from icipredict.evaluation.curves import held_out_curves
+
+    pfs = pd.concat([_cohort(4, 120, "a"), _cohort(5, 100, "b"), _cohort(6, 90, "c")], ignore_index=True)
+    models = {s: _StandIn(pfs[pfs["cohort"] != s]) for s in ("a", "b", "c")}
+    held = held_out_curves(pfs, models)
+    assert len(held.patients) == 310 and set(held.risks) == {"model", "km_null", "pdl1_cox"}
+    # each study predicted only by the model that did not see it: the held-out lp is that model's
+    b = (held.patients["cohort"] == "b").to_numpy()
+    np.testing.assert_allclose(held.risks["model"][b], models["b"].linear_predictor(held.patients.loc[b]))
+    assert np.isnan(held.surv["model"][:, held.grid > models["a"].horizon + 1e-9][~b & (held.patients["cohort"] == "a").to_numpy()]).all()
+    six = np.full_like(held.surv["model"], np.nan)
+    six[:, 5] = held.surv["model"][:, 5]
+    held.add("six_month", -six[:, 5], six)
+    table = curve_metrics(held, n_boot=0, compare_to=("km_null", "six_month")).set_index(["cohort", "model"])
+    assert np.isnan(table.loc[("pooled", "six_month"), "ibs"])
+    assert np.isfinite(table.loc[("pooled", "model"), "ibs"])
+    assert table.loc[("pooled", "six_month"), "brier_6m"] == pytest.approx(table.loc[("pooled", "model"), "brier_6m"])
+    assert table.loc[("pooled", "model"), "uno_c_minus_six_month"] == pytest.approx(
+        table.loc[("pooled", "model"), "uno_c"] - table.loc[("pooled", "six_month"), "uno_c"])

@@ -28,7 +28,7 @@ from icipredict.evaluation.proportional_hazards import fit_cox
 from icipredict.evaluation.survival import (_concordance, calibration_by_group, censoring_survival,
                                             check_survival, kaplan_meier, km_ci_at, survival_bootstrap)
 
-__all__ = ["HeldOutCurves", "REFERENCES", "CURVE_METRICS", "reference_curves", "pdl1_score", "curve_metrics",
+__all__ = ["HeldOutCurves", "held_out_curves", "model_curve", "REFERENCES", "CURVE_METRICS", "reference_curves", "pdl1_score", "curve_metrics",
            "curve_calibration", "supported_until", "DEFAULT_GRID", "MIN_AT_RISK"]
 
 #: The reference models every curve is set beside, in words.
@@ -141,15 +141,20 @@ def reference_curves(train: pd.DataFrame, test: pd.DataFrame, grid) -> dict[str,
     return out
 
 
-def _cohort_grid(grid: np.ndarray, surv: Mapping[str, np.ndarray], limit: float) -> np.ndarray:
-    """Columns of the grid every model covers (no NaN) up to ``limit``."""
+def _cohort_grid(grid: np.ndarray, surv: Mapping[str, np.ndarray], limit: float) -> tuple[np.ndarray, list[str]]:
+    """Columns of the grid every curve covers (no NaN) up to ``limit``, and the models with a curve.
+
+    A model with fewer than two usable columns (a 6-month probability only) has no curve to
+    integrate and does not shorten the others' grid.
+    """
     ok = grid <= limit
-    for s in surv.values():
-        ok &= ~np.isnan(s).any(axis=0)
-    return np.flatnonzero(ok)
+    curves = [n for n, s in surv.items() if (~np.isnan(s[:, ok]).any(axis=0)).sum() >= 2]
+    for n in curves:
+        ok &= ~np.isnan(surv[n]).any(axis=0)
+    return np.flatnonzero(ok), curves
 
 
-def _statistics(t, e, risks, surv, grid, cols, tau, g_left, g_grid, auc_times) -> list[float]:
+def _statistics(t, e, risks, surv, grid, cols, curves, tau, g_left, g_grid, auc_times) -> list[float]:
     """Every metric of every model on one (re)sample; censoring weights precomputed on the cohort."""
     out: list[float] = []
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -173,7 +178,7 @@ def _statistics(t, e, risks, surv, grid, cols, tau, g_left, g_grid, auc_times) -
             out.append(float(np.sum(w_event[cases] * score) / np.sum(w_event[cases])))
         brier = np.mean(case * s**2 * w_event[:, None] + free * (1.0 - s) ** 2 * w_free[None, :], axis=0)
         out += [float(brier[c]) if c >= 0 else np.nan for c in auc_cols]
-        if cols.size >= 2:
+        if cols.size >= 2 and name in curves:
             g = grid[cols]
             out.append(float(np.trapezoid(brier[cols], g) / (g[-1] - g[0])))
         else:
@@ -182,16 +187,19 @@ def _statistics(t, e, risks, surv, grid, cols, tau, g_left, g_grid, auc_times) -
 
 
 def curve_metrics(held: HeldOutCurves, *, group: str | None = "cohort", tau: float = 24.0,
-                  auc_times: Sequence[float] = (6.0, 12.0), n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
+                  auc_times: Sequence[float] = (6.0, 12.0), compare_to: Sequence[str] = tuple(REFERENCES),
+                  n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
     """Harrell's and Uno's C, td-AUC and Brier at 6 and 12 months, integrated Brier, per cohort and pooled.
 
     One row per (cohort, model) with ``n, n_events, supported_until, uno_tau, ibs_until`` and each
     of :data:`CURVE_METRICS` with its 95% bootstrap interval (``n_boot`` resamples, stratified by
     event, the same for every model), plus ``mean_predicted_<t>m`` against ``km_<t>m`` (95% CI),
     the calibration slope of S(t) among patients whose status at ``t`` is known
-    (``calibration_slope_<t>m``), and, for every model beside a reference, the paired difference
-    of its integrated Brier score and Uno's C with the reference's (``ibs_minus_<ref>``,
-    ``uno_c_minus_<ref>``, each with a CI).
+    (``calibration_slope_<t>m``), and, for every model beside each of ``compare_to``, the paired
+    difference of its integrated Brier score and Uno's C with that model's (``ibs_minus_<ref>``,
+    ``uno_c_minus_<ref>``, each with a CI). The integrated Brier score runs over the grid months
+    every curve covers up to the cohort's :func:`supported_until` (``ibs_until``); a model with
+    only a 6-month probability gets the 6-month metrics and no integrated score.
 
     Examples
     --------
@@ -217,7 +225,7 @@ def curve_metrics(held: HeldOutCurves, *, group: str | None = "cohort", tau: flo
         risks = {n: held.risks[n][idx] for n in names}
         surv = {n: held.surv[n][idx] for n in names}
         limit = supported_until(t, e)
-        cols = _cohort_grid(held.grid, surv, limit)
+        cols, curves = _cohort_grid(held.grid, surv, limit)
         cohort_tau = float(min(tau, limit))
 
         G = censoring_survival(t, e)
@@ -225,7 +233,7 @@ def curve_metrics(held: HeldOutCurves, *, group: str | None = "cohort", tau: flo
 
         def stats(i: np.ndarray) -> list[float]:
             return _statistics(t[i], e[i], {n: r[i] for n, r in risks.items()}, {n: s[i] for n, s in surv.items()},
-                               held.grid, cols, cohort_tau, g_left[i], g_grid, auc_times)
+                               held.grid, cols, curves, cohort_tau, g_left[i], g_grid, auc_times)
 
         point = np.array(stats(np.arange(t.size)))
         boot = survival_bootstrap(stats, e, n_boot=n_boot, seed=seed) if n_boot else np.empty((0, point.size))
@@ -252,7 +260,7 @@ def curve_metrics(held: HeldOutCurves, *, group: str | None = "cohort", tau: flo
                             f"calibration_slope_{a:g}m": slope.get("calibration_slope", np.nan),
                             f"calibration_slope_{a:g}m_low": slope.get("calibration_slope_low", np.nan),
                             f"calibration_slope_{a:g}m_high": slope.get("calibration_slope_high", np.nan)})
-            for ref in REFERENCES:
+            for ref in compare_to:
                 if ref not in names or ref == name:
                     continue
                 r = names.index(ref)
@@ -298,3 +306,37 @@ def curve_calibration(held: HeldOutCurves, name: str, *, at: Sequence[float] = (
             tables.append(table.assign(cohort=cohort, time_months=a))
     out = pd.concat(tables, ignore_index=True)
     return out[["cohort", "time_months", *[c for c in out.columns if c not in ("cohort", "time_months")]]]
+
+
+def model_curve(model, patients: pd.DataFrame, grid) -> tuple[np.ndarray, np.ndarray]:
+    """A time-to-event model's linear predictor and curve on ``grid`` (NaN past its horizon).
+
+    ``model`` has ``linear_predictor(patients)`` and a Breslow ``baseline`` whose ``at(times)`` gives
+    the baseline cumulative hazard, NaN past the horizon the training follow-up supports.
+    """
+    lp = np.asarray(model.linear_predictor(patients), dtype=float)
+    cumhaz = np.asarray(model.baseline.at(np.asarray(grid, dtype=float)), dtype=float)
+    return lp, np.exp(-np.exp(lp)[:, None] * cumhaz[None, :])
+
+
+def held_out_curves(pfs: pd.DataFrame, models: Mapping[str, object], grid=DEFAULT_GRID, *,
+                    name: str = "model") -> HeldOutCurves:
+    """Each held-out study's patients with PFS, predicted by the model that never saw the study.
+
+    ``models`` maps a study (``cohort``) to the model fitted without it (the internal-external
+    folds); the references are fitted on the same other studies. Studies without a model
+    (skipped folds) are left out.
+    """
+    grid = np.asarray(grid, dtype=float)
+    cohort = pfs["cohort"].astype(str).to_numpy()
+    parts = []
+    for study, model in models.items():
+        test = cohort == str(study)
+        if not test.any() or test.all():
+            continue
+        part = HeldOutCurves(pfs.loc[test].reset_index(drop=True), grid)
+        part.add(name, *model_curve(model, part.patients, grid))
+        for ref, (risk, surv) in reference_curves(pfs.loc[~test], part.patients, grid).items():
+            part.add(ref, risk, surv)
+        parts.append(part)
+    return HeldOutCurves.concat(parts)

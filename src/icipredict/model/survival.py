@@ -32,14 +32,13 @@ import numpy as np
 import pandas as pd
 
 from icipredict.glm import Inputs, SplineLogistic
+from icipredict.vocab import SURVIVAL_FAMILIES
 
 __all__ = ["SplineCox", "XGBoostCox", "Baseline", "cox_newton", "breslow", "MIN_AT_RISK", "SURVIVAL_FAMILIES",
            "survival_at", "logit_survival"]
 
 #: The horizon is the last event time with at least this many training patients at risk.
 MIN_AT_RISK = 10
-#: The time-to-event families (the others predict the 6-month yes/no).
-SURVIVAL_FAMILIES: tuple[str, ...] = ("spline_cox", "xgboost_cox")
 
 
 def _risk_sums(eta: np.ndarray, time: np.ndarray, event: np.ndarray, Z: np.ndarray | None):

@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "predict": "icipredict.serving",
+    "predict_curve": "icipredict.serving",
     "load_model": "icipredict.serving",
     "model_uri": "icipredict.serving",
     "train": "icipredict.training",
@@ -41,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from icipredict.io.synthetic import synthetic_cohort
     from icipredict.schema import check_patients, validate_patients
     from icipredict.evaluation.saved import evaluate
-    from icipredict.serving import load_model, model_uri, predict
+    from icipredict.serving import load_model, model_uri, predict, predict_curve
     from icipredict.report import patient_report
     from icipredict.training import train
     from icipredict.updating import update

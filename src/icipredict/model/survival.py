@@ -104,6 +104,8 @@ def cox_newton(Z: np.ndarray, time: np.ndarray, event: np.ndarray, penalty: floa
     c = np.zeros(p) if centre is None else np.asarray(centre, dtype=float)
     beta = c.copy()
     off = np.broadcast_to(np.asarray(offset, dtype=float), (n,))
+    if p == 0:
+        return beta, np.zeros((0, 0)), np.zeros((0, 0))
 
     def objective(b):
         eta = off + Z @ b

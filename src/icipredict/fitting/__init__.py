@@ -1,0 +1,1 @@
+"""Training, model selection, updating (the time-to-event families in :mod:`icipredict.fitting.survival`)."""

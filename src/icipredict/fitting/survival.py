@@ -36,12 +36,13 @@ from sklearn.model_selection import StratifiedKFold
 from icipredict.clinical.evidence import TIL_CENTRE, til_prior_log_hr
 from icipredict.evaluation.metrics import dersimonian_laird
 from icipredict.evaluation.survival import censoring_survival
-from icipredict.metadata import Calibrator, FeatureOptions, TilTerm, Uncertainty
-from icipredict.model.survival import Baseline, check_outcomes, cox_newton, horizon
-from icipredict.models import IciModel, make_base, prepare
+from icipredict.exceptions import InvalidPatientData
+from icipredict.model.metadata import Calibrator, FeatureOptions, TilTerm, Uncertainty
+from icipredict.model.survival import Baseline, check_outcomes, cox_newton, horizon, risk_sums
+from icipredict.model.models import IciModel, make_base, prepare
 from icipredict.progress import progress_iter
-from icipredict.selection import MIN_SLOPE, Candidate, IECVResult, input_variances
-from icipredict.vocab import CALIBRATION_METHODS, DCB_MONTHS
+from icipredict.fitting.selection import MIN_SLOPE, Candidate, IECVResult, input_variances
+from icipredict.table.vocab import CALIBRATION_METHODS, DCB_MONTHS
 
 __all__ = ["SurvivalSelection", "select_survival", "fit_final_survival", "internal_external_survival",
            "learn_til_term_cox", "cox_slope", "within_study_c", "C_TIE", "MIN_EVENTS"]
@@ -83,8 +84,6 @@ def within_study_c(time: np.ndarray, event: np.ndarray, risk: np.ndarray, strata
 
 def cox_slope(lp: np.ndarray, time: np.ndarray, event: np.ndarray, strata: np.ndarray) -> float:
     """The Cox regression slope of the outcomes on a linear predictor, a baseline per stratum (study)."""
-    from icipredict.model.survival import _risk_sums
-
     lp, time, event, strata = (np.asarray(v) for v in (lp, time, event, strata))
     keep = [s for s in np.unique(strata) if event[strata == s].sum() > 0]
     slope = 1.0
@@ -93,7 +92,7 @@ def cox_slope(lp: np.ndarray, time: np.ndarray, event: np.ndarray, strata: np.nd
         for s in keep:
             m = strata == s
             x = lp[m, None].astype(float)
-            r = _risk_sums(slope * x[:, 0], time[m].astype(float), event[m].astype(float), x)
+            r = risk_sums(slope * x[:, 0], time[m].astype(float), event[m].astype(float), x)
             mean = r["S1"][:, 0] / r["S0"]
             grad += r["xsum"][0] - float(np.sum(r["d"] * mean))
             info += float(np.sum(r["d"] * (r["S2"][:, 0, 0] / r["S0"] - mean ** 2)))
@@ -308,8 +307,6 @@ def fit_final_survival(selection: SurvivalSelection, rows: pd.DataFrame, time, e
     eta = a * lp_in + model.til_term.contribution(til)
     model.baseline = _breslow_baseline(eta, time, event)
     if model.baseline.horizon < DCB_MONTHS:
-        from icipredict.exceptions import InvalidPatientData
-
         raise InvalidPatientData(
             f"training PFS: expected follow-up that supports the curve to {DCB_MONTHS:g} months (at least "
             f"{model.baseline.min_at_risk} patients at risk). Got a horizon of {model.baseline.horizon:g} months "

@@ -1,8 +1,8 @@
 """Time-to-event model families for progression-free survival: one curve per patient.
 
 :class:`SplineCox` is the penalised Cox model on the same inputs, spline terms, imputation and
-standardisation as :class:`icipredict.glm.SplineLogistic` (it reuses its design); :class:`XGBoostCox`
-is the challenger, XGBoost's ``survival:cox`` objective on the tree features. Both give a linear
+standardisation as :class:`icipredict.model.glm.SplineLogistic` (it reuses its design); the challenger,
+XGBoost's ``survival:cox`` objective on the tree features, is :class:`icipredict.model.models.XGBoostCox`. Both give a linear
 predictor ``lp`` (log relative hazard, higher = earlier progression) and, with a Breslow baseline
 cumulative hazard ``H0`` on a grid of event times, a survival curve
 
@@ -31,17 +31,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from icipredict.glm import Inputs, SplineLogistic
-from icipredict.vocab import SURVIVAL_FAMILIES
+from icipredict.exceptions import InvalidPatientData, Problem
+from icipredict.model.glm import CONTINUOUS_INPUTS, MIN_BAND, MIN_OBSERVED, Inputs, SplineLogistic, choose_knots
+from icipredict.table.vocab import PDL1_BANDS, SURVIVAL_FAMILIES
 
-__all__ = ["SplineCox", "XGBoostCox", "Baseline", "cox_newton", "breslow", "MIN_AT_RISK", "SURVIVAL_FAMILIES",
+__all__ = ["SplineCox", "Baseline", "risk_sums", "check_outcomes", "horizon", "cox_newton", "breslow", "MIN_AT_RISK", "SURVIVAL_FAMILIES",
            "survival_at", "logit_survival"]
 
 #: The horizon is the last event time with at least this many training patients at risk.
 MIN_AT_RISK = 10
 
 
-def _risk_sums(eta: np.ndarray, time: np.ndarray, event: np.ndarray, Z: np.ndarray | None):
+def risk_sums(eta: np.ndarray, time: np.ndarray, event: np.ndarray, Z: np.ndarray | None):
     """Per distinct event time: number of events, sum of x over events, and the risk-set sums S0, S1, S2.
 
     Breslow ties: every event at time t shares the risk set {j : time_j >= t}.
@@ -109,12 +110,12 @@ def cox_newton(Z: np.ndarray, time: np.ndarray, event: np.ndarray, penalty: floa
 
     def objective(b):
         eta = off + Z @ b
-        r = _risk_sums(eta, time, event, None)
+        r = risk_sums(eta, time, event, None)
         ll = float(eta[event == 1].sum() - np.sum(r["d"] * (np.log(r["S0"]) + r["shift"])))
         return -ll + 0.5 * float(np.sum(pen * (b - c) ** 2))
 
     def derivatives(b):
-        r = _risk_sums(off + Z @ b, time, event, Z)
+        r = risk_sums(off + Z @ b, time, event, Z)
         mean = r["S1"] / r["S0"][:, None]
         grad = r["xsum"] - (r["d"][:, None] * mean).sum(axis=0)
         info = np.einsum("k,kij->ij", r["d"] / r["S0"], r["S2"]) - (mean * r["d"][:, None]).T @ mean
@@ -147,7 +148,7 @@ def breslow(eta: np.ndarray, time: np.ndarray, event: np.ndarray) -> tuple[np.nd
     ([1.0, 2.0], [0.25, 0.583])
     """
     eta = np.asarray(eta, dtype=float)
-    r = _risk_sums(eta, np.asarray(time, dtype=float), np.asarray(event, dtype=float), None)
+    r = risk_sums(eta, np.asarray(time, dtype=float), np.asarray(event, dtype=float), None)
     return r["times"], np.cumsum(r["d"] / (r["S0"] * np.exp(r["shift"])))
 
 
@@ -216,8 +217,6 @@ def check_outcomes(time, event, ids=None) -> tuple[np.ndarray, np.ndarray]:
 
     PFS must be positive months and the event flag 0 or 1; a PFS without its event flag is refused.
     """
-    from icipredict.exceptions import InvalidPatientData, Problem
-
     time = np.asarray(pd.to_numeric(pd.Series(time), errors="coerce"), dtype=float)
     event_raw = pd.Series(event)
     event = np.asarray(pd.to_numeric(event_raw, errors="coerce"), dtype=float)
@@ -294,9 +293,6 @@ class SplineCox(SplineLogistic):
 
     def _fit_design(self, D: pd.DataFrame) -> None:
         """Inputs, knots and imputation means, as :meth:`SplineLogistic.fit` chooses them."""
-        from icipredict.glm import CONTINUOUS_INPUTS, MIN_BAND, MIN_OBSERVED, choose_knots
-        from icipredict.vocab import PDL1_BANDS
-
         self.used_inputs_ = [v for v in self.inputs if v in D.columns and D[v].notna().sum() >= MIN_OBSERVED]
         self.dropped_inputs_ = [v for v in self.inputs if v not in self.used_inputs_]
         self.knots_ = {v: choose_knots(D[v].to_numpy(float), self.knots) for v in self.used_inputs_
@@ -358,66 +354,3 @@ class SplineCox(SplineLogistic):
         m.baseline_cumhaz_ = np.asarray(d["baseline_cumhaz"], dtype=float)
         m.horizon_ = float(d["horizon"])
         return m  # type: ignore[return-value]
-
-
-class XGBoostCox:
-    """The challenger: XGBoost's ``survival:cox`` on the tree features, a Breslow baseline on its margin.
-
-    Wraps a :class:`~icipredict.models.TreeModel` whose booster is trained with the Cox objective
-    (labels: PFS months, negative when censored, as XGBoost expects). The margin is the log relative
-    hazard; saved in XGBoost's native format.
-    """
-
-    _estimator_type = "survival"
-
-    def __init__(self, tree):
-        self.tree = tree
-
-    def fit(self, patients: pd.DataFrame, time, event=None) -> "XGBoostCox":
-        import xgboost as xgb
-
-        from icipredict.features import build_features
-        from icipredict.models import _TREE_DEFAULTS
-
-        time, event = check_outcomes(time, event)
-        X = build_features(self.tree._augment(patients), self.tree.options)
-        self.feature_names_ = list(X.columns)
-        params = {**_TREE_DEFAULTS["xgboost"], **(self.tree.params or {})}
-        rounds = int(params.pop("n_estimators"))
-        params.pop("n_jobs", None)
-        booster_params = {"objective": "survival:cox", "eval_metric": "cox-nloglik", "tree_method": "hist",
-                          "seed": self.tree.random_state, "nthread": 1, "eta": params.pop("learning_rate"),
-                          **params}
-        label = np.where(event == 1, time, -time)
-        dm = xgb.DMatrix(X.to_numpy(dtype=np.float32), label=label, missing=np.nan)
-        self.estimator_ = xgb.train(booster_params, dm, num_boost_round=rounds)
-        self.tree.feature_names_ = self.feature_names_
-        self.classes_ = np.array([0, 1])
-        eta = self.decision_function(patients)
-        base = Baseline.fit(eta, time, event)
-        self.baseline_times_, self.baseline_cumhaz_, self.horizon_ = base.times, base.cumhaz, base.horizon
-        return self
-
-    def features(self, patients: pd.DataFrame) -> pd.DataFrame:
-        from icipredict.features import build_features
-
-        return build_features(patients, self.tree.options).reindex(columns=self.feature_names_)
-
-    def decision_function(self, patients: pd.DataFrame) -> np.ndarray:
-        """The margin: log relative hazard (XGBoost's Cox prediction is its exponential)."""
-        X = self.features(patients).to_numpy(dtype=np.float32)
-        return np.asarray(self.estimator_.inplace_predict(X, predict_type="margin", missing=np.nan), dtype=float)
-
-    linear_predictor = decision_function
-
-    def contributions(self, patients: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-        """TreeSHAP on the margin, folded into model inputs; base value per patient."""
-        import xgboost as xgb
-
-        from icipredict.models import TREE_FEATURE_INPUT
-
-        X = self.features(patients)
-        contribs = self.estimator_.predict(xgb.DMatrix(X.astype(float), missing=np.nan), pred_contribs=True)
-        frame = pd.DataFrame(contribs[:, :-1], index=patients.index, columns=self.feature_names_)
-        folded = frame.T.groupby(lambda f: TREE_FEATURE_INPUT.get(f, f), sort=False).sum().T
-        return folded, np.asarray(contribs[:, -1], dtype=float)

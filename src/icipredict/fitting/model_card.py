@@ -16,10 +16,10 @@ from icipredict.clinical.assays import TMB_SCALE_SOURCES, TMB_TO_PANEL_SCALE
 from icipredict.clinical.evidence import RAKAEE_2023, REFERENCE_DCB_TIL_LOW, pooled_log_hr
 from icipredict.clinical.til import DEFAULT_TIL_CUTOFFS
 from icipredict.evaluation import format_metrics_markdown
-from icipredict.vocab import DCB_MONTHS
+from icipredict.table.vocab import DCB_MONTHS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from icipredict.training import TrainingResult
+    from icipredict.fitting.training import TrainingResult
 
 __all__ = ["model_card", "SOURCE_NOTES"]
 
@@ -203,7 +203,7 @@ def model_card(result: "TrainingResult") -> str:
          "the best, then Harrell's C (within study) within 0.01, then an out-of-study Cox slope >= 0.9, then the "
          "simplest (icipredict.fitting.survival)" if meta.curve is not None else
          "- selection rule: log-loss within one SE of the best, then AUC within 0.01, then an out-of-study slope "
-         ">= 0.9, then the simplest (icipredict.selection)"),
+         ">= 0.9, then the simplest (icipredict.fitting.selection)"),
         f"- TIL term: beta = {meta.til_term.beta:.3f} (SE {meta.til_term.se:.3f}, {meta.til_term.source})",
         f"- benefit groups (likelihood of durable benefit): low < {cfg.benefit_groups.low:g} <= intermediate < "
         f"{cfg.benefit_groups.high:g} <= high",

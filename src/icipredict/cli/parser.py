@@ -6,7 +6,7 @@ directory, MLflow URI or shipped name; the older spellings ``--data`` and ``--ou
 hidden aliases. Every command takes ``-q/--quiet`` and ``-v/--verbose``.
 
 Results go to standard output; progress, notes and warnings to standard error (see
-:mod:`icipredict.cli_commands`, which does the work; heavy libraries load inside each command, so
+:mod:`icipredict.cli.commands`, which does the work; heavy libraries load inside each command, so
 ``icipredict --help`` stays fast). Every error this package raises on purpose is printed as one
 paragraph (exit code 2 for bad input, config or a refused output path, 3 for a model that cannot be
 loaded, 4 for an unreachable tracking store); anything else is a bug and keeps its traceback.
@@ -19,9 +19,9 @@ import shutil
 import sys
 import textwrap
 
-from icipredict.cli_commands import (cmd_evaluate, cmd_explain, cmd_predict, cmd_serve, cmd_synth, cmd_train,
+from icipredict.cli.commands import (cmd_evaluate, cmd_explain, cmd_predict, cmd_serve, cmd_synth, cmd_train,
                                      cmd_update, cmd_validate)
-from icipredict.vocab import INPUT_FORMATS, LABEL_SOURCES, UPDATE_METHODS
+from icipredict.table.vocab import INPUT_FORMATS, LABEL_SOURCES, UPDATE_METHODS
 
 
 def _err(message: str) -> None:
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "explain", 0) and isinstance(args.explain, int):
-        from icipredict.serving import MAX_EXPLAIN, is_explain
+        from icipredict.serve.predict import MAX_EXPLAIN, is_explain
 
         if not is_explain(args.explain):
             parser.error(f"--explain: expected K from 0 to {MAX_EXPLAIN} (the number of input columns). "

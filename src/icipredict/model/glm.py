@@ -1,6 +1,6 @@
 """Penalised logistic regression with restricted cubic splines: the clinical-prediction standard.
 
-:class:`SplineLogistic` maps the named model inputs of :func:`icipredict.features.model_inputs`
+:class:`SplineLogistic` maps the named model inputs of :func:`icipredict.model.features.model_inputs`
 (one float per input, NaN when unknown) to the log-odds of durable benefit. Its fitted state is
 plain numbers (knots, imputation means, standardisation, coefficients, their covariance), written
 to the bundle as JSON and read back without unpickling anything.
@@ -30,7 +30,7 @@ from typing import Any, Union
 import numpy as np
 import pandas as pd
 
-from icipredict.vocab import PDL1_BANDS
+from icipredict.table.vocab import PDL1_BANDS
 
 __all__ = ["Estimator", "SplineLogistic", "rcs_basis", "choose_knots", "sigmoid", "KNOT_QUANTILES",
            "CONTINUOUS_INPUTS"]
@@ -76,7 +76,7 @@ class Estimator:
         return f"{type(self).__name__}({args})"
 
 
-#: Model inputs: a frame of :func:`~icipredict.features.model_inputs`, or the same columns as arrays.
+#: Model inputs: a frame of :func:`~icipredict.model.features.model_inputs`, or the same columns as arrays.
 Inputs = Union[pd.DataFrame, Mapping[str, np.ndarray]]
 
 #: Inputs that get a spline basis.
@@ -183,7 +183,7 @@ class SplineLogistic(Estimator):
     Parameters
     ----------
     inputs : tuple of str
-        Names of the inputs used (columns of :func:`icipredict.features.model_inputs`).
+        Names of the inputs used (columns of :func:`icipredict.model.features.model_inputs`).
     knots : {0, 3, 4, 5}
         Spline knots for the continuous inputs (0: linear).
     penalty : float

@@ -9,7 +9,7 @@ framework. Element ids are a contract the browser tests read: ``probability`` (w
 (``data-pair`` per cell, ``aria-current`` on the patient's), ``contributions`` (``data-feature``
 per row, the canonical input column), ``missing-inputs``, ``warnings``, ``caveat``.
 
->>> from icipredict.report_html import report_page  # doctest: +SKIP
+>>> from icipredict.report.html import report_page  # doctest: +SKIP
 >>> Path("report.html").write_text(report_page(report))  # doctest: +SKIP
 """
 
@@ -20,10 +20,10 @@ from html import escape
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from icipredict.labels import percent
+from icipredict.table.labels import percent
 
 if TYPE_CHECKING:  # pragma: no cover
-    from icipredict.report_content import PatientReport
+    from icipredict.report.content import PatientReport
 
 __all__ = ["report_fragment", "report_page", "report_css"]
 
@@ -139,7 +139,7 @@ def report_fragment(report: PatientReport, *, charts: bool = True) -> str:
     """
     bars = calibration = None
     if charts:
-        from icipredict.report_figures import calibration_figure, contributions_figure, figure_bytes
+        from icipredict.report.figures import calibration_figure, contributions_figure, figure_bytes
 
         bars = figure_bytes(contributions_figure(report), dpi=100) if report.contributions else None
         calibration = figure_bytes(calibration_figure(report), dpi=100)

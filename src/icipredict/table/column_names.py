@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from collections.abc import Iterable
 from functools import lru_cache
 
-from icipredict.vocab import MONTH_DAYS, MUTATION_GENES
+from icipredict.table.vocab import MONTH_DAYS, MUTATION_GENES
 
 __all__ = ["COLUMN_ALIASES", "UNIT_CONFLICTS", "name_key", "resolve_columns", "ColumnResolution"]
 

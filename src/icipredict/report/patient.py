@@ -9,11 +9,11 @@ points; where the patient sits on the model's internal-external calibration curv
 inputs; the warnings; and the caveat to recalibrate on local outcomes first.
 
 :func:`report_for` predicts one patient of a table and builds the report's content
-(:func:`icipredict.report_content.build_report`: every sentence written once); :func:`patient_report`
-writes it as HTML (:mod:`icipredict.report_html`, also the calculator page's result) or as a
-one-page figure (:mod:`icipredict.report_figures`, PNG or PDF).
+(:func:`icipredict.report.content.build_report`: every sentence written once); :func:`patient_report`
+writes it as HTML (:mod:`icipredict.report.html`, also the calculator page's result) or as a
+one-page figure (:mod:`icipredict.report.figures`, PNG or PDF).
 
->>> from icipredict.report import patient_report                    # doctest: +SKIP
+>>> from icipredict.report.patient import patient_report                    # doctest: +SKIP
 >>> patient_report("public", "patients.csv", "P-0001", "report.html")  # doctest: +SKIP
 PosixPath('report.html')
 """
@@ -29,13 +29,13 @@ import numpy as np
 from icipredict.exceptions import InvalidPatientData
 from icipredict.io import read_patients
 from icipredict.io.output import atomic_path, check_output
-from icipredict.labels import is_missing
-from icipredict.report_content import (MIN_EFFECT, REPORT_EXPLAIN, Contribution, PatientReport, TimeCell,
+from icipredict.table.labels import is_missing
+from icipredict.report.content import (MIN_EFFECT, REPORT_EXPLAIN, Contribution, PatientReport, TimeCell,
                                        build_report)
-from icipredict.report_figures import figure_bytes, report_page_figure
-from icipredict.report_html import report_page
-from icipredict.schema import ValidationReport, validate_patients
-from icipredict.serving import LoadedModel, load_model, patients_frame, predict
+from icipredict.report.figures import figure_bytes, report_page_figure
+from icipredict.report.html import report_page
+from icipredict.table.schema import ValidationReport, validate_patients
+from icipredict.serve.predict import LoadedModel, load_model, patients_frame, predict
 
 __all__ = ["PatientReport", "Contribution", "TimeCell", "build_report", "report_for", "patient_report", "write_report",
            "REPORT_SUFFIXES", "REPORT_EXPLAIN", "MIN_EFFECT"]

@@ -39,11 +39,11 @@ from sklearn.model_selection import StratifiedKFold
 
 from icipredict.clinical.evidence import TIL_CENTRE, til_prior
 from icipredict.evaluation.metrics import calibration_slope_intercept, dersimonian_laird, log_loss_each, roc_auc
-from icipredict.features import INPUT_SETS
-from icipredict.metadata import FeatureOptions, TilTerm, Uncertainty
-from icipredict.models import FAMILY_RANK, SPLINE_FAMILIES, IciModel, fit_calibrator, make_base, prepare, sigmoid
+from icipredict.model.features import INPUT_SETS
+from icipredict.model.metadata import FeatureOptions, TilTerm, Uncertainty
+from icipredict.model.models import FAMILY_RANK, SPLINE_FAMILIES, IciModel, fit_calibrator, make_base, prepare, sigmoid
 from icipredict.progress import progress_iter
-from icipredict.vocab import CALIBRATION_METHODS
+from icipredict.table.vocab import CALIBRATION_METHODS
 
 __all__ = ["Candidate", "candidate_grid", "validation_groups", "Selection", "select_model", "fit_final",
            "IECVResult", "internal_external", "learn_til_term", "input_variances"]
@@ -249,7 +249,7 @@ def input_variances(model: IciModel, rows: pd.DataFrame, level: float = 0.9) -> 
     An unknown input is read as its training mean, so its contribution could have been anything in
     that spread, which goes into the patient's interval: the variance whose normal ``level`` interval
     covers the central ``level`` of the training contributions (a binary input's contributions are
-    two points, far from normal; checked on held-out studies by :mod:`icipredict.uncertainty`). For
+    two points, far from normal; checked on held-out studies by :mod:`icipredict.evaluation.uncertainty`). For
     PD-L1 known only as a band, the spread within that band.
     """
     phi, _ = model.base.contributions(prepare(model.family, rows, model.options))

@@ -2,7 +2,7 @@
 
 Layout of a bundle directory::
 
-    model.json        the typed metadata (:class:`icipredict.metadata.ModelMetadata`)
+    model.json        the typed metadata (:class:`icipredict.model.metadata.ModelMetadata`)
     estimator.json    plain-number state                        (spline logistic or spline Cox regression)
     estimator.ubj     XGBoost's native binary format            (xgboost, xgboost_cox)
     estimator.skops   skops archive, loaded with scikit-learn / numpy types only (random forest)
@@ -39,7 +39,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from icipredict.exceptions import ModelLoadError, OutputRefused
-from icipredict.metadata import FORMAT_VERSION, ModelMetadata
+from icipredict.model.metadata import FORMAT_VERSION, ModelMetadata
 
 __all__ = ["save_bundle", "check_bundle_target", "read_bundle", "verify_checksums", "bundle_digest", "find_bundle", "is_bundle",
            "shipped_models_dir", "shipped_models", "shipped_model_path", "CHECKSUMS", "MODELS_ENV"]

@@ -2,8 +2,8 @@
 
 :func:`build_report` turns one row of :func:`icipredict.predict` (with ``explain=k``) and the
 model's metadata into a :class:`PatientReport` whose properties are the report's sentences, each
-written once: the HTML (:mod:`icipredict.report_html`) and the one-page figure
-(:mod:`icipredict.report_figures`) both read them. Writing files is :mod:`icipredict.report`.
+written once: the HTML (:mod:`icipredict.report.html`) and the one-page figure
+(:mod:`icipredict.report.figures`) both read them. Writing files is :mod:`icipredict.report.patient`.
 
 >>> import icipredict
 >>> row = icipredict.predict({"patient_id": "p1", "pdl1_tps": 60}, explain=3).iloc[0]
@@ -21,10 +21,10 @@ from typing import Any, Literal
 import pandas as pd
 
 from icipredict.clinical.time_class import NUMBERINGS, describe_pair, read_pair
-from icipredict.features import MISSING_INPUT_COLUMNS, MISSING_INPUT_NAMES
-from icipredict.labels import GROUP_WORDS, MISSING_INPUT_WORDS, is_missing, percent, points, value_label
-from icipredict.metadata import ModelMetadata
-from icipredict.vocab import BENEFIT_GROUP_THRESHOLDS, DCB_MONTHS
+from icipredict.model.features import MISSING_INPUT_COLUMNS, MISSING_INPUT_NAMES
+from icipredict.table.labels import GROUP_WORDS, MISSING_INPUT_WORDS, is_missing, percent, points, value_label
+from icipredict.model.metadata import ModelMetadata
+from icipredict.table.vocab import BENEFIT_GROUP_THRESHOLDS, DCB_MONTHS
 
 __all__ = ["PatientReport", "Contribution", "TimeCell", "build_report", "REPORT_EXPLAIN", "MIN_EFFECT"]
 

@@ -1,6 +1,6 @@
 """Patient table -> model inputs: named, harmonised, one float per input, NaN where unknown.
 
-:func:`model_inputs` gives the inputs of the penalised spline-logistic model (:mod:`icipredict.glm`):
+:func:`model_inputs` gives the inputs of the penalised spline-logistic model (:mod:`icipredict.model.glm`):
 PD-L1 (TPS, with its band for imputation), TMB on the tissue-panel scale
 (:mod:`icipredict.clinical.assays`), prior therapy, regimen, ECOG, mutation groups, clinical
 features and TIL status (:mod:`icipredict.clinical.til`). :data:`INPUT_SOURCES` says which canonical
@@ -21,10 +21,10 @@ from icipredict.clinical.columns import Table, floats, texts
 from icipredict.clinical.mutations import DRIVER_COLUMNS, IMMUNE_EVASION, POSITIVE, mutation_groups
 from icipredict.clinical.til import TIL_MEASURES, til_status_values
 from icipredict.clinical.time_class import time_status_pair
-from icipredict.labels import MISSING_INPUT_WORDS
-from icipredict.metadata import FeatureOptions
-from icipredict.schema import MUTATION_COLUMNS
-from icipredict.vocab import PDL1_BANDS
+from icipredict.table.labels import MISSING_INPUT_WORDS
+from icipredict.model.metadata import FeatureOptions
+from icipredict.table.schema import MUTATION_COLUMNS
+from icipredict.table.vocab import PDL1_BANDS
 
 __all__ = ["FeatureOptions", "model_inputs", "model_input_values", "build_features", "FEATURE_GROUPS", "INPUT_SOURCES", "INPUT_SETS",
            "MISSING_INPUT_COLUMNS", "MISSING_INPUT_NAMES", "prior_therapy"]
@@ -75,7 +75,7 @@ TREE_ONLY_SOURCES: dict[str, tuple[str, ...]] = {
     "nlr_log": ("nlr",),
 }
 #: The canonical column(s) that would give each input when it is missing (its words:
-#: :data:`icipredict.labels.MISSING_INPUT_WORDS`).
+#: :data:`icipredict.table.labels.MISSING_INPUT_WORDS`).
 MISSING_INPUT_COLUMNS: dict[str, str] = {
     "pdl1": "pdl1_tps or pdl1_band", "tmb": "tmb", "prior": "prior_systemic_therapy or line_of_therapy",
     "ctla4": "regimen", "ecog": "ecog", "never_smoker": "smoking", "female": "sex", "age": "age",
@@ -137,7 +137,7 @@ def model_inputs(patients: pd.DataFrame, options: FeatureOptions | None = None) 
 
     Examples
     --------
-    >>> from icipredict.schema import check_patients
+    >>> from icipredict.table.schema import check_patients
     >>> D = model_inputs(check_patients(pd.DataFrame({"patient_id": ["a"], "tmb": [16.0], "tmb_assay": ["bTMB"]})))
     >>> round(float(D.loc[0, "tmb"]), 3)
     2.398
@@ -150,7 +150,7 @@ def model_input_values(patients: Table, options: FeatureOptions | None = None, *
     """:func:`model_inputs` as arrays, from a clean table or its checked columns; ``til`` (TIL positive)
     and ``bands`` (:func:`~icipredict.clinical.assays.band_codes`) when already known.
 
-    >>> from icipredict.schema import check_patients
+    >>> from icipredict.table.schema import check_patients
     >>> model_input_values(check_patients(pd.DataFrame({"patient_id": ["a"], "ecog": [3]})))["ecog"].tolist()
     [2.0]
     """
@@ -199,7 +199,7 @@ def build_features(patients: pd.DataFrame, options: FeatureOptions | None = None
 
     Examples
     --------
-    >>> from icipredict.schema import check_patients
+    >>> from icipredict.table.schema import check_patients
     >>> X = build_features(check_patients(pd.DataFrame({"patient_id": ["a"], "pdl1_band": [">=50"]})))
     >>> float(X.loc[0, "pdl1_band_ord"])
     2.0

@@ -1,7 +1,7 @@
 """Explanations in the inputs' own terms: per-patient contributions, the top ones, global importance.
 
 A patient's prediction is ``sigmoid(base + sum of contributions)`` on the final log-odds scale
-(:meth:`icipredict.models.IciModel.contributions`): one contribution per model input (PD-L1, TMB with
+(:meth:`icipredict.model.models.IciModel.contributions`): one contribution per model input (PD-L1, TMB with
 its assay, prior therapy, regimen, ECOG, the mutation groups, TIL...), derived features folded back
 into the input they come from. For the spline-logistic model they are exact linear SHAP values
 (coefficients times the distance from the training mean); for XGBoost, TreeSHAP from XGBoost itself
@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from icipredict.clinical.til import til_status_values
-from icipredict.features import INPUT_SOURCES, TREE_ONLY_SOURCES
-from icipredict.models import IciModel, shap_values, sigmoid
+from icipredict.model.features import INPUT_SOURCES, TREE_ONLY_SOURCES
+from icipredict.model.models import IciModel, shap_values, sigmoid
 
 __all__ = ["shap_values", "top_contributions", "global_importance", "source_columns"]
 
@@ -28,10 +28,10 @@ __all__ = ["shap_values", "top_contributions", "global_importance", "source_colu
 def source_columns(inputs: list[str], clean: pd.DataFrame) -> pd.DataFrame:
     """Per patient and input, the canonical column the explanation names.
 
-    The first of the input's source columns (:data:`~icipredict.features.INPUT_SOURCES`) that the
+    The first of the input's source columns (:data:`~icipredict.model.features.INPUT_SOURCES`) that the
     patient has; for the mutation groups the altered gene when one is; the first source when none
     is given (its value is then "not given"). TIL: the measure that set the status. Smoking and sex
-    under chemo-ICI: the regimen, which switches their effect off (:func:`~icipredict.features.model_inputs`).
+    under chemo-ICI: the regimen, which switches their effect off (:func:`~icipredict.model.features.model_inputs`).
     """
     out = {}
     for name in inputs:

@@ -38,11 +38,11 @@ import icipredict
 from icipredict.exceptions import IcipredictError, InvalidPatientData, Problem, problems_text, trim
 from icipredict.io.output import neutralise_formulas
 from icipredict.io.table import read_table_bytes
-from icipredict.metadata import ModelMetadata
-from icipredict.report_content import REPORT_EXPLAIN, build_report
-from icipredict.report_html import report_fragment
-from icipredict.schema import COLUMNS, PREDICTORS, ColumnSpec
-from icipredict.serving import DEFAULT_MAX_ROWS, MAX_EXPLAIN, MAX_ROWS_ENV, explain_error, is_explain, request_limit
+from icipredict.model.metadata import ModelMetadata
+from icipredict.report.content import REPORT_EXPLAIN, build_report
+from icipredict.report.html import report_fragment
+from icipredict.table.schema import COLUMNS, PREDICTORS, ColumnSpec
+from icipredict.serve.predict import DEFAULT_MAX_ROWS, MAX_EXPLAIN, MAX_ROWS_ENV, explain_error, is_explain, request_limit
 
 __all__ = ["create_app", "serve", "render_result", "form_sections", "patient_from_form", "parse_invocation",
            "host_warning", "Field", "ServeError", "MAX_ROWS_ENV", "MAX_BYTES_ENV"]
@@ -208,7 +208,7 @@ def _cell(value: Any) -> str:
 
 def render_result(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
                   patient: Mapping[str, Any] | None = None) -> Markup:
-    """The HTML of one patient's result: the patient report's fragment (:mod:`icipredict.report_html`).
+    """The HTML of one patient's result: the patient report's fragment (:mod:`icipredict.report.html`).
 
     The same report ``icipredict explain --out report.html`` writes: the probability with its 90 %
     interval, the benefit group in words with its thresholds, the TIME class 2x2, the inputs that

@@ -1,6 +1,6 @@
 """How the per-patient intervals behave, checked on the held-out studies of internal-external validation.
 
-``p_low`` / ``p_high`` (:meth:`icipredict.models.IciModel.interval`) add, on the log-odds scale,
+``p_low`` / ``p_high`` (:meth:`icipredict.model.models.IciModel.interval`) add, on the log-odds scale,
 the variance of four things: the model's coefficients (sandwich covariance of the penalised fit),
 each unknown input (the spread of that input's contribution among training patients who had it),
 the centre (the between-study SD ``tau`` of calibration-in-the-large), and the TIL term. Two of
@@ -21,8 +21,8 @@ from scipy.stats import norm
 
 from icipredict.clinical.biomarkers import pdl1_band
 from icipredict.evaluation.metrics import calibration_slope_intercept
-from icipredict.features import INPUT_SOURCES
-from icipredict.models import IciModel
+from icipredict.model.features import INPUT_SOURCES
+from icipredict.model.models import IciModel
 
 __all__ = ["interval_checks", "mask_inputs"]
 

@@ -1,13 +1,13 @@
 """The patient report's figures: contributions in percentage points, the calibration position, the TIME 2x2.
 
-Each figure draws a :class:`icipredict.report.PatientReport` (its sentences come from there), as a
+Each figure draws a :class:`icipredict.report.patient.PatientReport` (its sentences come from there), as a
 :class:`matplotlib.figure.Figure` built without pyplot, so the calculator page can draw them in
 its request threads. Colours are the Okabe-Ito colour-blind-safe palette, and no colour carries
 meaning alone: bars carry their signed value, the patient's TIME cell the words "this patient".
 Every text drawn from user data is drawn with ``parse_math=False``, so an id like ``$x^2$`` reads
 literally. matplotlib is imported inside the functions.
 
->>> from icipredict.report_figures import figure_bytes, report_page_figure  # doctest: +SKIP
+>>> from icipredict.report.figures import figure_bytes, report_page_figure  # doctest: +SKIP
 >>> png = figure_bytes(report_page_figure(report), "png")                  # doctest: +SKIP
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING, Literal
 
-from icipredict.labels import percent
+from icipredict.table.labels import percent
 from icipredict.plots.evaluation import calibration_yerr
 from icipredict.plots.style import OKABE_ITO, new_figure
 from icipredict.plots.style import figure_bytes as _figure_bytes
@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from icipredict.report_content import PatientReport
+    from icipredict.report.content import PatientReport
 
 __all__ = ["contributions_figure", "calibration_figure", "draw_contributions", "draw_calibration",
            "draw_time_class", "report_page_figure", "figure_bytes", "RAISES", "LOWERS"]

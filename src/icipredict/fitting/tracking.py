@@ -2,7 +2,7 @@
 
 One run per training: the resolved config as params, data fingerprints and counts (never rows or
 identifiers), metrics per fold, cohort and scheme with their CIs, the plots, the model card, and the
-model as a pyfunc logged from code (``icipredict/pyfunc_model.py``) whose only artefact is the
+model as a pyfunc logged from code (``icipredict/serve/pyfunc_model.py``) whose only artefact is the
 pickle-free bundle. The tracking URI comes from the config when it sets one, else from
 ``MLFLOW_TRACKING_URI``, else the local default ``sqlite:///mlflow.db``.
 """
@@ -25,14 +25,14 @@ import pandas as pd
 from icipredict.config import config_to_dict
 from icipredict.evaluation import roc_auc
 from icipredict.exceptions import IcipredictError, ModelLoadError, OutputRefused
-from icipredict.io.bundle import find_bundle, save_bundle
+from icipredict.model.bundle import find_bundle, save_bundle
 from icipredict.io.synthetic import synthetic_cohort
-from icipredict.schema import COLUMNS
-from icipredict.vocab import OUTPUT_COLUMNS
+from icipredict.table.schema import COLUMNS
+from icipredict.table.vocab import OUTPUT_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from icipredict.training import TrainingResult
-    from icipredict.updating import UpdateResult
+    from icipredict.fitting.training import TrainingResult
+    from icipredict.fitting.updating import UpdateResult
 
 __all__ = ["TrackingError", "resolve_tracking_uri", "open_store", "log_training_run", "log_update_run", "download_bundle", "pyfunc_signature",
            "save_mlflow_model", "DEFAULT_TRACKING_URI", "PYFUNC_FILE", "PYFUNC_REQUIREMENTS"]
@@ -137,7 +137,7 @@ def pyfunc_signature():
     patient and column. A typed signature made MLflow refuse the whole request first, without
     naming anyone, and quote the request's rows in its message. ``patient_id`` is optional to
     MLflow for the same reason: the package's own check names the missing column. The outputs are
-    :data:`icipredict.vocab.OUTPUT_COLUMNS` (what ``predict`` returns): the probabilities (``p_*``)
+    :data:`icipredict.table.vocab.OUTPUT_COLUMNS` (what ``predict`` returns): the probabilities (``p_*``)
     and the median PFS months (``median_*``) as doubles, the rest as text.
     """
     from mlflow.models import ModelSignature
@@ -164,7 +164,7 @@ def _input_example() -> pd.DataFrame:
 
 
 def _pyfunc_file() -> str:
-    return str(files("icipredict") / PYFUNC_FILE)
+    return str(files("icipredict") / "serve" / PYFUNC_FILE)
 
 
 def _pyfunc_args(bundle: str | Path) -> dict:

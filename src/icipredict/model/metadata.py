@@ -1,6 +1,6 @@
 """The typed contract of a model bundle's ``model.json``.
 
-Training builds one :class:`ModelMetadata`; :func:`icipredict.io.bundle.read_bundle` validates it
+Training builds one :class:`ModelMetadata`; :func:`icipredict.model.bundle.read_bundle` validates it
 once on load (a missing or wrong key is a :class:`~icipredict.exceptions.ModelLoadError`), and every
 reader (serving, report, model card, tracking) uses its attributes. Nothing here touches files or
 imports a heavy library.
@@ -14,8 +14,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from icipredict.clinical.til import DEFAULT_TIL_CUTOFFS, Cutoff
-from icipredict.glm import sigmoid
-from icipredict.vocab import BENEFIT_GROUP_THRESHOLDS, DCB_MONTHS, LABEL_SOURCES, MODEL_NAMES, TIME_NUMBERINGS
+from icipredict.model.glm import sigmoid
+from icipredict.table.vocab import BENEFIT_GROUP_THRESHOLDS, DCB_MONTHS, LABEL_SOURCES, MODEL_NAMES, TIME_NUMBERINGS
 
 __all__ = [
     "FORMAT_VERSION",
@@ -74,8 +74,8 @@ class Calibrator(_Strict):
 
     ``none`` is the identity; ``slope`` (training) shrinks ``z`` by the slope of the
     leave-one-study-out predictions, capped at 1, and re-estimates the intercept on the development
-    data; ``intercept`` and ``logistic`` are local updates (:mod:`icipredict.updating`). Fitting
-    lives in :func:`icipredict.models.fit_calibrator`.
+    data; ``intercept`` and ``logistic`` are local updates (:mod:`icipredict.fitting.updating`). Fitting
+    lives in :func:`icipredict.model.models.fit_calibrator`.
     """
 
     method: Literal["none", "slope", "intercept", "logistic"] = "none"
@@ -132,7 +132,7 @@ class TilTerm(_Strict):
 
 
 class Uncertainty(_Strict):
-    """What ``p_low`` / ``p_high`` are made of, on the calibrated log-odds scale (``icipredict.models``)."""
+    """What ``p_low`` / ``p_high`` are made of, on the calibrated log-odds scale (``icipredict.model.models``)."""
 
     level: float = Field(0.9, gt=0, lt=1)
     tau: float = Field(0.0, ge=0, description="between-centre SD of calibration-in-the-large")

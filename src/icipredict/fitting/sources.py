@@ -13,8 +13,8 @@ import pandas as pd
 from icipredict.exceptions import InvalidConfig, InvalidPatientData
 from icipredict.io import detect_format, read_patients
 from icipredict.io.synthetic import synthetic_cohort
-from icipredict.metadata import DataSummary, SourceSummary
-from icipredict.schema import check_patients
+from icipredict.model.metadata import DataSummary, SourceSummary
+from icipredict.table.schema import check_patients
 
 if TYPE_CHECKING:  # pragma: no cover
     from icipredict.config import Config

@@ -33,7 +33,7 @@ def _table(args, numbers: bool = False):
 
 
 def _read(args, lenient: bool = False, numbers: bool = False):
-    from icipredict.schema import validate_patients
+    from icipredict.table.schema import validate_patients
 
     return validate_patients(_table(args, numbers=numbers), lenient=lenient)
 
@@ -78,7 +78,7 @@ def cmd_validate(args) -> int:
     from icipredict.clinical.mutations import DRIVER_COLUMNS
     from icipredict.clinical.outcomes import benefit_label
     from icipredict.clinical.time_class import time_class
-    from icipredict.schema import PREDICTORS
+    from icipredict.table.schema import PREDICTORS
 
     # the summary, its notes and the rows it would not score are this command's result: all on stdout
     report = _read(args, args.lenient)
@@ -111,7 +111,7 @@ def cmd_validate(args) -> int:
 
 def cmd_train(args) -> int:
     from icipredict.config import load_config
-    from icipredict.training import train
+    from icipredict.fitting.training import train
 
     overrides = list(args.set or [])
     if args.output:
@@ -123,7 +123,7 @@ def cmd_train(args) -> int:
     config = load_config(args.config, overrides=overrides)
     result = train(config, progress=_progress(args))
     from icipredict.evaluation import format_metrics_markdown
-    from icipredict.tracking import resolve_tracking_uri
+    from icipredict.fitting.tracking import resolve_tracking_uri
 
     m = result.metrics
     for scheme, title in (("iecv", "internal-external (each study held out)"), ("cv", "cross-validation"),
@@ -163,7 +163,7 @@ def cmd_evaluate(args) -> int:
 
 def cmd_update(args) -> int:
     from icipredict.evaluation import format_metrics_markdown
-    from icipredict.updating import update
+    from icipredict.fitting.updating import update
 
     say = _progress(args)
     result = update(args.model, _table(args), method=args.method, out=args.output, replace=args.force,
@@ -174,7 +174,7 @@ def cmd_update(args) -> int:
                                   columns=("roc_auc", "calibration_slope", "calibration_intercept", "brier")))
     print(f"\nupdated model bundle written to {result.bundle_path}")
     if not args.no_tracking:
-        from icipredict.tracking import log_update_run
+        from icipredict.fitting.tracking import log_update_run
 
         result.run_id = log_update_run(result, configured_uri=args.tracking_uri, progress=say)
         print(f"MLflow run: {result.run_id} (model URI runs:/{result.run_id}/model)")
@@ -183,7 +183,7 @@ def cmd_update(args) -> int:
 
 def cmd_predict(args) -> int:
     from icipredict.io.output import TableWriter, check_output
-    from icipredict.serving import load_model, predict
+    from icipredict.serve.predict import load_model, predict
 
     # the output is checked before any work: a refused path costs nothing and loses nothing
     out = check_output(args.output, [args.input]) if args.output else None
@@ -212,8 +212,8 @@ def _predict_chunks(args, out) -> int:
     from icipredict.io import iter_patient_chunks
     from icipredict.io.output import TableWriter
     from icipredict.io.size import count_rows
-    from icipredict.schema import IdSet, UnitCheck, validate_patients
-    from icipredict.serving import load_model, predict
+    from icipredict.table.schema import IdSet, UnitCheck, validate_patients
+    from icipredict.serve.predict import load_model, predict
 
     chunks = iter_patient_chunks(args.input, args.chunk_size, format=args.format, sheet=args.sheet,
                                  decimal=args.decimal, numbers=True)
@@ -260,7 +260,7 @@ def _predict_chunks(args, out) -> int:
 
 def cmd_explain(args) -> int:
     from icipredict.io.output import check_output
-    from icipredict.report import REPORT_SUFFIXES, report_for, write_report
+    from icipredict.report.patient import REPORT_SUFFIXES, report_for, write_report
 
     # the output is checked once, against the input path too, before any work
     out = check_output(args.output, [args.input], flag="--output", suffixes=REPORT_SUFFIXES)
@@ -272,7 +272,7 @@ def cmd_explain(args) -> int:
 def cmd_serve(args) -> int:
     import logging
 
-    from icipredict.webapp import serve  # Flask loads only for this command
+    from icipredict.web.app import serve  # Flask loads only for this command
 
     if args.quiet:  # the access log (method, path, status) is werkzeug's
         logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -26,10 +26,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from icipredict.column_names import ColumnResolution, resolve_columns
+from icipredict.table.column_names import ColumnResolution, resolve_columns
 from icipredict.exceptions import InvalidPatientData, Problem, trim as _trim
-from icipredict.table_checks import UNIT_CHECK_COLUMNS, IdSet, UnitCheck  # re-exported: part of the boundary
-from icipredict.vocab import (BEST_RESPONSES, HISTOLOGIES, MONTH_DAYS, MUTATION_GENES, PDL1_BANDS, REGIMENS, SEXES,
+from icipredict.table.checks import UNIT_CHECK_COLUMNS, IdSet, UnitCheck  # re-exported: part of the boundary
+from icipredict.table.vocab import (BEST_RESPONSES, HISTOLOGIES, MONTH_DAYS, MUTATION_GENES, PDL1_BANDS, REGIMENS, SEXES,
                               SMOKING_STATUSES, TIL_STATUSES)
 
 __all__ = [
@@ -363,7 +363,7 @@ def validate_patients(df: pd.DataFrame, *, lenient: bool = False, units: UnitChe
     ----------
     df : DataFrame
         One row per patient; only ``patient_id`` is required. Column names are matched case- and
-        space-insensitively, through the aliases of :mod:`icipredict.column_names` (the report
+        space-insensitively, through the aliases of :mod:`icipredict.table.column_names` (the report
         says which column was read as what).
     lenient : bool
         Drop rows with row-level problems (listed in ``report.dropped``) instead of raising.

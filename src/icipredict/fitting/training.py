@@ -1,14 +1,14 @@
 """Config-driven training: ``train(config) -> TrainingResult``, a short sequence of named steps.
 
-1. :func:`~icipredict.io.sources.load_sources` reads, checks and pools the cohorts, and the
+1. :func:`~icipredict.fitting.sources.load_sources` reads, checks and pools the cohorts, and the
    patients are labelled (not-evaluable ones counted and left out);
-2. internal-external validation (:func:`~icipredict.selection.internal_external`), the headline:
+2. internal-external validation (:func:`~icipredict.fitting.selection.internal_external`), the headline:
    each study is predicted by a model selected, calibrated and fitted on the others;
 3. stratified pooled cross-validation, secondary, with selection nested in each fold;
 4. the final model: selected by leave-one-study-out on every training study
-   (:func:`~icipredict.selection.select_model`), calibrated on its out-of-study predictions, the TIL
+   (:func:`~icipredict.fitting.selection.select_model`), calibrated on its out-of-study predictions, the TIL
    term from its cited prior (updated where the data measure TILs), the intervals' components, and
-   their check on the held-out studies (:mod:`icipredict.uncertainty`);
+   their check on the held-out studies (:mod:`icipredict.evaluation.uncertainty`);
 5. external cohorts, which never reach fitting, selection or calibration, are scored;
 6. the signal check, contributions, plots, metadata and the model card;
 7. the bundle is written (never over a folder the package did not create, never into the shipped
@@ -39,21 +39,23 @@ from icipredict.config import Config, config_to_dict, load_config
 from icipredict.evaluation import (MODEL_COLUMN, calibration_curve_table, compare_scores, decision_curve,
                                    format_metrics_markdown, sensitivity_specificity)
 from icipredict.evaluation.saved import comparison_frame, not_evaluable_counts
-from icipredict.exceptions import InvalidConfig, InvalidPatientData
-from icipredict.io.bundle import check_bundle_target, save_bundle
-from icipredict.io.sources import LoadedSources, load_sources
-from icipredict.metadata import (CohortCounts, DataSummary, EstimatorSpec, LabelRule, ModelMetadata, Signal,
+from icipredict.exceptions import InvalidConfig, InvalidPatientData, Problem
+from icipredict.model.bundle import check_bundle_target, save_bundle
+from icipredict.fitting.sources import LoadedSources, load_sources
+from icipredict.model.metadata import (CohortCounts, DataSummary, EstimatorSpec, LabelRule, ModelMetadata, Signal,
                                  SurvivalCurve, TrainingProfile, ValueRange)
-from icipredict.model_card import model_card
-from icipredict.models import IciModel
+from icipredict.fitting.model_card import model_card
+from icipredict.fitting.survival import fit_final_survival, internal_external_survival, select_survival
+from icipredict.model.survival import check_outcomes
+from icipredict.model.models import IciModel
 from icipredict.plots import training_figures
 from icipredict.progress import Progress, progress_iter
-from icipredict.schema import COLUMNS, PREDICTORS
-from icipredict.selection import (Candidate, IECVResult, Selection, candidate_grid, fit_final, internal_external,
+from icipredict.table.schema import COLUMNS, PREDICTORS
+from icipredict.fitting.selection import (Candidate, IECVResult, Selection, candidate_grid, fit_final, internal_external,
                                   select_model)
-from icipredict.tracking import log_training_run, open_store
-from icipredict.uncertainty import interval_checks
-from icipredict.vocab import BENEFIT_GROUPS, DCB_MONTHS
+from icipredict.fitting.tracking import log_training_run, open_store
+from icipredict.evaluation.uncertainty import interval_checks
+from icipredict.table.vocab import BENEFIT_GROUPS, DCB_MONTHS
 
 __all__ = ["TrainingResult", "train", "label_patients", "training_profile", "Progress", "ESTIMATOR_FILES"]
 
@@ -108,16 +110,12 @@ def _pfs_patients(patients: pd.DataFrame, labels: pd.Series, say: Callable[[str]
     Raises InvalidPatientData for a bad PFS value (naming patient, column and value), and for a study whose
     PFS has no event or whose patients are all censored before 6 months.
     """
-    from icipredict.model.survival import check_outcomes
-
     has_time = patients["pfs_months"].notna().to_numpy()
     has_event = patients["pfs_event"].notna().to_numpy()
     ids = patients["patient_id"].astype(str).to_numpy()
     check_outcomes(patients["pfs_months"], patients["pfs_event"], ids)
     bad = np.flatnonzero(has_event & ~has_time)
     if bad.size:
-        from icipredict.exceptions import Problem
-
         raise InvalidPatientData(
             f"PFS outcome: patient {ids[bad[0]]}: pfs_months expected a PFS time beside pfs_event. Got empty instead"
             + (f" (and {bad.size - 1} more)" if bad.size > 1 else "") + ".",
@@ -213,8 +211,6 @@ def _select_and_fit(rows: pd.DataFrame, y: np.ndarray, candidates: list[Candidat
                     say: Callable[[str], None] = lambda m: None, pfs: pd.DataFrame | None = None
                     ) -> tuple[Selection, IciModel]:
     if pfs is not None:  # the time-to-event families: fitted on everyone with PFS
-        from icipredict.fitting.survival import fit_final_survival, select_survival
-
         time, event = pfs["pfs_months"].to_numpy(float), pfs["pfs_event"].to_numpy(float)
         sel = select_survival(pfs, time, event, candidates, options=config.features,
                               calibrations=list(config.calibration.methods), min_group_n=config.selection.min_group_n,
@@ -237,8 +233,6 @@ def _internal_external(data: _Labelled, candidates: list[Candidate], config: Con
     if not config.evaluation.internal_external or data.rows["cohort"].nunique() < 2:
         return None
     if data.pfs is not None:
-        from icipredict.fitting.survival import internal_external_survival
-
         return internal_external_survival(data.rows, data.y, data.pfs, candidates, options=config.features,
                                           calibrations=list(config.calibration.methods),
                                           min_group_n=config.selection.min_group_n, folds=config.selection.folds,

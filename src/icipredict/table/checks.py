@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from icipredict.exceptions import Problem
-from icipredict.vocab import MONTH_DAYS
+from icipredict.table.vocab import MONTH_DAYS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from icipredict.schema import ValidationReport
+    from icipredict.table.schema import ValidationReport
 
 __all__ = ["UnitCheck", "IdSet", "UNIT_CHECK_COLUMNS", "DAYS_MEDIAN", "DAYS_WHOLE_MAX", "DAYS_WHOLE_MEDIAN",
            "UNIT_CHECK_MIN_VALUES"]

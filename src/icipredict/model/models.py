@@ -1,17 +1,17 @@
 """The model families, their calibration, the TIL term, and the deployable model.
 
-Families (compared by :mod:`icipredict.selection`, the simpler winning ties):
+Families (compared by :mod:`icipredict.fitting.selection`, the simpler winning ties):
 
-* ``spline_logistic``: :class:`icipredict.glm.SplineLogistic` on :func:`~icipredict.features.model_inputs`;
+* ``spline_logistic``: :class:`icipredict.model.glm.SplineLogistic` on :func:`~icipredict.model.features.model_inputs`;
 * ``random_forest`` and ``xgboost`` (monotone constraints from :data:`MONOTONE_DIRECTIONS`):
-  :class:`TreeModel` on :func:`~icipredict.features.build_features`, missing values native;
+  :class:`TreeModel` on :func:`~icipredict.model.features.build_features`, missing values native;
 * ``spline_cox`` and ``xgboost_cox``: the time-to-event families of :mod:`icipredict.model.survival`
   (the whole PFS curve; ``p_durable_benefit`` is its S(6)).
 
 :class:`IciModel` is what a bundle holds and serving uses: a fitted base model, its calibration
 (fitted on leave-one-study-out predictions by model selection), the TIL term (a cited prior,
 updated by TIL data where data have it), and what the per-patient interval is made of
-(:class:`~icipredict.metadata.Uncertainty`). The final log-odds of durable benefit is
+(:class:`~icipredict.model.metadata.Uncertainty`). The final log-odds of durable benefit is
 
     a * base(x) + b + beta_TIL * (til - centre)
 
@@ -35,15 +35,15 @@ import pandas as pd
 from scipy.special import ndtri  # norm.ppf is ndtri: the same numbers, without importing scipy.stats
 
 from icipredict.clinical.biomarkers import pdl1_band
-from icipredict.features import (FEATURE_GROUPS, INPUT_SOURCES, build_features, model_input_values, model_inputs,
+from icipredict.model.features import (FEATURE_GROUPS, INPUT_SOURCES, build_features, model_input_values, model_inputs,
                                  prior_therapy)
-from icipredict.glm import Estimator, Inputs, SplineLogistic, sigmoid
-from icipredict.metadata import Calibrator, EstimatorSpec, FeatureOptions, TilTerm, Uncertainty
-from icipredict.model.survival import SURVIVAL_FAMILIES, Baseline, SplineCox, XGBoostCox, logit_survival
-from icipredict.vocab import BASELINES, CURVE_COLUMNS, CURVE_MONTHS, DCB_MONTHS, MODEL_NAMES, PDL1_BANDS
+from icipredict.model.glm import Estimator, Inputs, SplineLogistic, sigmoid
+from icipredict.model.metadata import Calibrator, EstimatorSpec, FeatureOptions, TilTerm, Uncertainty
+from icipredict.model.survival import SURVIVAL_FAMILIES, Baseline, SplineCox, check_outcomes, logit_survival
+from icipredict.table.vocab import BASELINES, CURVE_COLUMNS, CURVE_MONTHS, DCB_MONTHS, MODEL_NAMES, PDL1_BANDS
 
 __all__ = [
-    "MODEL_NAMES", "BASELINES", "MONOTONE_DIRECTIONS", "FAMILY_RANK", "TreeModel", "make_base", "base_from_saved",
+    "MODEL_NAMES", "BASELINES", "MONOTONE_DIRECTIONS", "FAMILY_RANK", "TreeModel", "XGBoostCox", "make_base", "base_from_saved",
     "prepare", "shap_values",
     "fit_calibrator", "IciModel", "baseline_scores", "loris_score", "sigmoid", "logit",
 ]
@@ -207,6 +207,62 @@ class TreeModel(Estimator):
         frame = pd.DataFrame(phi, index=patients.index, columns=self.feature_names_)
         folded = frame.T.groupby(lambda f: TREE_FEATURE_INPUT.get(f, f), sort=False).sum().T
         return folded, np.asarray(base, dtype=float)
+
+
+class XGBoostCox:
+    """The challenger: XGBoost's ``survival:cox`` on the tree features, a Breslow baseline on its margin.
+
+    Wraps a :class:`~icipredict.models.TreeModel` whose booster is trained with the Cox objective
+    (labels: PFS months, negative when censored, as XGBoost expects). The margin is the log relative
+    hazard; saved in XGBoost's native format.
+    """
+
+    _estimator_type = "survival"
+
+    def __init__(self, tree):
+        self.tree = tree
+
+    def fit(self, patients: pd.DataFrame, time, event=None) -> "XGBoostCox":
+        import xgboost as xgb
+
+        time, event = check_outcomes(time, event)
+        X = build_features(self.tree._augment(patients), self.tree.options)
+        self.feature_names_ = list(X.columns)
+        params = {**_TREE_DEFAULTS["xgboost"], **(self.tree.params or {})}
+        rounds = int(params.pop("n_estimators"))
+        params.pop("n_jobs", None)
+        booster_params = {"objective": "survival:cox", "eval_metric": "cox-nloglik", "tree_method": "hist",
+                          "seed": self.tree.random_state, "nthread": 1, "eta": params.pop("learning_rate"),
+                          **params}
+        label = np.where(event == 1, time, -time)
+        dm = xgb.DMatrix(X.to_numpy(dtype=np.float32), label=label, missing=np.nan)
+        self.estimator_ = xgb.train(booster_params, dm, num_boost_round=rounds)
+        self.tree.feature_names_ = self.feature_names_
+        self.classes_ = np.array([0, 1])
+        eta = self.decision_function(patients)
+        base = Baseline.fit(eta, time, event)
+        self.baseline_times_, self.baseline_cumhaz_, self.horizon_ = base.times, base.cumhaz, base.horizon
+        return self
+
+    def features(self, patients: pd.DataFrame) -> pd.DataFrame:
+        return build_features(patients, self.tree.options).reindex(columns=self.feature_names_)
+
+    def decision_function(self, patients: pd.DataFrame) -> np.ndarray:
+        """The margin: log relative hazard (XGBoost's Cox prediction is its exponential)."""
+        X = self.features(patients).to_numpy(dtype=np.float32)
+        return np.asarray(self.estimator_.inplace_predict(X, predict_type="margin", missing=np.nan), dtype=float)
+
+    linear_predictor = decision_function
+
+    def contributions(self, patients: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """TreeSHAP on the margin, folded into model inputs; base value per patient."""
+        import xgboost as xgb
+
+        X = self.features(patients)
+        contribs = self.estimator_.predict(xgb.DMatrix(X.astype(float), missing=np.nan), pred_contribs=True)
+        frame = pd.DataFrame(contribs[:, :-1], index=patients.index, columns=self.feature_names_)
+        folded = frame.T.groupby(lambda f: TREE_FEATURE_INPUT.get(f, f), sort=False).sum().T
+        return folded, np.asarray(contribs[:, -1], dtype=float)
 
 
 def make_base(family: str, params: dict | None = None, *, options: FeatureOptions | None = None,
@@ -540,7 +596,7 @@ def loris_score(patients: pd.DataFrame) -> pd.Series:
     """LORIS probability; NaN where any of its inputs is missing (LORIS needs all five).
 
     >>> import pandas as pd
-    >>> from icipredict.schema import check_patients
+    >>> from icipredict.table.schema import check_patients
     >>> df = check_patients(pd.DataFrame({"patient_id": ["a"], "tmb": [10], "pdl1_tps": [50],
     ...                                   "prior_systemic_therapy": [0], "albumin": [4.0], "nlr": [3]}))
     >>> round(float(loris_score(df).iloc[0]), 3)

@@ -2,7 +2,7 @@
 
 The same function backs the Python API, ``icipredict predict``, the MLflow pyfunc (and so the
 REST endpoint and Spark UDF) and the calculator page. Loading a model directory never imports
-mlflow; MLflow URIs (``runs:/``, ``models:/``, ...) are resolved through :mod:`icipredict.tracking`.
+mlflow; MLflow URIs (``runs:/``, ``models:/``, ...) are resolved through :mod:`icipredict.fitting.tracking`.
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ from icipredict.clinical.mutations import DRIVER_COLUMNS
 from icipredict.clinical.til import TIL_MEASURES, til_status_values
 from icipredict.clinical.time_class import time_class_codes, time_class_labels
 from icipredict.exceptions import InputWarning, InvalidConfig, InvalidPatientData, ModelLoadError, Problem, trim
-from icipredict.explain import top_contributions
-from icipredict.features import INPUT_SOURCES, MISSING_INPUT_NAMES, model_input_values
-from icipredict.io.bundle import bundle_digest, find_bundle, read_bundle, shipped_model_path, shipped_models
-from icipredict.metadata import ModelMetadata
+from icipredict.model.explain import top_contributions
+from icipredict.model.features import INPUT_SOURCES, MISSING_INPUT_NAMES, model_input_values
+from icipredict.model.bundle import bundle_digest, find_bundle, read_bundle, shipped_model_path, shipped_models
+from icipredict.model.metadata import ModelMetadata
+from icipredict.model.models import SPLINE_FAMILIES, IciModel, base_from_saved
 from icipredict.model.survival import Baseline
-from icipredict.models import SPLINE_FAMILIES, IciModel, base_from_saved
-from icipredict.schema import COLUMNS, PREDICTORS, ValidationReport, check_record, checked_columns
-from icipredict.tracking import download_bundle
-from icipredict.vocab import (BENEFIT_GROUPS, CURVE_COLUMNS, DCB_MONTHS, OUTPUT_COLUMNS, PLASMA_ASSAY_WORDS, TISSUE_PANEL_WORDS,
+from icipredict.table.schema import COLUMNS, PREDICTORS, ValidationReport, check_record, checked_columns
+from icipredict.fitting.tracking import download_bundle
+from icipredict.table.vocab import (BENEFIT_GROUPS, CURVE_COLUMNS, DCB_MONTHS, OUTPUT_COLUMNS, PLASMA_ASSAY_WORDS, TISSUE_PANEL_WORDS,
                               WES_ASSAY_WORDS)
 
 __all__ = ["predict", "predict_curve", "DEFAULT_CURVE_TIMES", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS", "MAX_EXPLAIN",
@@ -251,7 +251,7 @@ def _clean(patients) -> _Clean:
     """The checked columns: a :class:`ValidationReport` is trusted as it is, anything else is checked.
 
     One patient as a dict (or a list of one dict) is checked without building a table; a DataFrame
-    is checked without framing the clean copy (:func:`icipredict.schema.checked_columns`).
+    is checked without framing the clean copy (:func:`icipredict.table.schema.checked_columns`).
     """
     if isinstance(patients, ValidationReport):
         return _Clean(_columns_of(patients.frame), patients.frame)

@@ -4,7 +4,7 @@ Reports and plots never show internal names (``tmb_log``, ``ctla4``, ``pdl1_band
 canonical column and its value become ``"TMB 16.5 mut/Mb (MSK-IMPACT)"``, ``"PD-L1 TPS 60%"``,
 ``"regimen: ICI alone"`` or ``"histology: not given"`` (:func:`value_label`), and a model input
 becomes the axis label of the plots (:data:`MODEL_INPUT_LABELS`). Nothing here imports matplotlib;
-the vocabularies come from :mod:`icipredict.vocab`.
+the vocabularies come from :mod:`icipredict.table.vocab`.
 
 >>> value_label("tmb", 16.5, {"tmb_assay": "MSK-IMPACT"})
 'TMB 16.5 mut/Mb (MSK-IMPACT)'
@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from icipredict.vocab import DRIVER_GENES, MUTATION_GENES
+from icipredict.table.vocab import DRIVER_GENES, MUTATION_GENES
 
 __all__ = ["COLUMN_LABELS", "MODEL_INPUT_LABELS", "MISSING_INPUT_WORDS", "REGIMEN_WORDS", "GROUP_WORDS", "value_label",
            "column_label", "is_missing", "format_number", "percent", "points"]
@@ -60,7 +60,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "antibiotics": ("antibiotics around ICI start", ""),
 }
 
-#: Model input (:data:`icipredict.features.INPUT_SOURCES`) -> axis label of the plots, with units.
+#: Model input (:data:`icipredict.model.features.INPUT_SOURCES`) -> axis label of the plots, with units.
 MODEL_INPUT_LABELS: dict[str, str] = {
     "pdl1": "PD-L1 TPS (%)",
     "tmb": "TMB (mut/Mb, tissue-panel scale)",
@@ -81,7 +81,7 @@ MODEL_INPUT_LABELS: dict[str, str] = {
 }
 
 #: Model input -> what a missing input is called in words (its columns:
-#: :data:`icipredict.features.MISSING_INPUT_COLUMNS`).
+#: :data:`icipredict.model.features.MISSING_INPUT_COLUMNS`).
 MISSING_INPUT_WORDS: dict[str, str] = {
     "pdl1": "PD-L1 (TPS or band)", "tmb": "TMB", "prior": "prior systemic therapy or line of therapy",
     "ctla4": "regimen", "ecog": "ECOG performance status", "never_smoker": "smoking status", "female": "sex",

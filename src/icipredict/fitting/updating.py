@@ -9,7 +9,7 @@ final log-odds ``L`` of the model:
 * ``refit``: every coefficient re-estimated on the local data with a ridge penalty toward the
   original ones (spline-logistic models), the penalty chosen by local cross-validation;
 * ``extend``: the TIL term re-estimated on the local patients with a TIL measure, the model's own
-  TIL term as its prior (:func:`icipredict.selection.learn_til_term`), then recalibration in the large.
+  TIL term as its prior (:func:`icipredict.fitting.selection.learn_til_term`), then recalibration in the large.
 
 ``auto`` chooses by the local number of events (the smaller of durable benefit and primary
 resistance, :data:`MIN_EVENTS`) and, among the methods the data can support, by closed testing
@@ -36,17 +36,17 @@ from sklearn.model_selection import StratifiedKFold
 from icipredict.evaluation.metrics import binary_metrics, calibration_curve_table
 from icipredict.evaluation.saved import read_labelled
 from icipredict.exceptions import InvalidPatientData
-from icipredict.features import MISSING_INPUT_NAMES
-from icipredict.glm import _ridge_newton
-from icipredict.io.bundle import check_bundle_target, save_bundle
-from icipredict.io.sources import fingerprint
-from icipredict.metadata import Calibrator, ModelMetadata, ParentModel, Uncertainty
-from icipredict.models import IciModel, fit_calibrator
+from icipredict.model.features import MISSING_INPUT_NAMES
+from icipredict.model.glm import _ridge_newton
+from icipredict.model.bundle import check_bundle_target, save_bundle
+from icipredict.fitting.sources import fingerprint
+from icipredict.model.metadata import Calibrator, ModelMetadata, ParentModel, Uncertainty
+from icipredict.model.models import IciModel, fit_calibrator
 from icipredict.plots import figure_png, plot_update_calibration
 from icipredict.progress import progress_iter
-from icipredict.selection import learn_til_term
-from icipredict.serving import LoadedModel, load_model
-from icipredict.vocab import DCB_MONTHS, UPDATE_METHODS
+from icipredict.fitting.selection import learn_til_term
+from icipredict.serve.predict import LoadedModel, load_model
+from icipredict.table.vocab import DCB_MONTHS, UPDATE_METHODS
 
 __all__ = ["MIN_EVENTS", "UpdateResult", "update", "apply_update", "choose_method"]
 

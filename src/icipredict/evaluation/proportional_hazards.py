@@ -28,7 +28,8 @@ import pandas as pd
 
 from icipredict.evaluation.survival import check_survival
 
-__all__ = ["CoxFit", "fit_cox", "schoenfeld_residuals", "schoenfeld_test"]
+__all__ = ["CoxFit", "fit_cox", "schoenfeld_residuals", "schoenfeld_test", "proportional_hazards_check",
+           "proportional_hazards_summary", "PH_ALPHA"]
 
 
 @dataclass(frozen=True)
@@ -224,3 +225,58 @@ def schoenfeld_test(
         trend = (g @ scaled) / np.sum(g**2)
     return pd.DataFrame({"term": names, "coef": fit.coef, "statistic": stat, "p_value": chi2.sf(stat, 1),
                          "trend": trend, "n": t.size, "n_events": d})
+
+
+#: Below this p-value an input's hazard ratio is reported as changing over follow-up.
+PH_ALPHA = 0.05
+
+
+def proportional_hazards_check(model, pfs: pd.DataFrame, *, transform: Literal["rank", "identity", "log", "km"] = "rank"
+                               ) -> pd.DataFrame:
+    """Scaled-Schoenfeld check of a fitted spline Cox model on the patients it was fitted on.
+
+    The model's standardised design is refitted by :func:`fit_cox` with the model's own ridge
+    penalty (the same coefficients, without the TIL prior's centre), and each design column is
+    tested by :func:`schoenfeld_test`. ``input`` names the model input a column belongs to (spline
+    columns ``<input>_s<k>``). A tree model has no design to test: an empty frame.
+
+    ``model`` is an :class:`~icipredict.model.models.IciModel` whose ``base`` has
+    ``standardised(inputs)``, ``columns_`` and ``penalty``; ``pfs`` has ``pfs_months`` and ``pfs_event``.
+    """
+    base = getattr(model, "base", None)
+    columns = ["input", "term", "coef", "statistic", "p_value", "trend", "n", "n_events"]
+    if base is None or not hasattr(base, "standardised"):
+        return pd.DataFrame(columns=columns)
+    t, e = check_survival(pfs["pfs_months"], pfs["pfs_event"])
+    Z = base.standardised(model.inputs(pfs))
+    names = list(base.columns_)
+    fit = fit_cox(Z, t, e, penalty=float(t.size * base.penalty))
+    table = schoenfeld_test(Z, t, e, fit, names=names, transform=transform)
+    table.insert(0, "input", [n.rsplit("_s", 1)[0] if n.rsplit("_s", 1)[-1].isdigit() else n for n in names])
+    return table[columns]
+
+
+def proportional_hazards_summary(table: pd.DataFrame, *, alpha: float = PH_ALPHA) -> str:
+    """What the check found and what the model does about it, in words.
+
+    >>> table = pd.DataFrame({"input": ["pdl1", "tmb"], "term": ["pdl1", "tmb"], "coef": [-0.3, -0.2],
+    ...                       "statistic": [6.1, 0.2], "p_value": [0.013, 0.65], "trend": [0.4, 0.0]})
+    >>> print(proportional_hazards_summary(table))  # doctest: +ELLIPSIS
+    Proportional hazards rejected (p < 0.05) for 1 of 2 inputs: pdl1 (p = 0.013, effect fading over follow-up). ...
+    """
+    if table.empty:
+        return "Proportional hazards not tested: the model has no linear design (trees)."
+    worst = table.groupby("input", sort=False).agg(p=("p_value", "min"), coef=("coef", "first"),
+                                                   trend=("trend", "first"))
+    failing = worst.loc[worst["p"] < alpha]
+    head = f"Proportional hazards rejected (p < {alpha:g}) for {len(failing)} of {len(worst)} inputs"
+    if failing.empty:
+        return head + ": one hazard ratio per input over the whole follow-up is consistent with the data."
+    words = []
+    for name, r in failing.iterrows():
+        fading = np.sign(r["trend"]) != np.sign(r["coef"])  # the log hazard ratio drifts towards 0
+        words.append(f"{name} (p = {r['p']:.3f}, effect {'fading' if fading else 'growing'} over follow-up)")
+    return (head + ": " + "; ".join(words) + ". The model keeps one hazard ratio per input (proportional hazards): "
+            "for these inputs it is an average over follow-up, so the curves separate patients too little early and "
+            "too much late for a fading effect (the reverse for a growing one); the average curve is not affected. "
+            "No time-varying term is added; the check is reported in the model card.")

@@ -29,7 +29,7 @@ from icipredict.evaluation.survival import (_concordance, calibration_by_group, 
                                             check_survival, kaplan_meier, km_ci_at, survival_bootstrap)
 
 __all__ = ["HeldOutCurves", "held_out_curves", "model_curve", "REFERENCES", "CURVE_METRICS", "reference_curves", "pdl1_score", "curve_metrics",
-           "curve_calibration", "supported_until", "DEFAULT_GRID", "MIN_AT_RISK"]
+           "curve_calibration", "format_curve_markdown", "supported_until", "DEFAULT_GRID", "MIN_AT_RISK"]
 
 #: The reference models every curve is set beside, in words.
 REFERENCES: dict[str, str] = {"km_null": "Kaplan-Meier (no predictors)", "pdl1_cox": "Cox on PD-L1 alone"}
@@ -340,3 +340,36 @@ def held_out_curves(pfs: pd.DataFrame, models: Mapping[str, object], grid=DEFAUL
             part.add(ref, risk, surv)
         parts.append(part)
     return HeldOutCurves.concat(parts)
+
+
+_WORDS = {"model": "model", **REFERENCES}
+
+
+def format_curve_markdown(rows: list[dict] | pd.DataFrame, *, digits: int = 3) -> list[str]:
+    """Markdown lines of the held-out curve metrics: one line per (study, model), cells ``v (low-high)``.
+
+    >>> lines = format_curve_markdown([{"cohort": "a", "model": "model", "n": 10, "n_events": 7, "uno_c": 0.6512,
+    ...                                 "uno_c_low": 0.5, "uno_c_high": 0.8}])
+    >>> lines[2]
+    '| a | model | 10 | 7 | NA | 0.651 (0.500-0.800) | NA | NA | NA | NA | NA |'
+    """
+    frame = pd.DataFrame(rows)
+
+    def cell(row, key: str) -> str:
+        v = row.get(key)
+        if v is None or pd.isna(v):
+            return "NA"
+        low, high = row.get(f"{key}_low"), row.get(f"{key}_high")
+        text = f"{v:.{digits}f}"
+        if low is not None and high is not None and pd.notna(low) and pd.notna(high):
+            text += f" ({low:.{digits}f}-{high:.{digits}f})"
+        return text
+
+    head = ["Held-out study", "Model", "n", "Events", "Harrell's C", "Uno's C", "td-AUC 6 m", "td-AUC 12 m",
+            "Brier 6 m", "Brier 12 m", "Integrated Brier"]
+    lines = ["| " + " | ".join(head) + " |", "|---|---|---:|---:|" + "---|" * (len(head) - 4)]
+    for _, row in frame.iterrows():
+        r = row.to_dict()
+        lines.append("| " + " | ".join([str(r["cohort"]), _WORDS.get(r["model"], r["model"]), str(int(r["n"])),
+                                        str(int(r["n_events"])), *(cell(r, m) for m in CURVE_METRICS)]) + " |")
+    return lines

@@ -9,7 +9,7 @@ import pytest
 
 from icipredict.evaluation.curves import curve_metrics, held_out_curves
 from icipredict.fitting.training import train
-from tests.conftest import FAST_TRAIN_CURVE
+from conftest import FAST_TRAIN_CURVE
 
 
 @pytest.fixture(scope="module")

@@ -86,3 +86,30 @@ def test_logged_to_mlflow(run):
 def test_a_six_month_model_has_no_curve_validation(small_model):
     saved = json.loads((small_model / "model.json").read_text())
     assert saved.get("curve_validation") is None
+
+
+def test_evaluate_shows_the_curve_metrics(small_curve_model, small_model, tmp_path):
+    """`icipredict evaluate` in a subprocess: a curve model prints the PFS table, a 6-month model does not."""
+    import subprocess
+    import sys
+
+    from icipredict.evaluation.saved import evaluate_curve
+    from icipredict.io.synthetic import synthetic_cohort
+
+    data = tmp_path / "local.csv"
+    synthetic_cohort(200, seed=5).assign(cohort="local").to_csv(data, index=False)
+    table = evaluate_curve(small_curve_model, data, n_boot=20)
+    assert table[["cohort", "model"]].values.tolist()[:3] == [["local", "model"], ["local", "km_null"],
+                                                             ["local", "pdl1_cox"]]
+    assert table.loc[0, "n"] == int(synthetic_cohort(200, seed=5)["pfs_months"].notna().sum())
+    assert evaluate_curve(small_model, data, n_boot=0) is None
+
+    def run(model):
+        return subprocess.run([sys.executable, "-m", "icipredict.cli", "evaluate", "--model", str(model), "--input",
+                               str(data), "--n-boot", "20", "--quiet"], capture_output=True, text=True, timeout=300)
+
+    curve_run, six_run = run(small_curve_model), run(small_model)
+    assert curve_run.returncode == 0, curve_run.stderr
+    assert "PFS curve (every patient with PFS" in curve_run.stdout and "| local | model |" in curve_run.stdout
+    assert f"{table.loc[0, 'uno_c']:.3f}" in curve_run.stdout
+    assert six_run.returncode == 0 and "PFS curve" not in six_run.stdout

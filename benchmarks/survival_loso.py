@@ -152,7 +152,7 @@ def main() -> None:
     fig = plot_survival_calibration(held.patients["pfs_months"], held.patients["pfs_event"],
                                     {6.0: held.surv["curve"][:, six], 12.0: held.surv["curve"][:, list(grid).index(12.0)]},
                                     label="PFS curve, each study held out",
-                                    title="Leave-one-study-out, 4 MSK studies")
+                                    title="Leave-one-study-out on 4 MSK studies")
     (RESULTS / "survival_loso_calibration.png").write_bytes(figure_png(fig))
 
     # the curve model on all four studies, and its proportional-hazards check

@@ -107,7 +107,7 @@ def training_figures(result: "TrainingResult") -> dict[str, bytes]:
         figs["survival_calibration.png"] = plot_survival_calibration(
             held.patients["pfs_months"], held.patients["pfs_event"],
             {t: held.surv["model"][:, grid.index(t)] for t in (6.0, 12.0)},
-            label="model", title="PFS calibration by risk group, each study held out")
+            label="each study held out", title="PFS calibration by risk group")
     for name, frame in result.external.items():
         figs[f"calibration_external_{name}.png"] = plot_calibration(
             frame["y"].to_numpy(float), frame["model"].to_numpy(float), label="model",

@@ -40,8 +40,8 @@ def plot_survival_calibration(time, event, surv_at: Mapping[float, object], *, n
     >>> rng = np.random.default_rng(0); s6 = rng.uniform(0.2, 0.9, 200)
     >>> t = rng.exponential(-6 / np.log(s6)); e = np.ones(200)
     >>> fig = plot_survival_calibration(t, e, {6: s6, 12: s6 ** 2})
-    >>> [ax.get_title() for ax in fig.axes]
-    ['S(6 months): model (n=200, events=200)', 'S(12 months): model (n=200, events=200)']
+    >>> [ax.get_title() for ax in fig.axes], fig.get_suptitle()
+    (['S(6 months) (n=200, events=200)', 'S(12 months) (n=200, events=200)'], 'Progression-free calibration: model')
     """
     t, e = check_survival(time, event)
     panels = sorted((float(k), np.asarray(v, dtype=float)) for k, v in surv_at.items())
@@ -54,13 +54,13 @@ def plot_survival_calibration(time, event, surv_at: Mapping[float, object], *, n
         yerr = np.vstack([(table["observed"] - table["observed_low"])[ok], (table["observed_high"] - table["observed"])[ok]])
         ax.errorbar(table["mean_predicted"][ok], table["observed"][ok], yerr=np.clip(yerr, 0, None), fmt="o-",
                     capsize=3, lw=1.5, color=OKABE_ITO["blue"],
-                    label=f"{label}, {len(table)} risk groups; bars: Kaplan-Meier 95% CI")
+                    label=f"{len(table)} risk groups; bars: Kaplan-Meier 95% CI")
         for _, row in table.loc[ok].iterrows():
             ax.annotate(f"n={int(row['n'])}", (row["mean_predicted"], row["observed"]), textcoords="offset points",
                         xytext=(6, -10), fontsize="x-small")
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel=f"Mean predicted progression-free probability at {at:g} months",
                ylabel=f"Kaplan-Meier progression-free at {at:g} months", aspect="equal")
-        ax.set_title(f"S({at:g} months): {label} (n={t.size}, events={int(e.sum())})")
+        ax.set_title(f"S({at:g} months) (n={t.size}, events={int(e.sum())})")
         ax.legend(loc="upper left", fontsize="x-small")
-    fig.suptitle(title)
+    fig.suptitle(f"{title}: {label}")
     return fig

@@ -182,6 +182,11 @@ def cmd_update(args) -> int:
     print("\nbefore and after on the local data (the updated model cross-validated: each fold updated on the others)")
     print(format_metrics_markdown(result.comparison.assign(cohort="local"),
                                   columns=("roc_auc", "calibration_slope", "calibration_intercept", "brier")))
+    if "mean_predicted_12m" in result.comparison.columns:  # a model with a PFS curve
+        print("\nS(12) against the local Kaplan-Meier S(12) (every patient with PFS, cross-validated):")
+        for _, r in result.comparison.iterrows():
+            print(f"  {r['model']}: mean predicted {r['mean_predicted_12m']:.3f}, Kaplan-Meier {r['km_12m']:.3f} "
+                  f"({r['km_12m_low']:.3f}-{r['km_12m_high']:.3f}), n = {int(r['n_pfs'])}")
     print(f"\nupdated model bundle written to {result.bundle_path}")
     if not args.no_tracking:
         from icipredict.fitting.tracking import log_update_run

@@ -50,7 +50,8 @@ def test_kaplan_meier_by_hand():
     np.testing.assert_allclose(surv, [5 / 6, 5 / 18, 0.0])
     assert km_at(time, event, 0.5) == 1.0
     assert km_at(time, event, 4.0) == pytest.approx(5 / 18)
-    assert np.isnan(km_at(time, event, 6.0))  # past the last follow-up
+    assert km_at(time, event, 6.0) == 0.0  # the last patient progressed: the curve stays at 0
+    assert np.isnan(km_at([1, 2, 3], [1, 0, 0], 4.0))  # past the last follow-up of a censored patient
     table = kaplan_meier_table(time, event)
     assert table["n_at_risk"].tolist() == [6.0, 3.0, 1.0]
     # Greenwood: var = S^2 * sum d / (n (n - d))

@@ -143,16 +143,26 @@ def cmd_train(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from icipredict.evaluation import format_metrics_markdown
-    from icipredict.evaluation.saved import evaluate
+    from icipredict.evaluation.saved import evaluate, evaluate_curve
     from icipredict.io.output import TableWriter, check_output
 
     out = check_output(args.output, [args.input], suffixes=(".csv", ".tsv")) if args.output else None
-    table = evaluate(args.model, _table(args), cohort_column=args.cohort_column, label_source=args.label_source,
+    from icipredict.serve.predict import load_model
+
+    data, model = _table(args), load_model(args.model)
+    table = evaluate(model, data, cohort_column=args.cohort_column, label_source=args.label_source,
                      n_boot=args.n_boot, seed=args.seed, progress=_progress(args))
     print(format_metrics_markdown(table.loc[table["subset"] == "all"]))
     for subset in sorted(s for s in table["subset"].unique() if s != "all"):
         print(f"\nsame patients ({subset}):")
         print(format_metrics_markdown(table.loc[table["subset"] == subset]))
+    curve = evaluate_curve(model, data, cohort_column=args.cohort_column, n_boot=args.n_boot, seed=args.seed)
+    if curve is not None:
+        from icipredict.evaluation.curves import format_curve_markdown
+
+        print("\nPFS curve (every patient with PFS, censored ones with their follow-up; references fitted on these "
+              "same patients, so optimistic):")
+        print("\n".join(format_curve_markdown(curve)))
     if out is not None:
         with TableWriter(out) as writer:
             writer.write(table)

@@ -53,6 +53,7 @@ from icipredict.progress import Progress, progress_iter
 from icipredict.table.schema import COLUMNS, PREDICTORS
 from icipredict.fitting.selection import (Candidate, IECVResult, Selection, candidate_grid, fit_final, internal_external,
                                   select_model)
+from icipredict.fitting.curve_validation import CurveValidationResult, validate_curves
 from icipredict.fitting.tracking import log_training_run, open_store
 from icipredict.evaluation.uncertainty import interval_checks
 from icipredict.table.vocab import BENEFIT_GROUPS, DCB_MONTHS
@@ -82,6 +83,7 @@ class TrainingResult:
     fold_models: list[IciModel] = field(default_factory=list)
     fold_test_ids: list[frozenset] = field(default_factory=list)
     curves: dict[str, pd.DataFrame] = field(default_factory=dict)
+    curve_validation: CurveValidationResult | None = None
     card: str = ""
     figures: dict[str, bytes] = field(default_factory=dict)
 
@@ -497,6 +499,10 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
         "benefit_groups_cv": groups,
         "selection": sel.scores,
     }
+    validation = None
+    if final.has_curve and data.pfs is not None and iecv is not None and iecv.models:
+        validation = validate_curves(data.pfs, iecv.models, final, n_boot=n_boot, seed=seed, say=say)
+        curves.update(validation.tables())
     phi, _ = final.contributions(rows)
     signal = _signal(final, metrics, phi)
     if signal.status != "ok":
@@ -505,9 +511,12 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
         warnings.warn(message, RuntimeWarning, stacklevel=2)
     metadata = _metadata(config, final, sel, data, sources.train, sources.summary, metrics, groups,
                          curves["calibration_cv"], signal, iecv.skipped if iecv is not None else [])
+    if validation is not None:
+        metadata.curve_validation = validation.metadata()
     result = TrainingResult(model=final, metadata=metadata, metrics=metrics, predictions=pred, config=config,
                             selection=sel, iecv=iecv, contributions=(phi, final.inputs(rows)), external=ext_frames,
-                            fold_models=fold_models, fold_test_ids=fold_test_ids, curves=curves)
+                            fold_models=fold_models, fold_test_ids=fold_test_ids, curves=curves,
+                            curve_validation=validation)
     result.card = model_card(result)
     say("drawing plots")
     result.figures = training_figures(result)

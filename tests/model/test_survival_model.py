@@ -167,3 +167,12 @@ def test_pfs_without_an_event_flag_and_dcb_only_patients():
     pfs, counts = _pfs_patients(ok, pd.Series(["primary_resistance", "durable_benefit", "durable_benefit"]), said.append)
     assert len(pfs) == 2 and counts["n_dcb_only"] == 1 and counts["n_censored_before_6"] == 0
     assert "1 with a durable-benefit label and no PFS" in said[0]
+
+
+def test_updating_a_curve_model_on_6_month_labels_is_refused_not_bent(small_curve_model):
+    from icipredict.exceptions import InvalidConfig
+    from icipredict.fitting.updating import update
+
+    local = synthetic_cohort(300, seed=5)
+    with pytest.raises(InvalidConfig, match="PFS curve"):
+        update(small_curve_model, local)

@@ -35,7 +35,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from icipredict.evaluation.metrics import binary_metrics, calibration_curve_table
 from icipredict.evaluation.saved import read_labelled
-from icipredict.exceptions import InvalidPatientData
+from icipredict.exceptions import InvalidConfig, InvalidPatientData
 from icipredict.model.features import MISSING_INPUT_NAMES
 from icipredict.model.glm import _ridge_newton
 from icipredict.model.bundle import check_bundle_target, save_bundle
@@ -139,11 +139,22 @@ def _extend(model: IciModel, clean: pd.DataFrame, y: np.ndarray) -> IciModel:
     return _with_calibration(extended, 1.0, b, model.calibrator.method if b == 0 else "intercept")
 
 
+def _refuse_curve(model: IciModel) -> None:
+    """A time-to-event model is not recalibrated on the 6-month log-odds: its calibration acts on the linear
+    predictor, and a 6-month recalibration would silently bend the whole curve. :func:`update` takes such a
+    model to :mod:`icipredict.fitting.curve_updating` (baseline and slope on local PFS) instead."""
+    if model.has_curve:
+        raise InvalidConfig(f"model: expected a 6-month model for a 6-month update. Got a {model.family} model with a "
+                            "PFS curve: update it with icipredict.update (its baseline survival and slope are "
+                            "recalibrated on the centre's own PFS).")
+
+
 def apply_update(model: IciModel, clean: pd.DataFrame, y: np.ndarray, method: str, *, seed: int = 0) -> IciModel:
     """Fit one updating method on local patients (a clean table) and their 0/1 outcomes."""
     y = np.asarray(y, dtype=float)
     if method == "none":
         return model
+    _refuse_curve(model)
     if method in ("intercept", "logistic"):
         cal = fit_calibrator(method, model.logit(clean), y)
         return _with_calibration(model, cal.a, cal.b, method)

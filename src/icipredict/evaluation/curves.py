@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from icipredict.evaluation.metrics import _percentile_ci, calibration_ci
+from icipredict.evaluation.bootstrap import _percentile_ci
+from icipredict.evaluation.calibration import calibration_ci
 from icipredict.evaluation.proportional_hazards import fit_cox
 from icipredict.evaluation.survival import (_concordance, calibration_by_group, censoring_survival,
                                             check_survival, kaplan_meier, km_ci_at, survival_bootstrap)

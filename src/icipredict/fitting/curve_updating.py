@@ -27,13 +27,14 @@ import pandas as pd
 from scipy.stats import chi2
 from sklearn.model_selection import StratifiedKFold
 
-from icipredict.evaluation.metrics import binary_metrics
+from icipredict.evaluation.metrics import binary_metrics, calibration_curve_table
 from icipredict.evaluation.survival import calibration_by_group, km_ci_at
 from icipredict.exceptions import InvalidPatientData
+from icipredict.model.metadata import Calibrator
 from icipredict.model.models import IciModel
 from icipredict.table.vocab import DCB_MONTHS
 
-__all__ = ["CURVE_METHODS", "curve_closed_testing", "apply_curve_update", "compare_curve_update", "pfs_rows",
+__all__ = ["with_calibration", "CURVE_METHODS", "curve_closed_testing", "apply_curve_update", "compare_curve_update", "pfs_rows",
            "poisson_recalibration"]
 
 #: The updates a curve model supports, in the order closed testing tries them.
@@ -92,10 +93,20 @@ def poisson_recalibration(event, lp, h0, *, slope: bool, max_iter: int = 50) -> 
     return float(beta[0]), float(beta[1]), current
 
 
+def with_calibration(model: IciModel, a: float, b: float, method: str) -> IciModel:
+    """The model with ``a * L + b`` composed onto its calibration (the TIL term scaled alike).
+
+    ``L`` is the final log-odds of a 6-month model, or the linear predictor of a curve model, whose
+    baseline is kept: ``S(t) = exp(-H0(t) exp(a L + b))``. Every update goes through here."""
+    cal = model.calibrator
+    til = model.til_term.model_copy(update={"beta": a * model.til_term.beta, "se": abs(a) * model.til_term.se})
+    # the TIL term's centring shifts with the slope: a * beta * (t - c) keeps its form
+    return IciModel(model.family, model.base, Calibrator(method=method, a=a * cal.a, b=a * cal.b + b),
+                    til, model.uncertainty, model.options, model.fit_ids, baseline=model.baseline)
+
+
 def apply_curve_update(model: IciModel, pfs: pd.DataFrame, method: str) -> IciModel:
     """One update fitted on local PFS patients: ``intercept`` (baseline) or ``logistic`` (baseline and slope)."""
-    from icipredict.fitting.updating import _with_calibration
-
     if method == "none":
         return model
     if method not in CURVE_METHODS:
@@ -105,7 +116,7 @@ def apply_curve_update(model: IciModel, pfs: pd.DataFrame, method: str) -> IciMo
             "auto.")
     event, lp, h0 = _expected(model, pfs)
     a, b, _ = poisson_recalibration(event, lp, h0, slope=method == "logistic")
-    return _with_calibration(model, a, b, method)
+    return with_calibration(model, a, b, method)
 
 
 def curve_closed_testing(model: IciModel, pfs: pd.DataFrame, *, min_events: dict[str, int], alpha: float = 0.05
@@ -153,8 +164,6 @@ def compare_curve_update(model: IciModel, pfs: pd.DataFrame, method: str, *, see
     patient with PFS), the calibration tables (6-month bins as today, and ``<name> S(12)`` by risk
     group), and the evaluable patients' 6-month outcome.
     """
-    from icipredict.evaluation.metrics import calibration_curve_table
-
     t = pfs["pfs_months"].to_numpy(float)
     e = pfs["pfs_event"].to_numpy(float)
     before = {m: _s_at(model, pfs, m) for m in (benefit_months, REPORT_MONTHS)}

@@ -25,7 +25,6 @@ The new bundle records its parent model and the local data's fingerprint, never 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +32,7 @@ import pandas as pd
 from scipy.stats import chi2
 from sklearn.model_selection import StratifiedKFold
 
+from icipredict.evaluation import format_metrics_markdown
 from icipredict.evaluation.metrics import binary_metrics, calibration_curve_table
 from icipredict.evaluation.saved import read_labelled
 from icipredict.exceptions import InvalidConfig, InvalidPatientData
@@ -40,10 +40,14 @@ from icipredict.model.features import MISSING_INPUT_NAMES
 from icipredict.model.glm import _ridge_newton
 from icipredict.model.bundle import check_bundle_target, save_bundle
 from icipredict.fitting.sources import fingerprint
-from icipredict.model.metadata import Calibrator, ModelMetadata, ParentModel, Uncertainty
+from icipredict.model.metadata import Calibrator, ParentModel, Uncertainty
 from icipredict.model.models import IciModel, fit_calibrator
 from icipredict.plots import figure_png, plot_update_calibration
 from icipredict.progress import progress_iter
+from icipredict.fitting.results import UpdateResult  # re-exported
+from icipredict.fitting.curve_updating import (CURVE_METHODS, apply_curve_update, compare_curve_update,
+                                               curve_closed_testing, pfs_rows)
+from icipredict.fitting.curve_updating import with_calibration as _with_calibration
 from icipredict.fitting.selection import learn_til_term
 from icipredict.serve.predict import LoadedModel, load_model
 from icipredict.table.vocab import DCB_MONTHS, UPDATE_METHODS
@@ -61,23 +65,6 @@ REFIT_PENALTIES: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0, 3.0)
 MIN_TIL_PATIENTS = 20
 
 
-@dataclass
-class UpdateResult:
-    """An updated model and how it compares with its parent on the local data."""
-
-    model: IciModel
-    metadata: ModelMetadata
-    method: str
-    reason: str
-    comparison: pd.DataFrame
-    curves: dict[str, pd.DataFrame] = field(default_factory=dict)
-    tests: list[dict] = field(default_factory=list)
-    card: str = ""
-    figures: dict[str, bytes] = field(default_factory=dict)
-    bundle_path: Path | None = None
-    run_id: str | None = None
-
-
 def _events(y: np.ndarray) -> int:
     return int(min(y.sum(), len(y) - y.sum()))
 
@@ -87,15 +74,6 @@ def _loglik(y: np.ndarray, logit: np.ndarray) -> float:
 
 
 # -- the methods -------------------------------------------------------------------------------------
-
-def _with_calibration(model: IciModel, a: float, b: float, method: str) -> IciModel:
-    """The model with ``a * L + b`` composed onto its calibration (the TIL term scaled alike)."""
-    cal = model.calibrator
-    til = model.til_term.model_copy(update={"beta": a * model.til_term.beta, "se": abs(a) * model.til_term.se})
-    # the TIL term's centring shifts with the slope: a * beta * (t - c) keeps its form
-    return IciModel(model.family, model.base, Calibrator(method=method, a=a * cal.a, b=a * cal.b + b),
-                    til, model.uncertainty, model.options, model.fit_ids, baseline=model.baseline)
-
 
 def _refit(model: IciModel, clean: pd.DataFrame, y: np.ndarray, penalty: float) -> IciModel:
     """Coefficients re-estimated with a ridge penalty toward the original (spline-logistic models)."""
@@ -348,9 +326,6 @@ def update(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, 
 def _update_curve(parent: LoadedModel, data, *, method: str, out, replace: bool, format: str, label_source: str,
                   benefit_months: float, n_boot: int, seed: int, progress: Callable[[str], None]) -> UpdateResult:
     """:func:`update` for a model with a PFS curve: every local patient with PFS, censored ones included."""
-    from icipredict.fitting.curve_updating import (CURVE_METHODS, apply_curve_update, compare_curve_update,
-                                                   curve_closed_testing, pfs_rows)
-
     clean, _ = read_labelled(data, format=format, label_source=label_source, benefit_months=benefit_months)
     pfs = pfs_rows(clean)
     events = int(pfs["pfs_event"].sum())
@@ -418,8 +393,6 @@ def _s12_lines(result: UpdateResult) -> list[str]:
 
 
 def _update_card(parent: LoadedModel, result: UpdateResult, n_not_evaluable: int) -> str:
-    from icipredict.evaluation import format_metrics_markdown
-
     comp = result.comparison.assign(cohort="local data", n_not_evaluable=n_not_evaluable)
     lines = [
         f"# Model card: {result.metadata.name}",

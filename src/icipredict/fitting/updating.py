@@ -326,11 +326,12 @@ def update(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, 
 def _update_curve(parent: LoadedModel, data, *, method: str, out, replace: bool, format: str, label_source: str,
                   benefit_months: float, n_boot: int, seed: int, progress: Callable[[str], None]) -> UpdateResult:
     """:func:`update` for a model with a PFS curve: every local patient with PFS, censored ones included."""
-    clean, _ = read_labelled(data, format=format, label_source=label_source, benefit_months=benefit_months)
+    clean, target = read_labelled(data, format=format, label_source=label_source, benefit_months=benefit_months)
     pfs = pfs_rows(clean)
     events = int(pfs["pfs_event"].sum())
     progress(f"{len(pfs)} local patients with PFS ({events} progressed or died, {len(pfs) - events} censored), "
-             f"{len(clean) - len(pfs)} without")
+             f"{len(clean) - len(pfs)} without; {int(target.notna().sum())} evaluable local patients for the 6-month "
+             "metrics")
     if method == "auto":
         chosen, reason, tests, updated = curve_closed_testing(parent.model, pfs, min_events=MIN_EVENTS)
     else:

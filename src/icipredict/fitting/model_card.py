@@ -199,7 +199,9 @@ def _time_class_lines(meta) -> list[str]:
 
 def _interval_lines(meta) -> list[str]:
     u = meta.uncertainty
-    lines = [f"`p_low` / `p_high` form a {u.level:.0%} interval on the log-odds scale made of: the coefficients' "
+    scale = ("the linear predictor (log relative hazard; every S(t) band is the curve at its ends)"
+             if meta.curve is not None else "the log-odds scale")
+    lines = [f"`p_low` / `p_high` form a {u.level:.0%} interval on {scale} made of: the coefficients' "
              f"sandwich covariance ({u.parameter}); each unknown input (its spread among training patients who had "
              f"it; PD-L1 known only as a band: the spread within the band); the between-centre SD of "
              f"calibration-in-the-large tau = {u.tau:.3f} ({u.tau_source}); the TIL term's SE.", ""]

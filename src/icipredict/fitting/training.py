@@ -459,7 +459,8 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
         tables.append(compare_scores(pred.loc[np.isfinite(cv_p)], baselines=baselines, n_boot=n_boot, seed=seed,
                                      n_not_evaluable=data.n_not_evaluable, progress=say).assign(scheme="cv"))
 
-    say(f"selecting and fitting the final model on all {len(rows)} evaluable patients")
+    say(f"selecting and fitting the final model on all {len(rows)} evaluable patients" if data.pfs is None else
+        f"selecting and fitting the final model on all {len(data.pfs)} patients with PFS")
     sel, final = _select_and_fit(rows, y, candidates, config, say, pfs=data.pfs)
     say(f"selected {sel.candidate.label}, calibration '{sel.calibration}' ({sel.scheme})")
     if iecv is not None and iecv.models:

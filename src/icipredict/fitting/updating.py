@@ -11,6 +11,12 @@ final log-odds ``L`` of the model:
 * ``extend``: the TIL term re-estimated on the local patients with a TIL measure, the model's own
   TIL term as its prior (:func:`icipredict.fitting.selection.learn_til_term`), then recalibration in the large.
 
+A model with a PFS curve is recalibrated on the centre's own PFS, censoring included: ``intercept``
+scales its baseline hazard (``lp + b``), ``logistic`` adds the slope (``a lp + b``), both by maximum
+likelihood given the baseline (a Poisson likelihood with offset log H0(t)), and closed testing compares
+those likelihoods; every S(t) moves together, so the curve stays one curve. ``refit`` and ``extend``
+are for 6-month models.
+
 ``auto`` chooses by the local number of events (the smaller of durable benefit and primary
 resistance, :data:`MIN_EVENTS`) and, among the methods the data can support, by closed testing
 (Vergouwe et al., Stat Med 2017; 36:4529): a more complex update is kept only when a likelihood-ratio
@@ -94,7 +100,7 @@ def _with_calibration(model: IciModel, a: float, b: float, method: str) -> IciMo
     til = model.til_term.model_copy(update={"beta": a * model.til_term.beta, "se": abs(a) * model.til_term.se})
     # the TIL term's centring shifts with the slope: a * beta * (t - c) keeps its form
     return IciModel(model.family, model.base, Calibrator(method=method, a=a * cal.a, b=a * cal.b + b),
-                    til, model.uncertainty, model.options, model.fit_ids)
+                    til, model.uncertainty, model.options, model.fit_ids, baseline=model.baseline)
 
 
 def _refit(model: IciModel, clean: pd.DataFrame, y: np.ndarray, penalty: float) -> IciModel:
@@ -139,14 +145,56 @@ def _extend(model: IciModel, clean: pd.DataFrame, y: np.ndarray) -> IciModel:
     return _with_calibration(extended, 1.0, b, model.calibrator.method if b == 0 else "intercept")
 
 
-def _refuse_curve(model: IciModel) -> None:
-    """A time-to-event model is not recalibrated on the 6-month log-odds: its calibration acts on the linear
-    predictor, and a 6-month recalibration would silently bend the whole curve. Refused until the curve's own
-    updating (baseline and slope on local PFS) is in place."""
-    if model.has_curve:
-        raise InvalidConfig(f"model: expected a 6-month model to update. Got a {model.family} model with a PFS curve, "
-                            "whose updating (baseline survival and slope on the centre's own PFS) is not available "
-                            "in this version; use the model as it is, or train one on the centre's data.")
+def _pfs(model: IciModel, clean: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A curve model's local outcome: PFS months, event flag, and each patient's baseline cumulative hazard at
+    the end of their follow-up (the Breslow steps, not cut at the horizon). Refused, naming the column, when
+    the local data have no PFS for an evaluable patient."""
+    for column in ("pfs_months", "pfs_event"):
+        values = clean[column] if column in clean.columns else pd.Series(np.nan, index=clean.index)
+        missing = values.isna().to_numpy()
+        if missing.any():
+            who = clean["patient_id"].astype(str).to_numpy()[missing][0]
+            raise InvalidPatientData(f"update of a PFS-curve model: patient {who}: {column} expected (the curve is "
+                                     f"recalibrated on the local PFS, censoring included). Got empty instead "
+                                     f"({int(missing.sum())} patient(s)).")
+    t, e = clean["pfs_months"].to_numpy(dtype=float), clean["pfs_event"].to_numpy(dtype=float)
+    base = model.baseline
+    pos = np.searchsorted(base.times, t, side="right") - 1
+    return t, e, np.where(pos >= 0, base.cumhaz[np.clip(pos, 0, None)], 0.0)
+
+
+def _curve_loglik(model: IciModel, clean: pd.DataFrame) -> float:
+    """A curve model's log-likelihood of the local PFS given its baseline (up to a constant):
+    sum(event * lp - H0(t) * exp(lp)), a Poisson likelihood with offset log H0(t)."""
+    _, e, H = _pfs(model, clean)
+    eta = model.score(clean)
+    return float(np.sum(e * eta - H * np.exp(eta)))
+
+
+def _curve_calibration(model: IciModel, clean: pd.DataFrame, method: str) -> tuple[float, float]:
+    """``(a, b)`` of ``a * lp + b`` fitted on the local PFS by maximum likelihood (the baseline hazard scaled
+    by exp(b): recalibration in the large; with the slope ``a``: logistic recalibration's analogue)."""
+    _, e, H = _pfs(model, clean)
+    z = model.score(clean)
+    if e.sum() == 0 or not (H > 0).any():
+        raise InvalidPatientData("update of a PFS-curve model: expected local progressions. Got none instead.")
+    if method == "intercept":
+        return 1.0, float(np.log(e.sum() / np.sum(H * np.exp(z))))
+    a, b = 1.0, float(np.log(e.sum() / np.sum(H * np.exp(z))))
+    for _ in range(100):
+        mu = H * np.exp(a * z + b)
+        grad = np.array([np.sum(z * (e - mu)), np.sum(e - mu)])
+        info = np.array([[np.sum(z * z * mu), np.sum(z * mu)], [np.sum(z * mu), np.sum(mu)]]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(info, grad)
+        a, b = a + step[0], b + step[1]
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    return float(a), float(b)
+
+
+def _model_loglik(model: IciModel, clean: pd.DataFrame, y: np.ndarray) -> float:
+    """What closed testing compares: the local PFS likelihood for a curve model, else the 6-month one."""
+    return _curve_loglik(model, clean) if model.has_curve else _loglik(y, model.logit(clean))
 
 
 def apply_update(model: IciModel, clean: pd.DataFrame, y: np.ndarray, method: str, *, seed: int = 0) -> IciModel:
@@ -154,7 +202,12 @@ def apply_update(model: IciModel, clean: pd.DataFrame, y: np.ndarray, method: st
     y = np.asarray(y, dtype=float)
     if method == "none":
         return model
-    _refuse_curve(model)
+    if model.has_curve:  # the curve is recalibrated on the local PFS, so that every S(t) moves with S(6)
+        if method not in ("intercept", "logistic"):
+            raise InvalidPatientData(f"update --method {method}: expected intercept or logistic for a model with a "
+                                     f"PFS curve. Got {method!r} instead: refit and extend are for 6-month models.")
+        a, b = _curve_calibration(model, clean, method)
+        return _with_calibration(model, a, b, method)
     if method in ("intercept", "logistic"):
         cal = fit_calibrator(method, model.logit(clean), y)
         return _with_calibration(model, cal.a, cal.b, method)
@@ -176,7 +229,7 @@ def _allowed(model: IciModel, clean: pd.DataFrame, events: int) -> list[str]:
     if model.family == "spline_logistic" and events >= max(MIN_EVENTS["refit"], 10 * n_coef):
         out.append("refit")
     til_known = int(model.inputs(clean)["til"].notna().sum())
-    if til_known >= MIN_TIL_PATIENTS and events >= MIN_EVENTS["extend"]:
+    if til_known >= MIN_TIL_PATIENTS and events >= MIN_EVENTS["extend"] and not model.has_curve:
         out.append("extend")
     return out
 
@@ -206,13 +259,13 @@ def _closed_testing(model: IciModel, clean: pd.DataFrame, y: np.ndarray, *, seed
             f"instead: collect at least {need - events} more of the rarer outcome, or use the model as it is.")
     n_params = {"none": 0, "intercept": 1, "logistic": 2, "refit": len(getattr(model.base, "coef_", [])) + 1}
     kept, kept_model = "none", model
-    kept_ll = _loglik(y, model.logit(clean))
+    kept_ll = _model_loglik(model, clean, y)
     tests = []
     for method in ("intercept", "logistic", "refit"):
         if method not in allowed:
             continue
         fitted = apply_update(model, clean, y, method, seed=seed)
-        ll = _loglik(y, fitted.logit(clean))
+        ll = _model_loglik(fitted, clean, y)
         df = n_params[method] - n_params[kept]
         stat = max(2 * (ll - kept_ll), 0.0)
         p = float(chi2.sf(stat, df))
@@ -297,7 +350,6 @@ def update(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, 
     if out is not None:
         check_bundle_target(Path(out), replace=replace)
     parent = load_model(model)
-    _refuse_curve(parent.model)
     clean, y, n_not_evaluable = _labelled(data, format=format, label_source=label_source, benefit_months=benefit_months)
     progress(f"{len(y)} evaluable local patients ({int(y.sum())} durable benefit), {n_not_evaluable} not evaluable")
     if method == "auto":
@@ -321,7 +373,10 @@ def update(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, 
         updated = apply_update(parent.model, clean, y, chosen, seed=seed)
     if chosen != "none":
         # the centre's own calibration replaces the between-centre spread; its precision stays in the interval
-        se = 1 / np.sqrt(max(float(np.sum((p := updated.predict_proba(clean)) * (1 - p))), 1e-9))
+        if updated.has_curve:  # on the linear predictor: the SE of the local log observed/expected progressions
+            se = 1 / np.sqrt(max(float(clean["pfs_event"].astype(float).sum()), 1.0))
+        else:
+            se = 1 / np.sqrt(max(float(np.sum((p := updated.predict_proba(clean)) * (1 - p))), 1e-9))
         updated.uncertainty = Uncertainty(**{**parent.model.uncertainty.model_dump(), "tau": se,
                                              "tau_source": f"local update ({chosen}) on {len(y)} patients: the SE "
                                                            "of the local intercept"})

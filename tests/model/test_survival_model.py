@@ -169,28 +169,15 @@ def test_pfs_without_an_event_flag_and_dcb_only_patients():
     assert "1 with a durable-benefit label and no PFS" in said[0]
 
 
-def test_a_curve_model_is_updated_on_the_local_pfs_and_stays_one_curve(small_curve_model):
-    from icipredict.fitting.updating import update
+def test_updating_a_curve_model_on_6_month_labels_is_refused_not_bent(small_curve_model):
+    """The 6-month recalibration is refused for a curve model; `update` takes the curve's own path
+    (tests/test_updating_curve.py)."""
+    from icipredict.evaluation.saved import read_labelled
+    from icipredict.exceptions import InvalidConfig
+    from icipredict.fitting.updating import apply_update
 
-    parent = icipredict.load_model(small_curve_model)
-    local = synthetic_cohort(800, seed=5)
-    clean = icipredict.check_patients(local)
-    # a centre where every patient's hazard is exp(0.5) times the model's: PFS drawn from that curve
-    lp = parent.model.linear_predictor(clean) + 0.5
-    need = -np.log(np.random.default_rng(3).random(len(lp))) / np.exp(lp)
-    base = parent.model.baseline
-    pos = np.searchsorted(base.cumhaz, need, side="left")
-    within = pos < len(base.times)
-    local = local.assign(pfs_months=np.where(within, base.times[np.minimum(pos, len(base.times) - 1)],
-                                             base.times[-1] + 1.0),
-                         pfs_event=within.astype(float))
-    result = update(small_curve_model, local, method="intercept", n_boot=0)
-    assert result.model.has_curve and result.metadata.curve == parent.metadata.curve
-    assert result.model.calibrator.b == pytest.approx(0.5, abs=0.15)  # the hazard multiplier, recovered
-    after = result.model.curve(icipredict.check_patients(local), [6.0, 12.0])
-    s6 = after.loc[after["time_months"] == 6.0, "s"].to_numpy()
-    np.testing.assert_allclose(s6, result.model.predict_proba(icipredict.check_patients(local)), atol=1e-12)
-    before = icipredict.predict(local, model=parent)["p_durable_benefit"].to_numpy()
-    assert (s6 < before).all()  # every S(t) moves with the baseline, together
-    with pytest.raises(InvalidPatientData, match="expected intercept or logistic"):
-        update(small_curve_model, local, method="refit", n_boot=0)
+    clean, target = read_labelled(synthetic_cohort(300, seed=5))
+    ok = target.notna().to_numpy()
+    with pytest.raises(InvalidConfig, match="PFS curve"):
+        apply_update(icipredict.load_model(small_curve_model).model, clean.loc[ok], target[ok].to_numpy(float),
+                     "intercept")

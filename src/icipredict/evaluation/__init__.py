@@ -1,11 +1,23 @@
 """Evaluation: metrics with confidence intervals, the model beside its baselines, saved models on new data.
 
-* :mod:`~icipredict.evaluation.metrics`: pure numeric metrics (discrimination, calibration,
-  clinical utility) with bootstrap confidence intervals;
+* :mod:`~icipredict.evaluation.discrimination`, :mod:`~icipredict.evaluation.calibration`,
+  :mod:`~icipredict.evaluation.utility`, :mod:`~icipredict.evaluation.bootstrap`: pure numeric metrics
+  by job, and their confidence intervals;
+* :mod:`~icipredict.evaluation.metrics`: the per-cohort summaries (:func:`metrics_table`, ...);
+* :mod:`~icipredict.evaluation.uncertainty`: how the per-patient intervals behave on held-out studies;
 * :mod:`~icipredict.evaluation.compare`: a model's predictions beside the PD-L1, TMB and LORIS
   baselines on the same patients, per cohort and pooled;
 * :mod:`~icipredict.evaluation.saved`: :func:`evaluate`, a saved model on new labelled data (imported
-  on first use, since it loads models).
+  on first use, since it loads models), and ``evaluate_curve`` for a model with a PFS curve;
+* :mod:`~icipredict.evaluation.survival`: time-to-event metrics (Kaplan-Meier, Harrell's and Uno's C,
+  time-dependent AUC, IPCW Brier scores, calibration by risk group) with bootstrap CIs;
+* :mod:`~icipredict.evaluation.curves`: held-out PFS curves per cohort and pooled, beside the
+  Kaplan-Meier null and a PD-L1-only Cox model;
+* :mod:`~icipredict.evaluation.proportional_hazards`: a reference Cox fit and the scaled-Schoenfeld
+  check of proportional hazards.
+
+Layer 8 of docs/architecture.md: may import ``exceptions``, ``progress``, ``table``, ``clinical``, ``io``,
+``model``, ``config`` and ``serve`` (a saved model is loaded and run as ``predict`` runs it).
 """
 
 from icipredict.evaluation.compare import MODEL_COLUMN, compare_scores

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from icipredict.evaluation.metrics import _percentile_ci, calibration_ci
+from icipredict.evaluation.bootstrap import _percentile_ci
+from icipredict.evaluation.calibration import calibration_ci
 from icipredict.evaluation.proportional_hazards import fit_cox
 from icipredict.evaluation.survival import (_concordance, calibration_by_group, censoring_survival,
                                             check_survival, kaplan_meier, km_ci_at, survival_bootstrap)
@@ -351,7 +352,7 @@ def format_curve_markdown(rows: list[dict] | pd.DataFrame, *, digits: int = 3) -
     >>> lines = format_curve_markdown([{"cohort": "a", "model": "model", "n": 10, "n_events": 7, "uno_c": 0.6512,
     ...                                 "uno_c_low": 0.5, "uno_c_high": 0.8}])
     >>> lines[2]
-    '| a | model | 10 | 7 | NA | 0.651 (0.500-0.800) | NA | NA | NA | NA | NA |'
+    '| a | model | 10 | 7 | NA | 0.651 (0.500-0.800) | NA | NA | NA | NA | NA | NA | NA |'
     """
     frame = pd.DataFrame(rows)
 
@@ -366,10 +367,11 @@ def format_curve_markdown(rows: list[dict] | pd.DataFrame, *, digits: int = 3) -
         return text
 
     head = ["Held-out study", "Model", "n", "Events", "Harrell's C", "Uno's C", "td-AUC 6 m", "td-AUC 12 m",
-            "Brier 6 m", "Brier 12 m", "Integrated Brier"]
+            "Brier 6 m", "Brier 12 m", "Integrated Brier", "Mean S(12)", "Kaplan-Meier S(12)"]
     lines = ["| " + " | ".join(head) + " |", "|---|---|---:|---:|" + "---|" * (len(head) - 4)]
     for _, row in frame.iterrows():
         r = row.to_dict()
         lines.append("| " + " | ".join([str(r["cohort"]), _WORDS.get(r["model"], r["model"]), str(int(r["n"])),
-                                        str(int(r["n_events"])), *(cell(r, m) for m in CURVE_METRICS)]) + " |")
+                                        str(int(r["n_events"])), *(cell(r, m) for m in CURVE_METRICS),
+                                        cell({"v": r.get("mean_predicted_12m")}, "v"), cell(r, "km_12m")]) + " |")
     return lines

@@ -335,7 +335,9 @@ def plot_update_calibration(y, comparison: pd.DataFrame, curves: Mapping[str, pd
     fig = new_figure((6.0, 5.0))
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfect calibration")
-    for i, (name, table) in enumerate(curves.items()):
+    # one curve per compared model (a curve model's update also carries S(12) tables, drawn elsewhere)
+    for i, name in enumerate(n for n in comparison["model"] if n in curves):
+        table = curves[name]
         row = comparison.loc[comparison["model"] == name].iloc[0]
         ax.errorbar(table["mean_predicted"], table["observed"], yerr=calibration_yerr(table),
                     fmt=f"{MARKERS[i % len(MARKERS)]}-", capsize=3,

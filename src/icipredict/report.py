@@ -32,7 +32,7 @@ from icipredict.io.output import atomic_path, check_output
 from icipredict.labels import is_missing
 from icipredict.report_content import (MIN_EFFECT, REPORT_EXPLAIN, Contribution, PatientReport, TimeCell,
                                        build_report)
-from icipredict.report_figures import figure_bytes, report_page_figure
+from icipredict.report_figures import report_bytes
 from icipredict.report_html import report_page
 from icipredict.schema import ValidationReport, validate_patients
 from icipredict.serving import LoadedModel, load_model, patients_frame, predict
@@ -124,7 +124,7 @@ def write_report(report: PatientReport, out: str | os.PathLike) -> Path:
     if suffix in (".html", ".htm"):
         data = report_page(report).encode("utf-8")
     else:
-        data = figure_bytes(report_page_figure(report), "pdf" if suffix == ".pdf" else "png")
+        data = report_bytes(report, "pdf" if suffix == ".pdf" else "png")
     with atomic_path(out) as tmp:  # an interrupted run never leaves half a report
         tmp.write_bytes(data)
     return out

@@ -35,9 +35,10 @@ def small_texts(fig, minimum: float) -> list[str]:
     return [f"{t.get_text()!r} at {t.get_fontsize():g} pt" for t, _ in drawn_texts(fig) if t.get_fontsize() < minimum]
 
 
-def overlapping_texts(fig, *, slack: float = 0.5) -> list[str]:
-    """Pairs of drawn texts whose extents overlap by more than ``slack`` pixels each way."""
-    texts = drawn_texts(fig)
+def overlapping_texts(fig, *, slack: float = 0.5, within=None) -> list[str]:
+    """Pairs of drawn texts whose extents overlap by more than ``slack`` pixels each way (among the texts whose
+    extent ``within(extent)`` accepts, when given)."""
+    texts = [(t, e) for t, e in drawn_texts(fig) if within is None or within(e)]
     out = []
     for (a, ea), (b, eb) in itertools.combinations(texts, 2):
         dx = min(ea.x1, eb.x1) - max(ea.x0, eb.x0)

@@ -7,6 +7,7 @@ values computed here, not against the code's own output.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -133,3 +134,65 @@ def test_curve_figure_draws_the_band_and_stops_at_the_horizon():
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any(t.startswith("90% interval") for t in legend) and any("median not reached" in t for t in legend)
     assert any(t.startswith("6 months: durable benefit") for t in legend)
+
+
+def _report_with_curve(**kw):
+    from icipredict.report_content import build_report
+
+    curve, row = standin_curve("B-1", **kw)
+    row.update({"benefit_group": "high", "time_class": "II (PD-L1+/TIL+)", "model_version": "stand-in"})
+    return build_report(row, None, curve=curve), row
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_curve_page_text_is_large_enough_and_never_overlaps(case):
+    from icipredict.report_figures import curve_page_figure
+
+    report, _ = _report_with_curve(**CASES[case])
+    fig = curve_page_figure(report)
+    assert small_texts(fig, MIN_FONT) == []
+    assert overlapping_texts(fig) == []
+    assert texts_off_page(fig) == []
+
+
+def test_report_png_stacks_the_curve_page_and_pdf_has_two_pages():
+    from icipredict.report_figures import PAGE, report_bytes, report_figure
+
+    report, _ = _report_with_curve()
+    fig = report_figure(report)
+    assert tuple(fig.get_size_inches()) == (PAGE[0], 2 * PAGE[1])
+    height = fig.bbox.height
+    assert overlapping_texts(fig, within=lambda e: e.y1 < height / 2) == []  # the curve page, the lower half
+    pdf = report_bytes(report, "pdf")
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 2
+    assert report_bytes(report, "pdf") == pdf  # the same report, the same bytes
+    assert report_bytes(report, "png") == report_bytes(report, "png")
+
+
+def test_report_without_a_curve_is_one_page_and_says_so():
+    from icipredict.report_content import build_report
+    from icipredict.report_figures import PAGE, report_figure
+    from icipredict.report_html import report_fragment
+
+    _, row = _report_with_curve()
+    report = build_report(row, None)
+    assert report.curve is None
+    fig = report_figure(report)
+    assert tuple(fig.get_size_inches()) == PAGE
+    drawn = " ".join(t.get_text().replace("\n", " ") for t in fig.texts)
+    assert "This model has no progression-free curve" in " ".join(drawn.split())
+    html = report_fragment(report, charts=False)
+    assert 'data-has-curve="false"' in html and 'id="no-curve"' in html and "pfs-landmarks" not in html
+
+
+def test_report_html_lists_the_landmarks_median_and_secondary_resistance():
+    from icipredict.report_html import report_fragment
+
+    report, row = _report_with_curve()
+    html = report_fragment(report, charts=True)
+    assert 'data-has-curve="true"' in html
+    for months, column in ((3, "p_pfs_3m"), (6, "p_durable_benefit"), (12, "p_pfs_12m"), (24, "p_pfs_24m")):
+        assert f'<tr data-months="{months}" data-value="{row[column]!r}">' in html
+    assert f'id="median-pfs" data-value="{row["median_pfs_months"]!r}"' in html
+    assert f'id="secondary-resistance" data-value="{row["p_secondary_resistance_24m"]!r}"' in html
+    assert html.count("data:image/png;base64,") == 2  # the curve and the calibration (no contributions here)

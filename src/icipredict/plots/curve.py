@@ -54,8 +54,8 @@ def draw_pfs_curve(ax: Axes, summary: CurveSummary, *, fontsize: float = 9, lege
     if s.horizon < right:
         ax.axvspan(s.horizon, right, color=_BEYOND, lw=0, label=wrap(s.beyond_label))
     ax.fill_between(s.times, s.s_low, s.s_high, color=_CURVE, alpha=0.22, lw=0,
-                    label=f"{s.level:.0%} interval")
-    ax.plot(s.times, s.s, color=_CURVE, lw=2.2, label="progression-free, patients like this one")
+                    label=wrap(f"{s.level:.0%} interval"))
+    ax.plot(s.times, s.s, color=_CURVE, lw=2.2, label=wrap("progression-free, patients like this one"))
     ax.axvline(DCB_MONTHS, color="#444444", ls="--", lw=1.1, label=wrap(s.six_month_label))
     ax.axhline(0.5, color="#767676", ls=":", lw=0.9)
     if s.median is not None:
@@ -70,7 +70,7 @@ def draw_pfs_curve(ax: Axes, summary: CurveSummary, *, fontsize: float = 9, lege
             continue
         ax.plot([mark.months], [mark.s], "o", color=_CURVE, ms=5, mec="white", mew=0.8)
         ax.annotate(percent(mark.s), (mark.months, mark.s), xytext=(4, 5), textcoords="offset points",
-                    fontsize=fontsize, ha="left", va="bottom",
+                    fontsize=fontsize, ha="left", va="bottom", zorder=5,
                     bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
     ax.set(xlim=(0, right), ylim=(0, 1.05))
     ax.xaxis.set_major_locator(MultipleLocator(6))

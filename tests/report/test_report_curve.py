@@ -15,7 +15,7 @@ from curve_support import standin_curve, weibull, weibull_median
 from figure_text import overlapping_texts, small_texts, texts_off_page
 
 from icipredict.plots.curve import MIN_FONT, pfs_curve_figure
-from icipredict.report_curve import NO_CURVE_TEXT, curve_summary, months_text, natural_frequency
+from icipredict.report.curve import NO_CURVE_TEXT, curve_summary, months_text, natural_frequency
 
 
 @pytest.mark.parametrize(("p", "words"), [
@@ -137,7 +137,7 @@ def test_curve_figure_draws_the_band_and_stops_at_the_horizon():
 
 
 def _report_with_curve(**kw):
-    from icipredict.report_content import build_report
+    from icipredict.report.content import build_report
 
     curve, row = standin_curve("B-1", **kw)
     row.update({"benefit_group": "high", "time_class": "II (PD-L1+/TIL+)", "model_version": "stand-in"})
@@ -146,7 +146,7 @@ def _report_with_curve(**kw):
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
 def test_curve_page_text_is_large_enough_and_never_overlaps(case):
-    from icipredict.report_figures import curve_page_figure
+    from icipredict.report.figures import curve_page_figure
 
     report, _ = _report_with_curve(**CASES[case])
     fig = curve_page_figure(report)
@@ -156,7 +156,7 @@ def test_curve_page_text_is_large_enough_and_never_overlaps(case):
 
 
 def test_report_png_stacks_the_curve_page_and_pdf_has_two_pages():
-    from icipredict.report_figures import PAGE, report_bytes, report_figure
+    from icipredict.report.figures import PAGE, report_bytes, report_figure
 
     report, _ = _report_with_curve()
     fig = report_figure(report)
@@ -170,9 +170,9 @@ def test_report_png_stacks_the_curve_page_and_pdf_has_two_pages():
 
 
 def test_report_without_a_curve_is_one_page_and_says_so():
-    from icipredict.report_content import build_report
-    from icipredict.report_figures import PAGE, report_figure
-    from icipredict.report_html import report_fragment
+    from icipredict.report.content import build_report
+    from icipredict.report.figures import PAGE, report_figure
+    from icipredict.report.html import report_fragment
 
     _, row = _report_with_curve()
     report = build_report(row, None)
@@ -186,7 +186,7 @@ def test_report_without_a_curve_is_one_page_and_says_so():
 
 
 def test_report_html_lists_the_landmarks_median_and_secondary_resistance():
-    from icipredict.report_html import report_fragment
+    from icipredict.report.html import report_fragment
 
     report, row = _report_with_curve()
     html = report_fragment(report, charts=True)

@@ -1,6 +1,6 @@
 """A patient's progression-free curve with its band, the 6-month line and the median.
 
-:func:`draw_pfs_curve` draws a :class:`icipredict.report_curve.CurveSummary` (its numbers and
+:func:`draw_pfs_curve` draws a :class:`icipredict.report.curve.CurveSummary` (its numbers and
 sentences come from there) on an axes; :func:`pfs_curve_figure` is the figure the HTML report and
 the calculator embed. Okabe-Ito colours; no colour carries meaning alone (the legend names every
 line, the 6-month and follow-up lines differ in dash). No text is smaller than 9 points.
@@ -15,15 +15,15 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
-from icipredict.labels import percent
 from icipredict.plots.style import OKABE_ITO, new_figure
-from icipredict.vocab import DCB_MONTHS
+from icipredict.table.labels import percent
+from icipredict.table.vocab import DCB_MONTHS
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from icipredict.report_curve import CurveSummary
+    from icipredict.report.curve import CurveSummary
 
 __all__ = ["draw_pfs_curve", "pfs_curve_figure", "MIN_FONT"]
 

@@ -185,19 +185,100 @@ def cmd_predict(args) -> int:
     from icipredict.io.output import TableWriter, check_output
     from icipredict.serve.predict import load_model, predict
 
-    # the output is checked before any work: a refused path costs nothing and loses nothing
+    # the outputs are checked before any work: a refused path costs nothing and loses nothing
     out = check_output(args.output, [args.input]) if args.output else None
+    curve_out = _check_curve_output(args, out)
     if args.chunk_size:
-        return _predict_chunks(args, out)
+        return _predict_chunks(args, out, curve_out)
     report = _read(args, args.lenient, numbers=True)  # bad input fails before the model loads
     model = load_model(args.model)
+    _need_curve(args, model)
     _report_rows(report, quiet=args.quiet)
     result = predict(report, model=model, explain=args.explain)  # a report is validated already
-    with TableWriter(out) as writer:
+    with TableWriter(out) as writer, _CurveWriter(curve_out, args.curve_times) as curves:
         writer.write(result)
+        curves.write(report, model)
         writer.commit()
+        curves.commit()
     _summary(args, len(result), report.not_scored, out, model.version)
+    curves.confirm(args)
     return 0
+
+
+# -- the progression-free curve (--curve-times, --curve-output) -----------------------------------------
+
+def _check_curve_output(args, out):
+    from icipredict.exceptions import OutputRefused
+    from icipredict.io.output import check_output
+
+    if not args.curve_output:
+        return None
+    curve_out = check_output(args.curve_output, [args.input], flag="--curve-output")
+    if out is not None and curve_out.resolve() == out.resolve():
+        raise OutputRefused(f"--curve-output {str(curve_out)!r} is also --output; expected a file of its own (the "
+                            "curve has one row per patient and time). Got the same path instead.")
+    return curve_out
+
+
+def _need_curve(args, model) -> None:
+    """A model without a curve cannot write one: say so before any prediction runs."""
+    from icipredict.exceptions import InvalidConfig
+
+    if args.curve_output and not getattr(model, "has_curve", False):
+        raise InvalidConfig(f"--curve-output: model {model.version} has no progression-free curve (it predicts "
+                            "durable benefit at 6 months only); expected a time-to-event model. Got a 6-month model "
+                            "instead. Leave out --curve-times/--curve-output, or use a model trained with a curve.")
+
+
+class _CurveWriter:
+    """The curve table beside the predictions: written chunk by chunk, committed with them; a no-op without a path.
+
+    The warnings of the curve (times beyond the model's horizon) are printed once each, as the CLI's warnings.
+    """
+
+    def __init__(self, path, times):
+        from icipredict.io.output import TableWriter
+
+        self.path, self.times = path, times
+        self._writer = TableWriter(path) if path is not None else None
+        self._said: set[str] = set()
+
+    def __enter__(self):
+        if self._writer is not None:
+            self._writer.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._writer.__exit__(*exc) if self._writer is not None else False
+
+    def write(self, report, model) -> None:
+        import warnings
+
+        from icipredict.exceptions import InputWarning
+        from icipredict.serve.predict import predict_curve
+
+        if self._writer is None or not len(report.frame):
+            return
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", InputWarning)
+            curve = predict_curve(report, model=model, times=self.times)
+        for w in caught:
+            message = str(w.message)
+            if issubclass(w.category, InputWarning) and message not in self._said:
+                self._said.add(message)
+                print(f"icipredict: warning: {message}", file=sys.stderr)
+            elif not issubclass(w.category, InputWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        self._writer.write(curve)
+
+    def commit(self) -> None:
+        if self._writer is not None:
+            self._writer.commit()
+
+    def confirm(self, args) -> None:
+        if self._writer is not None:
+            _confirm(args, f"{self._writer.rows} curve rows ({len(self.times)} time(s) per patient) written to "
+                           f"{self.path}")
 
 
 def _summary(args, n: int, not_scored: list[str], out, version: str) -> None:
@@ -207,7 +288,7 @@ def _summary(args, n: int, not_scored: list[str], out, version: str) -> None:
     _confirm(args, f"{n} predictions {where} (model {version})")
 
 
-def _predict_chunks(args, out) -> int:
+def _predict_chunks(args, out, curve_out=None) -> int:
     from icipredict.exceptions import InvalidPatientData
     from icipredict.io import iter_patient_chunks
     from icipredict.io.output import TableWriter
@@ -218,13 +299,15 @@ def _predict_chunks(args, out) -> int:
     chunks = iter_patient_chunks(args.input, args.chunk_size, format=args.format, sheet=args.sheet,
                                  decimal=args.decimal, numbers=True)
     model = load_model(args.model)
+    _need_curve(args, model)
     say = _progress(args)
     total = None if args.quiet else count_rows(args.input)  # one pass over the bytes, for the time left
     units, seen = UnitCheck(), IdSet()
     not_scored: list[str] = []
     shown_notes: set[str] = set()
     n = 0
-    with TableWriter(out) as writer, say.bar(total, "predicting", unit="patients") as bar:
+    with (TableWriter(out) as writer, _CurveWriter(curve_out, args.curve_times) as curves,
+          say.bar(total, "predicting", unit="patients") as bar):
         for chunk in chunks:
             rows = len(chunk)
             # the same validation as a whole file; the whole-column unit checks wait for the last chunk
@@ -244,6 +327,7 @@ def _predict_chunks(args, out) -> int:
             if len(report.frame):
                 result = predict(report, model=model, explain=args.explain)
                 writer.write(result)
+                curves.write(report, model)
                 n += len(result)
             bar.update(rows)
         problems = units.problems()
@@ -254,7 +338,9 @@ def _predict_chunks(args, out) -> int:
                                      f"expected at least one valid patient. Got {len(not_scored)} dropped row(s) "
                                      "instead.")
         writer.commit()
+        curves.commit()
     _summary(args, n, not_scored, out, model.version)
+    curves.confirm(args)
     return 0
 
 

@@ -26,8 +26,8 @@ import pandas as pd
 from icipredict.table.labels import is_missing, percent
 from icipredict.table.vocab import DCB_MONTHS
 
-__all__ = ["CurveSummary", "Landmark", "curve_summary", "natural_frequency", "months_text", "LANDMARKS",
-           "CURVE_COLUMNS_SHOWN", "NO_CURVE_TEXT"]
+__all__ = ["CurveSummary", "Landmark", "curve_summary", "natural_frequency", "months_text", "report_curve_times",
+           "LANDMARKS", "CURVE_COLUMNS_SHOWN", "NO_CURVE_TEXT", "CURVE_STEP"]
 
 #: The landmark times (months) the report names, with the prediction column holding S(t) at each.
 LANDMARKS: tuple[tuple[float, str], ...] = ((3.0, "p_pfs_3m"), (DCB_MONTHS, "p_durable_benefit"),
@@ -38,6 +38,9 @@ CURVE_COLUMNS_SHOWN: tuple[str, ...] = ("p_pfs_3m", "p_pfs_12m", "p_pfs_24m", "m
 #: Said in place of the curve when the model has none.
 NO_CURVE_TEXT = ("This model has no progression-free curve: it was trained for durable benefit at "
                  f"{DCB_MONTHS:g} months only, so it says nothing about how long benefit lasts.")
+
+#: The report draws the curve at every quarter month (a week), up to the horizon.
+CURVE_STEP = 0.25
 
 # "1 in k" (k = 2..10) and "n in 10" (n = 1..9): the frequencies a clinician reads at a glance
 _ONE_IN = tuple((1 / k, f"1 in {k}") for k in range(2, 11))
@@ -78,6 +81,18 @@ def months_text(m: float) -> str:
 def _months_number(m: float) -> str:
     rounded = round(float(m), 1)
     return f"{rounded:.0f}" if rounded == int(rounded) else f"{rounded:.1f}"
+
+
+def report_curve_times(horizon: float, step: float = CURVE_STEP) -> np.ndarray:
+    """The months at which the report reads a curve: every ``step`` from 0, the landmarks, and the horizon itself;
+    none beyond the horizon (there the curve is not estimated).
+
+    >>> report_curve_times(7.0, step=2.0).tolist()
+    [0.0, 2.0, 3.0, 4.0, 6.0, 7.0]
+    """
+    grid = np.arange(0.0, horizon, step)
+    marks = [m for m, _ in LANDMARKS if m <= horizon]
+    return np.unique(np.round(np.r_[grid, marks, horizon], 6))
 
 
 def _value(x: Any) -> float | None:

@@ -25,11 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from icipredict.exceptions import InvalidPatientData
 from icipredict.io import read_patients
 from icipredict.io.output import atomic_path, check_output
 from icipredict.table.labels import is_missing
+from icipredict.report.curve import report_curve_times
 from icipredict.report.content import (MIN_EFFECT, REPORT_EXPLAIN, Contribution, PatientReport, TimeCell,
                                        build_report)
 from icipredict.report.figures import report_bytes
@@ -38,7 +40,7 @@ from icipredict.table.schema import ValidationReport, validate_patients
 from icipredict.serve.predict import LoadedModel, load_model, patients_frame, predict
 
 __all__ = ["PatientReport", "Contribution", "TimeCell", "build_report", "report_for", "patient_report", "write_report",
-           "REPORT_SUFFIXES", "REPORT_EXPLAIN", "MIN_EFFECT"]
+           "patient_curve", "curve_horizon", "REPORT_SUFFIXES", "REPORT_EXPLAIN", "MIN_EFFECT"]
 
 #: Output suffixes :func:`patient_report` writes.
 REPORT_SUFFIXES: tuple[str, ...] = (".html", ".htm", ".png", ".pdf")
@@ -79,7 +81,29 @@ def report_for(model: str | os.PathLike | LoadedModel, patients: Any, patient_id
     one = clean.iloc[hit[:1]].reset_index(drop=True)
     row = predict(ValidationReport(one), model=loaded, explain=explain).iloc[0]  # checked above: not again
     values = {k: v for k, v in one.iloc[0].items() if not is_missing(v)}
-    return build_report(row, loaded.metadata, values)
+    curve, horizon = patient_curve(loaded, ValidationReport(one))
+    return build_report(row, loaded.metadata, values, curve=curve, horizon=horizon)
+
+
+def curve_horizon(model: LoadedModel) -> float | None:
+    """The longest time (months) the model's training follow-up supports; None for a model without a curve."""
+    if not getattr(model, "has_curve", False):
+        return None
+    return float(model.model.baseline.horizon)
+
+
+def patient_curve(model: LoadedModel, patients: Any) -> tuple[pd.DataFrame | None, float | None]:
+    """The curve the report draws, read every quarter month up to the horizon (and at the landmarks), with the
+    horizon; ``(None, None)`` for a model without a curve (the report then says so).
+
+    Examples
+    --------
+    >>> curve, horizon = patient_curve(load_model("public"), {"patient_id": "p1"})  # doctest: +SKIP
+    """
+    horizon = curve_horizon(model)
+    if horizon is None:
+        return None, None
+    return model.curve(patients, times=report_curve_times(horizon)), horizon
 
 
 def patient_report(model: str | os.PathLike | LoadedModel, source: Any, patient_id: str, out: str | os.PathLike,

@@ -6,7 +6,8 @@ access log names only the method, path and status. Only ``icipredict serve`` imp
 so ``icipredict --help`` never loads Flask.
 
 Routes: ``GET /`` and ``POST /`` (form), ``POST /upload`` (CSV / Parquet / Excel table),
-``POST /invocations`` (MLflow scoring-server JSON), ``GET /ping`` and ``GET /version``.
+``POST /invocations`` (MLflow scoring-server JSON; ``params.curve_times`` or ``?curve_times=3,6,12``
+adds each patient's progression-free curve as ``curve``), ``GET /ping`` and ``GET /version``.
 """
 
 from __future__ import annotations
@@ -41,10 +42,13 @@ from icipredict.io.table import read_table_bytes
 from icipredict.model.metadata import ModelMetadata
 from icipredict.report.content import REPORT_EXPLAIN, build_report
 from icipredict.report.html import report_fragment
+from icipredict.report.patient import patient_curve
 from icipredict.table.schema import COLUMNS, PREDICTORS, ColumnSpec
+from icipredict.serve.curve_times import parse_curve_times
 from icipredict.serve.predict import DEFAULT_MAX_ROWS, MAX_EXPLAIN, MAX_ROWS_ENV, explain_error, is_explain, request_limit
 
 __all__ = ["create_app", "serve", "render_result", "form_sections", "patient_from_form", "parse_invocation",
+           "parse_scoring_request", "Invocation",
            "host_warning", "Field", "ServeError", "MAX_ROWS_ENV", "MAX_BYTES_ENV"]
 
 #: Byte limit of one request body (JSON, CSV or uploaded file); the row limit is serving.MAX_ROWS_ENV, which
@@ -207,7 +211,8 @@ def _cell(value: Any) -> str:
 
 
 def render_result(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
-                  patient: Mapping[str, Any] | None = None) -> Markup:
+                  patient: Mapping[str, Any] | None = None, *, curve: pd.DataFrame | None = None,
+                  horizon: float | None = None) -> Markup:
     """The HTML of one patient's result: the patient report's fragment (:mod:`icipredict.report.html`).
 
     The same report ``icipredict explain --out report.html`` writes: the probability with its 90 %
@@ -223,6 +228,9 @@ def render_result(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
         The model's metadata (thresholds, calibration curve, TIME numbering and rates).
     patient : mapping, optional
         The patient's canonical values (the TMB assay is shown beside the TMB).
+    curve, horizon : DataFrame and float, optional
+        The patient's progression-free curve and the model's horizon
+        (:func:`icipredict.report.patient.patient_curve`), for a model with a curve.
 
     Returns
     -------
@@ -235,7 +243,7 @@ def render_result(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
     >>> 'id="probability"' in render_result(row, model.metadata)
     True
     """
-    return Markup(report_fragment(build_report(row, metadata, patient)))
+    return Markup(report_fragment(build_report(row, metadata, patient, curve=curve, horizon=horizon)))
 
 
 def _csv(result: pd.DataFrame) -> str:
@@ -327,13 +335,56 @@ def _too_many(n: int, max_rows: int) -> str:
 def _explain_param(params: Any) -> int:
     if not isinstance(params, dict):
         raise _InvalidRequest(f"params: expected an object such as {{\"explain\": 3}}. Got {_json_kind(params)} instead.")
-    unknown = sorted(set(params) - {"explain"})
+    unknown = sorted(set(params) - {"explain", "curve_times"})
     if unknown:
-        raise _InvalidRequest(f"params: expected only 'explain'. Got {trim(unknown)} instead.")
+        raise _InvalidRequest(f"params: expected only 'explain' and 'curve_times'. Got {trim(unknown)} instead.")
     k = params.get("explain", 0)
     if not is_explain(k):
         raise _InvalidRequest(explain_error("params.explain", trim(json.dumps(k))))
     return k
+
+
+def _curve_param(params: Any, query: str | None) -> tuple[float, ...] | None:
+    """``params.curve_times`` (a JSON list of months) or the query's ``curve_times=3,6,12``; None when neither."""
+    given = params.get("curve_times") if isinstance(params, dict) else None
+    if given is not None and query is not None:
+        raise _InvalidRequest("curve_times: expected it once, in params or in the query string. Got both instead.")
+    try:
+        if given is not None:
+            return parse_curve_times(given, "params.curve_times")
+        return None if query is None else parse_curve_times(query, "curve_times")
+    except ValueError as exc:
+        raise _InvalidRequest(trim(str(exc), 6 * _TRIM)) from None
+
+
+@dataclass
+class Invocation:
+    """A parsed ``/invocations`` request: the patients, ``explain`` and the curve's months (None: no curve)."""
+
+    frame: pd.DataFrame
+    explain: int = 0
+    curve_times: tuple[float, ...] | None = None
+
+
+def parse_scoring_request(body: bytes, mimetype: str = "application/json", *, max_rows: int = DEFAULT_MAX_ROWS,
+                          curve_query: str | None = None) -> Invocation:
+    """:func:`parse_invocation` with the progression-free curve's times: ``params.curve_times`` (a JSON list of
+    months) or ``curve_query``, the query string's ``curve_times`` (``3,6,12,24``, for a CSV body too).
+
+    Examples
+    --------
+    >>> parse_scoring_request(b'{"inputs": [{"patient_id": "a"}], "params": {"curve_times": [6, 12]}}').curve_times
+    (6.0, 12.0)
+    """
+    params: Any = None
+    if mimetype != "text/csv":
+        try:
+            payload = json.loads(body)
+            params = payload.get("params") if isinstance(payload, dict) else None
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            pass  # parse_invocation says what is wrong with the body
+    frame, explain = parse_invocation(body, mimetype, max_rows=max_rows)
+    return Invocation(frame, explain, _curve_param(params, curve_query))
 
 
 def parse_invocation(body: bytes, mimetype: str = "application/json", *,
@@ -342,7 +393,8 @@ def parse_invocation(body: bytes, mimetype: str = "application/json", *,
 
     JSON with exactly one of ``dataframe_records``, ``dataframe_split``, ``instances`` or
     ``inputs`` (records, or an object of column lists), and optionally ``params``
-    (``{"explain": k}``); or a CSV table when ``mimetype`` is ``text/csv``.
+    (``{"explain": k, "curve_times": [3, 6, 12, 24]}``; :func:`parse_scoring_request` reads the
+    curve's times); or a CSV table when ``mimetype`` is ``text/csv``.
 
     Raises
     ------
@@ -385,6 +437,20 @@ def parse_invocation(body: bytes, mimetype: str = "application/json", *,
     if len(frame) == 0:
         raise _InvalidRequest("expected at least one patient. Got an empty list instead.")
     return frame, explain
+
+
+def _curve_answer(loaded: Any, call: Invocation) -> dict[str, Any]:
+    """The response's ``curve`` (one record per patient and time; null beyond the horizon) and, when a time lies
+    beyond the horizon, ``warnings`` saying so."""
+    import warnings
+
+    from icipredict.exceptions import InputWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)
+        curve = icipredict.predict_curve(call.frame, model=loaded, times=call.curve_times)
+    said = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, InputWarning)))
+    return {"curve": _records(curve), **({"warnings": said} if said else {})}
 
 
 # -- the application -----------------------------------------------------------------------------
@@ -457,10 +523,12 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
         try:
             patient = patient_from_form(values)
             result = icipredict.predict(patient, model=loaded, explain=REPORT_EXPLAIN)
+            curve, horizon = patient_curve(loaded, patient)
         except InvalidPatientData as exc:
             by_field, general = _errors_by_field(exc, ("patient_id", *PREDICTORS))
             return page(400, values=values, field_errors=by_field, form_errors=general)
-        return page(values=values, result=render_result(result.iloc[0], loaded.metadata, patient))
+        return page(values=values, result=render_result(result.iloc[0], loaded.metadata, patient, curve=curve,
+                                                        horizon=horizon))
 
     @app.post("/upload")
     def upload():
@@ -487,11 +555,19 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
     @app.post("/invocations")
     def invocations():
         try:
-            frame, explain = parse_invocation(request.get_data(cache=False), request.mimetype, max_rows=max_rows)
-            result = icipredict.predict(frame, model=loaded, explain=explain)
+            call = parse_scoring_request(request.get_data(cache=False), request.mimetype, max_rows=max_rows,
+                                         curve_query=request.args.get("curve_times"))
+            if call.curve_times is not None and not loaded.has_curve:
+                return bad_request(f"curve_times: model {loaded.version} has no progression-free curve (it predicts "
+                                   "durable benefit at 6 months only); expected a request without curve_times. Got "
+                                   "curve_times instead.")
+            result = icipredict.predict(call.frame, model=loaded, explain=call.explain)
+            answer: dict[str, Any] = {"predictions": _records(result)}
+            if call.curve_times is not None:
+                answer.update(_curve_answer(loaded, call))
         except InvalidPatientData as exc:
             return bad_request(_error_message(exc))
-        body = json.dumps({"predictions": _records(result)}, allow_nan=False)
+        body = json.dumps(answer, allow_nan=False)
         return Response(body, mimetype="application/json")
 
     @app.get("/ping")

@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "predict": "icipredict.serve.predict",
+    "predict_curve": "icipredict.serve.predict",
     "load_model": "icipredict.serve.predict",
     "model_uri": "icipredict.serve.predict",
     "train": "icipredict.fitting.training",
@@ -41,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from icipredict.io.synthetic import synthetic_cohort
     from icipredict.table.schema import check_patients, validate_patients
     from icipredict.evaluation.saved import evaluate
-    from icipredict.serve.predict import load_model, model_uri, predict
+    from icipredict.serve.predict import load_model, model_uri, predict, predict_curve
     from icipredict.report.patient import patient_report
     from icipredict.fitting.training import train
     from icipredict.fitting.updating import update

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from icipredict.exceptions import InvalidConfig
 from icipredict.model.features import INPUT_SETS
 from icipredict.model.metadata import BenefitThresholds, FeatureOptions
-from icipredict.table.vocab import BASELINES, CALIBRATION_METHODS, INPUT_FORMATS, LABEL_SOURCES, MODEL_NAMES
+from icipredict.table.vocab import BASELINES, CALIBRATION_METHODS, INPUT_FORMATS, LABEL_SOURCES, MODEL_NAMES, SURVIVAL_FAMILIES
 
 __all__ = ["Config", "DataSource", "load_config", "apply_overrides", "config_to_dict"]
 
@@ -74,6 +74,8 @@ class LabelConfig(_Strict):
 _SPLINE_KEYS = {"inputs": "an input set (core, extended)", "knots": "0, 3, 4 or 5", "penalty": "a number > 0"}
 _TREE_KEYS = {"xgboost": ("max_depth", "min_child_weight", "n_estimators", "learning_rate", "subsample",
                           "colsample_bytree", "reg_lambda", "monotone", "band_only_share", "mask_share"),
+              "xgboost_cox": ("max_depth", "min_child_weight", "n_estimators", "learning_rate", "subsample",
+                              "colsample_bytree", "reg_lambda", "band_only_share", "mask_share"),
               "random_forest": ("n_estimators", "min_samples_leaf", "max_features", "max_depth", "band_only_share",
                                 "mask_share")}
 
@@ -83,7 +85,12 @@ def _values(v: Any) -> list[Any]:
 
 
 class ModelConfig(_Strict):
-    """The model families compared by leave-one-study-out, each with its grid (a list is searched)."""
+    """The model families compared by leave-one-study-out, each with its grid (a list is searched).
+
+    Either the 6-month families (``spline_logistic``, ``random_forest``, ``xgboost``: a yes/no at 6
+    months) or the time-to-event ones (``spline_cox``, ``xgboost_cox``: the whole PFS curve, chosen on
+    out-of-study concordance); a config does not mix them.
+    """
 
     families: list[Literal[MODEL_NAMES]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: ["spline_logistic", "xgboost"], min_length=1)
@@ -93,21 +100,39 @@ class ModelConfig(_Strict):
         "max_depth": [1, 2], "min_child_weight": [5, 20], "n_estimators": 300, "learning_rate": 0.03,
         "monotone": True, "band_only_share": 0.25, "mask_share": 0.1})
     random_forest: dict[str, Any] = Field(default_factory=lambda: {"min_samples_leaf": [10, 30]})
+    spline_cox: dict[str, Any] = Field(default_factory=lambda: {
+        "inputs": ["core", "extended"], "knots": [0, 3], "penalty": [0.003, 0.01, 0.03, 0.1, 0.3]})
+    xgboost_cox: dict[str, Any] = Field(default_factory=lambda: {
+        "max_depth": [1, 2], "min_child_weight": [5, 20], "n_estimators": 300, "learning_rate": 0.03,
+        "band_only_share": 0.25, "mask_share": 0.1})
 
-    @field_validator("spline_logistic")
+    @model_validator(mode="after")
+    def _one_outcome(self) -> "ModelConfig":
+        kinds = {f in SURVIVAL_FAMILIES for f in self.families}
+        if len(kinds) > 1:
+            raise ValueError(f"families {self.families} mix 6-month families with time-to-event ones "
+                             f"({', '.join(SURVIVAL_FAMILIES)}); expected one kind")
+        return self
+
+    @property
+    def survival(self) -> bool:
+        """True when the families are the time-to-event ones."""
+        return self.families[0] in SURVIVAL_FAMILIES
+
+    @field_validator("spline_logistic", "spline_cox")
     @classmethod
-    def _spline_grid(cls, v: dict[str, Any]) -> dict[str, Any]:
+    def _spline_grid(cls, v: dict[str, Any], info) -> dict[str, Any]:
         for key, values in v.items():
             if key not in _SPLINE_KEYS:
-                raise ValueError(f"unknown spline_logistic setting {key!r}; expected {sorted(_SPLINE_KEYS)}")
+                raise ValueError(f"unknown {info.field_name} setting {key!r}; expected {sorted(_SPLINE_KEYS)}")
             for x in _values(values):
                 ok = (x in INPUT_SETS if key == "inputs" else x in (0, 3, 4, 5) if key == "knots"
                       else isinstance(x, (int, float)) and x > 0)
                 if not ok:
-                    raise ValueError(f"spline_logistic.{key} must be {_SPLINE_KEYS[key]}, got {x!r}")
+                    raise ValueError(f"{info.field_name}.{key} must be {_SPLINE_KEYS[key]}, got {x!r}")
         return v
 
-    @field_validator("xgboost", "random_forest")
+    @field_validator("xgboost", "random_forest", "xgboost_cox")
     @classmethod
     def _tree_grid(cls, v: dict[str, Any], info) -> dict[str, Any]:
         unknown = sorted(set(v) - set(_TREE_KEYS[info.field_name]))
@@ -116,7 +141,8 @@ class ModelConfig(_Strict):
         return v
 
     def grids(self) -> dict[str, dict[str, list[Any]]]:
-        return {"spline_logistic": self.spline_logistic, "xgboost": self.xgboost, "random_forest": self.random_forest}
+        return {"spline_logistic": self.spline_logistic, "xgboost": self.xgboost, "random_forest": self.random_forest,
+                "spline_cox": self.spline_cox, "xgboost_cox": self.xgboost_cox}
 
 
 class CalibrationConfig(_Strict):

@@ -27,6 +27,12 @@ PD-L1 and TMB; other TIL measures (stromal %, CD8 IHC, RNA immune scores), cut a
 thresholds, carry the same effect as H&E density >= 250 cells/mm2; TIL-high patients make up half
 of a cohort (``centre`` = 0.5: the prevalence in Rakaee's cohorts could not be retrieved), so an
 unknown TIL status contributes nothing.
+
+In a time-to-event model (:mod:`icipredict.model.survival`) no conversion is needed: under
+proportional hazards the adjusted HR is the TIL term's effect on the log relative hazard itself
+(:func:`til_prior_log_hr`: log HR -0.262, SE 0.071, pooled as above), with the same assumptions
+about the covariates, the other TIL measures and the TIL-high share; the reference 6-month rate of
+step 3 drops out.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import numpy as np
 from scipy.stats import norm
 
 __all__ = ["RAKAEE_2023", "REFERENCE_DCB_TIL_LOW", "TIL_CENTRE", "hr_to_log_odds_ratio", "pooled_log_hr",
-           "til_prior"]
+           "til_prior", "til_prior_log_hr", "TIL_HR_ASSUMPTION"]
 
 #: The two cohorts of Rakaee et al., JAMA Oncol 2023: adjusted PFS hazard ratio of TIL-high, P value.
 RAKAEE_2023: dict[str, dict[str, float]] = {
@@ -81,3 +87,23 @@ def hr_to_log_odds_ratio(log_hr: float, se_log_hr: float, s_low: float = REFEREN
 def til_prior() -> tuple[float, float]:
     """The TIL term's prior: mean and SD of the log odds ratio of durable benefit for TIL-high."""
     return hr_to_log_odds_ratio(*pooled_log_hr())
+
+
+def til_prior_log_hr() -> tuple[float, float]:
+    """The TIL term's prior in a time-to-event model: mean and SD of the log hazard ratio of progression
+    for TIL-high (proportional hazards: the pooled adjusted HR applies as it is).
+
+    >>> [round(v, 3) for v in til_prior_log_hr()]
+    [-0.262, 0.071]
+    """
+    return pooled_log_hr()
+
+
+#: The assumption the time-to-event model's TIL term rests on, for the model card.
+TIL_HR_ASSUMPTION = (
+    "In the time-to-event model the TIL term is a log hazard ratio: the pooled adjusted HR of Rakaee et al. "
+    "(JAMA Oncol 2023; 0.71 discovery, 0.80 validation; pooled log HR {beta:.3f}, SE {se:.3f}) applies directly "
+    "under proportional hazards, so TIL-high multiplies the patient's hazard of progression by {hr:.2f} at every "
+    "time and S_high(t) = S_low(t) ** {hr:.2f}; no reference 6-month rate is needed (a hazard ratio is not an odds "
+    "ratio: the 6-month model converts it with one). The HR was adjusted for the paper's covariates and is assumed "
+    "to carry over to a model that also conditions on PD-L1 and TMB.")

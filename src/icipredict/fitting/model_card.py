@@ -16,6 +16,7 @@ from icipredict.clinical.assays import TMB_SCALE_SOURCES, TMB_TO_PANEL_SCALE
 from icipredict.clinical.evidence import RAKAEE_2023, REFERENCE_DCB_TIL_LOW, pooled_log_hr
 from icipredict.clinical.til import DEFAULT_TIL_CUTOFFS
 from icipredict.evaluation import format_metrics_markdown
+from icipredict.table.vocab import DCB_MONTHS
 
 if TYPE_CHECKING:  # pragma: no cover
     from icipredict.fitting.training import TrainingResult
@@ -43,17 +44,26 @@ def _table(metrics: pd.DataFrame, scheme: str, subset: str = "all", columns=_COL
     return format_metrics_markdown(part, columns=columns)
 
 
+def _criteria(frame: pd.DataFrame) -> tuple[str, str, str, str]:
+    """The loss and the ranking measure selection used: (column, name) each; the time-to-event families
+    are scored on the integrated Brier score and the within-study concordance."""
+    if "integrated_brier" in frame.columns:
+        return "integrated_brier", "integrated Brier", "c_index", "C"
+    return "log_loss", "log-loss", "auc", "AUC"
+
+
 def _selection_table(scores: list[dict], top: int = 3) -> list[str]:
     frame = pd.DataFrame(scores)
     if frame.empty:
         return ["_no candidates were scored_"]
-    lines = ["| family | candidate (best of the family first) | calibration | log-loss | AUC | slope |",
+    loss, loss_name, rank, rank_name = _criteria(frame)
+    lines = [f"| family | candidate (best of the family first) | calibration | {loss_name} | {rank_name} | slope |",
              "|---|---|---|---:|---:|---:|"]
-    for family, part in frame.sort_values("log_loss").groupby("family", sort=False):
+    for family, part in frame.sort_values(loss).groupby("family", sort=False):
         for _, r in part.head(top).iterrows():
             mark = " **(selected)**" if r.get("selected") else ""
-            lines.append(f"| {family} | {r['label']}{mark} | {r['calibration']} | {r['log_loss']:.4f} | "
-                         f"{r['auc']:.3f} | {r['slope']:.2f} |")
+            lines.append(f"| {family} | {r['label']}{mark} | {r['calibration']} | {r[loss]:.4f} | "
+                         f"{r[rank]:.3f} | {r['slope']:.2f} |")
     return lines
 
 
@@ -61,19 +71,62 @@ def _family_summary(scores: list[dict]) -> str:
     frame = pd.DataFrame(scores)
     if frame.empty or frame["family"].nunique() < 2:
         return ""
-    best = frame.sort_values("log_loss").groupby("family").first()
-    order = best.sort_values("log_loss")
+    loss, loss_name, rank, rank_name = _criteria(frame)
+    best = frame.sort_values(loss).groupby("family").first()
+    order = best.sort_values(loss)
     first, second = order.index[0], order.index[1]
-    return (f"Best of each family by out-of-study log-loss: {first} {order.loc[first, 'log_loss']:.4f} (AUC "
-            f"{order.loc[first, 'auc']:.3f}) against {second} {order.loc[second, 'log_loss']:.4f} (AUC "
-            f"{order.loc[second, 'auc']:.3f}): {first} better by {order.loc[second, 'log_loss'] - order.loc[first, 'log_loss']:.4f} "
-            "in log-loss.")
+    return (f"Best of each family by out-of-study {loss_name}: {first} {order.loc[first, loss]:.4f} ({rank_name} "
+            f"{order.loc[first, rank]:.3f}) against {second} {order.loc[second, loss]:.4f} ({rank_name} "
+            f"{order.loc[second, rank]:.3f}): {first} better by {order.loc[second, loss] - order.loc[first, loss]:.4f} "
+            f"in {loss_name}.")
+
+
+def _curve_lines(meta) -> list[str]:
+    """What the PFS curve of a time-to-event model rests on (empty for a 6-month model)."""
+    c = meta.curve
+    if c is None:
+        return []
+    return [
+        "## The PFS curve",
+        f"Each patient's progression-free survival curve S(t) = exp(-H0(t) exp(lp)): a Cox model "
+        f"({meta.estimator.name}) with a Breslow baseline H0; p_durable_benefit is S({DCB_MONTHS:g}), so that "
+        "p_pfs_3m >= p_durable_benefit >= p_pfs_12m >= p_pfs_24m for every patient, and "
+        "p_secondary_resistance_24m = 1 - S(24) / S(6). The 90% band of every value is the curve at the linear "
+        "predictor's interval (the same sources as p_low / p_high).",
+        "",
+        f"- fitted on {c.n_patients} patients with PFS: {c.n_events} progressed or died, {c.n_censored} censored "
+        f"(counted with their follow-up; {c.n_censored_before_6} of them censored before {DCB_MONTHS:g} months, "
+        "whom the 6-month yes/no leaves out)",
+        f"- {c.n_dcb_only} patients with a durable-benefit label and no PFS: {c.dcb_only_use}",
+        f"- horizon: {c.horizon:.1f} months, the last event time with at least {c.min_at_risk} training patients at "
+        "risk; beyond it the curve is not reported (empty, with a warning), nor a median it does not reach",
+        "- assumption: proportional hazards (each input multiplies the hazard by the same factor at every time)",
+        f"- TIL: {c.til_conversion}",
+        "",
+    ]
 
 
 def _til_lines(meta) -> list[str]:
     t = meta.til_term
     log_hr, se = pooled_log_hr()
     cohorts = "; ".join(f"{k} n={v['n']}: HR {v['hr']} (P = {v['p']})" for k, v in RAKAEE_2023.items())
+    if meta.curve is not None:
+        lines = [
+            f"Linear predictor (log relative hazard of progression) + beta x (TIL positive - {t.centre:g}); 0 when "
+            "no TIL measure is given.",
+            "",
+            f"- beta = {t.beta:.3f} (SE {t.se:.3f}; HR {np.exp(t.beta):.2f}), source: {t.source}; {t.note}.",
+            f"- Prior: Rakaee et al., JAMA Oncol 2023 (PMC9673028), anti-PD-(L)1 monotherapy, TIL-high = "
+            f">= 250 TIL cells/mm2 on H&E, adjusted PFS hazard ratios "
+            + "; ".join(f"{k} n={v['n']}: HR {v['hr']} (P = {v['p']})" for k, v in RAKAEE_2023.items())
+            + f". SEs from the P values, inverse-variance pooled: log HR {log_hr:.3f} (SE {se:.3f}).",
+            "- Conversion: none. " + meta.curve.til_conversion,
+            "- Assumptions: proportional hazards; no PD-L1 x TIL interaction; every TIL measure, cut at its own "
+            f"threshold, carries the same effect; TIL-high patients are {t.centre:.0%} of a cohort.",
+            "- TIL measures and cut-offs: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_TIL_CUTOFFS.items())
+            + " (sources in icipredict.clinical.til).",
+        ]
+        return lines + _time_class_lines(meta)
     lines = [
         f"Log-odds of durable benefit + beta x (TIL positive - {t.centre:g}); 0 when no TIL measure is given.",
         "",
@@ -91,6 +144,11 @@ def _til_lines(meta) -> list[str]:
         "- TIL measures and cut-offs: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_TIL_CUTOFFS.items())
         + " (sources in icipredict.clinical.til).",
     ]
+    return lines + _time_class_lines(meta)
+
+
+def _time_class_lines(meta) -> list[str]:
+    lines: list[str] = []
     if meta.time_class_rates:
         lines += ["", "Durable benefit by (PD-L1, TIL) in the training data:", "",
                   "| class | n | durable benefit |", "|---|---:|---:|"]
@@ -141,8 +199,11 @@ def model_card(result: "TrainingResult") -> str:
         "## Model",
         f"- selected: {meta.estimator.label}; calibration '{meta.calibrator.method}' (a = {meta.calibrator.a:.3f}, "
         f"b = {meta.calibrator.b:.3f}); selection by {sel.scheme if sel else 'n/a'}",
-        "- selection rule: log-loss within one SE of the best, then AUC within 0.01, then an out-of-study slope "
-        ">= 0.9, then the simplest (icipredict.fitting.selection)",
+        ("- selection rule: integrated Brier score (PFS, inverse-probability-of-censoring weights) within one SE of "
+         "the best, then Harrell's C (within study) within 0.01, then an out-of-study Cox slope >= 0.9, then the "
+         "simplest (icipredict.fitting.survival)" if meta.curve is not None else
+         "- selection rule: log-loss within one SE of the best, then AUC within 0.01, then an out-of-study slope "
+         ">= 0.9, then the simplest (icipredict.fitting.selection)"),
         f"- TIL term: beta = {meta.til_term.beta:.3f} (SE {meta.til_term.se:.3f}, {meta.til_term.source})",
         f"- benefit groups (likelihood of durable benefit): low < {cfg.benefit_groups.low:g} <= intermediate < "
         f"{cfg.benefit_groups.high:g} <= high",
@@ -155,6 +216,7 @@ def model_card(result: "TrainingResult") -> str:
         "",
         _family_summary(meta.selection),
         "",
+        *_curve_lines(meta),
         "## Training data",
         f"- {train.n_evaluable} evaluable patients ({train.n_durable_benefit} durable benefit), "
         f"cohorts: {', '.join(train.cohorts)}",

@@ -41,7 +41,7 @@ from icipredict.clinical.evidence import TIL_CENTRE, til_prior
 from icipredict.evaluation.metrics import calibration_slope_intercept, dersimonian_laird, log_loss_each, roc_auc
 from icipredict.model.features import INPUT_SETS
 from icipredict.model.metadata import FeatureOptions, TilTerm, Uncertainty
-from icipredict.model.models import FAMILY_RANK, IciModel, fit_calibrator, make_base, prepare, sigmoid
+from icipredict.model.models import FAMILY_RANK, SPLINE_FAMILIES, IciModel, fit_calibrator, make_base, prepare, sigmoid
 from icipredict.progress import progress_iter
 from icipredict.table.vocab import CALIBRATION_METHODS
 
@@ -72,7 +72,7 @@ class Candidate:
 
     def base_params(self) -> dict[str, Any]:
         p = self.settings
-        if self.family == "spline_logistic":
+        if self.family in SPLINE_FAMILIES:
             p["inputs"] = INPUT_SETS[p["inputs"]]
         return p
 

@@ -138,14 +138,14 @@ def pyfunc_signature():
     naming anyone, and quote the request's rows in its message. ``patient_id`` is optional to
     MLflow for the same reason: the package's own check names the missing column. The outputs are
     :data:`icipredict.table.vocab.OUTPUT_COLUMNS` (what ``predict`` returns): the probabilities (``p_*``)
-    as doubles, the rest as text.
+    and the median PFS months (``median_*``) as doubles, the rest as text.
     """
     from mlflow.models import ModelSignature
     from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
 
     inputs = [ColSpec(AnyType(), name, required=False)
               for name, spec in COLUMNS.items() if spec.role in ("id", "predictor")]
-    outputs = [ColSpec("double" if name.startswith("p_") else "string", name) for name in OUTPUT_COLUMNS]
+    outputs = [ColSpec("double" if name.startswith(("p_", "median_")) else "string", name) for name in OUTPUT_COLUMNS]
     params = ParamSchema([ParamSpec("explain", "long", 0)])
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)
 

@@ -32,18 +32,21 @@ from icipredict import __version__
 from icipredict.clinical.assays import tmb_assay_kind
 from icipredict.clinical.mutations import DRIVER_COLUMNS
 from icipredict.clinical.outcomes import benefit_label, binary_target
+from icipredict.clinical.evidence import TIL_HR_ASSUMPTION
 from icipredict.clinical.til import TIL_MEASURES
 from icipredict.clinical.time_class import describe_pair, time_status_pair
 from icipredict.config import Config, config_to_dict, load_config
 from icipredict.evaluation import (MODEL_COLUMN, calibration_curve_table, compare_scores, decision_curve,
                                    format_metrics_markdown, sensitivity_specificity)
 from icipredict.evaluation.saved import comparison_frame, not_evaluable_counts
-from icipredict.exceptions import InvalidConfig, InvalidPatientData
+from icipredict.exceptions import InvalidConfig, InvalidPatientData, Problem
 from icipredict.model.bundle import check_bundle_target, save_bundle
 from icipredict.fitting.sources import LoadedSources, load_sources
 from icipredict.model.metadata import (CohortCounts, DataSummary, EstimatorSpec, LabelRule, ModelMetadata, Signal,
-                                 TrainingProfile, ValueRange)
+                                 SurvivalCurve, TrainingProfile, ValueRange)
 from icipredict.fitting.model_card import model_card
+from icipredict.fitting.survival import fit_final_survival, internal_external_survival, select_survival
+from icipredict.model.survival import check_outcomes
 from icipredict.model.models import IciModel
 from icipredict.plots import training_figures
 from icipredict.progress import Progress, progress_iter
@@ -52,12 +55,13 @@ from icipredict.fitting.selection import (Candidate, IECVResult, Selection, cand
                                   select_model)
 from icipredict.fitting.tracking import log_training_run, open_store
 from icipredict.evaluation.uncertainty import interval_checks
-from icipredict.table.vocab import BENEFIT_GROUPS
+from icipredict.table.vocab import BENEFIT_GROUPS, DCB_MONTHS
 
 __all__ = ["TrainingResult", "train", "label_patients", "training_profile", "Progress", "ESTIMATOR_FILES"]
 
 #: Where each family's fitted state goes in a bundle (all pickle-free).
-ESTIMATOR_FILES = {"spline_logistic": "estimator.json", "xgboost": "estimator.ubj", "random_forest": "estimator.skops"}
+ESTIMATOR_FILES = {"spline_logistic": "estimator.json", "xgboost": "estimator.ubj", "random_forest": "estimator.skops",
+                   "spline_cox": "estimator.json", "xgboost_cox": "estimator.ubj"}
 
 
 @dataclass
@@ -84,12 +88,58 @@ class TrainingResult:
 
 @dataclass
 class _Labelled:
-    """Evaluable training patients, their 0/1 target, and the labels of every patient."""
+    """Evaluable training patients, their 0/1 target, and the labels of every patient; for the time-to-event
+    families also the patients with a PFS time and event flag (``pfs``) and how many of each kind."""
 
     rows: pd.DataFrame
     y: np.ndarray
     labels: pd.Series
     n_not_evaluable: dict[str, int]
+    pfs: pd.DataFrame | None = None
+    pfs_counts: dict[str, int] = field(default_factory=dict)
+
+
+#: How patients with a durable-benefit label and no PFS are used by the time-to-event families.
+DCB_ONLY_USE = ("excluded from the Cox fit (a yes/no at 6 months is interval information the partial likelihood "
+                "cannot use without a time) and counted; scored with the 6-month metrics like every evaluable patient")
+
+
+def _pfs_patients(patients: pd.DataFrame, labels: pd.Series, say: Callable[[str], None]) -> tuple[pd.DataFrame, dict]:
+    """The patients a time-to-event model is fitted on, checked; the counts the model card reports.
+
+    Raises InvalidPatientData for a bad PFS value (naming patient, column and value), and for a study whose
+    PFS has no event or whose patients are all censored before 6 months.
+    """
+    has_time = patients["pfs_months"].notna().to_numpy()
+    has_event = patients["pfs_event"].notna().to_numpy()
+    ids = patients["patient_id"].astype(str).to_numpy()
+    check_outcomes(patients["pfs_months"], patients["pfs_event"], ids)
+    bad = np.flatnonzero(has_event & ~has_time)
+    if bad.size:
+        raise InvalidPatientData(
+            f"PFS outcome: patient {ids[bad[0]]}: pfs_months expected a PFS time beside pfs_event. Got empty instead"
+            + (f" (and {bad.size - 1} more)" if bad.size > 1 else "") + ".",
+            [Problem(ids[i], "pfs_months", "a PFS time beside pfs_event", "empty") for i in bad])
+    pfs = patients.loc[has_time].reset_index(drop=True)
+    for study, part in pfs.groupby("cohort", sort=True):
+        t, e = part["pfs_months"].to_numpy(float), part["pfs_event"].to_numpy(float)
+        if e.sum() == 0:
+            raise InvalidPatientData(f"study {study}: pfs_event expected some progression events among its "
+                                     f"{len(part)} patients with PFS. Got none (everyone censored) instead; a "
+                                     "time-to-event model cannot learn from it: remove the study or its PFS.")
+        if not ((t >= DCB_MONTHS) | (e == 1)).any():
+            raise InvalidPatientData(f"study {study}: pfs_months expected some patients followed to "
+                                     f"{DCB_MONTHS:g} months or progressing. Got everyone censored before "
+                                     f"{DCB_MONTHS:g} months ({len(part)} patients, longest {t.max():g}) instead.")
+    dcb_only = (~has_time) & (labels.to_numpy() != "not_evaluable")
+    time, event = pfs["pfs_months"].to_numpy(float), pfs["pfs_event"].to_numpy(float)
+    counts = {"n_patients": int(len(pfs)), "n_events": int(event.sum()), "n_censored": int((event == 0).sum()),
+              "n_censored_before_6": int(((event == 0) & (time < DCB_MONTHS)).sum()),
+              "n_dcb_only": int(dcb_only.sum()), "n_no_outcome": int(((~has_time) & ~dcb_only).sum())}
+    say(f"{counts['n_patients']} patients with PFS ({counts['n_events']} progressed, {counts['n_censored']} censored, "
+        f"{counts['n_censored_before_6']} of them before {DCB_MONTHS:g} months: all fitted with their follow-up); "
+        f"{counts['n_dcb_only']} with a durable-benefit label and no PFS: {DCB_ONLY_USE}")
+    return pfs, counts
 
 
 def label_patients(patients: pd.DataFrame, config: Config) -> tuple[pd.Series, pd.Series]:
@@ -158,7 +208,17 @@ def _label(patients: pd.DataFrame, config: Config, say: Callable[[str], None]) -
 
 
 def _select_and_fit(rows: pd.DataFrame, y: np.ndarray, candidates: list[Candidate], config: Config,
-                    say: Callable[[str], None] = lambda m: None) -> tuple[Selection, IciModel]:
+                    say: Callable[[str], None] = lambda m: None, pfs: pd.DataFrame | None = None
+                    ) -> tuple[Selection, IciModel]:
+    if pfs is not None:  # the time-to-event families: fitted on everyone with PFS
+        time, event = pfs["pfs_months"].to_numpy(float), pfs["pfs_event"].to_numpy(float)
+        sel = select_survival(pfs, time, event, candidates, options=config.features,
+                              calibrations=list(config.calibration.methods), min_group_n=config.selection.min_group_n,
+                              folds=config.selection.folds, seed=config.seed, progress=say)
+        model = fit_final_survival(sel, pfs, time, event, options=config.features, seed=config.seed,
+                                   til_prior_on=config.til.prior != "none", til_min_patients=config.til.min_patients,
+                                   level=config.uncertainty.level)
+        return sel, model  # type: ignore[return-value]
     sel = select_model(rows, y, candidates, options=config.features, calibrations=list(config.calibration.methods),
                        min_group_n=config.selection.min_group_n, folds=config.selection.folds, seed=config.seed,
                        progress=say)
@@ -172,6 +232,13 @@ def _internal_external(data: _Labelled, candidates: list[Candidate], config: Con
                        say: Callable[[str], None]) -> IECVResult | None:
     if not config.evaluation.internal_external or data.rows["cohort"].nunique() < 2:
         return None
+    if data.pfs is not None:
+        return internal_external_survival(data.rows, data.y, data.pfs, candidates, options=config.features,
+                                          calibrations=list(config.calibration.methods),
+                                          min_group_n=config.selection.min_group_n, folds=config.selection.folds,
+                                          seed=config.seed, til_prior_on=config.til.prior != "none",
+                                          til_min_patients=config.til.min_patients, level=config.uncertainty.level,
+                                          progress=say)
     return internal_external(data.rows, data.y, candidates, options=config.features,
                              calibrations=list(config.calibration.methods), min_group_n=config.selection.min_group_n,
                              folds=config.selection.folds, seed=config.seed, til_prior_on=config.til.prior != "none",
@@ -200,7 +267,11 @@ def _cross_validate(data: _Labelled, candidates: list[Candidate], config: Config
                            unit="folds", total=folds)
     for k, (tr, te) in enumerate(splits, start=1):
         say(f"pooled cross-validation fold {k}/{folds}: selecting and fitting on {len(tr)}, testing on {len(te)}")
-        _, m = _select_and_fit(rows.iloc[tr].reset_index(drop=True), y[tr], candidates, config)
+        pfs = None
+        if data.pfs is not None:  # every PFS patient but the fold's test patients
+            held = set(map(str, rows["patient_id"].iloc[te]))
+            pfs = data.pfs.loc[~data.pfs["patient_id"].astype(str).isin(held)].reset_index(drop=True)
+        _, m = _select_and_fit(rows.iloc[tr].reset_index(drop=True), y[tr], candidates, config, pfs=pfs)
         p[te] = m.predict_proba(rows.iloc[te])
         fold[te] = k
         models.append(m)
@@ -322,7 +393,16 @@ def _metadata(config: Config, final: IciModel, sel: Selection, data: _Labelled, 
     spec = EstimatorSpec(name=family, file=ESTIMATOR_FILES[family], params=sel.candidate.settings,
                          label=sel.candidate.label, random_state=config.seed,
                          feature_names=list(getattr(final.base, "feature_names_", [])))
-    scores = sel.scores.sort_values("log_loss").reset_index(drop=True)
+    loss = "integrated_brier" if "integrated_brier" in sel.scores.columns else "log_loss"
+    scores = sel.scores.sort_values(loss).reset_index(drop=True)
+    curve = None
+    if final.has_curve:
+        b = final.baseline
+        beta, se = final.til_term.prior_beta, final.til_term.prior_se
+        curve = SurvivalCurve(times=b.times.tolist(), cumhaz=b.cumhaz.tolist(), horizon=b.horizon,
+                              min_at_risk=b.min_at_risk, **{k: v for k, v in data.pfs_counts.items() if k != "n_no_outcome"},
+                              dcb_only_use=DCB_ONLY_USE,
+                              til_conversion=TIL_HR_ASSUMPTION.format(beta=beta, se=se, hr=float(np.exp(beta))))
     return ModelMetadata(
         name=config.output.model_name, icipredict_version=__version__, estimator=spec,
         feature_options=config.features, calibrator=final.calibrator, til_term=final.til_term,
@@ -333,7 +413,7 @@ def _metadata(config: Config, final: IciModel, sel: Selection, data: _Labelled, 
         metrics_markdown=format_metrics_markdown(table.loc[table["subset"] == "all"]),
         calibration_cv=calibration.to_dict(orient="records"), selection=_records(scores),
         time_class_rates=_time_class_rates(data.rows, data.y, config),
-        pdl1_status_rates=_pdl1_status_rates(data.rows, data.y, config))
+        pdl1_status_rates=_pdl1_status_rates(data.rows, data.y, config), curve=curve)
 
 
 # -- the run ------------------------------------------------------------------------------------------
@@ -373,6 +453,8 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
         say(f"tracking to {uri} (from {origin})")
     sources: LoadedSources = load_sources(config, say)
     data = _label(sources.train, config, say)
+    if config.model.survival:
+        data.pfs, data.pfs_counts = _pfs_patients(sources.train, data.labels, say)
     rows, y = data.rows, data.y
     baselines, n_boot, seed = list(config.evaluation.baselines), config.evaluation.n_boot, config.seed
     candidates = candidate_grid(config.model.grids(), list(config.model.families))
@@ -396,7 +478,7 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
                                      n_not_evaluable=data.n_not_evaluable, progress=say).assign(scheme="cv"))
 
     say(f"selecting and fitting the final model on all {len(rows)} evaluable patients")
-    sel, final = _select_and_fit(rows, y, candidates, config, say)
+    sel, final = _select_and_fit(rows, y, candidates, config, say, pfs=data.pfs)
     say(f"selected {sel.candidate.label}, calibration '{sel.calibration}' ({sel.scheme})")
     if iecv is not None and iecv.models:
         final.uncertainty.checks = interval_checks(iecv.models, rows, y, config.uncertainty.level)

@@ -3,8 +3,8 @@
 Layout of a bundle directory::
 
     model.json        the typed metadata (:class:`icipredict.model.metadata.ModelMetadata`)
-    estimator.json    plain-number state                        (spline logistic regression)
-    estimator.ubj     XGBoost's native binary format            (xgboost)
+    estimator.json    plain-number state                        (spline logistic or spline Cox regression)
+    estimator.ubj     XGBoost's native binary format            (xgboost, xgboost_cox)
     estimator.skops   skops archive, loaded with scikit-learn / numpy types only (random forest)
     model_card.md     the model card
     plots/*.png       the training run's plots (optional)
@@ -270,6 +270,13 @@ def _read_estimator(path: Path, meta: ModelMetadata):
     est_file = path / meta.estimator.file
     if est_file.suffix == ".json":
         return json.loads(est_file.read_text())
+    if meta.estimator.name == "xgboost_cox":  # the time-to-event challenger: the booster itself
+        from xgboost import Booster
+
+        booster = Booster()
+        booster.load_model(str(est_file))
+        booster.set_param("nthread", 1)
+        return booster
     if meta.estimator.name == "xgboost":
         from xgboost import XGBClassifier
 

@@ -33,6 +33,7 @@ __all__ = [
     "SourceSummary",
     "DataSummary",
     "TrainingProfile",
+    "SurvivalCurve",
     "ModelMetadata",
 ]
 
@@ -225,6 +226,30 @@ class TrainingProfile(_Strict):
     loco_skipped: list[str] = Field(default_factory=list)
 
 
+class SurvivalCurve(_Strict):
+    """The PFS curve of a time-to-event model: its Breslow baseline and what it was fitted on.
+
+    ``S(t | x) = exp(-H0(t) exp(lp(x)))``, with ``H0`` the step function ``cumhaz`` at ``times``
+    (months) and ``lp`` the calibrated linear predictor plus the TIL term; reported up to ``horizon``
+    (the last event time with at least ``min_at_risk`` training patients at risk). The counts say which
+    patients the fit used: everyone with a PFS time and event flag, censored ones with their follow-up;
+    ``n_dcb_only`` patients had a durable-benefit label and no PFS (``dcb_only_use`` says how they count).
+    """
+
+    outcome: Literal["pfs"] = "pfs"
+    times: list[float]
+    cumhaz: list[float]
+    horizon: float
+    min_at_risk: int
+    n_patients: int = 0
+    n_events: int = 0
+    n_censored: int = 0
+    n_censored_before_6: int = 0
+    n_dcb_only: int = 0
+    dcb_only_use: str = ""
+    til_conversion: str = ""
+
+
 class ModelMetadata(_Strict):
     """Everything ``model.json`` holds. Counts and metrics only: never a patient row or identifier."""
 
@@ -252,3 +277,4 @@ class ModelMetadata(_Strict):
                                                         description="durable benefit / n per TIME class in training")
     pdl1_status_rates: dict[str, dict[str, int]] = Field(
         default_factory=dict, description="durable benefit / n per PD-L1 status (at the TIME cut-off) in training")
+    curve: SurvivalCurve | None = Field(None, description="time-to-event models: the PFS curve's baseline")

@@ -4,7 +4,9 @@ Families (compared by :mod:`icipredict.fitting.selection`, the simpler winning t
 
 * ``spline_logistic``: :class:`icipredict.model.glm.SplineLogistic` on :func:`~icipredict.model.features.model_inputs`;
 * ``random_forest`` and ``xgboost`` (monotone constraints from :data:`MONOTONE_DIRECTIONS`):
-  :class:`TreeModel` on :func:`~icipredict.model.features.build_features`, missing values native.
+  :class:`TreeModel` on :func:`~icipredict.model.features.build_features`, missing values native;
+* ``spline_cox`` and ``xgboost_cox``: the time-to-event families of :mod:`icipredict.model.survival`
+  (the whole PFS curve; ``p_durable_benefit`` is its S(6)).
 
 :class:`IciModel` is what a bundle holds and serving uses: a fitted base model, its calibration
 (fitted on leave-one-study-out predictions by model selection), the TIL term (a cited prior,
@@ -13,7 +15,14 @@ updated by TIL data where data have it), and what the per-patient interval is ma
 
     a * base(x) + b + beta_TIL * (til - centre)
 
-and ``p_low`` / ``p_high`` are its 90 % interval (``level``) mapped to probabilities.
+and ``p_low`` / ``p_high`` are its 90 % interval (``level``) mapped to probabilities. For a
+time-to-event model the same expression is the linear predictor (log relative hazard), the TIL term's
+``beta`` is a log hazard ratio, and every probability comes from one curve
+
+    S(t) = exp(-H0(t) * exp(lp)),   p_durable_benefit = S(6)
+
+whose 90 % band is ``S`` at ``lp -/+ z * se``: the same variance components as the 6-month model's
+interval, on the linear predictor.
 """
 
 from __future__ import annotations
@@ -30,13 +39,17 @@ from icipredict.model.features import (FEATURE_GROUPS, INPUT_SOURCES, build_feat
                                  prior_therapy)
 from icipredict.model.glm import Estimator, Inputs, SplineLogistic, sigmoid
 from icipredict.model.metadata import Calibrator, EstimatorSpec, FeatureOptions, TilTerm, Uncertainty
-from icipredict.table.vocab import BASELINES, MODEL_NAMES, PDL1_BANDS
+from icipredict.model.survival import SURVIVAL_FAMILIES, Baseline, SplineCox, check_outcomes, logit_survival
+from icipredict.table.vocab import BASELINES, CURVE_COLUMNS, CURVE_MONTHS, DCB_MONTHS, MODEL_NAMES, PDL1_BANDS
 
 __all__ = [
-    "MODEL_NAMES", "BASELINES", "MONOTONE_DIRECTIONS", "FAMILY_RANK", "TreeModel", "make_base", "base_from_saved",
+    "MODEL_NAMES", "BASELINES", "MONOTONE_DIRECTIONS", "FAMILY_RANK", "TreeModel", "XGBoostCox", "make_base", "base_from_saved",
     "prepare", "shap_values",
     "fit_calibrator", "IciModel", "baseline_scores", "loris_score", "sigmoid", "logit",
 ]
+
+#: The families whose base model reads the named model inputs (the others read the clean table).
+SPLINE_FAMILIES: tuple[str, ...] = ("spline_logistic", "spline_cox")
 
 #: Simplicity of each family (model selection prefers the lower on ties).
 FAMILY_RANK: dict[str, int] = {name: i for i, name in enumerate(MODEL_NAMES)}
@@ -196,6 +209,62 @@ class TreeModel(Estimator):
         return folded, np.asarray(base, dtype=float)
 
 
+class XGBoostCox:
+    """The challenger: XGBoost's ``survival:cox`` on the tree features, a Breslow baseline on its margin.
+
+    Wraps a :class:`~icipredict.models.TreeModel` whose booster is trained with the Cox objective
+    (labels: PFS months, negative when censored, as XGBoost expects). The margin is the log relative
+    hazard; saved in XGBoost's native format.
+    """
+
+    _estimator_type = "survival"
+
+    def __init__(self, tree):
+        self.tree = tree
+
+    def fit(self, patients: pd.DataFrame, time, event=None) -> "XGBoostCox":
+        import xgboost as xgb
+
+        time, event = check_outcomes(time, event)
+        X = build_features(self.tree._augment(patients), self.tree.options)
+        self.feature_names_ = list(X.columns)
+        params = {**_TREE_DEFAULTS["xgboost"], **(self.tree.params or {})}
+        rounds = int(params.pop("n_estimators"))
+        params.pop("n_jobs", None)
+        booster_params = {"objective": "survival:cox", "eval_metric": "cox-nloglik", "tree_method": "hist",
+                          "seed": self.tree.random_state, "nthread": 1, "eta": params.pop("learning_rate"),
+                          **params}
+        label = np.where(event == 1, time, -time)
+        dm = xgb.DMatrix(X.to_numpy(dtype=np.float32), label=label, missing=np.nan)
+        self.estimator_ = xgb.train(booster_params, dm, num_boost_round=rounds)
+        self.tree.feature_names_ = self.feature_names_
+        self.classes_ = np.array([0, 1])
+        eta = self.decision_function(patients)
+        base = Baseline.fit(eta, time, event)
+        self.baseline_times_, self.baseline_cumhaz_, self.horizon_ = base.times, base.cumhaz, base.horizon
+        return self
+
+    def features(self, patients: pd.DataFrame) -> pd.DataFrame:
+        return build_features(patients, self.tree.options).reindex(columns=self.feature_names_)
+
+    def decision_function(self, patients: pd.DataFrame) -> np.ndarray:
+        """The margin: log relative hazard (XGBoost's Cox prediction is its exponential)."""
+        X = self.features(patients).to_numpy(dtype=np.float32)
+        return np.asarray(self.estimator_.inplace_predict(X, predict_type="margin", missing=np.nan), dtype=float)
+
+    linear_predictor = decision_function
+
+    def contributions(self, patients: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """TreeSHAP on the margin, folded into model inputs; base value per patient."""
+        import xgboost as xgb
+
+        X = self.features(patients)
+        contribs = self.estimator_.predict(xgb.DMatrix(X.astype(float), missing=np.nan), pred_contribs=True)
+        frame = pd.DataFrame(contribs[:, :-1], index=patients.index, columns=self.feature_names_)
+        folded = frame.T.groupby(lambda f: TREE_FEATURE_INPUT.get(f, f), sort=False).sum().T
+        return folded, np.asarray(contribs[:, -1], dtype=float)
+
+
 def make_base(family: str, params: dict | None = None, *, options: FeatureOptions | None = None,
               random_state: int = 0) -> Estimator:
     """An unfitted base model of a family (see the module docstring).
@@ -207,8 +276,14 @@ def make_base(family: str, params: dict | None = None, *, options: FeatureOption
     if family == "spline_logistic":
         params["inputs"] = tuple(params.get("inputs", ()))
         return SplineLogistic(**params)
-    if family in ("xgboost", "random_forest"):
+    if family == "spline_cox":
+        params["inputs"] = tuple(params.get("inputs", ()))
+        return SplineCox(**params)
+    if family in ("xgboost", "random_forest", "xgboost_cox"):
         tree = {k: params.pop(k) for k in ("monotone", "band_only_share", "mask_share") if k in params}
+        if family == "xgboost_cox":  # no monotone constraints on the hazard's own direction: kept off
+            tree["monotone"] = False
+            return XGBoostCox(TreeModel("xgboost", params, options=options, random_state=random_state, **tree))
         return TreeModel(family, params, options=options, random_state=random_state, **tree)
     raise ValueError(f"family: expected one of {list(MODEL_NAMES)}. Got {family!r} instead.")
 
@@ -217,6 +292,14 @@ def base_from_saved(spec: EstimatorSpec, state: Any, options: FeatureOptions) ->
     """A fitted base model from its spec and its saved state (JSON dict or native estimator)."""
     if spec.name == "spline_logistic":
         return SplineLogistic.from_dict(state)
+    if spec.name == "spline_cox":
+        return SplineCox.from_dict(state)
+    if spec.name == "xgboost_cox":
+        base = make_base(spec.name, spec.params, options=options, random_state=spec.random_state)
+        base.estimator_ = state
+        base.feature_names_ = list(spec.feature_names)
+        base.classes_ = np.array([0, 1])
+        return base
     base = make_base(spec.name, spec.params, options=options, random_state=spec.random_state)
     base.estimator_ = state
     base.feature_names_ = list(spec.feature_names)
@@ -226,7 +309,7 @@ def base_from_saved(spec: EstimatorSpec, state: Any, options: FeatureOptions) ->
 
 def prepare(family: str, patients: pd.DataFrame, options: FeatureOptions | None = None) -> pd.DataFrame:
     """What a family's base model reads: model inputs (spline) or the clean table itself (trees)."""
-    return model_inputs(patients, options) if family == "spline_logistic" else patients
+    return model_inputs(patients, options) if family in SPLINE_FAMILIES else patients
 
 
 # -- calibration ---------------------------------------------------------------------------------------
@@ -297,7 +380,8 @@ class IciModel:
     """A fitted base model with its calibration, TIL term and interval components.
 
     ``fit_ids`` holds the patient ids that reached fitting, selection or calibration (in memory
-    only, never saved): the leakage tests check it.
+    only, never saved): the leakage tests check it. ``baseline`` is the PFS curve's Breslow baseline
+    of a time-to-event model (None otherwise: :attr:`has_curve`).
     """
 
     family: str
@@ -307,6 +391,16 @@ class IciModel:
     uncertainty: Uncertainty = field(default_factory=Uncertainty)
     options: FeatureOptions = field(default_factory=FeatureOptions)
     fit_ids: frozenset = frozenset()
+    baseline: Baseline | None = None
+
+    @property
+    def has_curve(self) -> bool:
+        """True for a time-to-event model with its baseline: it predicts the whole PFS curve."""
+        return self.family in SURVIVAL_FAMILIES and self.baseline is not None
+
+    @property
+    def _spline(self) -> bool:
+        return self.family in SPLINE_FAMILIES
 
     # -- the pieces of the log-odds ---------------------------------------------------------------------
     def inputs(self, patients: pd.DataFrame) -> pd.DataFrame:
@@ -318,25 +412,42 @@ class IciModel:
         return model_input_values(patients, self.options)
 
     def base_logit(self, patients: pd.DataFrame, inputs: Inputs | None = None) -> np.ndarray:
-        """The base model's log-odds, before calibration and the TIL term."""
-        if self.family == "spline_logistic":
+        """The base model's score (log-odds, or the log relative hazard of a time-to-event model), before
+        calibration and the TIL term."""
+        if self._spline:
             return self.base.decision_function(self._input_values(patients) if inputs is None else inputs)
         return self.base.decision_function(patients)
 
-    def logit(self, patients: pd.DataFrame, inputs: Inputs | None = None) -> np.ndarray:
-        """Final log-odds of durable benefit."""
+    def score(self, patients: pd.DataFrame, inputs: Inputs | None = None) -> np.ndarray:
+        """The calibrated score plus the TIL term: the final log-odds, or a curve model's linear predictor."""
         inputs = self._input_values(patients) if inputs is None else inputs
         z = self.base_logit(patients, inputs)
         return self.calibrator.logit(z) + self.til_term.contribution(np.asarray(inputs["til"], dtype=float))
 
+    def linear_predictor(self, patients: pd.DataFrame, inputs: Inputs | None = None) -> np.ndarray:
+        """A curve model's linear predictor (log relative hazard of progression; higher is worse)."""
+        self._need_curve()
+        return self.score(patients, inputs)
+
+    def _h(self, months: float) -> float:
+        return float(self.baseline.at([months])[0])  # type: ignore[union-attr]
+
+    def logit(self, patients: pd.DataFrame, inputs: Inputs | None = None) -> np.ndarray:
+        """Final log-odds of durable benefit (of S(6) for a curve model)."""
+        z = self.score(patients, inputs)
+        return logit_survival(self._h(DCB_MONTHS), z) if self.has_curve else z
+
     def predict_proba(self, patients: pd.DataFrame) -> np.ndarray:
-        """Probability of durable benefit, one per patient (a 1-D array)."""
+        """Probability of durable benefit, one per patient (a 1-D array): S(6) for a curve model."""
+        if self.has_curve:
+            return np.exp(-self._h(DCB_MONTHS) * np.exp(self.score(patients)))
         return sigmoid(self.logit(patients))
 
     # -- uncertainty -------------------------------------------------------------------------------------
     def logit_variance(self, patients: pd.DataFrame | None, inputs: Inputs | None = None, *,
                        standardised: np.ndarray | None = None) -> np.ndarray:
-        """Variance of each patient's final log-odds: parameters, unknown inputs, centre, TIL term.
+        """Variance of each patient's :meth:`score` (final log-odds, or a curve model's linear predictor):
+        parameters, unknown inputs, centre, TIL term.
 
         ``inputs`` (:meth:`inputs` of ``patients``, a frame or its columns as arrays) and ``standardised``
         (the spline model's standardised design of ``inputs``) when already computed.
@@ -345,7 +456,7 @@ class IciModel:
         u, a = self.uncertainty, self.calibrator.a
         til = np.asarray(inputs["til"], dtype=float)
         var = np.full(len(til), u.tau ** 2)
-        if u.parameter == "covariance" and self.family == "spline_logistic":
+        if u.parameter == "covariance" and self._spline:
             var += a ** 2 * self.base.parameter_variance(inputs, standardised=standardised)
         for name, v in u.input_variance.items():
             if name == "til" or name not in inputs:
@@ -361,25 +472,75 @@ class IciModel:
             var[unknown] += a ** 2 * v
         return var + self.til_term.variance(til)
 
-    def interval(self, patients: pd.DataFrame | None, level: float | None = None, *,
-                 inputs: Inputs | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(p, p_low, p_high)``: the probability and its interval at ``level`` (default the model's).
-
-        ``inputs``: :meth:`inputs` of ``patients`` when already computed (then a spline model needs no
-        ``patients``). The spline model's design is built once, for the log-odds and its variance.
-        """
+    def score_interval(self, patients: pd.DataFrame | None, level: float | None = None, *,
+                       inputs: Inputs | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(score, half)``: :meth:`score` and the half-width of its interval at ``level``."""
         inputs = self._input_values(patients) if inputs is None else inputs
         til = np.asarray(inputs["til"], dtype=float)
         Z = None
-        if self.family == "spline_logistic":
+        if self._spline:
             Z = self.base.standardised(inputs)
             z = self.base.decision_function(inputs, standardised=Z)
         else:
             z = self.base.decision_function(patients)
         z = self.calibrator.logit(z) + self.til_term.contribution(til)
         var = self.logit_variance(patients, inputs, standardised=Z)
-        half = ndtri(0.5 + (level or self.uncertainty.level) / 2) * np.sqrt(var)
+        return z, ndtri(0.5 + (level or self.uncertainty.level) / 2) * np.sqrt(var)
+
+    def interval(self, patients: pd.DataFrame | None, level: float | None = None, *,
+                 inputs: Inputs | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(p, p_low, p_high)``: the probability and its interval at ``level`` (default the model's).
+
+        ``inputs``: :meth:`inputs` of ``patients`` when already computed (then a spline model needs no
+        ``patients``). The spline model's design is built once, for the score and its variance. For a
+        curve model ``p`` is S(6) and the interval is S(6) at the linear predictor's interval.
+        """
+        z, half = self.score_interval(patients, level, inputs=inputs)
+        if self.has_curve:
+            h6 = self._h(DCB_MONTHS)
+            return np.exp(-h6 * np.exp(z)), np.exp(-h6 * np.exp(z + half)), np.exp(-h6 * np.exp(z - half))
         return sigmoid(z), sigmoid(z - half), sigmoid(z + half)
+
+    # -- the curve ---------------------------------------------------------------------------------------
+    def _need_curve(self) -> None:
+        if not self.has_curve:
+            raise ValueError(f"this {self.family} model has no PFS curve (a 6-month yes/no model); expected a "
+                             "time-to-event model (families spline_cox or xgboost_cox).")
+
+    def curve_values(self, lp: np.ndarray, half: np.ndarray) -> dict[str, np.ndarray]:
+        """The curve columns (:data:`~icipredict.vocab.CURVE_COLUMNS`) from the linear predictor and its half-width.
+
+        Every column is a monotone function of ``lp``, so its interval is the function at ``lp -/+ half``;
+        a time beyond the horizon, or a median the curve (or its band) does not reach by then, is NaN.
+        """
+        self._need_curve()
+        base = self.baseline
+        risk = np.exp(lp)
+        out = {name: np.exp(-self._h(t) * risk) for name, t in CURVE_MONTHS.items()}
+        out["median_pfs_months"] = base.quantile_time(lp)
+        out["median_pfs_low"] = base.quantile_time(lp + half)
+        out["median_pfs_high"] = base.quantile_time(lp - half)
+        out["median_pfs_low"] = np.where(np.isnan(out["median_pfs_months"]), np.nan, out["median_pfs_low"])
+        out["p_secondary_resistance_24m"] = -np.expm1(-(self._h(24.0) - self._h(DCB_MONTHS)) * risk)
+        return {name: out[name] for name in CURVE_COLUMNS}
+
+    def curve(self, patients: pd.DataFrame, times=(3.0, 6.0, 12.0, 24.0), *, level: float | None = None,
+              inputs: Inputs | None = None, ids=None) -> pd.DataFrame:
+        """The PFS curve and its band: one row per patient and time (``patient_id, time_months, s, s_low, s_high``).
+
+        Times beyond the horizon give NaN (the caller warns).
+        """
+        self._need_curve()
+        times = np.asarray(times, dtype=float)
+        lp, half = self.score_interval(patients, level, inputs=inputs)
+        H = self.baseline.at(times)
+        n, k = len(lp), len(times)
+        s = np.exp(-np.outer(np.exp(lp), H))
+        low = np.exp(-np.outer(np.exp(lp + half), H))
+        high = np.exp(-np.outer(np.exp(lp - half), H))
+        ids = patients["patient_id"].astype(str).to_numpy() if ids is None else np.asarray(ids, dtype=object)
+        return pd.DataFrame({"patient_id": np.repeat(ids, k), "time_months": np.tile(times, n),
+                             "s": s.reshape(-1), "s_low": low.reshape(-1), "s_high": high.reshape(-1)})
 
     # -- explanation -------------------------------------------------------------------------------------
     def contributions(self, patients: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -387,20 +548,32 @@ class IciModel:
 
         ``phi.sum(axis=1) + base`` equals :meth:`logit` exactly: the base model's contributions times
         the calibration slope, the TIL term as input ``til``, the calibration intercept in ``base``.
+        For a curve model the contributions to the linear predictor are mapped to the log-odds of S(6):
+        each is scaled by the same factor, ``(logit S6(lp) - logit S6(lp0)) / (lp - lp0)`` with ``lp0``
+        the base value, so that they add up to the log-odds of ``p_durable_benefit``.
         """
         inputs = self.inputs(patients)
-        if self.family == "spline_logistic":
+        if self._spline:
             phi, base = self.base.contributions(inputs)
             base = np.full(len(patients), base)
         else:
             phi, base = self.base.contributions(patients)
         phi = phi * self.calibrator.a
         phi["til"] = phi.get("til", 0.0) + self.til_term.contribution(inputs["til"].to_numpy(dtype=float))
-        return phi, self.calibrator.a * np.asarray(base, dtype=float) + self.calibrator.b
+        base = self.calibrator.a * np.asarray(base, dtype=float) + self.calibrator.b
+        if not self.has_curve:
+            return phi, base
+        h6 = self._h(DCB_MONTHS)
+        lp = base + phi.sum(axis=1).to_numpy()
+        gap = lp - base
+        L, L0 = logit_survival(h6, lp), logit_survival(h6, base)
+        slope_at = -h6 * np.exp(lp) / np.maximum(-np.expm1(-h6 * np.exp(lp)), 1e-300)  # d logit S6 / d lp
+        factor = np.where(np.abs(gap) > 1e-9, (L - L0) / np.where(np.abs(gap) > 1e-9, gap, 1.0), slope_at)
+        return phi.mul(factor, axis=0), L0
 
     def saved_state(self):
         """What a bundle stores for the base model: plain-number JSON state, or the native estimator."""
-        return self.base.to_dict() if self.family == "spline_logistic" else self.base.estimator_
+        return self.base.to_dict() if self._spline else self.base.estimator_
 
     def input_sources(self) -> dict[str, tuple[str, ...]]:
         """Canonical columns behind each input the model uses."""

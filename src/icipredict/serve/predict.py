@@ -28,15 +28,18 @@ from icipredict.model.explain import top_contributions
 from icipredict.model.features import INPUT_SOURCES, MISSING_INPUT_NAMES, model_input_values
 from icipredict.model.bundle import bundle_digest, find_bundle, read_bundle, shipped_model_path, shipped_models
 from icipredict.model.metadata import ModelMetadata
-from icipredict.model.models import IciModel, base_from_saved
+from icipredict.model.models import SPLINE_FAMILIES, IciModel, base_from_saved
+from icipredict.model.survival import Baseline
 from icipredict.table.schema import COLUMNS, PREDICTORS, ValidationReport, check_record, checked_columns
 from icipredict.fitting.tracking import download_bundle
-from icipredict.table.vocab import (BENEFIT_GROUPS, OUTPUT_COLUMNS, PLASMA_ASSAY_WORDS, TISSUE_PANEL_WORDS,
+from icipredict.table.vocab import (BENEFIT_GROUPS, CURVE_COLUMNS, DCB_MONTHS, OUTPUT_COLUMNS, PLASMA_ASSAY_WORDS, TISSUE_PANEL_WORDS,
                               WES_ASSAY_WORDS)
 
-__all__ = ["predict", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS", "MAX_EXPLAIN",
+__all__ = ["predict", "predict_curve", "DEFAULT_CURVE_TIMES", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS", "MAX_EXPLAIN",
            "is_explain", "explain_error", "request_limit", "patients_frame", "MAX_ROWS_ENV", "DEFAULT_MAX_ROWS"]
 
+#: The times (months) :func:`predict_curve` reports by default.
+DEFAULT_CURVE_TIMES: tuple[float, ...] = (3.0, 6.0, 12.0, 24.0)
 #: Largest ``explain``: one contribution per input column at most.
 MAX_EXPLAIN = len(PREDICTORS)
 #: Environment variable: most patients scored in one request, by the calculator and the MLflow pyfunc alike.
@@ -73,6 +76,16 @@ class LoadedModel:
 
     def predict(self, patients, explain: int = 0) -> pd.DataFrame:
         return predict(patients, model=self, explain=explain)
+
+    @property
+    def has_curve(self) -> bool:
+        """True for a time-to-event model: it predicts each patient's PFS curve (False for a 6-month model,
+        whose curve columns are empty)."""
+        return self.model.has_curve
+
+    def curve(self, patients, times=DEFAULT_CURVE_TIMES) -> pd.DataFrame:
+        """:func:`predict_curve` with this model."""
+        return predict_curve(patients, model=self, times=times)
 
 
 _CACHE: dict[tuple[str, str], LoadedModel] = {}
@@ -113,8 +126,12 @@ def load_model(model: str | os.PathLike | LoadedModel = "public") -> LoadedModel
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelLoadError(f"model {str(path)!r}: {meta.estimator.file} does not hold a {meta.estimator.name} "
                              f"model ({type(exc).__name__}: {exc}).") from None
+    baseline = None
+    if meta.curve is not None:
+        baseline = Baseline(np.asarray(meta.curve.times, dtype=float), np.asarray(meta.curve.cumhaz, dtype=float),
+                            meta.curve.horizon, meta.curve.min_at_risk)
     fitted = IciModel(meta.estimator.name, base, meta.calibrator, meta.til_term, meta.uncertainty,
-                      meta.feature_options)
+                      meta.feature_options, baseline=baseline)
     loaded = LoadedModel(fitted, meta, path, f"{meta.name}-{bundle_digest(path)[:12]}")
     with _CACHE_LOCK:
         _CACHE[key] = loaded
@@ -381,7 +398,25 @@ def _warnings(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> list[st
     return _warning_texts(clean, meta, unknown).rows()
 
 
-def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> _Texts:
+def _curve_texts(curve: dict[str, np.ndarray], horizon: float) -> _Texts:
+    """Why a curve column is empty: the median (or its band's upper end) not reached by the horizon, or 24
+    months beyond it."""
+    no_median = np.isnan(curve["median_pfs_months"])
+    no_high = np.isnan(curve["median_pfs_high"]) & ~no_median
+    beyond = f"{horizon:.1f} months, the longest time the training follow-up supports"
+    texts_ = [f"the PFS curve stays above 0.5 up to {beyond}: median_pfs_months and median_pfs_high are empty",
+              f"the upper end of the PFS curve's band stays above 0.5 up to {beyond}: median_pfs_high is empty"]
+    codes = np.where(no_median, 0, np.where(no_high, 1, -1))
+    if horizon < 24.0:
+        texts_ = [t + f"; 24 months lies beyond {beyond}: p_pfs_24m and p_secondary_resistance_24m are empty"
+                  for t in texts_] + [f"24 months lies beyond {beyond}: p_pfs_24m and p_secondary_resistance_24m "
+                                      "are empty"]
+        codes = np.where(codes < 0, 2, codes)
+    return _Texts(codes.astype(np.int64), texts_)
+
+
+def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray,
+                   curve: dict[str, np.ndarray] | None = None) -> _Texts:
     train = meta.training
     n = n_rows(clean)
     parts: list[_Texts] = []
@@ -440,6 +475,8 @@ def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> _T
         parts.append(_Texts(np.where(few, given, -1), [
             f"only {k} of the model's {n_used} inputs given: the unknown ones are read as the training average, and "
             f"the {meta.uncertainty.level:.0%} interval (p_low to p_high) is wide" for k in range(n_used + 1)]))
+    if curve is not None and meta.curve is not None:
+        parts.append(_curve_texts(curve, meta.curve.horizon))
     return _join(parts, n)
 
 
@@ -510,7 +547,15 @@ def _predict_clean(loaded: LoadedModel, clean: _Clean, explain: int) -> pd.DataF
     inputs = model_input_values(table, fitted.options, til=til.positive if shared else None, bands=bands)
     used = _used_inputs(fitted)
     unknown = _unknown(inputs, used, bands)
-    p, low, high = fitted.interval(clean.as_frame() if fitted.family != "spline_logistic" else None, inputs=inputs)
+    frame = clean.as_frame() if fitted.family not in SPLINE_FAMILIES else None
+    if fitted.has_curve:  # one curve: S(6) and its interval, and the curve columns, from one linear predictor
+        lp, half = fitted.score_interval(frame, inputs=inputs)
+        curve = fitted.curve_values(lp, half)
+        h6 = float(fitted.baseline.at([DCB_MONTHS])[0])
+        p, low, high = (np.exp(-h6 * np.exp(v)) for v in (lp, lp + half, lp - half))
+    else:
+        p, low, high = fitted.interval(frame, inputs=inputs)
+        curve = None
     thr = meta.benefit_thresholds
     group = np.where(p < thr.low, 0, np.where(p >= thr.high, 2, 1))
     pdl1 = pdl1_positive_values(table, opts.pdl1_cutoff, bands)
@@ -524,10 +569,79 @@ def _predict_clean(loaded: LoadedModel, clean: _Clean, explain: int) -> pd.DataF
         "time_class": _strings(time_class_labels(meta.time_numbering), time_codes),
         "til_source": _strings(_TIL_SOURCE_NAMES, til.source),
         "missing_inputs": _missing_texts(_not_given(unknown, used, table), used).column(),
-        "warnings": _warning_texts(table, meta, unknown).column(),
+        "warnings": _warning_texts(table, meta, unknown, curve).column(),
         "model_version": loaded.version,
+        **{name: (curve[name] if curve is not None else np.full(len(p), np.nan)) for name in CURVE_COLUMNS},
     })
     if explain:
         top = top_contributions(fitted, clean.as_frame(), explain)
         out = pd.concat([out, top.reset_index(drop=True)], axis=1)
     return out
+
+
+def _curve_times(times) -> np.ndarray:
+    """``times`` as positive finite months, or a ValueError naming the value."""
+    values = np.atleast_1d(np.asarray(times if not isinstance(times, (int, float)) else [times], dtype=object))
+    out = []
+    for v in values:
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            x = np.nan
+        if not np.isfinite(x) or x < 0 or isinstance(v, bool):
+            raise ValueError(f"times: expected months as numbers >= 0. Got {trim(repr(v))} instead.")
+        out.append(x)
+    if not out:
+        raise ValueError("times: expected at least one time in months. Got none instead.")
+    return np.asarray(out, dtype=float)
+
+
+def predict_curve(patients: pd.DataFrame | Mapping | Sequence[Mapping] | ValidationReport,
+                  model: str | os.PathLike | LoadedModel = "public",
+                  times: Sequence[float] = DEFAULT_CURVE_TIMES) -> pd.DataFrame:
+    """Each patient's progression-free survival curve and its 90 % band, at ``times`` (months).
+
+    Parameters
+    ----------
+    patients : as for :func:`predict`
+    model : a time-to-event model (shipped name, bundle directory or MLflow model URI)
+    times : months at which to read the curve (default 3, 6, 12 and 24)
+
+    Returns
+    -------
+    DataFrame
+        One row per patient and time, patients in input order: ``patient_id``, ``time_months``, ``s``
+        (the probability of being progression-free at that time; at 6 months it is ``p_durable_benefit``),
+        ``s_low`` and ``s_high`` (its band, at the model's level, from the same sources as ``p_low`` /
+        ``p_high``). A time beyond the longest the training follow-up supports gives empty values and an
+        :class:`InputWarning`.
+
+    Raises
+    ------
+    ValueError
+        The model has no curve (a 6-month model), or a time is not a number >= 0.
+    InvalidPatientData
+        The table breaks the schema.
+
+    Examples
+    --------
+    >>> predict_curve({"patient_id": "p1", "pdl1_tps": 80, "tmb": 20}, times=[6, 12])  # doctest: +SKIP
+    """
+    grid = _curve_times(times)
+    loaded = load_model(model)
+    fitted = loaded.model
+    if not fitted.has_curve:
+        raise ValueError(f"model {loaded.version}: expected a time-to-event model with a PFS curve. Got a "
+                         f"{fitted.family} model, which predicts the 6-month probability only (its curve columns "
+                         "are empty): train one with model.families=[spline_cox, xgboost_cox].")
+    horizon = fitted.baseline.horizon
+    beyond = grid[grid > horizon + 1e-12]
+    if beyond.size:
+        warnings.warn(InputWarning(
+            f"times {', '.join(f'{t:g}' for t in beyond)} months lie beyond {horizon:.1f} months, the longest time "
+            "the training follow-up supports: their values are empty"), stacklevel=2)
+    clean = _clean(patients)
+    table = clean.table
+    inputs = model_input_values(table, fitted.options, bands=band_codes(table))
+    frame = clean.as_frame() if fitted.family not in SPLINE_FAMILIES else None
+    return fitted.curve(frame, grid, inputs=inputs, ids=np.asarray(clean.ids(), dtype=object))

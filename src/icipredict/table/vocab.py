@@ -27,6 +27,8 @@ __all__ = [
     "BENEFIT_GROUPS",
     "BENEFIT_GROUP_THRESHOLDS",
     "OUTPUT_COLUMNS",
+    "CURVE_COLUMNS",
+    "CURVE_MONTHS",
     "MONTH_DAYS",
     "DCB_MONTHS",
     "TMB_HIGH_CUTOFF",
@@ -36,6 +38,7 @@ __all__ = [
     "TISSUE_PANEL_WORDS",
     "TIME_NUMBERINGS",
     "MODEL_NAMES",
+    "SURVIVAL_FAMILIES",
     "CALIBRATION_METHODS",
     "UPDATE_METHODS",
     "BASELINES",
@@ -83,8 +86,14 @@ BENEFIT_GROUPS: tuple[str, str, str] = ("low", "intermediate", "high")
 BENEFIT_GROUP_THRESHOLDS: dict[str, float] = {"low": 0.2, "high": 0.4}
 #: Columns of every prediction table, in order (``top{i}_*`` follow when ``explain=k``): what ``predict``
 #: returns and what the MLflow pyfunc's signature declares.
+#: The columns of a time-to-event model's PFS curve (empty for a model without one): S(t) at 3, 12 and 24 months
+#: (S(6) is ``p_durable_benefit``), the median PFS with its interval, and 1 - S(24) / S(6).
+CURVE_COLUMNS: tuple[str, ...] = ("p_pfs_3m", "p_pfs_12m", "p_pfs_24m", "median_pfs_months", "median_pfs_low",
+                                  "median_pfs_high", "p_secondary_resistance_24m")
+#: The months of the ``p_pfs_*`` columns.
+CURVE_MONTHS: dict[str, float] = {"p_pfs_3m": 3.0, "p_pfs_12m": 12.0, "p_pfs_24m": 24.0}
 OUTPUT_COLUMNS: tuple[str, ...] = ("patient_id", "p_durable_benefit", "p_low", "p_high", "benefit_group", "time_class",
-                                   "til_source", "missing_inputs", "warnings", "model_version")
+                                   "til_source", "missing_inputs", "warnings", "model_version", *CURVE_COLUMNS)
 
 #: Days in a calendar month (365.25 / 12).
 MONTH_DAYS = 30.4375
@@ -104,7 +113,11 @@ TISSUE_PANEL_WORDS: tuple[str, ...] = ("impact", "panel", "foundation", "f1cdx",
 TIME_NUMBERINGS: tuple[str, str] = ("seed", "teng")
 
 #: Model families compared by model selection, simplest first (the simpler wins ties).
-MODEL_NAMES: tuple[str, ...] = ("spline_logistic", "random_forest", "xgboost")
+#: ``spline_cox`` and ``xgboost_cox`` model the whole PFS curve (:mod:`icipredict.model.survival`); a config
+#: compares either the 6-month families or the time-to-event ones.
+MODEL_NAMES: tuple[str, ...] = ("spline_logistic", "random_forest", "xgboost", "spline_cox", "xgboost_cox")
+#: The time-to-event families (the others predict the 6-month yes/no).
+SURVIVAL_FAMILIES: tuple[str, ...] = ("spline_cox", "xgboost_cox")
 #: Calibration compared by model selection: none, or the slope of the leave-one-study-out
 #: predictions (capped at 1) with the intercept re-estimated on the development data.
 CALIBRATION_METHODS: tuple[str, ...] = ("none", "slope")

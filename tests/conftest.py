@@ -51,3 +51,18 @@ def small_model(tmp_path_factory) -> Path:
     result = train(overrides=[*FAST_TRAIN, "tracking.enabled=false", f"output.model_dir={out}"], quiet=True)
     assert result.bundle_path == out
     return out
+
+
+@pytest.fixture(scope="session")
+def small_curve_model(tmp_path_factory) -> Path:
+    """A real time-to-event model bundle (spline Cox: the progression-free curve) on the same 400 synthetic
+    patients as ``small_model`` (no tracking), shared by the session."""
+    from icipredict.fitting.training import train
+
+    out = tmp_path_factory.mktemp("curve-model") / "bundle"
+    overrides = [o for o in FAST_TRAIN if not o.startswith("model.")]
+    result = train(overrides=[*overrides, "model.families=[spline_cox]",
+                              "model.spline_cox={inputs: [core], knots: [3], penalty: [0.1]}",
+                              "tracking.enabled=false", f"output.model_dir={out}"], quiet=True)
+    assert result.bundle_path == out
+    return out

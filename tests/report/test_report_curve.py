@@ -10,6 +10,7 @@ import math
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from curve_support import standin_curve, weibull, weibull_median
 from figure_text import overlapping_texts, small_texts, texts_off_page
@@ -81,7 +82,6 @@ def test_summary_takes_the_landmarks_from_the_prediction_row():
 def test_summary_keeps_only_its_patient_rows():
     a, row = standin_curve("A", scale=10)
     b, _ = standin_curve("B", scale=40)
-    import pandas as pd
 
     s = curve_summary(pd.concat([b, a]), row)
     assert np.allclose(s.s, a["s"]) and s.patient_id == "A"
@@ -196,3 +196,54 @@ def test_report_html_lists_the_landmarks_median_and_secondary_resistance():
     assert f'id="median-pfs" data-value="{row["median_pfs_months"]!r}"' in html
     assert f'id="secondary-resistance" data-value="{row["p_secondary_resistance_24m"]!r}"' in html
     assert html.count("data:image/png;base64,") == 2  # the curve and the calibration (no contributions here)
+
+
+# -- end to end, with a real curve model ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def curve_patients(tmp_path_factory):
+    from icipredict.io.synthetic import synthetic_cohort
+
+    path = tmp_path_factory.mktemp("curve-report") / "patients.csv"
+    synthetic_cohort(5, seed=21, outcomes=False).to_csv(path, index=False)
+    return path
+
+
+def test_patient_report_of_a_curve_model_prints_predicts_curve(small_curve_model, curve_patients, tmp_path):
+    import icipredict
+    from icipredict.report.figures import PAGE
+    from icipredict.report.patient import patient_report, report_for
+
+    model = icipredict.load_model(small_curve_model)
+    pid = "SYN-000002"
+    row = icipredict.predict(pd.read_csv(curve_patients), model=model).set_index("patient_id").loc[pid]
+    report = report_for(model, curve_patients, pid)
+    c = report.curve
+    assert c is not None and c.horizon == model.model.baseline.horizon
+    assert c.times.max() <= c.horizon and c.times.min() == 0 and c.s[0] == pytest.approx(1.0)
+    assert np.all(np.diff(c.s) <= 1e-12)  # the drawn curve never rises
+    for mark, (months, column) in zip(c.landmarks, [(3, "p_pfs_3m"), (6, "p_durable_benefit"), (12, "p_pfs_12m"),
+                                                   (24, "p_pfs_24m")]):
+        if months <= c.horizon:
+            assert mark.s == pytest.approx(row[column], abs=1e-12) and mark.low <= mark.s <= mark.high
+    assert c.p_6m == pytest.approx(row["p_durable_benefit"], abs=1e-12)
+    if not np.isnan(row["median_pfs_months"]):
+        assert c.median == pytest.approx(row["median_pfs_months"], abs=1e-9)
+    html = patient_report(model, curve_patients, pid, tmp_path / "r.html").read_text()
+    shown = re.search(r'<tr data-months="12" data-value="([^"]+)">', html)
+    assert shown and float(shown.group(1)) == pytest.approx(row["p_pfs_12m"], abs=1e-12)
+    png = patient_report(model, curve_patients, pid, tmp_path / "r.png")
+    from PIL import Image
+
+    with Image.open(png) as im:
+        assert im.size[1] == pytest.approx(2 * PAGE[1] * 110, abs=2)  # the report page and the curve page
+    pdf = patient_report(model, curve_patients, pid, tmp_path / "r.pdf").read_bytes()
+    assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 2
+
+
+def test_patient_report_of_a_six_month_model_says_it_has_no_curve(small_model, curve_patients, tmp_path):
+    from icipredict.report.patient import patient_report, report_for
+
+    assert report_for(small_model, curve_patients, "SYN-000001").curve is None
+    html = patient_report(small_model, curve_patients, "SYN-000001", tmp_path / "r.html").read_text()
+    assert 'id="no-curve"' in html and "This model has no progression-free curve" in html

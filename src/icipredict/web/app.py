@@ -251,11 +251,21 @@ def _csv(result: pd.DataFrame) -> str:
     return neutralise_formulas(result).to_csv(index=False)
 
 
+def _shown(column: str, value: Any) -> str:
+    """A cell of the page's table: probabilities to 3 decimals, the median PFS (months) to 1; the CSV keeps all."""
+    if _missing(value):
+        return ""
+    if column.startswith("p_"):
+        return f"{value:.3f}"
+    if column.startswith("median_pfs"):
+        return f"{value:.1f}"
+    return _cell(value)
+
+
 def _batch(result: pd.DataFrame) -> dict[str, Any]:
     csv = _csv(result)
     shown = result.head(_SHOWN_ROWS)
-    rows = [[(f"{v:.3f}" if c.startswith("p_") and not _missing(v) else _cell(v)) for c, v in zip(shown.columns, r)]
-            for r in shown.itertuples(index=False)]
+    rows = [[_shown(c, v) for c, v in zip(shown.columns, r)] for r in shown.itertuples(index=False)]
     uri = ("data:text/csv;charset=utf-8;base64," + base64.b64encode(csv.encode()).decode()
            if len(csv) <= _DATA_URI_LIMIT else None)
     return {"columns": list(result.columns), "rows": rows, "n": len(result), "csv_uri": uri}

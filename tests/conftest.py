@@ -53,16 +53,19 @@ def small_model(tmp_path_factory) -> Path:
     return out
 
 
+#: FAST_TRAIN with the time-to-event family (a spline Cox model) instead of the 6-month one.
+FAST_TRAIN_CURVE = (
+    *[s for s in FAST_TRAIN if not s.startswith("model.")],
+    "model.families=[spline_cox]", "model.spline_cox={inputs: [core], knots: [3], penalty: [0.03, 0.3]}",
+)
+
+
 @pytest.fixture(scope="session")
 def small_curve_model(tmp_path_factory) -> Path:
-    """A real time-to-event model bundle (spline Cox: the progression-free curve) on the same 400 synthetic
-    patients as ``small_model`` (no tracking), shared by the session."""
+    """A real time-to-event bundle (spline Cox, the PFS curve) trained on 400 synthetic patients, shared by the session."""
     from icipredict.fitting.training import train
 
-    out = tmp_path_factory.mktemp("curve-model") / "bundle"
-    overrides = [o for o in FAST_TRAIN if not o.startswith("model.")]
-    result = train(overrides=[*overrides, "model.families=[spline_cox]",
-                              "model.spline_cox={inputs: [core], knots: [3], penalty: [0.1]}",
-                              "tracking.enabled=false", f"output.model_dir={out}"], quiet=True)
-    assert result.bundle_path == out
+    out = tmp_path_factory.mktemp("curve_model") / "bundle"
+    result = train(overrides=[*FAST_TRAIN_CURVE, "tracking.enabled=false", f"output.model_dir={out}"], quiet=True)
+    assert result.bundle_path == out and result.model.has_curve
     return out

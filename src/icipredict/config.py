@@ -75,7 +75,7 @@ _SPLINE_KEYS = {"inputs": "an input set (core, extended)", "knots": "0, 3, 4 or 
 _TREE_KEYS = {"xgboost": ("max_depth", "min_child_weight", "n_estimators", "learning_rate", "subsample",
                           "colsample_bytree", "reg_lambda", "monotone", "band_only_share", "mask_share"),
               "xgboost_cox": ("max_depth", "min_child_weight", "n_estimators", "learning_rate", "subsample",
-                              "colsample_bytree", "reg_lambda", "band_only_share", "mask_share"),
+                              "colsample_bytree", "reg_lambda", "monotone", "band_only_share", "mask_share"),
               "random_forest": ("n_estimators", "min_samples_leaf", "max_features", "max_depth", "band_only_share",
                                 "mask_share")}
 
@@ -104,7 +104,7 @@ class ModelConfig(_Strict):
         "inputs": ["core", "extended"], "knots": [0, 3], "penalty": [0.003, 0.01, 0.03, 0.1, 0.3]})
     xgboost_cox: dict[str, Any] = Field(default_factory=lambda: {
         "max_depth": [1, 2], "min_child_weight": [5, 20], "n_estimators": 300, "learning_rate": 0.03,
-        "band_only_share": 0.25, "mask_share": 0.1})
+        "monotone": True, "band_only_share": 0.25, "mask_share": 0.1})
 
     @model_validator(mode="after")
     def _one_outcome(self) -> "ModelConfig":

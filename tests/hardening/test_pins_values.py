@@ -178,7 +178,8 @@ def _ref_prediction(fitted, inp: dict) -> dict:
     var = u.tau ** 2
     if u.parameter == "covariance":
         V = base.covariance_
-        var += a ** 2 * sum(flat[r] * V[r][c] * flat[c] for r in range(len(flat)) for c in range(len(flat)))
+        rows = flat if len(V) == len(flat) else flat[1:]  # a Cox model has no intercept in its covariance
+        var += a ** 2 * sum(rows[r] * V[r][c] * rows[c] for r in range(len(rows)) for c in range(len(rows)))
     for name, v in u.input_variance.items():
         if name == "til" or name not in inp or not _nan(inp[name]):
             continue
@@ -189,8 +190,57 @@ def _ref_prediction(fitted, inp: dict) -> dict:
     spread = term.centre * (1 - term.centre)
     var += spread * (term.beta ** 2 + term.se ** 2) if _nan(til) else (til - term.centre) ** 2 * term.se ** 2
     half = norm.ppf(0.5 + u.level / 2) * math.sqrt(var)
+    if fitted.has_curve:
+        return _ref_curve(fitted, z, half, phi, a * base.intercept_ + b)
     return {"p": _sigmoid(z), "low": _sigmoid(z - half), "high": _sigmoid(z + half), "z": z, "phi": phi,
             "base": a * base.intercept_ + b}
+
+
+def _ref_cumhaz(baseline, t: float, *, cut: bool = True) -> float:
+    """The Breslow step function at t: the cumulative hazard of the last event time at or before t."""
+    if cut and t > baseline.horizon:
+        return math.nan
+    h = 0.0
+    for time, value in zip(baseline.times, baseline.cumhaz):
+        if time > t:
+            break
+        h = float(value)
+    return h
+
+
+def _ref_median(baseline, lp: float) -> float:
+    """The first event time, up to the horizon, at which S = exp(-H0 exp(lp)) is at most 0.5."""
+    for time, value in zip(baseline.times, baseline.cumhaz):
+        if time > baseline.horizon:
+            break
+        if value >= math.log(2) * math.exp(-lp):
+            return float(time)
+    return math.nan
+
+
+def _ref_curve(fitted, lp: float, half: float, phi: dict, lp0: float) -> dict:
+    """A curve model's values: S(t) = exp(-H0(t) exp(lp)); p_durable_benefit = S(6), its interval S(6) at
+    lp -/+ half; contributions scaled to the log-odds of S(6) by (logit S6(lp) - logit S6(lp0)) / (lp - lp0)."""
+    b = fitted.baseline
+
+    def s(t, x):
+        return math.exp(-_ref_cumhaz(b, t) * math.exp(x))
+
+    def logit6(x):
+        return math.log(s(6.0, x)) - math.log1p(-s(6.0, x))
+
+    if abs(lp - lp0) > 1e-9:
+        factor = (logit6(lp) - logit6(lp0)) / (lp - lp0)
+    else:
+        factor = -_ref_cumhaz(b, 6.0) * math.exp(lp) / (1 - s(6.0, lp))
+    median = _ref_median(b, lp)
+    return {"p": s(6.0, lp), "low": s(6.0, lp + half), "high": s(6.0, lp - half), "z": logit6(lp),
+            "phi": {k: v * factor for k, v in phi.items()}, "base": logit6(lp0),
+            "curve": {"p_pfs_3m": s(3.0, lp), "p_pfs_12m": s(12.0, lp), "p_pfs_24m": s(24.0, lp),
+                      "median_pfs_months": median,
+                      "median_pfs_low": math.nan if math.isnan(median) else _ref_median(b, lp + half),
+                      "median_pfs_high": _ref_median(b, lp - half),
+                      "p_secondary_resistance_24m": 1 - s(24.0, lp) / s(6.0, lp)}}
 
 
 def _given(v):
@@ -323,6 +373,11 @@ def test_probabilities_intervals_and_til_source_equal_the_per_patient_rules(vari
     out = icipredict.predict(varied.head(rows), model=loaded)
     for got, key in (("p_durable_benefit", "p"), ("p_low", "low"), ("p_high", "high")):
         np.testing.assert_allclose(out[got].to_numpy(), [r[key] for r in ref], rtol=TOL, atol=0, err_msg=got)
+    assert loaded.model.has_curve  # the shipped model carries the PFS curve (issue 22)
+    for name in ref[0]["curve"]:
+        # months are event times, compared exactly; probabilities to TOL (the references sum in another order)
+        np.testing.assert_allclose(out[name].to_numpy(dtype=float), [r["curve"][name] for r in ref], rtol=TOL,
+                                   atol=1e-15, equal_nan=True, err_msg=name)
     thr = loaded.metadata.benefit_thresholds
     assert out["benefit_group"].tolist() == ["low" if r["p"] < thr.low else "high" if r["p"] >= thr.high
                                              else "intermediate" for r in ref]

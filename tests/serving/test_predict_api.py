@@ -16,7 +16,8 @@ import icipredict
 import icipredict.table.schema
 
 OUTPUT_COLUMNS = ["patient_id", "p_durable_benefit", "p_low", "p_high", "benefit_group", "time_class", "til_source",
-                  "missing_inputs", "warnings", "model_version"]
+                  "missing_inputs", "warnings", "model_version", "p_pfs_3m", "p_pfs_12m", "p_pfs_24m",
+                  "median_pfs_months", "median_pfs_low", "median_pfs_high", "p_secondary_resistance_24m"]
 
 
 def _logit(p):

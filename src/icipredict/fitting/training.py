@@ -127,10 +127,12 @@ def _pfs_patients(patients: pd.DataFrame, labels: pd.Series, say: Callable[[str]
             raise InvalidPatientData(f"study {study}: pfs_event expected some progression events among its "
                                      f"{len(part)} patients with PFS. Got none (everyone censored) instead; a "
                                      "time-to-event model cannot learn from it: remove the study or its PFS.")
-        if not ((t >= DCB_MONTHS) | (e == 1)).any():
-            raise InvalidPatientData(f"study {study}: pfs_months expected some patients followed to "
-                                     f"{DCB_MONTHS:g} months or progressing. Got everyone censored before "
-                                     f"{DCB_MONTHS:g} months ({len(part)} patients, longest {t.max():g}) instead.")
+        if (t < DCB_MONTHS).all() and (e == 0).any():
+            raise InvalidPatientData(f"study {study}: pfs_months expected some patients followed progression-free "
+                                     f"to {DCB_MONTHS:g} months. Got every patient progressed or censored before "
+                                     f"{DCB_MONTHS:g} months ({len(part)} patients, {int((e == 0).sum())} censored, "
+                                     f"longest follow-up {t.max():g}) instead: its follow-up cannot inform the curve "
+                                     "at 6 months; remove the study or its PFS.")
     dcb_only = (~has_time) & (labels.to_numpy() != "not_evaluable")
     time, event = pfs["pfs_months"].to_numpy(float), pfs["pfs_event"].to_numpy(float)
     counts = {"n_patients": int(len(pfs)), "n_events": int(event.sum()), "n_censored": int((event == 0).sum()),

@@ -231,6 +231,9 @@ class XGBoostCox:
         params = {**_TREE_DEFAULTS["xgboost"], **(self.tree.params or {})}
         rounds = int(params.pop("n_estimators"))
         params.pop("n_jobs", None)
+        if self.tree.monotone:  # the benefit directions, turned round: more benefit, a lower hazard
+            params["monotone_constraints"] = "(" + ",".join(
+                str(-MONOTONE_DIRECTIONS.get(f, 0)) for f in self.feature_names_) + ")"
         booster_params = {"objective": "survival:cox", "eval_metric": "cox-nloglik", "tree_method": "hist",
                           "seed": self.tree.random_state, "nthread": 1, "eta": params.pop("learning_rate"),
                           **params}
@@ -281,8 +284,7 @@ def make_base(family: str, params: dict | None = None, *, options: FeatureOption
         return SplineCox(**params)
     if family in ("xgboost", "random_forest", "xgboost_cox"):
         tree = {k: params.pop(k) for k in ("monotone", "band_only_share", "mask_share") if k in params}
-        if family == "xgboost_cox":  # no monotone constraints on the hazard's own direction: kept off
-            tree["monotone"] = False
+        if family == "xgboost_cox":
             return XGBoostCox(TreeModel("xgboost", params, options=options, random_state=random_state, **tree))
         return TreeModel(family, params, options=options, random_state=random_state, **tree)
     raise ValueError(f"family: expected one of {list(MODEL_NAMES)}. Got {family!r} instead.")

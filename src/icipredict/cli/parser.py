@@ -19,6 +19,8 @@ import shutil
 import sys
 import textwrap
 
+from icipredict import __version__
+from icipredict.exceptions import IcipredictError, InvalidConfig, InvalidPatientData, ModelLoadError, OutputRefused
 from icipredict.cli.commands import (cmd_evaluate, cmd_explain, cmd_predict, cmd_serve, cmd_synth, cmd_train,
                                      cmd_update, cmd_validate)
 from icipredict.table.vocab import INPUT_FORMATS, LABEL_SOURCES, UPDATE_METHODS
@@ -103,8 +105,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog="icipredict", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="\n\n".join(_fill(a) for a in about)
         + "\n\nexample:\n  icipredict predict --model public --input patients.csv --output predictions.csv")
-    from icipredict import __version__
-
     parser.add_argument("--version", action="version", version=f"icipredict {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -280,8 +280,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--n: expected a number of patients >= 1. Got {args.n} instead.")
     if args.command == "serve" and not 0 <= args.port <= 65535:
         parser.error(f"--port: expected an integer from 0 to 65535. Got {args.port} instead.")
-    from icipredict.exceptions import IcipredictError, InvalidConfig, InvalidPatientData, ModelLoadError, OutputRefused
-
     try:
         return int(args.func(args) or 0)
     except (InvalidPatientData, InvalidConfig, OutputRefused) as exc:

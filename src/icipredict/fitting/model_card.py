@@ -19,7 +19,7 @@ from icipredict.evaluation import format_metrics_markdown
 from icipredict.table.vocab import DCB_MONTHS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from icipredict.fitting.training import TrainingResult
+    from icipredict.fitting.results import TrainingResult
 
 __all__ = ["model_card", "SOURCE_NOTES"]
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from icipredict.evaluation.metrics import _percentile_ci, _resample_indices
+from icipredict.evaluation.bootstrap import _percentile_ci, _resample_indices
 
 __all__ = [
     "check_survival",

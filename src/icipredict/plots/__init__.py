@@ -9,6 +9,9 @@
 :func:`icipredict.fitting.figures.training_figures` draws them all for a training run. matplotlib is
 imported inside the functions: ``import icipredict.plots`` stays cheap.
 
+Layer 9 of docs/architecture.md, below ``fitting`` (a training run saves its figures) and ``report``:
+may import ``exceptions``, ``table``, ``clinical``, ``model`` and ``evaluation``.
+
 >>> from icipredict.plots import plot_calibration, save_figure    # doctest: +SKIP
 >>> save_figure(plot_calibration(y, p, label="model"), "calibration.png")  # doctest: +SKIP
 """

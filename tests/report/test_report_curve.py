@@ -15,7 +15,7 @@ import pytest
 from curve_support import standin_curve, weibull, weibull_median
 from figure_text import overlapping_texts, small_texts, texts_off_page
 
-from icipredict.plots.curve import MIN_FONT, pfs_curve_figure
+from icipredict.report.curve_figure import MIN_FONT, pfs_curve_figure
 from icipredict.report.curve import NO_CURVE_TEXT, curve_summary, months_text, natural_frequency
 
 

@@ -20,6 +20,7 @@ from icipredict.table.labels import percent
 from icipredict.plots.evaluation import calibration_yerr
 from icipredict.plots.style import OKABE_ITO, new_figure
 from icipredict.plots.style import figure_bytes as _figure_bytes
+from icipredict.report.curve_figure import MIN_FONT, draw_pfs_curve
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -206,8 +207,6 @@ def curve_page_figure(report: PatientReport, fig: Figure | SubFigure | None = No
     No text is smaller than 9 points. Needs ``report.curve`` (a model with a curve).
     """
     from matplotlib.figure import Figure
-
-    from icipredict.plots.curve import MIN_FONT, draw_pfs_curve
 
     c = report.curve
     if c is None:

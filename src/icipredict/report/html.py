@@ -190,7 +190,7 @@ def report_fragment(report: PatientReport, *, charts: bool = True) -> str:
 def _curve_chart(report: PatientReport) -> bytes | None:
     if report.curve is None:
         return None
-    from icipredict.plots.curve import pfs_curve_figure
+    from icipredict.report.curve_figure import pfs_curve_figure
     from icipredict.report.figures import figure_bytes
 
     return figure_bytes(pfs_curve_figure(report.curve), dpi=100)

@@ -6,7 +6,7 @@ the calculator embed. Okabe-Ito colours; no colour carries meaning alone (the le
 line, the 6-month and follow-up lines differ in dash). No text is smaller than 9 points.
 matplotlib is imported inside the functions.
 
->>> from icipredict.plots.curve import pfs_curve_figure  # doctest: +SKIP
+>>> from icipredict.report.curve_figure import pfs_curve_figure  # doctest: +SKIP
 >>> png = figure_bytes(pfs_curve_figure(summary))     # doctest: +SKIP
 """
 

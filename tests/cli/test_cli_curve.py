@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from process_support import run_cli, run_cli_many
+from process_support import run_cli_many
 
 import icipredict
 from icipredict.io.synthetic import synthetic_cohort

@@ -138,15 +138,16 @@ def test_curve_figure_draws_the_band_and_stops_at_the_horizon():
 
 def _report_with_curve(**kw):
     from icipredict.report.content import build_report
+    from icipredict.report.patient import add_curve
 
     curve, row = standin_curve("B-1", **kw)
     row.update({"benefit_group": "high", "time_class": "II (PD-L1+/TIL+)", "model_version": "stand-in"})
-    return build_report(row, None, curve=curve), row
+    return add_curve(build_report(row, None), row, curve), row
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
 def test_curve_page_text_is_large_enough_and_never_overlaps(case):
-    from icipredict.report.figures import curve_page_figure
+    from icipredict.report.curve_page import curve_page_figure
 
     report, _ = _report_with_curve(**CASES[case])
     fig = curve_page_figure(report)
@@ -155,32 +156,45 @@ def test_curve_page_text_is_large_enough_and_never_overlaps(case):
     assert texts_off_page(fig) == []
 
 
-def test_report_png_stacks_the_curve_page_and_pdf_has_two_pages():
-    from icipredict.report.figures import PAGE, report_bytes, report_figure
+def _png_size(data: bytes) -> tuple[int, int]:
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        return im.size
+
+
+def test_report_png_stacks_the_curve_page_under_the_report_page_and_pdf_has_two_pages():
+    from icipredict.report.curve_page import curve_page_figure, report_bytes
+    from icipredict.report.figures import figure_bytes, report_page_figure
 
     report, _ = _report_with_curve()
-    fig = report_figure(report)
-    assert tuple(fig.get_size_inches()) == (PAGE[0], 2 * PAGE[1])
-    height = fig.bbox.height
-    assert overlapping_texts(fig, within=lambda e: e.y1 < height / 2) == []  # the curve page, the lower half
+    first = _png_size(figure_bytes(report_page_figure(report), "png"))
+    second = _png_size(figure_bytes(curve_page_figure(report), "png"))
+    png = report_bytes(report, "png")
+    assert png.startswith(b"\x89PNG")
+    assert _png_size(png) == (max(first[0], second[0]), first[1] + second[1])
     pdf = report_bytes(report, "pdf")
     assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 2
     assert report_bytes(report, "pdf") == pdf  # the same report, the same bytes
-    assert report_bytes(report, "png") == report_bytes(report, "png")
+    assert report_bytes(report, "png") == png
 
 
-def test_report_without_a_curve_is_one_page_and_says_so():
+def test_report_without_a_curve_says_so_in_every_format():
     from icipredict.report.content import build_report
-    from icipredict.report.figures import PAGE, report_figure
+    from icipredict.report.curve_page import no_curve_figure, report_pages
+    from icipredict.report.curve_figure import MIN_FONT
     from icipredict.report.html import report_fragment
 
     _, row = _report_with_curve()
     report = build_report(row, None)
     assert report.curve is None
-    fig = report_figure(report)
-    assert tuple(fig.get_size_inches()) == PAGE
-    drawn = " ".join(t.get_text().replace("\n", " ") for t in fig.texts)
-    assert "This model has no progression-free curve" in " ".join(drawn.split())
+    strip = report_pages(report)[1]
+    drawn = " ".join(" ".join(t.get_text().split()) for t in strip.texts)
+    assert "This model has no progression-free curve" in drawn
+    assert small_texts(no_curve_figure(report), MIN_FONT) == [] and overlapping_texts(strip) == []
+    assert texts_off_page(strip) == []
     html = report_fragment(report, charts=False)
     assert 'data-has-curve="false"' in html and 'id="no-curve"' in html and "pfs-landmarks" not in html
 
@@ -211,7 +225,8 @@ def curve_patients(tmp_path_factory):
 
 def test_patient_report_of_a_curve_model_prints_predicts_curve(small_curve_model, curve_patients, tmp_path):
     import icipredict
-    from icipredict.report.figures import PAGE
+    from icipredict.report.curve_page import curve_page_figure
+    from icipredict.report.figures import figure_bytes, report_page_figure
     from icipredict.report.patient import patient_report, report_for
 
     model = icipredict.load_model(small_curve_model)
@@ -235,8 +250,9 @@ def test_patient_report_of_a_curve_model_prints_predicts_curve(small_curve_model
     png = patient_report(model, curve_patients, pid, tmp_path / "r.png")
     from PIL import Image
 
-    with Image.open(png) as im:
-        assert im.size[1] == pytest.approx(2 * PAGE[1] * 110, abs=2)  # the report page and the curve page
+    pages = [_png_size(figure_bytes(f(report), "png")) for f in (report_page_figure, curve_page_figure)]
+    with Image.open(png) as im:  # the report page, then the curve page
+        assert im.size[1] == pages[0][1] + pages[1][1]
     pdf = patient_report(model, curve_patients, pid, tmp_path / "r.pdf").read_bytes()
     assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 2
 

@@ -39,13 +39,15 @@ def need_curve(args: argparse.Namespace, model: LoadedModel) -> None:
 
 
 class CurveWriter:
-    """The curve table beside the predictions: written chunk by chunk, committed with them; a no-op without a path.
+    """The curve table beside the predictions: written chunk by chunk; a no-op without a path.
 
-    The curve's warnings (times beyond the model's horizon) are printed once each, as the CLI prints warnings.
+    Leaving the ``with`` block normally commits the table (and says so); an exception leaves no curve
+    file, as with the predictions. The curve's warnings (times beyond the model's horizon) are printed
+    once each, as the CLI prints warnings.
     """
 
-    def __init__(self, path: Path | None, times: tuple[float, ...] | None):
-        self.path, self.times = path, times
+    def __init__(self, path: Path | None, times: tuple[float, ...] | None, args: argparse.Namespace):
+        self.path, self.times, self.args = path, times, args
         self._writer = TableWriter(path) if path is not None else None
         self._said: set[str] = set()
 
@@ -54,8 +56,18 @@ class CurveWriter:
             self._writer.__enter__()
         return self
 
-    def __exit__(self, *exc) -> bool:
-        return bool(self._writer.__exit__(*exc)) if self._writer is not None else False
+    def __exit__(self, kind, value, tb) -> bool:
+        if self._writer is None:
+            return False
+        try:
+            if kind is None:
+                self._writer.commit()
+        finally:
+            self._writer.__exit__(kind, value, tb)
+        if kind is None:
+            confirm(self.args, f"{self._writer.rows} curve rows ({len(self.times or ())} time(s) per patient) "
+                               f"written to {self.path}")
+        return False
 
     def write(self, report, model: LoadedModel) -> None:
         """The curve of a checked table (a :class:`~icipredict.table.schema.ValidationReport`)."""
@@ -72,12 +84,3 @@ class CurveWriter:
                 self._said.add(message)
                 print(f"icipredict: warning: {message}", file=sys.stderr)
         self._writer.write(curve)
-
-    def commit(self) -> None:
-        if self._writer is not None:
-            self._writer.commit()
-
-    def confirm(self, args: argparse.Namespace) -> None:
-        if self._writer is not None:
-            confirm(args, f"{self._writer.rows} curve rows ({len(self.times or ())} time(s) per patient) written to "
-                          f"{self.path}")

@@ -28,13 +28,11 @@ def cmd_predict(args) -> int:
     need_curve(args, model)
     report_rows(report, quiet=args.quiet)
     result = predict(report, model=model, explain=args.explain)  # a report is validated already
-    with TableWriter(out) as writer, CurveWriter(curve_out, args.curve_times) as curves:
+    with TableWriter(out) as writer, CurveWriter(curve_out, args.curve_times, args) as curves:
         writer.write(result)
         curves.write(report, model)
         writer.commit()
-        curves.commit()
     _summary(args, len(result), report.not_scored, out, model.version)
-    curves.confirm(args)
     return 0
 
 
@@ -56,7 +54,7 @@ def _predict_chunks(args, out, curve_out=None) -> int:
     not_scored: list[str] = []
     shown_notes: set[str] = set()
     n = 0
-    with (TableWriter(out) as writer, CurveWriter(curve_out, args.curve_times) as curves,
+    with (TableWriter(out) as writer, CurveWriter(curve_out, args.curve_times, args) as curves,
           say.bar(total, "predicting", unit="patients") as bar):
         for chunk in chunks:
             rows = len(chunk)
@@ -88,9 +86,7 @@ def _predict_chunks(args, out, curve_out=None) -> int:
                                      f"expected at least one valid patient. Got {len(not_scored)} dropped row(s) "
                                      "instead.")
         writer.commit()
-        curves.commit()
     _summary(args, n, not_scored, out, model.version)
-    curves.confirm(args)
     return 0
 
 

@@ -24,7 +24,7 @@ from icipredict.clinical.time_class import NUMBERINGS, describe_pair, read_pair
 from icipredict.model.features import MISSING_INPUT_COLUMNS, MISSING_INPUT_NAMES
 from icipredict.table.labels import GROUP_WORDS, MISSING_INPUT_WORDS, is_missing, percent, points, value_label
 from icipredict.model.metadata import ModelMetadata
-from icipredict.report.curve import NO_CURVE_TEXT, CurveSummary, curve_summary
+from icipredict.report.curve import NO_CURVE_TEXT, CurveSummary
 from icipredict.table.vocab import BENEFIT_GROUP_THRESHOLDS, DCB_MONTHS
 
 __all__ = ["PatientReport", "Contribution", "TimeCell", "build_report", "REPORT_EXPLAIN", "MIN_EFFECT"]
@@ -112,7 +112,8 @@ class PatientReport:
     group_rates_text: str
     update_text: str
     extra: dict[str, Any] = field(default_factory=dict)
-    #: The progression-free curve, when the model has one (:mod:`icipredict.report.curve`).
+    #: The progression-free curve, when the model has one (:mod:`icipredict.report.curve`;
+    #: :func:`icipredict.report.patient.add_curve` sets it).
     curve: CurveSummary | None = None
 
     # -- sentences -------------------------------------------------------------------------------
@@ -308,8 +309,7 @@ def _update_text(meta: ModelMetadata | None) -> str:
 
 
 def build_report(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
-                 patient: Mapping[str, Any] | None = None, *, curve: pd.DataFrame | None = None,
-                 horizon: float | None = None) -> PatientReport:
+                 patient: Mapping[str, Any] | None = None) -> PatientReport:
     """The report's content for one row of :func:`icipredict.predict`.
 
     Parameters
@@ -321,11 +321,6 @@ def build_report(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
         without it the report says what it cannot tell.
     patient : mapping, optional
         The patient's canonical values (e.g. the TMB assay, shown beside the TMB).
-    curve : DataFrame, optional
-        The patient's progression-free curve (rows of :func:`icipredict.predict_curve`), from a model
-        that has one; without it the report says the model has no curve.
-    horizon : float, optional
-        The longest time (months) the model's training follow-up supports.
 
     Returns
     -------
@@ -366,6 +361,4 @@ def build_report(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
         contributions=_contributions(row, patient), calibration=calibration,
         calibration_scheme=_scheme_text(meta) if meta is not None else "",
         missing=missing, warnings=[w for w in str(row.get("warnings") or "").split("; ") if w],
-        group_rates_text=_group_rates_text(meta), update_text=_update_text(meta),
-        curve=None if curve is None else curve_summary(curve, row, horizon=horizon,
-                                                       level=meta.uncertainty.level if meta is not None else 0.9))
+        group_rates_text=_group_rates_text(meta), update_text=_update_text(meta))

@@ -20,20 +20,15 @@ from icipredict.table.labels import percent
 from icipredict.plots.evaluation import calibration_yerr
 from icipredict.plots.style import OKABE_ITO, new_figure
 from icipredict.plots.style import figure_bytes as _figure_bytes
-from icipredict.report.curve_figure import MIN_FONT, draw_pfs_curve
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure, SubFigure
+    from matplotlib.figure import Figure
 
     from icipredict.report.content import PatientReport
 
 __all__ = ["contributions_figure", "calibration_figure", "draw_contributions", "draw_calibration",
-           "draw_time_class", "report_page_figure", "curve_page_figure", "report_figure", "report_bytes",
-           "figure_bytes", "RAISES", "LOWERS", "PAGE"]
-
-#: The report's page: landscape A4, in inches.
-PAGE = (11.69, 8.27)
+           "draw_time_class", "report_page_figure", "figure_bytes", "RAISES", "LOWERS"]
 
 #: Bar colours: raises / lowers the probability of durable benefit (Okabe-Ito blue / vermillion).
 RAISES, LOWERS = OKABE_ITO["blue"], OKABE_ITO["vermillion"]
@@ -165,15 +160,11 @@ def _wrapped(lines: list[str], width: int) -> str:
     return "\n".join(textwrap.fill(line, width, subsequent_indent="   ") for line in lines)
 
 
-def report_page_figure(report: PatientReport, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
-    """The whole report as one landscape A4 page (PNG or PDF); drawn into ``fig`` when given.
-
-    The progression-free curve, when the model has one, is a page of its own
-    (:func:`curve_page_figure`; :func:`report_figure` puts both pages together).
-    """
+def report_page_figure(report: PatientReport) -> Figure:
+    """The whole report as one landscape A4 page (PNG or PDF)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=PAGE) if fig is None else fig
+    fig = Figure(figsize=(11.69, 8.27))
     text = dict(parse_math=False, va="top")
     fig.text(0.03, 0.975, f"Patient {report.patient_id}", fontsize=15, weight="bold", **text)
     fig.text(0.97, 0.975, f"model {report.model_version}\nresearch use, not a medical device", fontsize=8,
@@ -191,64 +182,8 @@ def report_page_figure(report: PatientReport, fig: Figure | SubFigure | None = N
     fig.text(0.72, 0.345, _wrapped([report.calibration_text], 56), fontsize=7.5, **text)
     missing = "; ".join(f"{words} ({column})" for column, words in report.missing) or "none"
     lines = [f"Inputs not given: {missing}. {report.missing_text}",
-             "Warnings: " + ("none" if not report.warnings else ""), *[f" - {w}" for w in report.warnings],
-             *([report.no_curve_text] if report.curve is None else [])]
+             "Warnings: " + ("none" if not report.warnings else ""), *[f" - {w}" for w in report.warnings]]
     fig.text(0.34, 0.3, _wrapped(lines, 125), fontsize=8, **text)
     fig.text(0.03, 0.06, _wrapped([f"{report.caveat_title} {report.update_text}"], 150),
              fontsize=8, weight="bold", **text)
     return fig
-
-
-# -- the progression-free curve page ------------------------------------------------------------------
-
-def curve_page_figure(report: PatientReport, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
-    """The progression-free curve as a landscape A4 page: the curve and its legend left, its sentences right.
-
-    No text is smaller than 9 points. Needs ``report.curve`` (a model with a curve).
-    """
-    from matplotlib.figure import Figure
-
-    c = report.curve
-    if c is None:
-        raise ValueError("curve_page_figure: expected a report with a progression-free curve. Got a report of a "
-                         "model without one instead.")
-    fig = Figure(figsize=PAGE) if fig is None else fig
-    text = dict(parse_math=False, va="top")
-    fig.text(0.03, 0.965, f"Patient {report.patient_id}: {c.title[:1].lower()}{c.title[1:]}", fontsize=15,
-             weight="bold", **text)
-    fig.text(0.97, 0.965, f"model {report.model_version}\nresearch use, not a medical device", fontsize=MIN_FONT,
-             ha="right", color="#444444", **text)
-    draw_pfs_curve(fig.add_axes((0.07, 0.30, 0.31, 0.58)), c, fontsize=MIN_FONT + 1, legend_width=26)
-    fig.text(0.03, 0.20, _wrapped([c.band_text], 78), fontsize=MIN_FONT, color="#333333", **text)
-    paragraphs = "\n\n".join(textwrap.fill(line, 52) for line in c.sentences)
-    fig.text(0.64, 0.88, paragraphs, fontsize=MIN_FONT + 1, linespacing=1.35, **text)
-    return fig
-
-
-def report_figure(report: PatientReport) -> Figure:
-    """The report as one figure: the report page, and below it the curve page when the model has a curve."""
-    from matplotlib.figure import Figure
-
-    if report.curve is None:
-        return report_page_figure(report)
-    fig = Figure(figsize=(PAGE[0], 2 * PAGE[1]))
-    top, bottom = fig.subfigures(2, 1)
-    report_page_figure(report, top)
-    curve_page_figure(report, bottom)
-    return fig
-
-
-def report_bytes(report: PatientReport, fmt: Literal["png", "pdf"] = "png") -> bytes:
-    """The report as PNG (one image: the report page, then the curve page) or PDF (one page each)."""
-    if fmt == "png" or report.curve is None:
-        return figure_bytes(report_figure(report), fmt)
-    import io
-
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    buf = io.BytesIO()
-    # no dates or software versions: the same report gives the same bytes
-    with PdfPages(buf, metadata={"CreationDate": None, "Producer": None, "Creator": None}) as pdf:
-        for fig in (report_page_figure(report), curve_page_figure(report)):
-            pdf.savefig(fig)
-    return buf.getvalue()

@@ -7,8 +7,7 @@ links that file, :func:`report_page` inlines it. No template engine: the report 
 framework. Element ids are a contract the browser tests read: ``probability`` (with
 ``data-value``, ``predict``'s unrounded probability), ``interval``, ``group``, ``time-grid``
 (``data-pair`` per cell, ``aria-current`` on the patient's), ``contributions`` (``data-feature``
-per row, the canonical input column), ``missing-inputs``, ``warnings``, ``caveat``, and the
-progression-free curve's ids (:func:`_curve_section`).
+per row, the canonical input column), ``missing-inputs``, ``warnings``, ``caveat``.
 
 >>> from icipredict.report.html import report_page  # doctest: +SKIP
 >>> Path("report.html").write_text(report_page(report))  # doctest: +SKIP

@@ -31,16 +31,16 @@ from icipredict.exceptions import InvalidPatientData
 from icipredict.io import read_patients
 from icipredict.io.output import atomic_path, check_output
 from icipredict.table.labels import is_missing
-from icipredict.report.curve import report_curve_times
+from icipredict.report.curve import curve_summary, report_curve_times
 from icipredict.report.content import (MIN_EFFECT, REPORT_EXPLAIN, Contribution, PatientReport, TimeCell,
                                        build_report)
-from icipredict.report.figures import report_bytes
+from icipredict.report.curve_page import report_bytes
 from icipredict.report.html import report_page
 from icipredict.table.schema import ValidationReport, validate_patients
 from icipredict.serve.predict import LoadedModel, load_model, patients_frame, predict
 
 __all__ = ["PatientReport", "Contribution", "TimeCell", "build_report", "report_for", "patient_report", "write_report",
-           "patient_curve", "curve_horizon", "REPORT_SUFFIXES", "REPORT_EXPLAIN", "MIN_EFFECT"]
+           "patient_curve", "curve_horizon", "add_curve", "REPORT_SUFFIXES", "REPORT_EXPLAIN", "MIN_EFFECT"]
 
 #: Output suffixes :func:`patient_report` writes.
 REPORT_SUFFIXES: tuple[str, ...] = (".html", ".htm", ".png", ".pdf")
@@ -82,7 +82,22 @@ def report_for(model: str | os.PathLike | LoadedModel, patients: Any, patient_id
     row = predict(ValidationReport(one), model=loaded, explain=explain).iloc[0]  # checked above: not again
     values = {k: v for k, v in one.iloc[0].items() if not is_missing(v)}
     curve, horizon = patient_curve(loaded, ValidationReport(one))
-    return build_report(row, loaded.metadata, values, curve=curve, horizon=horizon)
+    return add_curve(build_report(row, loaded.metadata, values), row, curve, horizon=horizon)
+
+
+def add_curve(report: PatientReport, row: Any, curve: pd.DataFrame | None, *,
+              horizon: float | None = None) -> PatientReport:
+    """``report`` with the patient's progression-free curve (rows of :func:`icipredict.predict_curve`) and its
+    words; unchanged when ``curve`` is None (the model has no curve, and the report says so).
+
+    Examples
+    --------
+    >>> curve, horizon = patient_curve(model, {"patient_id": "p1"})     # doctest: +SKIP
+    >>> add_curve(build_report(row, model.metadata), row, curve, horizon=horizon).curve.median_text  # doctest: +SKIP
+    """
+    if curve is not None:
+        report.curve = curve_summary(curve, row, horizon=horizon, level=report.level)
+    return report
 
 
 def curve_horizon(model: LoadedModel) -> float | None:

@@ -19,6 +19,7 @@ from icipredict.io.output import neutralise_formulas
 from icipredict.model.metadata import ModelMetadata
 from icipredict.report.content import build_report
 from icipredict.report.html import report_fragment
+from icipredict.report.patient import add_curve
 from icipredict.serve.predict import predict_curve
 
 __all__ = ["render_result", "result_csv", "batch_result", "result_records", "curve_answer"]
@@ -75,7 +76,7 @@ def render_result(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
     >>> 'id="probability"' in render_result(row, model.metadata)
     True
     """
-    return Markup(report_fragment(build_report(row, metadata, patient, curve=curve, horizon=horizon)))
+    return Markup(report_fragment(add_curve(build_report(row, metadata, patient), row, curve, horizon=horizon)))
 
 
 def result_csv(result: pd.DataFrame) -> str:
@@ -83,21 +84,11 @@ def result_csv(result: pd.DataFrame) -> str:
     return neutralise_formulas(result).to_csv(index=False)
 
 
-def _shown(column: str, value: Any) -> str:
-    """A cell of the page's table: probabilities to 3 decimals, the median PFS (months) to 1; the CSV keeps all."""
-    if _missing(value):
-        return ""
-    if column.startswith("p_"):
-        return f"{value:.3f}"
-    if column.startswith("median_pfs"):
-        return f"{value:.1f}"
-    return _cell(value)
-
-
 def batch_result(result: pd.DataFrame) -> dict[str, Any]:
     csv = result_csv(result)
     shown = result.head(_SHOWN_ROWS)
-    rows = [[_shown(c, v) for c, v in zip(shown.columns, r)] for r in shown.itertuples(index=False)]
+    rows = [[(f"{v:.3f}" if c.startswith("p_") and not _missing(v) else _cell(v)) for c, v in zip(shown.columns, r)]
+            for r in shown.itertuples(index=False)]
     uri = ("data:text/csv;charset=utf-8;base64," + base64.b64encode(csv.encode()).decode()
            if len(csv) <= _DATA_URI_LIMIT else None)
     return {"columns": list(result.columns), "rows": rows, "n": len(result), "csv_uri": uri}

@@ -263,3 +263,25 @@ def test_patient_report_of_a_six_month_model_says_it_has_no_curve(small_model, c
     assert report_for(small_model, curve_patients, "SYN-000001").curve is None
     html = patient_report(small_model, curve_patients, "SYN-000001", tmp_path / "r.html").read_text()
     assert 'id="no-curve"' in html and "This model has no progression-free curve" in html
+
+
+def test_natural_frequency_property_any_probability():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.floats(min_value=0.0, max_value=1.0, allow_nan=False))
+    def check(p):
+        words = natural_frequency(p)
+        if p < 0.075:
+            assert words == "fewer than 1 in 10"
+        elif p > 0.925:
+            assert words == "more than 9 in 10"
+        else:
+            n, k = (int(x) for x in words.removeprefix("about ").split(" in "))
+            assert (n == 1 and 2 <= k <= 10) or (k == 10 and 1 <= n <= 9)
+            # no simpler frequency is nearer: the chosen one is the nearest of all candidates
+            candidates = [1 / j for j in range(2, 11)] + [m / 10 for m in range(1, 10)]
+            assert abs(n / k - p) <= min(abs(c - p) for c in candidates) + 1e-9
+
+    check()

@@ -29,8 +29,10 @@ def test_override_order_does_not_matter():
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    (["model.families=[svm]"], r"config key 'model.families.0': Input should be 'spline_logistic', 'random_forest' "
-                               r"or 'xgboost'\. Got 'svm' instead\."),
+    (["model.families=[svm]"], r"config key 'model.families.0': Input should be 'spline_logistic', 'random_forest', "
+                               r"'xgboost', 'spline_cox' or 'xgboost_cox'\. Got 'svm' instead\."),
+    (["model.families=[spline_cox, xgboost]"], r"config key 'model': families \['spline_cox', 'xgboost'\] mix "
+                                               r"6-month families with time-to-event ones"),
     (["model.nmae=xgboost"], r"config key 'model.nmae': unknown key\."),
     (["evaluation.cv_folds=one"], r"config key 'evaluation.cv_folds': .*integer.*Got 'one' instead"),
     (["evaluation.cv_folds=-1"], r"config key 'evaluation.cv_folds': .*greater than or equal to 0.*Got -1 instead"),
@@ -43,7 +45,7 @@ def test_override_order_does_not_matter():
     (["data.sources.5.n=3"], r"config key 'data.sources.5.n': '5' is not an index of a list of 4"),
     (["seed=1", "seed=2"], r"each key may be given once"),
     (["data.sources=[{name: x, format: table}]"], r"config key 'data.sources.0': .*needs a 'path'"),
-], ids=["bad-choice", "unknown-key", "wrong-type", "out-of-range", "bad-penalty", "bad-tree-key", "risk-order",
+], ids=["bad-choice", "mixed-families", "unknown-key", "wrong-type", "out-of-range", "bad-penalty", "bad-tree-key", "risk-order",
         "thresholds", "no-equals", "bad-index", "twice", "source-without-path"])
 def test_config_errors_name_the_key(overrides, message):
     with pytest.raises(InvalidConfig, match=message):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FAST_TRAIN, shared_path
+from conftest import FAST_TRAIN, FAST_TRAIN_CURVE, shared_path
 
 import icipredict
-from icipredict.clinical.evidence import til_prior
+from icipredict.clinical.evidence import til_prior, til_prior_log_hr
 from icipredict.clinical.outcomes import benefit_label, binary_target
 from icipredict.evaluation import paired_auc_difference, roc_auc
 from icipredict.io import read_patients
@@ -38,8 +38,10 @@ def test_class_means_order_ii_over_iv_and_iii_over_i(patients):
 
 
 def test_the_shipped_til_term_is_the_cited_prior():
-    term = icipredict.load_model("public").metadata.til_term
-    beta, se = til_prior()
+    loaded = icipredict.load_model("public")
+    term = loaded.metadata.til_term
+    # a PFS-curve model takes the hazard ratio as it is (log HR); a 6-month model its log odds ratio
+    beta, se = til_prior_log_hr() if loaded.has_curve else til_prior()
     assert term.source == "prior" and term.beta == pytest.approx(beta) and term.se == pytest.approx(se)
     card = (icipredict.load_model("public").path / "model_card.md").read_text()
     for fact in ("Rakaee et al., JAMA Oncol 2023", "PMC9673028", "0.71", "0.80", "250 TIL cells/mm2",
@@ -62,6 +64,23 @@ def test_training_learns_the_til_effect_from_til_data(effect, tmp_path):
         assert term.beta < prior - 0.05
     else:
         assert term.beta > prior + 0.1
+
+
+@pytest.mark.parametrize("effect", [0.0, 3.0])
+def test_a_curve_model_learns_the_til_log_hazard_ratio_from_til_data(effect):
+    sources = ("data.sources=[{name: a, format: synthetic, n: 700, seed: 71, til_effect: %s}, "
+               "{name: b, format: synthetic, n: 700, seed: 72, shift: 0.3, til_effect: %s}]" % (effect, effect))
+    fast = [s for s in FAST_TRAIN_CURVE if not s.startswith(("data.sources", "evaluation.cv_folds", "evaluation.n_boot"))]
+    result = train(overrides=[*fast, sources, "evaluation.cv_folds=0", "evaluation.n_boot=0",
+                              "tracking.enabled=false", "explain.enabled=false"], quiet=True)
+    term = result.metadata.til_term
+    assert result.model.has_curve and term.source == "learned" and term.n_patients > 300
+    prior = til_prior_log_hr()[0]
+    # a log hazard ratio: TIL-high lowers the hazard, more so where the simulated TIL effect is strong
+    if effect == 0.0:
+        assert term.beta > prior + 0.05
+    else:
+        assert term.beta < prior - 0.05
 
 
 def test_dijon_ranks_better_with_the_cd8_measure_than_without():

@@ -167,3 +167,17 @@ def test_pfs_without_an_event_flag_and_dcb_only_patients():
     pfs, counts = _pfs_patients(ok, pd.Series(["primary_resistance", "durable_benefit", "durable_benefit"]), said.append)
     assert len(pfs) == 2 and counts["n_dcb_only"] == 1 and counts["n_censored_before_6"] == 0
     assert "1 with a durable-benefit label and no PFS" in said[0]
+
+
+def test_updating_a_curve_model_on_6_month_labels_is_refused_not_bent(small_curve_model):
+    """The 6-month recalibration is refused for a curve model; `update` takes the curve's own path
+    (tests/test_updating_curve.py)."""
+    from icipredict.evaluation.saved import read_labelled
+    from icipredict.exceptions import InvalidConfig
+    from icipredict.fitting.updating import apply_update
+
+    clean, target = read_labelled(synthetic_cohort(300, seed=5))
+    ok = target.notna().to_numpy()
+    with pytest.raises(InvalidConfig, match="PFS curve"):
+        apply_update(icipredict.load_model(small_curve_model).model, clean.loc[ok], target[ok].to_numpy(float),
+                     "intercept")

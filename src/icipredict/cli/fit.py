@@ -9,11 +9,13 @@ from pathlib import Path
 from icipredict.cli.common import confirm, progress, raw_table
 from icipredict.config import load_config
 from icipredict.evaluation import format_metrics_markdown
-from icipredict.evaluation.saved import evaluate
+from icipredict.evaluation.curves import format_curve_markdown
+from icipredict.evaluation.saved import evaluate, evaluate_curve
 from icipredict.fitting.tracking import log_update_run, resolve_tracking_uri
 from icipredict.fitting.training import train
 from icipredict.fitting.updating import update
 from icipredict.io.output import TableWriter, check_output
+from icipredict.serve.predict import load_model
 
 
 def cmd_train(args) -> int:
@@ -34,6 +36,11 @@ def cmd_train(args) -> int:
         if len(part):
             print(f"\n{title} (n evaluable; 95% bootstrap CI)")
             print(format_metrics_markdown(part))
+    if result.curve_validation is not None:
+        print("\nPFS curve, internal-external (every patient with PFS; references fitted on the same studies; "
+              "95% bootstrap CI)")
+        print("\n".join(format_curve_markdown(result.curve_validation.metrics)))
+        print(result.curve_validation.metadata().proportional_hazards_summary)
     if result.bundle_path:
         print(f"\nmodel bundle written to {result.bundle_path}")
     if result.run_id:
@@ -45,12 +52,18 @@ def cmd_train(args) -> int:
 
 def cmd_evaluate(args) -> int:
     out = check_output(args.output, [args.input], suffixes=(".csv", ".tsv")) if args.output else None
-    table = evaluate(args.model, raw_table(args), cohort_column=args.cohort_column, label_source=args.label_source,
+    data, model = raw_table(args), load_model(args.model)
+    table = evaluate(model, data, cohort_column=args.cohort_column, label_source=args.label_source,
                      n_boot=args.n_boot, seed=args.seed, progress=progress(args))
     print(format_metrics_markdown(table.loc[table["subset"] == "all"]))
     for subset in sorted(s for s in table["subset"].unique() if s != "all"):
         print(f"\nsame patients ({subset}):")
         print(format_metrics_markdown(table.loc[table["subset"] == subset]))
+    curve = evaluate_curve(model, data, cohort_column=args.cohort_column, n_boot=args.n_boot, seed=args.seed)
+    if curve is not None:
+        print("\nPFS curve (every patient with PFS, censored ones with their follow-up; references fitted on these "
+              "same patients, so optimistic):")
+        print("\n".join(format_curve_markdown(curve)))
     if out is not None:
         with TableWriter(out) as writer:
             writer.write(table)
@@ -67,6 +80,11 @@ def cmd_update(args) -> int:
     print("\nbefore and after on the local data (the updated model cross-validated: each fold updated on the others)")
     print(format_metrics_markdown(result.comparison.assign(cohort="local"),
                                   columns=("roc_auc", "calibration_slope", "calibration_intercept", "brier")))
+    if "mean_predicted_12m" in result.comparison.columns:  # a model with a PFS curve
+        print("\nS(12) against the local Kaplan-Meier S(12) (every patient with PFS, cross-validated):")
+        for _, r in result.comparison.iterrows():
+            print(f"  {r['model']}: mean predicted {r['mean_predicted_12m']:.3f}, Kaplan-Meier {r['km_12m']:.3f} "
+                  f"({r['km_12m_low']:.3f}-{r['km_12m_high']:.3f}), n = {int(r['n_pfs'])}")
     print(f"\nupdated model bundle written to {result.bundle_path}")
     if not args.no_tracking:
         result.run_id = log_update_run(result, configured_uri=args.tracking_uri, progress=say)

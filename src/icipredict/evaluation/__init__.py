@@ -8,7 +8,13 @@
 * :mod:`~icipredict.evaluation.compare`: a model's predictions beside the PD-L1, TMB and LORIS
   baselines on the same patients, per cohort and pooled;
 * :mod:`~icipredict.evaluation.saved`: :func:`evaluate`, a saved model on new labelled data (imported
-  on first use, since it loads models).
+  on first use, since it loads models), and ``evaluate_curve`` for a model with a PFS curve;
+* :mod:`~icipredict.evaluation.survival`: time-to-event metrics (Kaplan-Meier, Harrell's and Uno's C,
+  time-dependent AUC, IPCW Brier scores, calibration by risk group) with bootstrap CIs;
+* :mod:`~icipredict.evaluation.curves`: held-out PFS curves per cohort and pooled, beside the
+  Kaplan-Meier null and a PD-L1-only Cox model;
+* :mod:`~icipredict.evaluation.proportional_hazards`: a reference Cox fit and the scaled-Schoenfeld
+  check of proportional hazards.
 
 Layer 8 of docs/architecture.md: may import ``exceptions``, ``progress``, ``table``, ``clinical``, ``io``,
 ``model``, ``config`` and ``serve`` (a saved model is loaded and run as ``predict`` runs it).

@@ -17,7 +17,7 @@ from icipredict.table.schema import check_patients
 from icipredict.serve.predict import LoadedModel, load_model
 from icipredict.table.vocab import BASELINES, DCB_MONTHS
 
-__all__ = ["evaluate", "not_evaluable_counts", "read_labelled", "comparison_frame"]
+__all__ = ["evaluate", "evaluate_curve", "not_evaluable_counts", "read_labelled", "comparison_frame"]
 
 
 def not_evaluable_counts(patients: pd.DataFrame, target: pd.Series) -> dict[str, int]:
@@ -93,3 +93,41 @@ def evaluate(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *
     frame = comparison_frame(rows, target[ok].astype(int).to_numpy(), loaded.predict_proba(rows), baselines=baselines)
     return compare_scores(frame, baselines=list(baselines), n_boot=n_boot, seed=seed,
                           n_not_evaluable=not_evaluable_counts(clean, target), progress=progress)
+
+
+def evaluate_curve(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, cohort_column: str = "cohort",
+                   format: str = "auto", n_boot: int = 1000, seed: int = 0) -> pd.DataFrame | None:
+    """PFS-curve metrics of a time-to-event model on patients with PFS, per cohort and pooled.
+
+    Every patient with a PFS time and event flag counts, censored ones with their follow-up. Beside
+    the model: the evaluated patients' own Kaplan-Meier curve and a Cox model on PD-L1 alone fitted
+    on the same patients; both references see the outcomes they are scored on, so they are optimistic
+    and the model's margin over them is conservative. Returns None for a model without a curve or
+    data without PFS.
+
+    Returns
+    -------
+    DataFrame or None
+        :func:`icipredict.evaluation.curves.curve_metrics`: Harrell's and Uno's C, td-AUC and Brier
+        at 6 and 12 months, integrated Brier, mean predicted S(t) against Kaplan-Meier, each with n
+        and a 95% bootstrap CI.
+
+    Examples
+    --------
+    >>> evaluate_curve("public", "../shared/data/loris_nsclc/msk1.csv", n_boot=200)  # doctest: +SKIP
+    """
+    from icipredict.evaluation.curves import DEFAULT_GRID, HeldOutCurves, curve_metrics, model_curve, reference_curves
+
+    loaded = load_model(model)
+    if not loaded.has_curve:
+        return None
+    clean, _ = read_labelled(data, format=format, cohort_column=cohort_column)
+    clean["cohort"] = clean["cohort"].fillna("input") if clean["cohort"].notna().any() else "input"
+    rows = clean.loc[clean["pfs_months"].notna() & clean["pfs_event"].notna()].reset_index(drop=True)
+    if rows.empty or rows["pfs_event"].sum() == 0:
+        return None
+    held = HeldOutCurves(rows, DEFAULT_GRID)
+    held.add("model", *model_curve(loaded.model, rows, DEFAULT_GRID))
+    for name, (risk, surv) in reference_curves(rows, rows, DEFAULT_GRID).items():
+        held.add(name, risk, surv)
+    return curve_metrics(held, n_boot=n_boot, seed=seed)

@@ -160,7 +160,7 @@ def kaplan_meier_table(time, event, *, alpha: float = 0.05) -> pd.DataFrame:
 
 
 def km_at(time, event, t: float) -> float:
-    """Kaplan-Meier S(t); NaN when ``t`` is past the last follow-up time.
+    """Kaplan-Meier S(t); NaN when ``t`` is past the last follow-up time of a censored patient.
 
     Examples
     --------
@@ -173,7 +173,8 @@ def km_at(time, event, t: float) -> float:
 def km_ci_at(time, event, t: float, *, alpha: float = 0.05) -> tuple[float, float, float]:
     """Kaplan-Meier S(t) with its log(-log) Greenwood confidence interval ``(s, low, high)``.
 
-    NaN when ``t`` is past the last follow-up time (the curve is not defined there).
+    NaN when ``t`` is past the longest follow-up and that patient was censored (the curve is not
+    defined there); when the longest time is a progression the curve stays at its last value.
 
     Examples
     --------
@@ -182,7 +183,7 @@ def km_ci_at(time, event, t: float, *, alpha: float = 0.05) -> tuple[float, floa
     (True, 0.5357)
     """
     t_arr, e = check_survival(time, event)
-    if t > t_arr.max():
+    if t > t_arr.max() and not e[t_arr == t_arr.max()].all():
         return (np.nan, np.nan, np.nan)
     table = kaplan_meier_table(t_arr, e, alpha=alpha)
     k = int(np.searchsorted(table["time"].to_numpy(), t, side="right")) - 1

@@ -10,7 +10,11 @@ every held-out study:
 * unknown inputs: hide an input the patient has; the nominal interval of that input's share alone
   should contain the prediction made with the input (``coverage`` near ``level``);
 * the centre: a held-out study's own calibration-in-the-large should lie within the ``tau``
-  interval of that outer fold's model (one yes/no per study: with four studies, a rough check).
+  interval of that outer fold's model (one yes/no per study: with four studies, a rough check); for
+  a PFS-curve model both are on the linear predictor, the study's as its log observed / expected
+  progressions.
+
+For a PFS-curve model the variances are on its linear predictor, and so are the checks.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ def mask_inputs(patients: pd.DataFrame, name: str, *, keep_band: bool = False) -
 def _input_coverage(model: IciModel, held: pd.DataFrame, level: float) -> dict[str, dict[str, float]]:
     z = norm.ppf(0.5 + level / 2)
     inputs = model.inputs(held)
-    full = model.logit(held, inputs)
+    full = model.score(held, inputs)  # the scale the variances are on (log-odds, or a curve's linear predictor)
     a = model.calibrator.a
     out = {}
     variants = [(name, False) for name in model.uncertainty.input_variance] + [("pdl1", True)]
@@ -61,7 +65,7 @@ def _input_coverage(model: IciModel, held: pd.DataFrame, level: float) -> dict[s
             continue
         masked = mask_inputs(held.loc[has], name, keep_band=keep_band)
         m_inputs = model.inputs(masked)
-        centre = model.logit(masked, m_inputs)
+        centre = model.score(masked, m_inputs)
         if keep_band:
             band = m_inputs["pdl1_band"].to_numpy(dtype=object)
             var = np.array([model.uncertainty.band_variance.get(str(b), model.uncertainty.input_variance["pdl1"])
@@ -73,6 +77,18 @@ def _input_coverage(model: IciModel, held: pd.DataFrame, level: float) -> dict[s
         key = "pdl1 (TPS hidden, band kept)" if keep_band else name
         out[key] = {"n": int(has.sum()), "coverage": float(inside.mean())}
     return out
+
+
+def _log_observed_expected(model: IciModel, held: pd.DataFrame) -> float:
+    """A curve model's calibration-in-the-large on a held-out study: log(observed / expected progressions),
+    expected from each patient's cumulative hazard at the end of their follow-up (the scale of ``tau``)."""
+    t = held["pfs_months"].to_numpy(dtype=float)
+    e = held["pfs_event"].to_numpy(dtype=float)
+    base = model.baseline
+    pos = np.searchsorted(base.times, t, side="right") - 1
+    cumhaz = np.where(pos >= 0, base.cumhaz[np.clip(pos, 0, None)], 0.0)
+    expected = float(np.sum(cumhaz * np.exp(model.score(held))))
+    return float(np.log(e.sum() / expected)) if e.sum() > 0 and expected > 0 else float("nan")
 
 
 def interval_checks(models: dict[str, IciModel], rows: pd.DataFrame, y: np.ndarray, level: float) -> dict:
@@ -89,8 +105,11 @@ def interval_checks(models: dict[str, IciModel], rows: pd.DataFrame, y: np.ndarr
         held = rows.loc[cohort == study]
         for name, r in _input_coverage(model, held, level).items():
             per_input.setdefault(name, []).append((r["n"], r["coverage"]))
-        p = model.predict_proba(held)
-        _, citl = calibration_slope_intercept(y[cohort == study], p)
+        if model.has_curve:  # on the linear predictor: log observed / expected progressions (PFS, censoring kept)
+            citl = _log_observed_expected(model, held)
+        else:
+            p = model.predict_proba(held)
+            _, citl = calibration_slope_intercept(y[cohort == study], p)
         tau = model.uncertainty.tau
         centres.append({"study": study, "n": int(len(held)), "citl": float(citl), "tau": float(tau),
                         "within": bool(abs(citl) <= z * tau)})

@@ -11,6 +11,7 @@ from icipredict.fitting.results import TrainingResult
 from icipredict.plots import (BASELINE_WORDS, SCHEME_WORDS, decision_strategies, figure_png, plot_beeswarm,
                               plot_calibration, plot_decision_strategies, plot_dependence, plot_importance_bar,
                               plot_metric_forest, plot_roc)
+from icipredict.plots.survival import plot_survival_calibration
 
 __all__ = ["training_figures", "headline_scheme"]
 
@@ -43,7 +44,8 @@ def training_figures(result: "TrainingResult") -> dict[str, bytes]:
     """PNG bytes of every plot of a training run, by file name (written beside the bundle and to MLflow).
 
     ``roc.png``, ``calibration.png`` (the headline: internal-external when each study was held out),
-    ``calibration_cv.png`` (pooled folds), ``calibration_external_<cohort>.png`` (one per external
+    ``calibration_cv.png`` (pooled folds), ``survival_calibration.png`` (a time-to-event model: S(6) and
+    S(12) against Kaplan-Meier by risk group, each study held out), ``calibration_external_<cohort>.png`` (one per external
     cohort), ``decision_curve.png``, ``auc_forest.png``, ``shap_beeswarm.png``,
     ``shap_importance.png`` and ``shap_dependence_<input>.png``. The same result gives the same bytes.
 
@@ -76,6 +78,12 @@ def training_figures(result: "TrainingResult") -> dict[str, bytes]:
         m = pred["model"].notna().to_numpy()
         figs["calibration_cv.png"] = plot_calibration(pred["y"].to_numpy(float)[m], pred["model"].to_numpy(float)[m],
                                                       label="model", title=f"Calibration, {SCHEME_WORDS['cv']}")
+    if result.curve_validation is not None:
+        held, grid = result.curve_validation.held, list(result.curve_validation.held.grid)
+        figs["survival_calibration.png"] = plot_survival_calibration(
+            held.patients["pfs_months"], held.patients["pfs_event"],
+            {t: held.surv["model"][:, grid.index(t)] for t in (6.0, 12.0)},
+            label="each study held out", title="PFS calibration by risk group")
     for name, frame in result.external.items():
         figs[f"calibration_external_{name}.png"] = plot_calibration(
             frame["y"].to_numpy(float), frame["model"].to_numpy(float), label="model",

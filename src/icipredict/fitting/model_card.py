@@ -16,6 +16,7 @@ from icipredict.clinical.assays import TMB_SCALE_SOURCES, TMB_TO_PANEL_SCALE
 from icipredict.clinical.evidence import RAKAEE_2023, REFERENCE_DCB_TIL_LOW, pooled_log_hr
 from icipredict.clinical.til import DEFAULT_TIL_CUTOFFS
 from icipredict.evaluation import format_metrics_markdown
+from icipredict.evaluation.curves import format_curve_markdown
 from icipredict.table.vocab import DCB_MONTHS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -106,6 +107,44 @@ def _curve_lines(meta) -> list[str]:
     ]
 
 
+def _curve_validation_lines(meta) -> list[str]:
+    """The curve on held-out studies beside Kaplan-Meier and PD-L1 alone, and the proportional-hazards check."""
+    v = meta.curve_validation
+    if v is None:
+        return []
+    lines = [
+        "### The curve on held-out studies",
+        "Each training study's patients with PFS (censored ones with their follow-up) predicted by a model selected "
+        "and fitted on the other studies, beside the Kaplan-Meier curve of those studies (no predictors) and a Cox "
+        f"model on PD-L1 alone fitted on the same patients. 95% bootstrap intervals ({v.n_boot} resamples). Uno's C "
+        "and the Brier scores weight patients by the inverse of the held-out study's own censoring distribution; "
+        "the integrated Brier score runs monthly from 1 month to the last month with at least 10 patients still at "
+        "risk (at most 24).",
+        "",
+        *format_curve_markdown(v.metrics),
+        "",
+    ]
+    cal = pd.DataFrame(v.calibration)
+    if len(cal):
+        pooled = cal.loc[cal["cohort"] == "pooled"]
+        lines += ["Mean predicted progression-free probability against Kaplan-Meier (95% CI) by risk quarter, "
+                  "held-out studies pooled:", "",
+                  "| months | risk group | n | events | mean predicted | Kaplan-Meier |", "|---:|---:|---:|---:|---:|---|"]
+        for _, r in pooled.iterrows():
+            km = "NA" if pd.isna(r["observed"]) else f"{r['observed']:.3f} ({r['observed_low']:.3f}-{r['observed_high']:.3f})"
+            lines.append(f"| {r['time_months']:g} | {int(r['group'])} | {int(r['n'])} | {int(r['n_events'])} | "
+                         f"{r['mean_predicted']:.3f} | {km} |")
+        lines.append("")
+    lines += ["### Proportional hazards", v.proportional_hazards_summary, ""]
+    ph = pd.DataFrame(v.proportional_hazards)
+    if len(ph):
+        lines += ["| input | design column | coefficient | chi-square (1 df) | p |", "|---|---|---:|---:|---:|"]
+        lines += [f"| {r['input']} | {r['term']} | {r['coef']:.3f} | {r['statistic']:.2f} | {r['p_value']:.3f} |"
+                  for _, r in ph.iterrows()]
+        lines.append("")
+    return lines
+
+
 def _til_lines(meta) -> list[str]:
     t = meta.til_term
     log_hr, se = pooled_log_hr()
@@ -160,7 +199,9 @@ def _time_class_lines(meta) -> list[str]:
 
 def _interval_lines(meta) -> list[str]:
     u = meta.uncertainty
-    lines = [f"`p_low` / `p_high` form a {u.level:.0%} interval on the log-odds scale made of: the coefficients' "
+    scale = ("the linear predictor (log relative hazard; every S(t) band is the curve at its ends)"
+             if meta.curve is not None else "the log-odds scale")
+    lines = [f"`p_low` / `p_high` form a {u.level:.0%} interval on {scale} made of: the coefficients' "
              f"sandwich covariance ({u.parameter}); each unknown input (its spread among training patients who had "
              f"it; PD-L1 known only as a band: the spread within the band); the between-centre SD of "
              f"calibration-in-the-large tau = {u.tau:.3f} ({u.tau_source}); the TIL term's SE.", ""]
@@ -217,6 +258,7 @@ def model_card(result: "TrainingResult") -> str:
         _family_summary(meta.selection),
         "",
         *_curve_lines(meta),
+        *_curve_validation_lines(meta),
         "## Training data",
         f"- {train.n_evaluable} evaluable patients ({train.n_durable_benefit} durable benefit), "
         f"cohorts: {', '.join(train.cohorts)}",

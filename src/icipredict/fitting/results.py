@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from icipredict.config import Config
+from icipredict.fitting.curve_validation import CurveValidationResult
 from icipredict.fitting.selection import IECVResult, Selection
 from icipredict.model.metadata import ModelMetadata
 from icipredict.model.models import IciModel
@@ -37,6 +38,7 @@ class TrainingResult:
     fold_models: list[IciModel] = field(default_factory=list)
     fold_test_ids: list[frozenset] = field(default_factory=list)
     curves: dict[str, pd.DataFrame] = field(default_factory=dict)
+    curve_validation: CurveValidationResult | None = None
     card: str = ""
     figures: dict[str, bytes] = field(default_factory=dict)
 

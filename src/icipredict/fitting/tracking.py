@@ -95,6 +95,30 @@ def _metrics_dict(metrics: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+#: Held-out curve metrics logged for each (study, model): the point and its 95% CI.
+_CURVE_COLUMNS = ("n", "n_events", "harrell_c", "uno_c", "td_auc_6m", "td_auc_12m", "brier_6m", "brier_12m", "ibs",
+                  "ibs_minus_km_null", "ibs_minus_pdl1_cox", "mean_predicted_6m", "km_6m", "mean_predicted_12m", "km_12m",
+                  "calibration_slope_6m", "calibration_slope_12m")
+
+
+def _curve_metrics_dict(table: pd.DataFrame | None) -> dict[str, float]:
+    """``iecv.<study>.<model>.curve.<metric>`` (with ``_low``/``_high``), and the pooled model's headline."""
+    out: dict[str, float] = {}
+    if table is None or not len(table):
+        return out
+    for row in table.to_dict(orient="records"):
+        for col in _CURVE_COLUMNS:
+            for key in (col, f"{col}_low", f"{col}_high"):
+                v = row.get(key)
+                if v is not None and not (isinstance(v, float) and np.isnan(v)):
+                    out[_key("iecv", row["cohort"], row["model"], "curve", key)] = float(v)
+    head = table.loc[(table["cohort"] == "pooled") & (table["model"] == "model")]
+    for col in ("harrell_c", "uno_c", "td_auc_6m", "td_auc_12m", "ibs"):
+        if len(head) and pd.notna(head[col].iloc[0]):
+            out[f"pfs_{col}"] = float(head[col].iloc[0])
+    return out
+
+
 def _fold_aucs(pred: pd.DataFrame) -> list[float]:
     aucs = []
     for k in sorted(pred.loc[pred["fold"] > 0, "fold"].unique()):
@@ -303,7 +327,8 @@ def log_training_run(result: "TrainingResult", card: str, figures: Mapping[str, 
             for c, d in train.per_cohort.items():
                 for k, v in d.model_dump().items():
                     counts[_key("data", c, k)] = v
-            mlflow.log_metrics({**_metrics_dict(result.metrics), **{k: float(v) for k, v in counts.items()}})
+            mlflow.log_metrics({**_metrics_dict(result.metrics), **_curve_metrics_dict(result.curves.get("curve_metrics_iecv")),
+                                **{k: float(v) for k, v in counts.items()}})
             for k, auc in enumerate(_fold_aucs(result.predictions), start=1):
                 if not np.isnan(auc):
                     mlflow.log_metric("cv.fold_roc_auc", auc, step=k)

@@ -54,6 +54,7 @@ from icipredict.table.schema import COLUMNS, PREDICTORS
 from icipredict.fitting.results import TrainingResult  # re-exported
 from icipredict.fitting.selection import (Candidate, IECVResult, Selection, candidate_grid, fit_final, internal_external,
                                   select_model)
+from icipredict.fitting.curve_validation import validate_curves
 from icipredict.fitting.tracking import log_training_run, open_store
 from icipredict.evaluation.uncertainty import interval_checks
 from icipredict.table.vocab import BENEFIT_GROUPS, DCB_MONTHS
@@ -458,7 +459,8 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
         tables.append(compare_scores(pred.loc[np.isfinite(cv_p)], baselines=baselines, n_boot=n_boot, seed=seed,
                                      n_not_evaluable=data.n_not_evaluable, progress=say).assign(scheme="cv"))
 
-    say(f"selecting and fitting the final model on all {len(rows)} evaluable patients")
+    say(f"selecting and fitting the final model on all {len(rows)} evaluable patients" if data.pfs is None else
+        f"selecting and fitting the final model on all {len(data.pfs)} patients with PFS")
     sel, final = _select_and_fit(rows, y, candidates, config, say, pfs=data.pfs)
     say(f"selected {sel.candidate.label}, calibration '{sel.calibration}' ({sel.scheme})")
     if iecv is not None and iecv.models:
@@ -476,6 +478,10 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
         "benefit_groups_cv": groups,
         "selection": sel.scores,
     }
+    validation = None
+    if final.has_curve and data.pfs is not None and iecv is not None and iecv.models:
+        validation = validate_curves(data.pfs, iecv.models, final, n_boot=n_boot, seed=seed, say=say)
+        curves.update(validation.tables())
     phi, _ = final.contributions(rows)
     signal = _signal(final, metrics, phi)
     if signal.status != "ok":
@@ -484,9 +490,12 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
         warnings.warn(message, RuntimeWarning, stacklevel=2)
     metadata = _metadata(config, final, sel, data, sources.train, sources.summary, metrics, groups,
                          curves["calibration_cv"], signal, iecv.skipped if iecv is not None else [])
+    if validation is not None:
+        metadata.curve_validation = validation.metadata()
     result = TrainingResult(model=final, metadata=metadata, metrics=metrics, predictions=pred, config=config,
                             selection=sel, iecv=iecv, contributions=(phi, final.inputs(rows)), external=ext_frames,
-                            fold_models=fold_models, fold_test_ids=fold_test_ids, curves=curves)
+                            fold_models=fold_models, fold_test_ids=fold_test_ids, curves=curves,
+                            curve_validation=validation)
     result.card = model_card(result)
     say("drawing plots")
     result.figures = training_figures(result)

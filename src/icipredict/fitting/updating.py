@@ -35,7 +35,7 @@ from sklearn.model_selection import StratifiedKFold
 from icipredict.evaluation import format_metrics_markdown
 from icipredict.evaluation.metrics import binary_metrics, calibration_curve_table
 from icipredict.evaluation.saved import read_labelled
-from icipredict.exceptions import InvalidPatientData
+from icipredict.exceptions import InvalidConfig, InvalidPatientData
 from icipredict.model.features import MISSING_INPUT_NAMES
 from icipredict.model.glm import _ridge_newton
 from icipredict.model.bundle import check_bundle_target, save_bundle
@@ -45,6 +45,9 @@ from icipredict.model.models import IciModel, fit_calibrator
 from icipredict.plots import figure_png, plot_update_calibration
 from icipredict.progress import progress_iter
 from icipredict.fitting.results import UpdateResult  # re-exported
+from icipredict.fitting.curve_updating import (CURVE_METHODS, apply_curve_update, compare_curve_update,
+                                               curve_closed_testing, pfs_rows)
+from icipredict.fitting.curve_updating import with_calibration as _with_calibration
 from icipredict.fitting.selection import learn_til_term
 from icipredict.serve.predict import LoadedModel, load_model
 from icipredict.table.vocab import DCB_MONTHS, UPDATE_METHODS
@@ -71,15 +74,6 @@ def _loglik(y: np.ndarray, logit: np.ndarray) -> float:
 
 
 # -- the methods -------------------------------------------------------------------------------------
-
-def _with_calibration(model: IciModel, a: float, b: float, method: str) -> IciModel:
-    """The model with ``a * L + b`` composed onto its calibration (the TIL term scaled alike)."""
-    cal = model.calibrator
-    til = model.til_term.model_copy(update={"beta": a * model.til_term.beta, "se": abs(a) * model.til_term.se})
-    # the TIL term's centring shifts with the slope: a * beta * (t - c) keeps its form
-    return IciModel(model.family, model.base, Calibrator(method=method, a=a * cal.a, b=a * cal.b + b),
-                    til, model.uncertainty, model.options, model.fit_ids)
-
 
 def _refit(model: IciModel, clean: pd.DataFrame, y: np.ndarray, penalty: float) -> IciModel:
     """Coefficients re-estimated with a ridge penalty toward the original (spline-logistic models)."""
@@ -118,9 +112,19 @@ def _extend(model: IciModel, clean: pd.DataFrame, y: np.ndarray) -> IciModel:
     term = term.model_copy(update={"note": f"re-estimated on {term.n_patients} local patients with a TIL measure, "
                                            f"the parent's TIL term (beta {prior[0]:.3f}, SE {prior[1]:.3f}) as prior"})
     extended = IciModel(model.family, model.base, model.calibrator, term, model.uncertainty, model.options,
-                        model.fit_ids)
+                        model.fit_ids, baseline=model.baseline)
     b = fit_calibrator("intercept", extended.logit(clean), y).b
     return _with_calibration(extended, 1.0, b, model.calibrator.method if b == 0 else "intercept")
+
+
+def _refuse_curve(model: IciModel) -> None:
+    """A time-to-event model is not recalibrated on the 6-month log-odds: its calibration acts on the linear
+    predictor, and a 6-month recalibration would silently bend the whole curve. :func:`update` takes such a
+    model to :mod:`icipredict.fitting.curve_updating` (baseline and slope on local PFS) instead."""
+    if model.has_curve:
+        raise InvalidConfig(f"model: expected a 6-month model for a 6-month update. Got a {model.family} model with a "
+                            "PFS curve: update it with icipredict.update (its baseline survival and slope are "
+                            "recalibrated on the centre's own PFS).")
 
 
 def apply_update(model: IciModel, clean: pd.DataFrame, y: np.ndarray, method: str, *, seed: int = 0) -> IciModel:
@@ -128,6 +132,7 @@ def apply_update(model: IciModel, clean: pd.DataFrame, y: np.ndarray, method: st
     y = np.asarray(y, dtype=float)
     if method == "none":
         return model
+    _refuse_curve(model)
     if method in ("intercept", "logistic"):
         cal = fit_calibrator(method, model.logit(clean), y)
         return _with_calibration(model, cal.a, cal.b, method)
@@ -270,6 +275,10 @@ def update(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, 
     if out is not None:
         check_bundle_target(Path(out), replace=replace)
     parent = load_model(model)
+    if parent.model.has_curve:
+        return _update_curve(parent, data, method=method, out=out, replace=replace, format=format,
+                             label_source=label_source, benefit_months=benefit_months, n_boot=n_boot, seed=seed,
+                             progress=progress)
     clean, y, n_not_evaluable = _labelled(data, format=format, label_source=label_source, benefit_months=benefit_months)
     progress(f"{len(y)} evaluable local patients ({int(y.sum())} durable benefit), {n_not_evaluable} not evaluable")
     if method == "auto":
@@ -314,6 +323,76 @@ def update(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, 
     return result
 
 
+def _update_curve(parent: LoadedModel, data, *, method: str, out, replace: bool, format: str, label_source: str,
+                  benefit_months: float, n_boot: int, seed: int, progress: Callable[[str], None]) -> UpdateResult:
+    """:func:`update` for a model with a PFS curve: every local patient with PFS, censored ones included."""
+    clean, target = read_labelled(data, format=format, label_source=label_source, benefit_months=benefit_months)
+    pfs = pfs_rows(clean)
+    events = int(pfs["pfs_event"].sum())
+    progress(f"{len(pfs)} local patients with PFS ({events} progressed or died, {len(pfs) - events} censored), "
+             f"{len(clean) - len(pfs)} without; {int(target.notna().sum())} evaluable local patients for the 6-month "
+             "metrics")
+    if method == "auto":
+        chosen, reason, tests, updated = curve_closed_testing(parent.model, pfs, min_events=MIN_EVENTS)
+    else:
+        if method not in CURVE_METHODS:
+            raise InvalidPatientData(
+                f"update --method {method}: expected one of {list(CURVE_METHODS)} for a model with a PFS curve (the "
+                f"baseline survival, then its slope). Got '{method}' instead: use --method auto.")
+        if events < MIN_EVENTS[method]:
+            raise InvalidPatientData(
+                f"update --method {method}: expected at least {MIN_EVENTS[method]} local patients with a progression "
+                f"(or death). Got {events} instead: collect at least {MIN_EVENTS[method] - events} more, or choose a "
+                "simpler method (--method auto).")
+        chosen, reason, tests = method, f"method '{method}' chosen by the user ({events} local progressions)", []
+        updated = apply_curve_update(parent.model, pfs, method)
+    progress(f"updating: {reason}")
+    if chosen != "none":
+        # the centre's own baseline replaces the between-centre spread; the SE of its log(O/E) stays in the band
+        updated.uncertainty = Uncertainty(**{**parent.model.uncertainty.model_dump(), "tau": 1 / np.sqrt(max(events, 1)),
+                                             "tau_source": f"local update ({chosen}) on {len(pfs)} patients with PFS: "
+                                                           "the SE of the local log observed/expected events"})
+    comparison, curves, y = compare_curve_update(parent.model, pfs, chosen, seed=seed, n_boot=n_boot,
+                                                 benefit_months=benefit_months, progress=progress)
+    meta = parent.metadata.model_copy(deep=True, update={
+        "name": f"{parent.metadata.name}-updated", "calibrator": updated.calibrator, "til_term": updated.til_term,
+        "uncertainty": updated.uncertainty,
+        "parent": ParentModel(name=parent.metadata.name, version=parent.version, method=chosen, n_patients=len(pfs),
+                              n_events=events, fingerprint=fingerprint(pfs))})
+    result = UpdateResult(updated, meta, chosen, reason, comparison, curves, tests)
+    result.card = _update_card(parent, result, len(clean) - len(pfs))
+    six = {k: v for k, v in curves.items() if not k.endswith("S(12)")}
+    result.figures = {"update_calibration.png": figure_png(plot_update_calibration(y, comparison, six))}
+    if out is not None:
+        result.bundle_path = save_bundle(Path(out), meta, updated.saved_state(), model_card=result.card,
+                                         extra_files={f"plots/{k}": v for k, v in result.figures.items()},
+                                         replace=replace)
+        progress(f"updated model written to {result.bundle_path}")
+    return result
+
+
+def _s12_lines(result: UpdateResult) -> list[str]:
+    """S(12) against the local Kaplan-Meier S(12), overall and by risk group (a curve model's update)."""
+    comp = result.comparison
+    if "mean_predicted_12m" not in comp.columns:
+        return []
+    lines = ["## S(12) on the local data (every patient with PFS, cross-validated)",
+             "| model | n with PFS | mean predicted S(12) | Kaplan-Meier S(12) (95% CI) |", "|---|---:|---:|---|"]
+    for _, r in comp.iterrows():
+        lines.append(f"| {r['model']} | {int(r['n_pfs'])} | {r['mean_predicted_12m']:.3f} | {r['km_12m']:.3f} "
+                     f"({r['km_12m_low']:.3f}-{r['km_12m_high']:.3f}) |")
+    lines += ["", "By risk quarter (predicted S(12)):", "", "| model | group | n | events | mean predicted | "
+              "Kaplan-Meier (95% CI) |", "|---|---:|---:|---:|---:|---|"]
+    for name, table in result.curves.items():
+        if not name.endswith("S(12)"):
+            continue
+        for _, r in table.iterrows():
+            km = "NA" if pd.isna(r["observed"]) else f"{r['observed']:.3f} ({r['observed_low']:.3f}-{r['observed_high']:.3f})"
+            lines.append(f"| {name.removesuffix(' S(12)')} | {int(r['group'])} | {int(r['n'])} | {int(r['n_events'])} | "
+                         f"{r['mean_predicted']:.3f} | {km} |")
+    return lines + [""]
+
+
 def _update_card(parent: LoadedModel, result: UpdateResult, n_not_evaluable: int) -> str:
     comp = result.comparison.assign(cohort="local data", n_not_evaluable=n_not_evaluable)
     lines = [
@@ -325,6 +404,7 @@ def _update_card(parent: LoadedModel, result: UpdateResult, n_not_evaluable: int
         "## Before and after on the local data (cross-validated: each fold updated on the others)",
         format_metrics_markdown(comp, columns=("roc_auc", "calibration_slope", "calibration_intercept", "brier")),
         "",
+        *_s12_lines(result),
         "## Closed testing (likelihood-ratio tests)",
         "| method | versus | LR | df | P |",
         "|---|---|---:|---:|---:|",

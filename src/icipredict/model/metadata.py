@@ -22,6 +22,7 @@ __all__ = [
     "FeatureOptions",
     "Calibrator",
     "EstimatorSpec",
+    "CurveValidation",
     "TilTerm",
     "Uncertainty",
     "Signal",
@@ -250,6 +251,25 @@ class SurvivalCurve(_Strict):
     til_conversion: str = ""
 
 
+class CurveValidation(_Strict):
+    """How the PFS curve held up when each training study was predicted by a model that never saw it.
+
+    ``metrics``: per held-out study and pooled, the model beside the Kaplan-Meier null and a PD-L1-only
+    Cox model (:func:`icipredict.evaluation.curves.curve_metrics`: Harrell's and Uno's C, td-AUC and
+    Brier at 6 and 12 months, integrated Brier, each with a 95% bootstrap CI); ``calibration``: mean
+    predicted S(6) and S(12) against Kaplan-Meier by risk group; ``proportional_hazards``: the scaled
+    Schoenfeld check of the final model, ``proportional_hazards_summary`` what it found and what the
+    model does where it fails.
+    """
+
+    scheme: Literal["iecv"] = "iecv"
+    n_boot: int = 0
+    metrics: list[dict[str, Any]] = Field(default_factory=list)
+    calibration: list[dict[str, Any]] = Field(default_factory=list)
+    proportional_hazards: list[dict[str, Any]] = Field(default_factory=list)
+    proportional_hazards_summary: str = ""
+
+
 class ModelMetadata(_Strict):
     """Everything ``model.json`` holds. Counts and metrics only: never a patient row or identifier."""
 
@@ -278,3 +298,5 @@ class ModelMetadata(_Strict):
     pdl1_status_rates: dict[str, dict[str, int]] = Field(
         default_factory=dict, description="durable benefit / n per PD-L1 status (at the TIME cut-off) in training")
     curve: SurvivalCurve | None = Field(None, description="time-to-event models: the PFS curve's baseline")
+    curve_validation: CurveValidation | None = Field(
+        None, description="time-to-event models: the curve on held-out studies, beside Kaplan-Meier and PD-L1 alone")

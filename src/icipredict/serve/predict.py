@@ -34,7 +34,7 @@ from icipredict.table.schema import COLUMNS, PREDICTORS, ValidationReport, check
 from icipredict.serve.store import download_bundle
 from icipredict.table.vocab import (BENEFIT_GROUPS, CURVE_COLUMNS, DCB_MONTHS, OUTPUT_COLUMNS, PLASMA_ASSAY_WORDS,
                                     TISSUE_PANEL_WORDS,
-                                    WES_ASSAY_WORDS)
+                              WES_ASSAY_WORDS)
 
 __all__ = ["predict", "predict_curve", "DEFAULT_CURVE_TIMES", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS", "MAX_EXPLAIN",
            "is_explain", "explain_error", "request_limit", "patients_frame", "MAX_ROWS_ENV", "DEFAULT_MAX_ROWS"]

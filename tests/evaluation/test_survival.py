@@ -50,7 +50,8 @@ def test_kaplan_meier_by_hand():
     np.testing.assert_allclose(surv, [5 / 6, 5 / 18, 0.0])
     assert km_at(time, event, 0.5) == 1.0
     assert km_at(time, event, 4.0) == pytest.approx(5 / 18)
-    assert np.isnan(km_at(time, event, 6.0))  # past the last follow-up
+    assert km_at(time, event, 6.0) == 0.0  # the last patient progressed: the curve stays at 0
+    assert np.isnan(km_at([1, 2, 3], [1, 0, 0], 4.0))  # past the last follow-up of a censored patient
     table = kaplan_meier_table(time, event)
     assert table["n_at_risk"].tolist() == [6.0, 3.0, 1.0]
     # Greenwood: var = S^2 * sum d / (n (n - d))
@@ -253,3 +254,25 @@ def test_survival_metrics_point_values_are_the_single_functions(cohort):
     assert m["brier_12m"] == brier_at(time, event, s12, 12.0, train_time=time, train_event=event)
     assert m["km_12m"] == km_at(time, event, 12.0)
     assert np.isnan(m["harrell_c_low"])
+
+
+@pytest.mark.realdata
+def test_real_study_kaplan_meier_and_concordance_match_lifelines():
+    """nsclc_pd1_msk_2018 (cBioPortal, 240 patients with PFS): the same numbers as lifelines on real follow-up."""
+    from conftest import shared_path
+
+    from icipredict.io import read_patients
+    from icipredict.table.schema import check_patients
+
+    lifelines = pytest.importorskip("lifelines", reason="lifelines (dev extra) is the reference")
+    df = check_patients(read_patients(shared_path("cbioportal", "nsclc_pd1_msk_2018")))
+    df = df.loc[df["pfs_months"].notna() & df["pfs_event"].notna()]
+    t, e = df["pfs_months"].to_numpy(float), df["pfs_event"].to_numpy(float)
+    assert len(df) == 240 and int(e.sum()) == 198
+    fitter = lifelines.KaplanMeierFitter().fit(t, e)
+    for month in (3.0, 6.0, 12.0):
+        assert km_at(t, e, month) == pytest.approx(float(fitter.survival_function_at_times(month).iloc[0]), abs=1e-12)
+    tmb = df["tmb"].to_numpy(float)
+    known = np.isfinite(tmb)
+    assert harrell_c(t[known], e[known], -tmb[known]) == pytest.approx(
+        lifelines.utils.concordance_index(t[known], tmb[known], e[known]), abs=1e-12)

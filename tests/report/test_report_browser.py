@@ -36,7 +36,8 @@ def test_browser_shows_predicts_probability_time_cell_and_contributions(tmp_path
     browser.get(out.resolve().as_uri())
     p = float(row["p_durable_benefit"])
     shown = browser.find_element(By.ID, "probability")
-    assert shown.text == f"{100 * p:.0f}%" and float(shown.get_attribute("data-value")) == p
+    # predict on one patient (the report) and on two (here) may differ in the last bit of a float
+    assert shown.text == f"{100 * p:.0f}%" and float(shown.get_attribute("data-value")) == pytest.approx(p, abs=1e-12)
     assert browser.find_element(By.ID, "interval").text == (
         f"90% interval: {100 * row['p_low']:.0f}% to {100 * row['p_high']:.0f}%")
     group = browser.find_element(By.ID, "group").text
@@ -58,7 +59,8 @@ def test_browser_shows_predicts_probability_time_cell_and_contributions(tmp_path
 
     images = browser.execute_script(
         "return Array.from(document.images).map(i => [i.complete && i.naturalWidth > 0, i.alt.length])")
-    assert len(images) == 2 and all(ok and alt > 20 for ok, alt in images)
+    charts = 2 + icipredict.load_model("public").has_curve  # contributions, calibration, and the PFS curve
+    assert len(images) == charts and all(ok and alt > 20 for ok, alt in images)
     assert "icipredict update" in browser.find_element(By.ID, "caveat").text
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "patient_report.png"

@@ -183,7 +183,8 @@ def test_patient_report_writes_each_format(tmp_path, model, suffix):
     assert out == tmp_path / f"report{suffix}" and data.startswith(magic)
     if suffix == ".html":
         text = data.decode()
-        assert "<style>" in text and text.count('src="data:image/png;base64,') == 2
+        charts = 2 + icipredict.load_model(model).has_curve  # contributions, calibration, and the PFS curve
+        assert "<style>" in text and text.count('src="data:image/png;base64,') == charts
         assert all(alt.strip() for alt in re.findall(r'alt="([^"]*)"', text))
     else:  # the same report gives the same bytes
         again = patient_report(model, source, "R-1", tmp_path / f"again{suffix}")

@@ -203,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
                  "benefit group, TIME class, missing inputs and warnings, and optionally the strongest "
                  "contributions. One row per patient, in input order.",
                  "icipredict predict --model public --input patients.csv --output predictions.csv --explain 3",
-                 "icipredict predict --input big.csv --output out.parquet --chunk-size 50000")
+                 "icipredict predict --input big.csv --output out.parquet --chunk-size 50000",
+                 "icipredict predict --input patients.csv --output predictions.csv --curve-times 3,6,12,24 "
+                 "--curve-output curve.csv")
     _add_model(p, "the model to predict with")
     _add_input(p)
     p.add_argument("--output", metavar="PATH",
@@ -217,6 +219,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stream a canonical table in chunks of N rows, with a progress bar (same checks as the "
                         "whole file)")
     p.add_argument("--lenient", action="store_true", help="drop bad rows with a report instead of failing")
+    p.add_argument("--curve-times", metavar="MONTHS",
+                   help="months at which to read each patient's progression-free curve, separated by commas "
+                        "(default 3,6,12,24); needs --curve-output and a time-to-event model. A time beyond the "
+                        "longest the model's training follow-up supports gets empty values and a warning")
+    p.add_argument("--curve-output", metavar="PATH",
+                   help="write the progression-free curve, one row per patient and time: patient_id, time_months, "
+                        "s (the probability of being progression-free then; at 6 months p_durable_benefit), "
+                        "s_low and s_high (its 90%% interval); .csv, .tsv or .parquet. Never one of the inputs "
+                        "nor --output")
     p.set_defaults(func="icipredict.cli.predict:cmd_predict")
 
     p = _command(sub, "explain", "one-patient report: contributions, calibration, TIME class",
@@ -242,6 +253,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_curve_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``--curve-times`` as a tuple of months (or an error naming the bad item); it needs ``--curve-output``."""
+    from icipredict.serve.curve_times import DEFAULT_CURVE_TEXT, parse_curve_times
+
+    if args.curve_times is not None and not args.curve_output:
+        parser.error("--curve-times: expected --curve-output PATH with it (the curve has one row per patient and "
+                     "time, a table of its own). Got --curve-times alone instead.")
+    if args.curve_output:
+        try:
+            args.curve_times = parse_curve_times(args.curve_times or DEFAULT_CURVE_TEXT)
+        except ValueError as exc:
+            parser.error(str(exc))
+
+
 def _run_function(name: str):
     """The function behind a command, ``"module:function"``: each command's module (and the libraries it
     needs) is imported only when that command runs, so ``icipredict --help`` stays fast."""
@@ -260,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
                          f"Got {args.explain} instead.")
     if getattr(args, "chunk_size", 0) and args.chunk_size < 0:
         parser.error(f"--chunk-size: expected N >= 1 (or 0, the whole file at once). Got {args.chunk_size} instead.")
+    if args.command == "predict":
+        _check_curve_args(parser, args)
     if getattr(args, "n_boot", 0) < 0:
         parser.error(f"--n-boot: expected an integer >= 0 (0: no confidence intervals). Got {args.n_boot} instead.")
     if args.command == "synth" and args.n < 1:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 
+from icipredict.cli.curve import CurveWriter, check_curve_output, need_curve
 from icipredict.cli.common import confirm, not_scored_text, progress, raw_table, read_table, report_rows
 from icipredict.exceptions import InvalidPatientData, trim
 from icipredict.io import iter_patient_chunks
@@ -18,16 +19,19 @@ from icipredict.table.schema import IdSet, UnitCheck, validate_patients
 
 
 def cmd_predict(args) -> int:
-    # the output is checked before any work: a refused path costs nothing and loses nothing
+    # the outputs are checked before any work: a refused path costs nothing and loses nothing
     out = check_output(args.output, [args.input], models=model_folders([args.model])) if args.output else None
+    curve_out = check_curve_output(args, out)
     if args.chunk_size:
-        return _predict_chunks(args, out)
+        return _predict_chunks(args, out, curve_out)
     report = read_table(args, args.lenient, numbers=True)  # bad input fails before the model loads
     model = load_model(args.model)
+    need_curve(args, model)
     report_rows(report, quiet=args.quiet)
     result = predict(report, model=model, explain=args.explain)  # a report is validated already
-    with TableWriter(out) as writer:
+    with TableWriter(out) as writer, CurveWriter(curve_out, args.curve_times, args) as curves:
         writer.write(result)
+        curves.write(report, model)
         writer.commit()
     _summary(args, len(result), report.not_scored, out, model.version)
     return 0
@@ -40,17 +44,19 @@ def _summary(args, n: int, not_scored: list[str], out, version: str) -> None:
     confirm(args, f"{n} predictions {where} (model {version})")
 
 
-def _predict_chunks(args, out) -> int:
+def _predict_chunks(args, out, curve_out=None) -> int:
     chunks = iter_patient_chunks(args.input, args.chunk_size, format=args.format, sheet=args.sheet,
                                  decimal=args.decimal, numbers=True)
     model = load_model(args.model)
+    need_curve(args, model)
     say = progress(args)
     total = None if args.quiet else count_rows(args.input)  # one pass over the bytes, for the time left
     units, seen = UnitCheck(), IdSet()
     not_scored: list[str] = []
     shown_notes: set[str] = set()
     n = 0
-    with TableWriter(out) as writer, say.bar(total, "predicting", unit="patients") as bar:
+    with (TableWriter(out) as writer, CurveWriter(curve_out, args.curve_times, args) as curves,
+          say.bar(total, "predicting", unit="patients") as bar):
         for chunk in chunks:
             rows = len(chunk)
             # the same validation as a whole file; the whole-column unit checks wait for the last chunk
@@ -70,6 +76,7 @@ def _predict_chunks(args, out) -> int:
             if len(report.frame):
                 result = predict(report, model=model, explain=args.explain)
                 writer.write(result)
+                curves.write(report, model)
                 n += len(result)
             bar.update(rows)
         problems = units.problems()

@@ -9,7 +9,8 @@
   recalibrated on a centre's PFS);
 - :mod:`~icipredict.fitting.results`: :class:`TrainingResult`, :class:`UpdateResult`;
 - :mod:`~icipredict.fitting.model_card`, :mod:`~icipredict.fitting.figures`,
-  :mod:`~icipredict.fitting.tracking` (the only module that writes to MLflow).
+  :mod:`~icipredict.fitting.tracking` (the only module that writes to MLflow);
+- :mod:`~icipredict.fitting.survival`: the time-to-event families, selected and fitted.
 
 Layer 10 of docs/architecture.md: may import every layer below: ``exceptions``, ``progress``, ``table``,
 ``clinical``, ``io``, ``model``, ``config``, ``serve``, ``evaluation``, ``plots``.

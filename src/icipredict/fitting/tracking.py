@@ -146,7 +146,8 @@ def pyfunc_signature():
     inputs = [ColSpec(AnyType(), name, required=False)
               for name, spec in COLUMNS.items() if spec.role in ("id", "predictor")]
     outputs = [ColSpec("double" if name.startswith(("p_", "median_")) else "string", name) for name in OUTPUT_COLUMNS]
-    params = ParamSchema([ParamSpec("explain", "long", 0)])
+    # curve_times (months; empty: no curve) makes the pyfunc answer predict_curve's rows instead
+    params = ParamSchema([ParamSpec("explain", "long", 0), ParamSpec("curve_times", "double", [], shape=(-1,))])
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)
 
 

@@ -24,6 +24,7 @@ from icipredict.clinical.time_class import NUMBERINGS, describe_pair, read_pair
 from icipredict.model.features import MISSING_INPUT_COLUMNS, MISSING_INPUT_NAMES
 from icipredict.table.labels import GROUP_WORDS, MISSING_INPUT_WORDS, is_missing, percent, points, value_label
 from icipredict.model.metadata import ModelMetadata
+from icipredict.report.curve import NO_CURVE_TEXT, CurveSummary
 from icipredict.table.vocab import BENEFIT_GROUP_THRESHOLDS, DCB_MONTHS
 
 __all__ = ["PatientReport", "Contribution", "TimeCell", "build_report", "REPORT_EXPLAIN", "MIN_EFFECT"]
@@ -111,8 +112,13 @@ class PatientReport:
     group_rates_text: str
     update_text: str
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The progression-free curve, when the model has one (:mod:`icipredict.report.curve`;
+    #: :func:`icipredict.report.patient.add_curve` sets it).
+    curve: CurveSummary | None = None
 
     # -- sentences -------------------------------------------------------------------------------
+    #: Said in place of the progression-free curve when the model has none.
+    no_curve_text = NO_CURVE_TEXT
     #: Said in place of the contributions when no input moved the estimate.
     no_contributions_text = "No input moved this estimate: it is the training average."
     #: Heads the caveat (:attr:`update_text`).

@@ -109,6 +109,39 @@ def _calibration_section(r: PatientReport, chart: bytes | None) -> str:
             f'<p class="note">{_e(r.calibration_caption)}</p></section>')
 
 
+def _curve_section(r: PatientReport, chart: bytes | None) -> str:
+    """The progression-free curve: figure, landmarks table, median and acquired resistance; or why there is none.
+
+    Ids: ``pfs-curve`` (the section, ``data-has-curve``), ``pfs-landmarks`` (``data-months`` and
+    ``data-value`` per row, ``predict``'s unrounded S(t)), ``median-pfs`` and
+    ``secondary-resistance`` (``data-value``, empty when not estimated), ``no-curve``.
+    """
+    c = r.curve
+    head = '<section id="pfs-curve" class="icp-part icp-curve" aria-labelledby="curve-title" data-has-curve="{}">'
+    if c is None:
+        return (head.format("false") + '<h3 id="curve-title">How long benefit may last</h3>'
+                f'<p id="no-curve" class="note">{_e(r.no_curve_text)}</p></section>')
+    img = f'<img class="chart" src="{_png_uri(chart)}" alt="{_e(c.alt_text)}">' if chart else ""
+    rows = "".join(
+        f'<tr data-months="{m.months:g}" data-value="{"" if m.s is None else repr(m.s)}"><th scope="row">'
+        f'{m.months:g} months</th><td class="num">{"" if m.s is None else percent(m.s)}</td>'
+        f'<td class="num">{_e(c.interval_text(m.low, m.high).removeprefix(f"{c.level:.0%} interval "))}</td>'
+        f"<td>{_e(text)}</td></tr>"
+        for m, text in zip(c.landmarks, c.landmark_texts))
+
+    def value(x: float | None) -> str:
+        return "" if x is None else repr(x)
+
+    return (head.format("true") + f'<h3 id="curve-title">{_e(c.title)}</h3>{img}'
+            '<table id="pfs-landmarks"><caption>Progression-free at each time</caption><thead><tr>'
+            '<th scope="col">Time</th><th scope="col">Progression-free</th>'
+            f'<th scope="col">{c.level:.0%} interval</th><th scope="col">In words</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>"
+            f'<p id="median-pfs" data-value="{value(c.median)}">{_e(c.median_text)}</p>'
+            f'<p id="secondary-resistance" data-value="{value(c.secondary_24m)}">{_e(c.secondary_text)}</p>'
+            f'<p class="note">{_e(c.band_text)}</p></section>')
+
+
 def _missing_and_warnings(r: PatientReport) -> str:
     if r.missing:
         items = "".join(f"<li>{_e(words)} <code>{_e(column)}</code></li>" for column, words in r.missing)
@@ -143,14 +176,24 @@ def report_fragment(report: PatientReport, *, charts: bool = True) -> str:
     if charts:
         bars = figure_bytes(contributions_figure(report), dpi=100) if report.contributions else None
         calibration = figure_bytes(calibration_figure(report), dpi=100)
+    curve = _curve_chart(report) if charts else None
     return (f'<section id="result" class="result icp-report" aria-labelledby="result-title">'
             f'<h2 id="result-title">Patient <span id="result-patient">{_e(report.patient_id)}</span></h2>'
-            f"{_headline(report)}"
+            f"{_headline(report)}{_curve_section(report, curve)}"
             f'<div class="icp-grid">{_time_section(report)}{_contribution_section(report, bars)}'
             f"{_calibration_section(report, calibration)}{_missing_and_warnings(report)}</div>"
             f'<p id="caveat" class="caveat"><strong>{_e(report.caveat_title)}</strong> {_e(report.update_text)}</p>'
             f'<p class="disclaimer-inline">Model {_e(report.model_version)}. Decision support for research, not a '
             "medical device.</p></section>")
+
+
+def _curve_chart(report: PatientReport) -> bytes | None:
+    if report.curve is None:
+        return None
+    from icipredict.report.curve_figure import pfs_curve_figure
+    from icipredict.report.figures import figure_bytes
+
+    return figure_bytes(pfs_curve_figure(report.curve), dpi=100)
 
 
 def report_page(report: PatientReport) -> str:

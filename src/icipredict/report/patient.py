@@ -25,21 +25,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from icipredict.exceptions import InvalidPatientData, trim
 from icipredict.io import read_patients
 from icipredict.io.output import atomic_path, check_output, refuse_model_folder
 from icipredict.model.bundle import model_folders
 from icipredict.table.labels import is_missing
+from icipredict.report.curve import curve_summary, report_curve_times
 from icipredict.report.content import (MIN_EFFECT, REPORT_EXPLAIN, Contribution, PatientReport, TimeCell,
                                        build_report)
-from icipredict.report.figures import figure_bytes, report_page_figure
+from icipredict.report.curve_page import report_bytes
 from icipredict.report.html import report_page
 from icipredict.table.schema import ValidationReport, validate_patients
 from icipredict.serve.predict import LoadedModel, load_model, patients_frame, predict
 
 __all__ = ["PatientReport", "Contribution", "TimeCell", "build_report", "report_for", "patient_report", "write_report",
-           "REPORT_SUFFIXES", "REPORT_EXPLAIN", "MIN_EFFECT"]
+           "patient_curve", "curve_horizon", "add_curve", "REPORT_SUFFIXES", "REPORT_EXPLAIN", "MIN_EFFECT"]
 
 #: Output suffixes :func:`patient_report` writes.
 REPORT_SUFFIXES: tuple[str, ...] = (".html", ".htm", ".png", ".pdf")
@@ -80,7 +82,44 @@ def report_for(model: str | os.PathLike | LoadedModel, patients: Any, patient_id
     one = clean.iloc[hit[:1]].reset_index(drop=True)
     row = predict(ValidationReport(one), model=loaded, explain=explain).iloc[0]  # checked above: not again
     values = {k: v for k, v in one.iloc[0].items() if not is_missing(v)}
-    return build_report(row, loaded.metadata, values)
+    curve, horizon = patient_curve(loaded, ValidationReport(one))
+    return add_curve(build_report(row, loaded.metadata, values), row, curve, horizon=horizon)
+
+
+def add_curve(report: PatientReport, row: Any, curve: pd.DataFrame | None, *,
+              horizon: float | None = None) -> PatientReport:
+    """``report`` with the patient's progression-free curve (rows of :func:`icipredict.predict_curve`) and its
+    words; unchanged when ``curve`` is None (the model has no curve, and the report says so).
+
+    Examples
+    --------
+    >>> curve, horizon = patient_curve(model, {"patient_id": "p1"})     # doctest: +SKIP
+    >>> add_curve(build_report(row, model.metadata), row, curve, horizon=horizon).curve.median_text  # doctest: +SKIP
+    """
+    if curve is not None:
+        report.curve = curve_summary(curve, row, horizon=horizon, level=report.level)
+    return report
+
+
+def curve_horizon(model: LoadedModel) -> float | None:
+    """The longest time (months) the model's training follow-up supports; None for a model without a curve."""
+    if not getattr(model, "has_curve", False):
+        return None
+    return float(model.model.baseline.horizon)
+
+
+def patient_curve(model: LoadedModel, patients: Any) -> tuple[pd.DataFrame | None, float | None]:
+    """The curve the report draws, read every quarter month up to the horizon (and at the landmarks), with the
+    horizon; ``(None, None)`` for a model without a curve (the report then says so).
+
+    Examples
+    --------
+    >>> curve, horizon = patient_curve(load_model("public"), {"patient_id": "p1"})  # doctest: +SKIP
+    """
+    horizon = curve_horizon(model)
+    if horizon is None:
+        return None, None
+    return model.curve(patients, times=report_curve_times(horizon)), horizon
 
 
 def patient_report(model: str | os.PathLike | LoadedModel, source: Any, patient_id: str, out: str | os.PathLike,
@@ -127,7 +166,7 @@ def write_report(report: PatientReport, out: str | os.PathLike) -> Path:
     if suffix in (".html", ".htm"):
         data = report_page(report).encode("utf-8")
     else:
-        data = figure_bytes(report_page_figure(report), "pdf" if suffix == ".pdf" else "png")
+        data = report_bytes(report, "pdf" if suffix == ".pdf" else "png")
     with atomic_path(out) as tmp:  # an interrupted run never leaves half a report
         tmp.write_bytes(data)
     return out

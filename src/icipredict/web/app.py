@@ -10,7 +10,8 @@ The form, the request parsing and the rendering live in :mod:`~icipredict.web.fo
 server.
 
 Routes: ``GET /`` and ``POST /`` (form), ``POST /upload`` (CSV / Parquet / Excel table),
-``POST /invocations`` (MLflow scoring-server JSON), ``GET /ping`` and ``GET /version``.
+``POST /invocations`` (MLflow scoring-server JSON; ``params.curve_times`` or ``?curve_times=3,6,12``
+adds each patient's progression-free curve as ``curve``), ``GET /ping`` and ``GET /version``.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ from icipredict.io.limits import MAX_BYTES_ENV, MAX_ROWS_ENV, Limits
 from icipredict.serve.predict import MAX_EXPLAIN, load_model, predict
 from icipredict.table.schema import PREDICTORS
 from icipredict.web.forms import Field, error_message, errors_by_field, form_sections, patient_from_form  # re-exported
-from icipredict.web.render import batch_result, render_result, result_csv, result_records  # re-exported
-from icipredict.web.requests import UnsupportedBody, parse_invocation, too_many_rows  # re-exported
+from icipredict.report.patient import patient_curve
+from icipredict.web.render import batch_result, curve_answer, render_result, result_csv, result_records  # re-exported
+from icipredict.web.requests import UnsupportedBody, parse_invocation, parse_scoring_request, too_many_rows  # re-exported
 
 __all__ = ["create_app", "serve", "render_result", "form_sections", "patient_from_form", "parse_invocation",
            "host_warning", "Field", "ServeError", "MAX_ROWS_ENV", "MAX_BYTES_ENV"]
@@ -152,10 +154,12 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
         try:
             patient = patient_from_form(values)
             result = predict(patient, model=loaded, explain=REPORT_EXPLAIN)
+            curve, horizon = patient_curve(loaded, patient)
         except InvalidPatientData as exc:
             by_field, general = errors_by_field(exc, ("patient_id", *PREDICTORS))
             return page(400, values=values, field_errors=by_field, form_errors=general)
-        return page(values=values, result=render_result(result.iloc[0], loaded.metadata, patient))
+        return page(values=values, result=render_result(result.iloc[0], loaded.metadata, patient, curve=curve,
+                                                        horizon=horizon))
 
     @app.post("/upload")
     def upload():
@@ -182,14 +186,21 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
     @app.post("/invocations")
     def invocations():
         try:
-            frame, explain = parse_invocation(request.get_data(cache=False), request.mimetype, max_rows=max_rows,
-                                              max_depth=limits.depth)
-            result = predict(frame, model=loaded, explain=explain)
+            call = parse_scoring_request(request.get_data(cache=False), request.mimetype, max_rows=max_rows,
+                                         max_depth=limits.depth, curve_query=request.args.get("curve_times"))
+            if call.curve_times is not None and not loaded.has_curve:
+                return bad_request(f"curve_times: model {loaded.version} has no progression-free curve (it predicts "
+                                   "durable benefit at 6 months only); expected a request without curve_times. Got "
+                                   "curve_times instead.")
+            result = predict(call.frame, model=loaded, explain=call.explain)
+            answer: dict[str, Any] = {"predictions": result_records(result)}
+            if call.curve_times is not None:
+                answer.update(curve_answer(loaded, call.frame, call.curve_times))
         except UnsupportedBody as exc:
             return bad_request(str(exc))[0], 415
         except InvalidPatientData as exc:
             return bad_request(error_message(exc))
-        body = json.dumps({"predictions": result_records(result)}, allow_nan=False)
+        body = json.dumps(answer, allow_nan=False)
         return Response(body, mimetype="application/json")
 
     @app.get("/ping")

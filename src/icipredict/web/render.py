@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import math
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,12 +14,15 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from icipredict.exceptions import InputWarning
 from icipredict.io.output import neutralise_formulas
 from icipredict.model.metadata import ModelMetadata
 from icipredict.report.content import build_report
 from icipredict.report.html import report_fragment
+from icipredict.report.patient import add_curve
+from icipredict.serve.predict import predict_curve
 
-__all__ = ["render_result", "result_csv", "batch_result", "result_records"]
+__all__ = ["render_result", "result_csv", "batch_result", "result_records", "curve_answer"]
 
 _SHOWN_ROWS = 200  # an uploaded table's rows shown on the page; the CSV has them all
 _DATA_URI_LIMIT = 2 * 2**20  # browsers refuse longer data: links
@@ -39,7 +43,8 @@ def _cell(value: Any) -> str:
 
 
 def render_result(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
-                  patient: Mapping[str, Any] | None = None) -> Markup:
+                  patient: Mapping[str, Any] | None = None, *, curve: pd.DataFrame | None = None,
+                  horizon: float | None = None) -> Markup:
     """The HTML of one patient's result: the patient report's fragment (:mod:`icipredict.report.html`).
 
     The same report ``icipredict explain --out report.html`` writes: the probability with its 90 %
@@ -55,6 +60,9 @@ def render_result(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
         The model's metadata (thresholds, calibration curve, TIME numbering and rates).
     patient : mapping, optional
         The patient's canonical values (the TMB assay is shown beside the TMB).
+    curve, horizon : DataFrame and float, optional
+        The patient's progression-free curve and the model's horizon
+        (:func:`icipredict.report.patient.patient_curve`), for a model with a curve.
 
     Returns
     -------
@@ -68,7 +76,7 @@ def render_result(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
     >>> 'id="probability"' in render_result(row, model.metadata)
     True
     """
-    return Markup(report_fragment(build_report(row, metadata, patient)))
+    return Markup(report_fragment(add_curve(build_report(row, metadata, patient), row, curve, horizon=horizon)))
 
 
 def result_csv(result: pd.DataFrame) -> str:
@@ -84,6 +92,16 @@ def batch_result(result: pd.DataFrame) -> dict[str, Any]:
     uri = ("data:text/csv;charset=utf-8;base64," + base64.b64encode(csv.encode()).decode()
            if len(csv) <= _DATA_URI_LIMIT else None)
     return {"columns": list(result.columns), "rows": rows, "n": len(result), "csv_uri": uri}
+
+
+def curve_answer(model: Any, frame: pd.DataFrame, times: tuple[float, ...]) -> dict[str, Any]:
+    """The ``/invocations`` answer's ``curve`` (one record per patient and time; null beyond the horizon) and, when
+    a time lies beyond the horizon, ``warnings`` saying so."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)
+        curve = predict_curve(frame, model=model, times=times)
+    said = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, InputWarning)))
+    return {"curve": result_records(curve), **({"warnings": said} if said else {})}
 
 
 def result_records(result: pd.DataFrame) -> list[dict[str, Any]]:

@@ -1,13 +1,15 @@
 """The body of a ``POST /invocations``: MLflow scoring-server JSON (``dataframe_records``,
 ``dataframe_split``, ``instances``, ``inputs``) or a CSV, read into a patient table with its
-``explain`` parameter, within the row and nesting limits (:mod:`icipredict.io.limits`). A body
-must match its declared type: JSON as ``application/json`` (or no type), a table as ``text/csv``.
+``explain`` parameter and the progression-free curve's ``curve_times``, within the row and nesting
+limits (:mod:`icipredict.io.limits`). A body must match its declared type: JSON as
+``application/json`` (or no type), a table as ``text/csv``.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,10 +19,12 @@ import pandas as pd
 from icipredict.exceptions import InvalidPatientData, trim
 from icipredict.io.table import read_table_bytes
 from icipredict.io.limits import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ROWS, MAX_DEPTH_ENV, MAX_ROWS_ENV
+from icipredict.serve.curve_times import parse_curve_times
 from icipredict.serve.predict import explain_error, is_explain
 from icipredict.web.forms import TRIM
 
-__all__ = ["parse_invocation", "too_many_rows", "json_depth", "InvalidRequest", "UnsupportedBody", "INPUT_FORMATS"]
+__all__ = ["parse_invocation", "parse_scoring_request", "Invocation", "too_many_rows", "json_depth", "InvalidRequest",
+           "UnsupportedBody", "INPUT_FORMATS"]
 
 INPUT_FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
 _JSON_TYPES = ("application/json", "")  # no Content-Type: read as JSON, as MLflow's clients send it
@@ -115,13 +119,55 @@ def too_many_rows(n: int, max_rows: int) -> str:
 def _explain_param(params: Any) -> int:
     if not isinstance(params, dict):
         raise InvalidRequest(f"params: expected an object such as {{\"explain\": 3}}. Got {_json_kind(params)} instead.")
-    unknown = sorted(set(params) - {"explain"})
+    unknown = sorted(set(params) - {"explain", "curve_times"})
     if unknown:
-        raise InvalidRequest(f"params: expected only 'explain'. Got {trim(unknown)} instead.")
+        raise InvalidRequest(f"params: expected only 'explain' and 'curve_times'. Got {trim(unknown)} instead.")
     k = params.get("explain", 0)
     if not is_explain(k):
         raise InvalidRequest(explain_error("params.explain", trim(json.dumps(k))))
     return k
+
+
+def _curve_param(params: Any, query: str | None) -> tuple[float, ...] | None:
+    """``params.curve_times`` (a JSON list of months) or the query's ``curve_times=3,6,12``; None when neither."""
+    given = params.get("curve_times") if isinstance(params, dict) else None
+    if given is not None and query is not None:
+        raise InvalidRequest("curve_times: expected it once, in params or in the query string. Got both instead.")
+    try:
+        if given is not None:
+            return parse_curve_times(given, "params.curve_times")
+        return None if query is None else parse_curve_times(query, "curve_times")
+    except ValueError as exc:
+        raise InvalidRequest(trim(str(exc), 6 * TRIM)) from None
+
+
+@dataclass
+class Invocation:
+    """A parsed ``/invocations`` request: the patients, ``explain`` and the curve's months (None: no curve)."""
+
+    frame: pd.DataFrame
+    explain: int = 0
+    curve_times: tuple[float, ...] | None = None
+
+
+def parse_scoring_request(body: bytes, mimetype: str = "application/json", *, max_rows: int = DEFAULT_MAX_ROWS,
+                          max_depth: int = DEFAULT_MAX_DEPTH, curve_query: str | None = None) -> Invocation:
+    """:func:`parse_invocation` with the progression-free curve's times: ``params.curve_times`` (a JSON list of
+    months) or ``curve_query``, the query string's ``curve_times`` (``3,6,12,24``, for a CSV body too).
+
+    Examples
+    --------
+    >>> parse_scoring_request(b'{"inputs": [{"patient_id": "a"}], "params": {"curve_times": [6, 12]}}').curve_times
+    (6.0, 12.0)
+    """
+    # parse_invocation first: it checks the declared type, the nesting depth and the rows, so the second
+    # read of a JSON body below only ever sees a body that parsed once already
+    frame, explain = parse_invocation(body, mimetype, max_rows=max_rows, max_depth=max_depth)
+    params: Any = None
+    if mimetype != "text/csv":
+        payload = json.loads(body)
+        params = payload.get("params") if isinstance(payload, dict) else None
+    return Invocation(frame, explain, _curve_param(params, curve_query))
 
 
 def parse_invocation(body: bytes, mimetype: str = "application/json", *, max_rows: int = DEFAULT_MAX_ROWS,
@@ -130,7 +176,8 @@ def parse_invocation(body: bytes, mimetype: str = "application/json", *, max_row
 
     JSON with exactly one of ``dataframe_records``, ``dataframe_split``, ``instances`` or
     ``inputs`` (records, or an object of column lists), and optionally ``params``
-    (``{"explain": k}``); or a CSV table when ``mimetype`` is ``text/csv``.
+    (``{"explain": k, "curve_times": [3, 6, 12, 24]}``; :func:`parse_scoring_request` reads the
+    curve's times); or a CSV table when ``mimetype`` is ``text/csv``.
 
     Raises
     ------

@@ -18,7 +18,9 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
 
 from icipredict.exceptions import InvalidPatientData
-from icipredict.serve.predict import MAX_ROWS_ENV, explain_error, is_explain, load_model, predict, request_limit
+from icipredict.serve.curve_times import parse_curve_times
+from icipredict.serve.predict import (MAX_ROWS_ENV, explain_error, is_explain, load_model, predict, predict_curve,
+                                      request_limit)
 
 
 class PatientDataError(MlflowException):
@@ -55,8 +57,21 @@ def _explain(params) -> int:
     return int(k)
 
 
+def _curve_times(params) -> tuple[float, ...] | None:
+    """``params.curve_times`` (declared as a list of doubles, default empty: no curve) as months, or None."""
+    times = (params or {}).get("curve_times")
+    values = [] if times is None else list(getattr(times, "tolist", lambda: times)())
+    if not values:
+        return None
+    try:
+        return parse_curve_times(values, "params.curve_times")
+    except ValueError as exc:
+        raise _invalid(str(exc)) from None
+
+
 class IcipredictModel(PythonModel):
-    """Patient table in, the prediction table of :func:`icipredict.predict` out."""
+    """Patient table in, the prediction table of :func:`icipredict.predict` out; with ``params.curve_times``, the
+    progression-free curve of :func:`icipredict.predict_curve` instead (one row per patient and time)."""
 
     def load_context(self, context) -> None:
         self._model = load_model(context.artifacts["bundle"])
@@ -76,7 +91,14 @@ class IcipredictModel(PythonModel):
                 if model_input[c].dtype == object:
                     model_input[c] = model_input[c].where(model_input[c].notna(), None)
         explain = _explain(params)
+        times = _curve_times(params)
+        if times is not None and not self._model.has_curve:
+            raise _invalid(f"params.curve_times: model {self._model.version} has no progression-free curve (it "
+                           "predicts durable benefit at 6 months only); expected a request without curve_times. Got "
+                           "curve_times instead.")
         try:
+            if times is not None:  # the curve's rows answer: a time beyond the horizon gets empty values
+                return predict_curve(model_input, model=self._model, times=times)
             return predict(model_input, model=self._model, explain=explain)
         except InvalidPatientData as exc:
             raise _invalid(str(exc)) from None

@@ -25,7 +25,8 @@ from icipredict.clinical.til import TIL_MEASURES, til_status_values
 from icipredict.clinical.time_class import time_class_codes, time_class_labels
 from icipredict.exceptions import InputWarning, InvalidConfig, InvalidPatientData, ModelLoadError, Problem, trim
 from icipredict.explain import top_contributions
-from icipredict.features import INPUT_SOURCES, MISSING_INPUT_NAMES, model_input_values
+from icipredict.column_names import resolve_columns
+from icipredict.features import INPUT_SOURCES, MISSING_INPUT_NAMES, columns_used, model_input_values
 from icipredict.io.bundle import bundle_digest, find_bundle, read_bundle, shipped_model_path, shipped_models
 from icipredict.metadata import ModelMetadata
 from icipredict.models import IciModel, base_from_saved
@@ -35,10 +36,23 @@ from icipredict.vocab import (BENEFIT_GROUPS, OUTPUT_COLUMNS, PLASMA_ASSAY_WORDS
                               WES_ASSAY_WORDS)
 
 __all__ = ["predict", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS", "MAX_EXPLAIN",
-           "is_explain", "explain_error", "request_limit", "patients_frame", "MAX_ROWS_ENV", "DEFAULT_MAX_ROWS"]
+           "is_explain", "explain_error", "request_limit", "patients_frame", "MAX_ROWS_ENV", "DEFAULT_MAX_ROWS",
+           "unknown_columns_note", "INPUT_COLUMNS_TEXT", "inputs_used_text"]
 
 #: Largest ``explain``: one contribution per input column at most.
 MAX_EXPLAIN = len(PREDICTORS)
+#: Inputs are counted two ways, and every message says which: the input columns a patient table may give
+#: (this count), and the inputs a given model uses (:func:`inputs_used_text`).
+INPUT_COLUMNS_TEXT = f"the number of input columns a patient table may give; a model uses fewer"
+
+
+def inputs_used_text(given: int, used: int) -> str:
+    """How many of the inputs a model uses were given, in the words every message uses.
+
+    >>> inputs_used_text(4, 9)
+    '4 of the 9 inputs this model uses given'
+    """
+    return f"{given} of the {used} inputs this model uses given"
 #: Environment variable: most patients scored in one request, by the calculator and the MLflow pyfunc alike.
 MAX_ROWS_ENV = "ICIPREDICT_MAX_REQUEST_ROWS"
 #: The row limit when ``MAX_ROWS_ENV`` is not set.
@@ -133,7 +147,7 @@ def is_explain(k: object) -> bool:
 def explain_error(name: str, got: str) -> str:
     """The message for an ``explain`` that :func:`is_explain` refuses; ``name`` is the parameter as the caller
     spelled it, ``got`` the value as shown to them."""
-    return f"{name}: expected an integer from 0 to {MAX_EXPLAIN} (the number of input columns). Got {got} instead."
+    return f"{name}: expected an integer from 0 to {MAX_EXPLAIN} ({INPUT_COLUMNS_TEXT}). Got {got} instead."
 
 
 def request_limit(env: str = MAX_ROWS_ENV, default: int = DEFAULT_MAX_ROWS, value: int | None = None) -> int:
@@ -240,11 +254,22 @@ def _clean(patients) -> _Clean:
         return _Clean(_columns_of(patients.frame), patients.frame)
     one = _one_record(patients)
     checked = check_record(one) if one is not None else None
-    columns, renamed = checked if checked is not None else checked_columns(patients_frame(patients))
+    frame = patients_frame(patients) if checked is None else None
+    columns, renamed = checked if checked is not None else checked_columns(frame)
     if renamed:
         warnings.warn(InputWarning("columns read by another name: " + ", ".join(
             f"{trim(k)!r} as {v}" for k, v in renamed.items())), stacklevel=3)
+    cells = [str(c).strip() for c in (one if one is not None and checked is not None else frame.columns)]
+    unknown = [c for c, name in zip(cells, resolve_columns(cells, COLUMNS).names) if name not in COLUMNS]
+    if unknown:
+        warnings.warn(InputWarning(unknown_columns_note(unknown)), stacklevel=3)
     return _Clean(columns)
+
+
+def unknown_columns_note(cells: list[str]) -> str:
+    """What is said once per table of the columns the package does not know: they are not used."""
+    shown = ", ".join(repr(trim(c)) for c in cells[:10]) + (" ..." if len(cells) > 10 else "")
+    return f"{len(cells)} column(s) not known to icipredict, not used: {shown}"
 
 
 def _one_record(patients) -> Mapping | None:
@@ -322,6 +347,20 @@ def _not_given(unknown: np.ndarray, used: list[str], clean: Table) -> np.ndarray
     return out
 
 
+def _not_used_texts(table: Table, fitted: IciModel, used: list[str], til_source: np.ndarray) -> _Texts:
+    """Per patient, the predictor columns given with a value that the model does not read for that patient
+    (:func:`icipredict.features.columns_used`), in table order: ``inputs_not_used``."""
+    given = [c for c in PREDICTORS if c in table]
+    if not given:
+        return _Texts(np.full(n_rows(table), -1, dtype=np.int64), [])
+    reads = columns_used(table, used, family=fitted.family, til_source=til_source)
+    n = n_rows(table)
+    rows = np.zeros((n, len(given)), dtype=bool)
+    for j, name in enumerate(given):
+        rows[:, j] = ~pd.isna(np.asarray(table[name], dtype=object)) & ~np.broadcast_to(reads.get(name, False), n)
+    return _by_pattern(rows, lambda row: "; ".join(c for c, hit in zip(given, row) if hit))
+
+
 def _missing_inputs(unknown: np.ndarray, used: list[str]) -> list[str]:
     """Per patient, the model's inputs that are unknown, named by their canonical columns."""
     return _missing_texts(unknown, used).rows()
@@ -377,11 +416,35 @@ def _join(parts: list[_Texts], n: int) -> _Texts:
     return _Texts(np.asarray(combination, dtype=np.int64), texts)
 
 
-def _warnings(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> list[str]:
-    return _warning_texts(clean, meta, unknown).rows()
+def _warnings(clean: Table, meta: ModelMetadata, unknown: np.ndarray, used: list[str] | None = None) -> list[str]:
+    return _warning_texts(clean, meta, unknown, used).rows()
 
 
-def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> _Texts:
+def regimen_warning(regimen: str, seen: set[str], used: list[str] | None = None) -> str:
+    """The warning for a regimen the training studies never saw ("" for one they saw).
+
+    The model has no term for such a regimen: its anti-CTLA-4 input is read as not given. Chemo-ICI
+    also switches off the smoking and sex inputs the model uses (they modify the benefit of ICI alone,
+    :func:`icipredict.features.model_input_values`): that is how the regimen moves the estimate, and
+    why an explanation names it.
+
+    >>> regimen_warning("chemo_ici", {"ici_mono"}, ["ctla4", "never_smoker"]).split("; ")[1]
+    'the regimen only switches off the smoking input (it modifies the benefit of ICI alone)'
+    """
+    if regimen in seen:
+        return ""
+    head = (f"regimen {regimen} never seen in training (seen: {', '.join(sorted(seen))}): the model has no term for "
+            "it")
+    switched = [w for name, w in (("never_smoker", "smoking"), ("female", "sex"))
+                if regimen == "chemo_ici" and name in (INPUT_SOURCES if used is None else used)]
+    if not switched:
+        return head + ", and reads the regimen as not given"
+    inputs = " and ".join(switched)
+    return (f"{head}; the regimen only switches off the {inputs} input{'s' if len(switched) > 1 else ''} "
+            f"({'they modify' if len(switched) > 1 else 'it modifies'} the benefit of ICI alone)")
+
+
+def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray, used: list[str] | None = None) -> _Texts:
     train = meta.training
     n = n_rows(clean)
     parts: list[_Texts] = []
@@ -395,11 +458,7 @@ def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> _T
             f"usually excluded from ICI monotherapy, {train.driver_positive_share:.0%} of training patients")))
     seen = set(train.regimens)
     if seen:
-        parts.append(_by_value(texts(clean, "regimen", strip=False), lambda r: "" if r in seen else
-                               f"regimen {r} never seen in training (seen: {', '.join(sorted(seen))}): its effect "
-                               "is unknown to the model, which reads the regimen as not given" + (
-                                   "; smoking and sex are not used (they modify the benefit of ICI alone)"
-                                   if r == "chemo_ici" else "")))
+        parts.append(_by_value(texts(clean, "regimen", strip=False), lambda r: regimen_warning(r, seen, used)))
     kinds = set(train.tmb_assay_kinds)
     assays = texts(clean, "tmb_assay", strip=False)
     if len(assays.values):  # the assay rules run once per distinct assay
@@ -438,8 +497,8 @@ def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> _T
     few = given < n_used / 2
     if few.any():
         parts.append(_Texts(np.where(few, given, -1), [
-            f"only {k} of the model's {n_used} inputs given: the unknown ones are read as the training average, and "
-            f"the {meta.uncertainty.level:.0%} interval (p_low to p_high) is wide" for k in range(n_used + 1)]))
+            f"only {inputs_used_text(k, n_used)}: the unknown ones are read as the training average, and the "
+            f"{meta.uncertainty.level:.0%} interval is wide" for k in range(n_used + 1)]))
     return _join(parts, n)
 
 
@@ -477,7 +536,10 @@ def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping] | ValidationRep
         ``patient_id``; ``p_durable_benefit`` (calibrated probability) and ``p_low`` / ``p_high`` (its
         90 % interval); ``benefit_group`` (low / intermediate / high likelihood of durable benefit,
         thresholds in the model card); ``time_class``; ``til_source`` (the TIL measure that set the
-        TIL status); ``missing_inputs`` (the model's inputs not given); ``warnings``; ``model_version``.
+        TIL status); ``missing_inputs`` (the model's inputs not given); ``inputs_not_used`` (the columns given
+        with a value that the model did not use for this patient, ``"; "``-separated); ``warnings``;
+        ``model_version``. Columns the package does not know at all are named once, in an
+        :class:`InputWarning`.
 
     Raises
     ------
@@ -524,7 +586,9 @@ def _predict_clean(loaded: LoadedModel, clean: _Clean, explain: int) -> pd.DataF
         "time_class": _strings(time_class_labels(meta.time_numbering), time_codes),
         "til_source": _strings(_TIL_SOURCE_NAMES, til.source),
         "missing_inputs": _missing_texts(_not_given(unknown, used, table), used).column(),
-        "warnings": _warning_texts(table, meta, unknown).column(),
+        "inputs_not_used": _not_used_texts(table, fitted, used, til.source if shared else til_status_values(
+            table, fitted.options.til_cutoffs()).source).column(),
+        "warnings": _warning_texts(table, meta, unknown, used).column(),
         "model_version": loaded.version,
     })
     if explain:

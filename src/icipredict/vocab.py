@@ -84,7 +84,7 @@ BENEFIT_GROUP_THRESHOLDS: dict[str, float] = {"low": 0.2, "high": 0.4}
 #: Columns of every prediction table, in order (``top{i}_*`` follow when ``explain=k``): what ``predict``
 #: returns and what the MLflow pyfunc's signature declares.
 OUTPUT_COLUMNS: tuple[str, ...] = ("patient_id", "p_durable_benefit", "p_low", "p_high", "benefit_group", "time_class",
-                                   "til_source", "missing_inputs", "warnings", "model_version")
+                                   "til_source", "missing_inputs", "inputs_not_used", "warnings", "model_version")
 
 #: Days in a calendar month (365.25 / 12).
 MONTH_DAYS = 30.4375

@@ -77,7 +77,7 @@ def cmd_validate(args) -> int:
 
     from icipredict.clinical.mutations import DRIVER_COLUMNS
     from icipredict.clinical.outcomes import benefit_label
-    from icipredict.clinical.time_class import time_class
+    from icipredict.clinical.time_class import time_class, time_class_key
     from icipredict.schema import PREDICTORS
 
     # the summary, its notes and the rows it would not score are this command's result: all on stdout
@@ -93,7 +93,7 @@ def cmd_validate(args) -> int:
     print("labels: " + ", ".join(f"{k} {int((labels == k).sum())}"
                                  for k in ("durable_benefit", "primary_resistance", "not_evaluable")))
     tc = time_class(df).str.split(" ").str[0]
-    print("TIME class (seed numbering): " + ", ".join(f"{k} {v}" for k, v in tc.value_counts().sort_index().items()))
+    print(f"TIME class ({time_class_key()}): " + ", ".join(f"{k} {v}" for k, v in tc.value_counts().sort_index().items()))
     print("missing share per predictor:")
     shares = df[list(PREDICTORS)].isna().mean()
     for name, share in shares.items():
@@ -196,15 +196,22 @@ def cmd_predict(args) -> int:
     with TableWriter(out) as writer:
         writer.write(result)
         writer.commit()
-    _summary(args, len(result), report.not_scored, out, model.version)
+    _summary(args, len(result), report.not_scored, out, model, result["benefit_group"].value_counts().to_dict())
     return 0
 
 
-def _summary(args, n: int, not_scored: list[str], out, version: str) -> None:
+def _summary(args, n: int, not_scored: list[str], out, model, groups: dict[str, int]) -> None:
+    """The closing lines on stderr: rows not scored, where the predictions went, and the benefit groups counted,
+    with what each group means (:func:`icipredict.report_content.benefit_groups_text`)."""
+    from icipredict.report_content import benefit_groups_text
+    from icipredict.vocab import BENEFIT_GROUPS
+
     if not_scored:
         print(f"icipredict: warning: {_not_scored(not_scored)} (listed above)", file=sys.stderr)
     where = f"written to {out}" if out is not None else "written to standard output"
-    _confirm(args, f"{n} predictions {where} (model {version})")
+    _confirm(args, f"{n} predictions {where} (model {model.version})")
+    counted = ", ".join(f"{groups.get(g, 0)} {g}" for g in reversed(BENEFIT_GROUPS))
+    _confirm(args, f"benefit_group: {counted}. {benefit_groups_text(model.metadata)}")
 
 
 def _predict_chunks(args, out) -> int:
@@ -223,6 +230,7 @@ def _predict_chunks(args, out) -> int:
     units, seen = UnitCheck(), IdSet()
     not_scored: list[str] = []
     shown_notes: set[str] = set()
+    groups: dict[str, int] = {}
     n = 0
     with TableWriter(out) as writer, say.bar(total, "predicting", unit="patients") as bar:
         for chunk in chunks:
@@ -245,6 +253,8 @@ def _predict_chunks(args, out) -> int:
                 result = predict(report, model=model, explain=args.explain)
                 writer.write(result)
                 n += len(result)
+                for g, k in result["benefit_group"].value_counts().items():
+                    groups[g] = groups.get(g, 0) + int(k)
             bar.update(rows)
         problems = units.problems()
         if problems:
@@ -254,7 +264,7 @@ def _predict_chunks(args, out) -> int:
                                      f"expected at least one valid patient. Got {len(not_scored)} dropped row(s) "
                                      "instead.")
         writer.commit()
-    _summary(args, n, not_scored, out, model.version)
+    _summary(args, n, not_scored, out, model, groups)
     return 0
 
 

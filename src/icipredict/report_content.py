@@ -24,16 +24,17 @@ from icipredict.clinical.time_class import NUMBERINGS, describe_pair, read_pair
 from icipredict.features import MISSING_INPUT_COLUMNS, MISSING_INPUT_NAMES
 from icipredict.labels import GROUP_WORDS, MISSING_INPUT_WORDS, is_missing, percent, points, value_label
 from icipredict.metadata import ModelMetadata
-from icipredict.vocab import BENEFIT_GROUP_THRESHOLDS, DCB_MONTHS
+from icipredict.vocab import BENEFIT_GROUP_THRESHOLDS, BENEFIT_GROUPS, DCB_MONTHS
 
-__all__ = ["PatientReport", "Contribution", "TimeCell", "build_report", "REPORT_EXPLAIN", "MIN_EFFECT"]
+__all__ = ["PatientReport", "Contribution", "TimeCell", "build_report", "REPORT_EXPLAIN", "MIN_EFFECT",
+           "benefit_group_meanings", "benefit_groups_text"]
 
 #: Contributions asked of ``predict`` for the report.
 REPORT_EXPLAIN = 8
 #: Contributions smaller than this (in probability, 0.05 points) are left out: they would print as 0.0.
 MIN_EFFECT = 0.0005
 #: Where each TIME class numbering (:data:`~icipredict.clinical.time_class.NUMBERINGS`) comes from.
-_NUMBERING_SOURCES = {"seed": "the seed review's numbering", "teng": "Teng et al., Cancer Res 2015"}
+_NUMBERING_SOURCES = {"seed": "this package's default", "teng": "Teng et al., Cancer Res 2015"}
 #: A ``missing_inputs`` item -> (canonical columns, words) of its input.
 _MISSING_ITEMS = {MISSING_INPUT_NAMES[k]: (MISSING_INPUT_COLUMNS[k], MISSING_INPUT_WORDS[k])
                   for k in MISSING_INPUT_NAMES}
@@ -108,7 +109,7 @@ class PatientReport:
     calibration_scheme: str
     missing: list[tuple[str, str]]
     warnings: list[str]
-    group_rates_text: str
+    groups_text: str
     update_text: str
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -133,12 +134,6 @@ class PatientReport:
     def group_text(self) -> str:
         words = GROUP_WORDS.get(self.group or "", self.group or "")
         return words[:1].upper() + words[1:]
-
-    @property
-    def thresholds_text(self) -> str:
-        low, high = (percent(t) for t in self.thresholds)
-        return (f"The model's groups: low likelihood below {low}, intermediate from {low} to below {high}, high "
-                f"from {high}. They describe the likelihood of benefit, not a risk of harm.")
 
     @property
     def outcome_text(self) -> str:
@@ -280,13 +275,37 @@ def _scheme_text(meta: ModelMetadata) -> str:
     return "predicted in cross-validation folds"
 
 
-def _group_rates_text(meta: ModelMetadata | None) -> str:
-    rows = [r for r in (meta.benefit_groups_cv if meta is not None else []) if r.get("n")]
-    if not rows:
-        return ""
-    parts = [f"{r['benefit_group']} {percent(r['observed_benefit_rate'])} of {int(r['n'])}" for r in rows]
-    return (f"Observed durable benefit in the training patients of each group ({_scheme_text(meta)}): "
-            f"{', '.join(parts)}.")
+def benefit_group_meanings(meta: ModelMetadata | None) -> dict[str, str]:
+    """What each ``benefit_group`` value means for this model, in words: its probability range and, when the
+    model carries them, the observed rate of durable benefit in it with n (every place that shows a group in
+    words reads this, through :func:`benefit_groups_text`).
+
+    >>> import icipredict
+    >>> benefit_group_meanings(icipredict.load_model("public").metadata)["high"]
+    'high (probability from 40%): 60% of 179 had durable benefit'
+    """
+    thr = meta.benefit_thresholds if meta is not None else None
+    low, high = (percent(t) for t in ((thr.low, thr.high) if thr is not None else (
+        BENEFIT_GROUP_THRESHOLDS["low"], BENEFIT_GROUP_THRESHOLDS["high"])))
+    ranges = {"low": f"below {low}", "intermediate": f"{low} to below {high}", "high": f"from {high}"}
+    rates = {r["benefit_group"]: f": {percent(r['observed_benefit_rate'])} of {int(r['n'])} had durable benefit"
+             for r in (meta.benefit_groups_cv if meta is not None else []) if r.get("n")}
+    return {g: f"{g} (probability {ranges[g]}){rates.get(g, '')}" for g in BENEFIT_GROUPS}
+
+
+def benefit_groups_text(meta: ModelMetadata | None) -> str:
+    """The benefit groups in one paragraph: each group's meaning (:func:`benefit_group_meanings`) and where the
+    observed rates come from. The report, the calculator, the CLI summary, the model card and the README say this.
+
+    >>> import icipredict
+    >>> benefit_groups_text(icipredict.load_model("public").metadata)[:60]
+    'Benefit groups (likelihood of durable benefit, not a risk of'
+    """
+    meanings = "; ".join(benefit_group_meanings(meta).values())
+    rated = meta is not None and any(r.get("n") for r in meta.benefit_groups_cv)
+    source = (f" Observed in the training patients, {_scheme_text(meta)}." if rated else
+              " Observed rates not known for this model.")
+    return f"Benefit groups (likelihood of durable benefit, not a risk of harm): {meanings}.{source}"
 
 
 def _update_text(meta: ModelMetadata | None) -> str:
@@ -355,4 +374,4 @@ def build_report(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
         contributions=_contributions(row, patient), calibration=calibration,
         calibration_scheme=_scheme_text(meta) if meta is not None else "",
         missing=missing, warnings=[w for w in str(row.get("warnings") or "").split("; ") if w],
-        group_rates_text=_group_rates_text(meta), update_text=_update_text(meta))
+        groups_text=benefit_groups_text(meta), update_text=_update_text(meta))

@@ -173,7 +173,7 @@ def report_page_figure(report: PatientReport) -> Figure:
     fig.text(0.17, 0.93, textwrap.fill(report.outcome_text, 62), fontsize=11, **text)
     fig.text(0.17, 0.885, report.interval_text, fontsize=11, **text)
     fig.text(0.17, 0.86, report.group_text, fontsize=12, weight="bold", **text)
-    fig.text(0.55, 0.87, _wrapped([report.thresholds_text, report.group_rates_text], 82), fontsize=8, **text)
+    fig.text(0.55, 0.87, _wrapped([report.groups_text], 82), fontsize=8, **text)
     draw_time_class(fig.add_axes((0.04, 0.36, 0.22, 0.38)), report, fontsize=8)
     fig.text(0.03, 0.33, _wrapped([report.numbering_text, report.til_source_text, report.til_effect_text,
                                    report.rates_text], 52), fontsize=7, **text)

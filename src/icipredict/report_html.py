@@ -44,7 +44,7 @@ def _png_uri(png: bytes) -> str:
 def _headline(r: PatientReport) -> str:
     interval = f'<p id="interval" class="interval">{_e(r.interval_text)}</p>' if r.interval_text else ""
     group = (f'<p id="group" class="group group-{_e(r.group)}">{_e(r.group_text)}</p>'
-             f'<p id="thresholds" class="thresholds">{_e(r.thresholds_text)} {_e(r.group_rates_text)}</p>'
+             f'<p id="thresholds" class="thresholds">{_e(r.groups_text)}</p>'
              if r.group else "")
     return (f'<div class="icp-headline"><p class="probability"><span id="probability" class="big" '
             f'data-value="{r.p!r}">{_e(r.p_text)}</span> <span class="big-label">{_e(r.outcome_text)}</span></p>'
@@ -64,7 +64,7 @@ def _time_grid(r: PatientReport) -> str:
                          f'<span class="cls">{_e(cell.label)}</span> <span class="pair">{_e(cell.pair)}</span>'
                          f'<span class="rate">{_e(cell.rate_text)}</span>{mark}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<table id="time-grid" class="time-grid"><caption>TIME classes ({_e(r.numbering)} numbering)</caption>'
+    return (f'<table id="time-grid" class="time-grid"><caption>TIME classes (tumour immune microenvironment)</caption>'
             '<thead><tr><td></td><th scope="col">PD-L1 negative</th><th scope="col">PD-L1 positive</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
 

@@ -12,6 +12,7 @@ import icipredict
 from icipredict.exceptions import InvalidPatientData, OutputRefused
 from icipredict.metadata import BenefitThresholds
 from icipredict.report import MIN_EFFECT, REPORT_EXPLAIN, build_report, patient_report, report_for
+from icipredict.report_content import benefit_groups_text
 from icipredict.report_figures import figure_bytes, report_page_figure
 from icipredict.report_html import report_fragment, report_page
 
@@ -46,12 +47,14 @@ def test_benefit_group_is_a_likelihood_in_words_with_the_models_thresholds(model
     assert row["benefit_group"] == "high"
     report = build_report(row, model.metadata, PATIENT)
     assert report.group_text == "High likelihood of durable benefit"
-    assert "low likelihood below 20%, intermediate from 20% to below 40%, high from 40%" in report.thresholds_text
-    observed = ", ".join(f"{g['benefit_group']} {100 * g['observed_benefit_rate']:.0f}% of {g['n']}"
-                         for g in model.metadata.benefit_groups_cv)
-    assert observed in report.group_rates_text
+    # the one text every place that shows a group in words reads: ranges and the observed rates with n
+    assert report.groups_text == benefit_groups_text(model.metadata)
+    for g in model.metadata.benefit_groups_cv:
+        assert f"{g['benefit_group']} (probability " in report.groups_text
+        assert f"{100 * g['observed_benefit_rate']:.0f}% of {g['n']} had durable benefit" in report.groups_text
+    assert "low (probability below 20%)" in report.groups_text and "high (probability from 40%)" in report.groups_text
     other = model.metadata.model_copy(update={"benefit_thresholds": BenefitThresholds(low=0.1, high=0.6)})
-    assert "below 10%" in build_report(row, other).thresholds_text
+    assert "low (probability below 10%)" in build_report(row, other).groups_text
     page = report_page(report).lower()
     assert not re.search(r"(low|intermediate|high)[ -]risk", page)
 

@@ -10,7 +10,7 @@ c. ``predict`` on one patient with a warm (cached) model, median of 50 calls; ta
 d. ``predict(..., explain=5)`` on the same 10,000 patients (SHAP top-5 per patient); target < 30 s.
 
 Model: ``--model`` (a shipped name, a bundle directory or an MLflow URI). By default the shipped
-``public`` model when ``icipredict.serving.shipped_models()`` lists it; otherwise the default config
+``public`` model when ``icipredict.serve.predict.shipped_models()`` lists it; otherwise the default config
 (configs/default.yaml) is trained once into a temporary directory with tracking disabled.
 
     python benchmarks/bench_predict.py [--model public] [--explain-repeats 1]
@@ -58,14 +58,14 @@ def _help_time(repeats: int = 5) -> tuple[float, list[str]]:
 
 
 def _resolve_model(arg: str | None, tmp: Path) -> tuple[str, str]:
-    from icipredict.serving import shipped_models
+    from icipredict.serve.predict import shipped_models
 
     if arg:
         return arg, f"--model {arg}"
     if "public" in shipped_models():
         return "public", "shipped public model"
     from icipredict.config import load_config
-    from icipredict.training import train
+    from icipredict.fitting.training import train
 
     out = tmp / "default_model"
     cfg = load_config(ROOT / "configs" / "default.yaml",
@@ -97,13 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     loads["import"] = load_average()
     import_s, import_proc_s = _import_time()
     # the package imports lazily: the first use of the API pays for pandas / numpy / xgboost
-    import_api_s, _ = _import_time(stmt="from icipredict import predict, load_model; import icipredict.serving")
+    import_api_s, _ = _import_time(stmt="from icipredict import predict, load_model; import icipredict.serve.predict")
     help_s, help_cmd = _help_time()
 
     import numpy as np
 
     from icipredict.io.synthetic import synthetic_cohort
-    from icipredict.serving import load_model, predict
+    from icipredict.serve.predict import load_model, predict
 
     with tempfile.TemporaryDirectory(prefix="icibench_") as tmp:
         model_ref, model_note = _resolve_model(args.model, Path(tmp))

@@ -1,6 +1,6 @@
 """Training time and memory benchmark of icipredict.
 
-Trains with the real :func:`icipredict.training.train` on synthetic cohorts of 1,000, 10,000 and
+Trains with the real :func:`icipredict.fitting.training.train` on synthetic cohorts of 1,000, 10,000 and
 100,000 patients: configs/default.yaml (XGBoost, nested tuning, sigmoid calibration, 5-fold CV,
 bootstrap CIs, SHAP) with the overrides ``data.sources.0.n=N``, ``tracking.enabled=false`` and
 ``output.model_dir=<temporary directory>``. From ``--large`` patients on (default 100,000) the
@@ -36,7 +36,7 @@ CONFIG = ROOT / "configs" / "default.yaml"
 def child(n: int, model_dir: str, n_boot: int | None, result_file: str) -> int:
     """Runs inside the subprocess: one training run, results as JSON in ``result_file``."""
     from icipredict.config import load_config
-    from icipredict.training import train
+    from icipredict.fitting.training import train
 
     overrides = [f"data.sources.0.n={n}", "tracking.enabled=false", f"output.model_dir={model_dir}"]
     if n_boot is not None:

@@ -21,8 +21,8 @@ from icipredict.clinical.biomarkers import pdl1_band
 from icipredict.clinical.outcomes import benefit_label, binary_target
 from icipredict.evaluation import bootstrap_ci, roc_auc
 from icipredict.io import read_patients
-from icipredict.schema import check_patients
-from icipredict.serving import load_model
+from icipredict.table.schema import check_patients
+from icipredict.serve.predict import load_model
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = Path(os.environ.get("ICIPREDICT_SHARED_DATA", HERE.parents[1] / "shared" / "data"))

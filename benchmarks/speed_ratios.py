@@ -20,7 +20,7 @@ clean table (validation, warnings, TIME class, missing inputs, output frame).
 
     python benchmarks/speed_ratios.py [--model public] [--n-stream 200000] [--repeats 3] [--n-ids 1000000]
 
-It also times, for information, the streaming duplicate-id check (:class:`icipredict.schema.IdSet`)
+It also times, for information, the streaming duplicate-id check (:class:`icipredict.table.schema.IdSet`)
 over ``--n-ids`` distinct ids added ``--chunk-size`` at a time.
 
 Writes benchmarks/results/speed_ratios.json with the machine's load average before and after.
@@ -92,7 +92,7 @@ def _width(loaded) -> tuple[int, str]:
     names = getattr(base, "feature_names_", None)
     if names:
         return len(names), f"{len(names)} feature columns of the {fitted.family} model"
-    from icipredict.schema import PREDICTORS
+    from icipredict.table.schema import PREDICTORS
 
     return len(PREDICTORS), f"{len(PREDICTORS)} predictor columns of the schema"
 
@@ -111,9 +111,9 @@ def _reference_booster(width: int, path: Path):
 
 
 def _duplicate_ids(n: int, chunk: int) -> dict:
-    """Time of :class:`icipredict.schema.IdSet` over ``n`` distinct ids added ``chunk`` at a time, as streaming
+    """Time of :class:`icipredict.table.schema.IdSet` over ``n`` distinct ids added ``chunk`` at a time, as streaming
     does, and whether it still finds a repeated id after them (O(n log n): sorted runs of 64-bit hashes)."""
-    from icipredict.schema import IdSet
+    from icipredict.table.schema import IdSet
 
     ids = np.array([f"SYN-{i:07d}" for i in range(n)], dtype=object)
     seen = IdSet()
@@ -147,7 +147,7 @@ def main() -> None:
     import icipredict
     from icipredict.io import write_table
     from icipredict.io.synthetic import synthetic_cohort
-    from icipredict.schema import check_patients
+    from icipredict.table.schema import check_patients
 
     info = machine()
     loaded = icipredict.load_model(args.model)

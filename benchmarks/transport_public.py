@@ -34,9 +34,9 @@ from icipredict.clinical.outcomes import benefit_label, binary_target
 from icipredict.config import load_config
 from icipredict.evaluation import (binary_metrics, bootstrap_ci, calibration_ci, paired_auc_difference, roc_auc)
 from icipredict.io import read_patients
-from icipredict.io.sources import load_sources
-from icipredict.selection import candidate_grid, internal_external
-from icipredict.updating import apply_update, choose_method
+from icipredict.fitting.sources import load_sources
+from icipredict.fitting.selection import candidate_grid, internal_external
+from icipredict.fitting.updating import apply_update, choose_method
 
 
 def _labelled(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:

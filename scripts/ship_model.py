@@ -3,7 +3,7 @@
     python scripts/ship_model.py --config configs/public_cohorts.yaml --name public [--data-root PATH]
 
 Training itself never writes into ``src/icipredict/shipped`` (it refuses to): this script trains into a
-temporary directory, wraps the bundle as an MLflow model (``icipredict.tracking.save_mlflow_model``),
+temporary directory, wraps the bundle as an MLflow model (``icipredict.fitting.tracking.save_mlflow_model``),
 checks that it loads and predicts, and only then swaps it in for the shipped model of that name. The
 same config and seed give the same bundle files; MLflow's ``MLmodel`` carries its own id and time.
 """
@@ -16,9 +16,9 @@ import tempfile
 from pathlib import Path
 
 from icipredict import predict
-from icipredict.io.bundle import shipped_models_dir
-from icipredict.tracking import save_mlflow_model
-from icipredict.training import train
+from icipredict.model.bundle import shipped_models_dir
+from icipredict.fitting.tracking import save_mlflow_model
+from icipredict.fitting.training import train
 
 
 def main() -> None:

@@ -45,7 +45,7 @@ FAST_TRAIN = (
 @pytest.fixture(scope="session")
 def small_model(tmp_path_factory) -> Path:
     """A real model bundle trained on 400 synthetic patients (no tracking), shared by the session."""
-    from icipredict.training import train
+    from icipredict.fitting.training import train
 
     out = tmp_path_factory.mktemp("model") / "bundle"
     result = train(overrides=[*FAST_TRAIN, "tracking.enabled=false", f"output.model_dir={out}"], quiet=True)

@@ -20,7 +20,7 @@ MODULES = sorted(m.name for m in pkgutil.walk_packages(icipredict.__path__, "ici
 
 
 def test_every_module_is_found():
-    assert {"icipredict.schema", "icipredict.config", "icipredict.labels", "icipredict.io.table"} <= set(MODULES)
+    assert {"icipredict.table.schema", "icipredict.config", "icipredict.table.labels", "icipredict.io.table"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)

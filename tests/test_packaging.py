@@ -14,7 +14,7 @@ from conftest import REPO
 from process_support import tree_digest
 
 import icipredict
-from icipredict.io.bundle import shipped_model_path, shipped_models
+from icipredict.model.bundle import shipped_model_path, shipped_models
 
 IMPORT_CYCLES_TOOL = REPO.parent / "shared" / "tools" / "import_cycles.py"
 PATIENTS = [{"patient_id": "a", "pdl1_tps": 60, "tmb": 14, "regimen": "ici_mono"},
@@ -41,7 +41,7 @@ def test_public_model_is_package_data_and_an_mlflow_model():
     assert path.is_relative_to(Path(icipredict.__file__).parent)  # found through the package, not the checkout
     assert (path / "MLmodel").is_file() and (path / "artifacts" / "bundle" / "model.json").is_file()
     # the models-from-code file MLflow runs for the shipped model is the package's own
-    assert (path / "pyfunc_model.py").read_bytes() == (Path(icipredict.__file__).parent / "pyfunc_model.py").read_bytes()
+    assert (path / "pyfunc_model.py").read_bytes() == (Path(icipredict.__file__).parent / "serve" / "pyfunc_model.py").read_bytes()
     assert "/work/" not in (path / "MLmodel").read_text() and "/tmp" not in (path / "MLmodel").read_text()
 
 
@@ -83,7 +83,7 @@ def test_training_never_writes_into_the_shipped_models(tmp_path):
     from conftest import FAST_TRAIN
 
     from icipredict.exceptions import OutputRefused
-    from icipredict.training import train
+    from icipredict.fitting.training import train
 
     root = shipped_model_path("public")
     before = _digest_tree(root)
@@ -98,7 +98,7 @@ def test_training_refuses_an_existing_folder_it_did_not_create(tmp_path):
     from conftest import FAST_TRAIN
 
     from icipredict.exceptions import OutputRefused
-    from icipredict.training import train
+    from icipredict.fitting.training import train
 
     mine = tmp_path / "mydata"
     mine.mkdir()
@@ -115,7 +115,7 @@ def test_force_replaces_only_an_earlier_bundle(tmp_path, small_model):
 
     from conftest import FAST_TRAIN
 
-    from icipredict.training import train
+    from icipredict.fitting.training import train
 
     out = tmp_path / "model"
     shutil.copytree(small_model, out)

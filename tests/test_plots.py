@@ -13,7 +13,7 @@ import pytest
 from conftest import FAST_TRAIN
 
 from icipredict.evaluation import decision_curve, metrics_table
-from icipredict.labels import MODEL_INPUT_LABELS
+from icipredict.table.labels import MODEL_INPUT_LABELS
 from icipredict.plots import (STRATEGY_PDL1, STRATEGY_TMB, decision_strategies, figure_png, plot_beeswarm,
                               plot_calibration, plot_decision_curve, plot_decision_strategies, plot_dependence,
                               plot_metric_forest, plot_roc, save_figure, training_figures)
@@ -29,7 +29,7 @@ SOURCES = ("data.sources=[{name: centre_a, format: synthetic, n: 220, seed: 1}, 
 @pytest.fixture(scope="module")
 def result():
     """One real training run (spline logistic, 550 synthetic patients, no tracking) for the whole module."""
-    from icipredict.training import train
+    from icipredict.fitting.training import train
 
     overrides = [o for o in FAST_TRAIN if not o.startswith("data.sources=")]
     return train(overrides=[*overrides, SOURCES, "tracking.enabled=false"], quiet=True)
@@ -193,6 +193,6 @@ def test_plot_metric_forest_rejects_unknown_metric(cohort):
 
 
 def test_import_does_not_load_matplotlib():
-    code = ("import sys, icipredict, icipredict.plots, icipredict.report, icipredict.labels; "
+    code = ("import sys, icipredict, icipredict.plots, icipredict.report.patient, icipredict.table.labels; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
     subprocess.run([sys.executable, "-c", code], check=True)

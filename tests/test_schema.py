@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from icipredict.exceptions import InvalidPatientData
-from icipredict.schema import COLUMNS, OUTCOME_COLUMNS, PREDICTORS, check_patients, validate_patients
+from icipredict.table.schema import COLUMNS, OUTCOME_COLUMNS, PREDICTORS, check_patients, validate_patients
 
 
 def _frame(**cols) -> pd.DataFrame:
@@ -261,8 +261,8 @@ def test_categories_are_categorical_with_schema_levels():
 
 # -- Hardening II: names, values, units, identifiers ------------------------------------------------
 
-from icipredict.column_names import COLUMN_ALIASES  # noqa: E402
-from icipredict.schema import IdSet, UnitCheck  # noqa: E402
+from icipredict.table.column_names import COLUMN_ALIASES  # noqa: E402
+from icipredict.table.schema import IdSet, UnitCheck  # noqa: E402
 
 
 def test_every_alias_names_a_canonical_column():

@@ -13,7 +13,7 @@ from icipredict.clinical.outcomes import benefit_label, binary_target
 from icipredict.evaluation import paired_auc_difference, roc_auc
 from icipredict.io import read_patients
 from icipredict.io.synthetic import synthetic_cohort
-from icipredict.training import train
+from icipredict.fitting.training import train
 
 
 @pytest.fixture(scope="module")

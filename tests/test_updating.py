@@ -16,7 +16,7 @@ from icipredict.evaluation import calibration_slope_intercept
 from icipredict.exceptions import InvalidPatientData
 from icipredict.io import write_table
 from icipredict.io.synthetic import synthetic_cohort
-from icipredict.updating import MIN_EVENTS, apply_update, update
+from icipredict.fitting.updating import MIN_EVENTS, apply_update, update
 
 
 def _labelled(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -62,7 +62,7 @@ def test_a_shifted_centre_is_recalibrated_and_the_bundle_records_its_parent(smal
 def test_updating_on_the_models_own_training_data_changes_nothing_material(tmp_path):
     from conftest import FAST_TRAIN
 
-    from icipredict.training import train
+    from icipredict.fitting.training import train
 
     out = tmp_path / "m"
     train(overrides=[*FAST_TRAIN, "tracking.enabled=false", f"output.model_dir={out}"], quiet=True)
@@ -84,7 +84,7 @@ def test_update_on_half_a_centre_calibrates_the_other_half(small_model):
         rng = np.random.default_rng(seed)
         half = rng.permutation(len(y)) < len(y) // 2
         model = icipredict.load_model(small_model).model
-        from icipredict.updating import choose_method
+        from icipredict.fitting.updating import choose_method
 
         method, _, _ = choose_method(model, clean.loc[half].reset_index(drop=True), y[half])
         fitted = apply_update(model, clean.loc[half].reset_index(drop=True), y[half], method)

@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "predict": "icipredict.serving",
-    "load_model": "icipredict.serving",
-    "model_uri": "icipredict.serving",
-    "train": "icipredict.training",
+    "predict": "icipredict.serve.predict",
+    "load_model": "icipredict.serve.predict",
+    "model_uri": "icipredict.serve.predict",
+    "train": "icipredict.fitting.training",
     "evaluate": "icipredict.evaluation.saved",
-    "update": "icipredict.updating",
-    "patient_report": "icipredict.report",
+    "update": "icipredict.fitting.updating",
+    "patient_report": "icipredict.report.patient",
     "load_config": "icipredict.config",
-    "check_patients": "icipredict.schema",
-    "validate_patients": "icipredict.schema",
+    "check_patients": "icipredict.table.schema",
+    "validate_patients": "icipredict.table.schema",
     "read_patients": "icipredict.io",
     "synthetic_cohort": "icipredict.io.synthetic",
     "InvalidPatientData": "icipredict.exceptions",
@@ -39,12 +39,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from icipredict.exceptions import InvalidConfig, InvalidPatientData, ModelLoadError
     from icipredict.io import read_patients
     from icipredict.io.synthetic import synthetic_cohort
-    from icipredict.schema import check_patients, validate_patients
+    from icipredict.table.schema import check_patients, validate_patients
     from icipredict.evaluation.saved import evaluate
-    from icipredict.serving import load_model, model_uri, predict
-    from icipredict.report import patient_report
-    from icipredict.training import train
-    from icipredict.updating import update
+    from icipredict.serve.predict import load_model, model_uri, predict
+    from icipredict.report.patient import patient_report
+    from icipredict.fitting.training import train
+    from icipredict.fitting.updating import update
 
 
 def __getattr__(name: str) -> Any:

@@ -18,9 +18,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from icipredict.exceptions import InvalidConfig
-from icipredict.features import INPUT_SETS
-from icipredict.metadata import BenefitThresholds, FeatureOptions
-from icipredict.vocab import BASELINES, CALIBRATION_METHODS, INPUT_FORMATS, LABEL_SOURCES, MODEL_NAMES
+from icipredict.model.features import INPUT_SETS
+from icipredict.model.metadata import BenefitThresholds, FeatureOptions
+from icipredict.table.vocab import BASELINES, CALIBRATION_METHODS, INPUT_FORMATS, LABEL_SOURCES, MODEL_NAMES
 
 __all__ = ["Config", "DataSource", "load_config", "apply_overrides", "config_to_dict"]
 

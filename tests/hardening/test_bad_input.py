@@ -21,7 +21,7 @@ from process_support import run_cli_many
 from icipredict import predict
 from icipredict.exceptions import InvalidPatientData
 from icipredict.io import read_patients
-from icipredict.schema import check_patients
+from icipredict.table.schema import check_patients
 
 def _rows(header: str, *rows: str) -> str:
     return "\n".join([header, *rows]) + "\n"

@@ -20,9 +20,9 @@ from conftest import FAST_TRAIN
 
 from icipredict import load_model, predict
 from icipredict.exceptions import ModelLoadError
-from icipredict.io.bundle import CHECKSUMS, _sha256, read_bundle, save_bundle
-from icipredict.tracking import TrackingError, log_training_run
-from icipredict.training import train
+from icipredict.model.bundle import CHECKSUMS, _sha256, read_bundle, save_bundle
+from icipredict.fitting.tracking import TrackingError, log_training_run
+from icipredict.fitting.training import train
 
 
 @pytest.fixture()
@@ -119,8 +119,8 @@ def test_killed_while_saving_leaves_previous_model_loadable(small_model, tmp_pat
     before = predict({"patient_id": "a", "pdl1_tps": 70}, model=target)["p_durable_benefit"].iloc[0]
     script = textwrap.dedent(f"""
         import os
-        import icipredict.io.bundle as b
-        from icipredict.serving import load_model
+        import icipredict.model.bundle as b
+        from icipredict.serve.predict import load_model
         model = load_model({str(small_model)!r})
         def die(*args):
             os._exit(9)   # the process is killed while the new bundle is being written

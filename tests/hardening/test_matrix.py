@@ -34,7 +34,7 @@ from process_support import run_cli_many, tree_digest
 import icipredict
 from icipredict.cli import main
 from icipredict.exceptions import InputWarning, InvalidPatientData, ModelLoadError
-from icipredict.schema import validate_patients
+from icipredict.table.schema import validate_patients
 
 HEADER = "patient_id,pdl1_tps,tmb,age,sex,smoking,ecog,albumin,regimen"
 ROWS = ["p1,80,20,64,F,former,1,3.9,ici_mono", "p2,0,2,71,M,never,0,4.1,ici_mono",
@@ -293,7 +293,7 @@ PARAMS = [(c, mode) for c in CASES for mode in (["whole", "stream"] if c.stream 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory, small_model) -> dict[str, Path]:
     """Broken copies of a real bundle, one per model-integrity case."""
-    from icipredict.io.bundle import CHECKSUMS, _sha256
+    from icipredict.model.bundle import CHECKSUMS, _sha256
 
     root = tmp_path_factory.mktemp("models")
 
@@ -530,7 +530,7 @@ def test_api_model_integrity(models):
 @pytest.fixture(scope="module")
 def pyfunc(tmp_path_factory, small_model):
     mlflow = pytest.importorskip("mlflow")
-    from icipredict.tracking import save_mlflow_model
+    from icipredict.fitting.tracking import save_mlflow_model
 
     out = save_mlflow_model(small_model, tmp_path_factory.mktemp("pyfunc") / "model")
     with warnings.catch_warnings():

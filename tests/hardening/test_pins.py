@@ -15,10 +15,10 @@ import icipredict
 from icipredict.clinical.assays import TMB_SCALE_SOURCES, tmb_assay_kind
 from icipredict.clinical.mutations import DRIVER_COLUMNS
 from icipredict.clinical.time_class import NUMBERINGS, describe_pair, time_class, time_status_pair
-from icipredict.features import MISSING_INPUT_NAMES
+from icipredict.model.features import MISSING_INPUT_NAMES
 from icipredict.io.synthetic import synthetic_cohort
-from icipredict.schema import check_patients
-from icipredict.serving import _missing_inputs, _unknown, _used_inputs, _warnings
+from icipredict.table.schema import check_patients
+from icipredict.serve.predict import _missing_inputs, _unknown, _used_inputs, _warnings
 
 
 def _reference_missing(unknown: np.ndarray, used: list[str]) -> list[str]:

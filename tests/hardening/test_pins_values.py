@@ -1,8 +1,8 @@
 """Pins of every value ``predict`` returns: the package equals plain per-patient rules.
 
 The references below take one patient at a time, in plain Python, straight from the rules as the
-module docstrings state them (:mod:`icipredict.features`, :mod:`icipredict.glm`,
-:mod:`icipredict.models`, :mod:`icipredict.clinical.til`, :mod:`icipredict.explain`). They share no
+module docstrings state them (:mod:`icipredict.model.features`, :mod:`icipredict.model.glm`,
+:mod:`icipredict.model.models`, :mod:`icipredict.clinical.til`, :mod:`icipredict.model.explain`). They share no
 code with the vectorised prediction path, so a faster path that changes a model input, a TIL
 status, an interval, an explanation or a one-patient result fails here. Probabilities are compared
 to 1e-12 (the references sum in another order); every text is compared exactly.
@@ -23,12 +23,12 @@ from scipy.stats import norm
 import icipredict
 from icipredict.clinical.assays import SP142_TC_BANDS, TMB_TO_PANEL_SCALE
 from icipredict.clinical.til import DEFAULT_TIL_CUTOFFS, MIN_MEDIAN_PATIENTS, TIL_MEASURES
-from icipredict.features import INPUT_SOURCES, model_inputs
-from icipredict.glm import CONTINUOUS_INPUTS
+from icipredict.model.features import INPUT_SOURCES, model_inputs
+from icipredict.model.glm import CONTINUOUS_INPUTS
 from icipredict.io.synthetic import synthetic_cohort
-from icipredict.metadata import Calibrator
-from icipredict.schema import COLUMNS, check_patients, check_record, checked_columns
-from icipredict.vocab import PLASMA_ASSAY_WORDS, WES_ASSAY_WORDS
+from icipredict.model.metadata import Calibrator
+from icipredict.table.schema import COLUMNS, check_patients, check_record, checked_columns
+from icipredict.table.vocab import PLASMA_ASSAY_WORDS, WES_ASSAY_WORDS
 
 TOL = 1e-12
 

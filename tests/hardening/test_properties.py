@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from icipredict.exceptions import InvalidPatientData
-from icipredict.schema import COLUMNS, MISSING_TOKENS, PREDICTORS, ColumnSpec, check_patients
-from icipredict.serving import LoadedModel, load_model, predict
+from icipredict.table.schema import COLUMNS, MISSING_TOKENS, PREDICTORS, ColumnSpec, check_patients
+from icipredict.serve.predict import LoadedModel, load_model, predict
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

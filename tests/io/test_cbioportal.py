@@ -14,7 +14,7 @@ import pytest
 from icipredict.clinical import mutation_groups
 from icipredict.exceptions import InvalidPatientData
 from icipredict.io import read_cbioportal_study, read_patients
-from icipredict.schema import MUTATION_COLUMNS, check_patients
+from icipredict.table.schema import MUTATION_COLUMNS, check_patients
 
 SHARED = Path(os.environ.get("ICIPREDICT_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
 

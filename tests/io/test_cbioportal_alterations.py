@@ -11,7 +11,7 @@ import pytest
 
 from icipredict.io import read_cbioportal_study, read_cbioportal_tsv, read_patients
 from icipredict.io.cbioportal import maf_class, study_identifier
-from icipredict.schema import MUTATION_COLUMNS, check_patients
+from icipredict.table.schema import MUTATION_COLUMNS, check_patients
 
 MAF_HEADER = "Hugo_Symbol\tTumor_Sample_Barcode\tVariant_Classification\tHGVSp_Short\tHGVSc\n"
 

@@ -12,7 +12,7 @@ import pytest
 from icipredict.io import read_dijon, read_loris, read_patients
 from icipredict.clinical.assays import pdl1_band_from_scores
 from icipredict.clinical.til import til_status
-from icipredict.schema import check_patients
+from icipredict.table.schema import check_patients
 
 SHARED = Path(os.environ.get("ICIPREDICT_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
 

@@ -9,7 +9,7 @@ import pytest
 
 from icipredict.io import synthetic as syn
 from icipredict.io.synthetic import TRUE_LOGIT_COEFFICIENTS, synthetic_cohort
-from icipredict.schema import MUTATION_COLUMNS, OUTCOME_COLUMNS, check_patients
+from icipredict.table.schema import MUTATION_COLUMNS, OUTCOME_COLUMNS, check_patients
 
 OUTCOMES = ["best_response", "pfs_months", "pfs_event", "os_months", "os_event"]
 

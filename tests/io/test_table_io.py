@@ -11,7 +11,7 @@ import pytest
 
 from icipredict.exceptions import InvalidPatientData
 from icipredict.io import iter_patient_chunks, read_patients, write_table
-from icipredict.schema import check_patients
+from icipredict.table.schema import check_patients
 
 CSV = "patient_id,age,sex,pdl1_tps,tmb,mut_kras\np1,64,F,50,12.5,1\np2,71,male,,3.1,0\np3,58,m,NA,,\n"
 
@@ -158,7 +158,7 @@ def test_chunk_size_is_checked(tmp_path, size):
 
 from icipredict.io import detect_format  # noqa: E402
 from icipredict.io.table import iter_table_chunks, read_table, read_table_bytes  # noqa: E402
-from icipredict.schema import READ_NOTES_ATTR  # noqa: E402
+from icipredict.table.schema import READ_NOTES_ATTR  # noqa: E402
 
 EURO = "patient_id;albumin;pdl1_tps;sex\np1;3,9;50;F\np2;4,25;0,5;M\np3;;12;F\n"
 

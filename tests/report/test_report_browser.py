@@ -10,7 +10,7 @@ import pytest
 from browser_support import ARTIFACTS, chromium
 
 import icipredict
-from icipredict.report import MIN_EFFECT, REPORT_EXPLAIN, patient_report
+from icipredict.report.patient import MIN_EFFECT, REPORT_EXPLAIN, patient_report
 
 PATIENTS = pd.DataFrame([
     {"patient_id": "B-1", "pdl1_tps": 60.0, "tmb": 16.5, "tmb_assay": "MSK-IMPACT", "regimen": "ici_mono",

@@ -10,11 +10,11 @@ import pytest
 
 import icipredict
 from icipredict.exceptions import InvalidPatientData, OutputRefused
-from icipredict.metadata import BenefitThresholds
-from icipredict.report import MIN_EFFECT, REPORT_EXPLAIN, build_report, patient_report, report_for
-from icipredict.report_content import benefit_groups_text
-from icipredict.report_figures import figure_bytes, report_page_figure
-from icipredict.report_html import report_fragment, report_page
+from icipredict.model.metadata import BenefitThresholds
+from icipredict.report.patient import MIN_EFFECT, REPORT_EXPLAIN, build_report, patient_report, report_for
+from icipredict.report.content import benefit_groups_text
+from icipredict.report.figures import figure_bytes, report_page_figure
+from icipredict.report.html import report_fragment, report_page
 
 PATIENT = {"patient_id": "R-1", "pdl1_tps": 60.0, "tmb": 16.5, "tmb_assay": "MSK-IMPACT", "regimen": "ici_mono",
            "til_density": 300.0, "mut_stk11": 1, "ecog": 1, "smoking": "former"}

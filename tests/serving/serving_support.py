@@ -33,7 +33,7 @@ def get_tracked_run(tmp_path_factory) -> TrackedRun:
     """A small real model logged as a pyfunc to a temporary SQLite MLflow store (trained once per session)."""
     global _RUN
     if _RUN is None:
-        from icipredict.training import train
+        from icipredict.fitting.training import train
 
         store = tmp_path_factory.mktemp("mlflow")
         uri = f"sqlite:///{store / 'mlflow.db'}"

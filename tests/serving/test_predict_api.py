@@ -13,7 +13,7 @@ import pytest
 from serving_support import synthetic_patients
 
 import icipredict
-import icipredict.schema
+import icipredict.table.schema
 
 OUTPUT_COLUMNS = ["patient_id", "p_durable_benefit", "p_low", "p_high", "benefit_group", "time_class", "til_source",
                   "missing_inputs", "inputs_not_used", "warnings", "model_version"]
@@ -62,7 +62,7 @@ def test_output_columns_and_input_order(small_model, patients):
 
 def test_pyfunc_signature_declares_every_output_column(small_model, patients):
     """The MLflow signature's outputs are predict's columns, the probabilities as doubles."""
-    from icipredict.tracking import pyfunc_signature
+    from icipredict.fitting.tracking import pyfunc_signature
 
     out = icipredict.predict(patients.head(3), model=small_model)
     declared = pyfunc_signature().outputs.to_dict()
@@ -81,7 +81,7 @@ def test_explain_adds_k_quadruples_in_input_terms_that_add_up(small_model, loade
     phi, base = loaded.model.contributions(clean)
     total = phi.to_numpy().sum(axis=1) + base
     np.testing.assert_allclose(total, _logit(out["p_durable_benefit"]), rtol=0, atol=1e-9)
-    canonical = set(icipredict.schema.COLUMNS)
+    canonical = set(icipredict.table.schema.COLUMNS)
     for i in range(len(out)):
         # the k largest |contributions| of each patient, named by a canonical input column
         top = phi.iloc[i].abs().sort_values(ascending=False, kind="stable")
@@ -120,7 +120,7 @@ def test_interval_holds_the_probability_and_widens_when_inputs_are_missing(small
 def tree_model():
     from icipredict.clinical.outcomes import benefit_label, binary_target
     from icipredict.io.synthetic import synthetic_cohort
-    from icipredict.models import make_base
+    from icipredict.model.models import make_base
 
     clean = icipredict.check_patients(synthetic_cohort(n=300, seed=5))
     y = binary_target(benefit_label(clean))
@@ -131,7 +131,7 @@ def tree_model():
 
 def test_xgboost_contributions_equal_shap_tree_explainer(tree_model, patients):
     shap = pytest.importorskip("shap")
-    from icipredict.models import shap_values
+    from icipredict.model.models import shap_values
 
     X = tree_model.features(icipredict.check_patients(patients))
     phi, base, scale = shap_values(tree_model.estimator_, X)
@@ -153,10 +153,10 @@ def test_tree_contributions_fold_into_inputs_and_add_up(tree_model, patients):
 def test_tree_explanations_name_only_canonical_columns(tree_model, patients):
     """Tree features without a model input of their own (the positive and immune-evasion gene groups,
     log NLR, current smoking) are named by the column the patient gave, never by the feature."""
-    from icipredict.explain import top_contributions
-    from icipredict.metadata import TilTerm
-    from icipredict.models import IciModel
-    from icipredict.schema import COLUMNS
+    from icipredict.model.explain import top_contributions
+    from icipredict.model.metadata import TilTerm
+    from icipredict.model.models import IciModel
+    from icipredict.table.schema import COLUMNS
 
     clean = icipredict.check_patients(patients)
     model = IciModel(family="xgboost", base=tree_model, til_term=TilTerm())
@@ -264,7 +264,7 @@ def test_pyfunc_saves_and_loads_without_mlflow_type_hint_advice(tmp_path):
     """The pyfunc declares its signature: MLflow's "Add type hints to the `predict` method" is not printed when
     the model is saved or loaded, and no other UserWarning is hidden for it."""
     code = ("import icipredict, mlflow.pyfunc\n"
-            "from icipredict.tracking import save_mlflow_model\n"
+            "from icipredict.fitting.tracking import save_mlflow_model\n"
             "mlflow.pyfunc.load_model(icipredict.model_uri())\n"
             f"out = save_mlflow_model(icipredict.load_model('public').path, {str(tmp_path / 'model')!r})\n"
             "mlflow.pyfunc.load_model(str(out))\n")

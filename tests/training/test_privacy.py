@@ -8,7 +8,7 @@ import pytest
 from conftest import FAST_TRAIN, shared_path
 
 from icipredict.io import read_patients
-from icipredict.training import train
+from icipredict.fitting.training import train
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ from conftest import FAST_TRAIN, REPO, shared_path
 from icipredict import load_model, predict
 from icipredict.io import write_table
 from icipredict.io.synthetic import synthetic_cohort
-from icipredict.training import train
+from icipredict.fitting.training import train
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,7 @@ def loaded_predicts(path) -> bool:
 
 
 def test_calibration_never_reverses_or_sharpens_the_model():
-    from icipredict.models import fit_calibrator
+    from icipredict.model.models import fit_calibrator
 
     rng = np.random.default_rng(0)
     score = rng.normal(size=300)

@@ -177,5 +177,5 @@ def test_help_does_not_import_flask():
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "serve" in proc.stdout
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
-    heavy = {m for m in imported if m.split(".")[0] in ("flask", "werkzeug", "selenium") or m == "icipredict.webapp"}
+    heavy = {m for m in imported if m.split(".")[0] in ("flask", "werkzeug", "selenium") or m == "icipredict.web.app"}
     assert imported and not heavy, sorted(heavy)

@@ -20,8 +20,8 @@ import pytest
 import icipredict
 from icipredict.io.output import TableWriter
 from icipredict.io.synthetic import synthetic_cohort
-from icipredict.schema import COLUMNS
-from icipredict.webapp import create_app, host_warning
+from icipredict.table.schema import COLUMNS
+from icipredict.web.app import create_app, host_warning
 
 PREDICTORS = [n for n, s in COLUMNS.items() if s.role == "predictor"]
 ONE_PATIENT = {"patient_id": "W-001", "pdl1_tps": "60", "tmb": "14.5", "tmb_assay": "MSK-IMPACT panel",

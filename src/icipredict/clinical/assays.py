@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from icipredict.clinical.columns import Distinct, Table, floats, texts
-from icipredict.vocab import PDL1_BAND_RANGES, PDL1_BANDS, PLASMA_ASSAY_WORDS, WES_ASSAY_WORDS
+from icipredict.table.vocab import PDL1_BAND_RANGES, PDL1_BANDS, PLASMA_ASSAY_WORDS, WES_ASSAY_WORDS
 
 __all__ = [
     "TMB_ASSAY_KINDS",
@@ -175,7 +175,7 @@ def band_names(codes: np.ndarray) -> np.ndarray:
 
 
 def band_codes(table: Table) -> np.ndarray:
-    """:func:`pdl1_band_from_scores` as indices into :data:`~icipredict.vocab.PDL1_BANDS` (-1: no band).
+    """:func:`pdl1_band_from_scores` as indices into :data:`~icipredict.table.vocab.PDL1_BANDS` (-1: no band).
 
     >>> band_codes(pd.DataFrame({"pdl1_tps": [60.0, None, None], "pdl1_band": [None, "1-49", None]})).tolist()
     [2, 1, -1]

@@ -12,7 +12,7 @@ import pandas as pd
 
 from icipredict.clinical.assays import band_codes
 from icipredict.clinical.columns import Table, floats
-from icipredict.vocab import PDL1_BAND_RANGES, PDL1_BANDS, PDL1_POSITIVE_CUTOFF, TMB_HIGH_CUTOFF
+from icipredict.table.vocab import PDL1_BAND_RANGES, PDL1_BANDS, PDL1_POSITIVE_CUTOFF, TMB_HIGH_CUTOFF
 
 __all__ = ["PDL1_BANDS", "PDL1_BAND_RANGES", "TMB_HIGH_CUTOFF", "pdl1_band", "pdl1_positive", "pdl1_positive_values", "tmb_high"]
 

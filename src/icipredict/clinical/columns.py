@@ -1,7 +1,7 @@
 """A patient table's columns as arrays, for the rules: numbers as floats, texts as codes into their distinct values.
 
 Every rule reads its columns through :func:`floats` and :func:`texts`, from a DataFrame (raw or
-checked by :func:`icipredict.schema.check_patients`) or from the checked columns themselves (a
+checked by :func:`icipredict.table.schema.check_patients`) or from the checked columns themselves (a
 mapping of column name to array, as the prediction path keeps them). A text rule then runs once
 per distinct value (:meth:`Distinct.map`), not once per patient.
 """

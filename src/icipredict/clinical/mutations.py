@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from icipredict.clinical.outcomes import _float_column, _text_column
-from icipredict.vocab import DRIVER_GENES, SMOKER_STATUSES
+from icipredict.table.vocab import DRIVER_GENES, SMOKER_STATUSES
 
 __all__ = [
     "DRIVER_GENES",

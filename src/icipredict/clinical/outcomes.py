@@ -1,6 +1,6 @@
 """Outcome labels: durable benefit, primary/secondary resistance, fast progression, HPD, early death.
 
-Every function takes a patient table with the canonical columns of :mod:`icipredict.schema`
+Every function takes a patient table with the canonical columns of :mod:`icipredict.table.schema`
 (as returned by ``check_patients``) and returns a Series on the same index. A column that is
 absent from the table is read as all-missing, so a cohort that never recorded, say, the date of
 the last dose still gets labels from the columns it has.
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from icipredict.clinical.columns import floats, texts
-from icipredict.vocab import BENEFIT_LABELS, DCB_MONTHS, LABEL_SOURCES, MONTH_DAYS
+from icipredict.table.vocab import BENEFIT_LABELS, DCB_MONTHS, LABEL_SOURCES, MONTH_DAYS
 
 __all__ = [
     "MONTH_DAYS",

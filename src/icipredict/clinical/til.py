@@ -1,6 +1,6 @@
 """TIL status from the measures pathologists and labs report, and which measure set it.
 
-Each measure has its own cut-off (:class:`icipredict.metadata.FeatureOptions`) with a cited default.
+Each measure has its own cut-off (:class:`icipredict.model.metadata.FeatureOptions`) with a cited default.
 The first measure given, in :data:`TIL_MEASURES` order, sets the status; the patient's record says
 which (``til_source``):
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from icipredict.clinical.biomarkers import pdl1_positive
 from icipredict.clinical.til import Cutoff, til_positive
-from icipredict.vocab import PDL1_POSITIVE_CUTOFF
+from icipredict.table.vocab import PDL1_POSITIVE_CUTOFF
 
 __all__ = ["NUMBERINGS", "time_class_key", "time_status_pair", "describe_pair", "read_pair", "time_class", "time_class_codes",
            "time_class_labels"]

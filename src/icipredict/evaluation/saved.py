@@ -12,10 +12,10 @@ from icipredict.clinical.outcomes import benefit_label, binary_target
 from icipredict.evaluation.compare import MODEL_COLUMN, compare_scores
 from icipredict.exceptions import InvalidPatientData
 from icipredict.io import read_patients
-from icipredict.models import baseline_scores
-from icipredict.schema import check_patients
-from icipredict.serving import LoadedModel, load_model
-from icipredict.vocab import BASELINES, DCB_MONTHS
+from icipredict.model.models import baseline_scores
+from icipredict.table.schema import check_patients
+from icipredict.serve.predict import LoadedModel, load_model
+from icipredict.table.vocab import BASELINES, DCB_MONTHS
 
 __all__ = ["evaluate", "not_evaluable_counts", "read_labelled", "comparison_frame"]
 

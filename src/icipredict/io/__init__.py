@@ -2,7 +2,7 @@
 
 Every reader returns a DataFrame in the canonical vocabulary (canonical column names and category
 strings) with a ``cohort`` column, *not yet* passed through
-:func:`icipredict.schema.check_patients`: the caller validates, once, at the boundary.
+:func:`icipredict.table.schema.check_patients`: the caller validates, once, at the boundary.
 """
 
 from __future__ import annotations
@@ -67,11 +67,11 @@ def read_patients(source: str | Path | pd.DataFrame, *, format: SourceFormat = "
     Returns
     -------
     DataFrame
-        Not yet validated: pass it to :func:`icipredict.schema.check_patients`.
+        Not yet validated: pass it to :func:`icipredict.table.schema.check_patients`.
 
     Examples
     --------
-    >>> from icipredict.schema import check_patients
+    >>> from icipredict.table.schema import check_patients
     >>> df = check_patients(read_patients("../shared/data/loris_nsclc/msk1.csv"))  # doctest: +SKIP
     """
     if isinstance(source, pd.DataFrame):
@@ -110,7 +110,7 @@ def iter_patient_chunks(path: str | Path, chunk_size: int, format: SourceFormat 
     cohort medians) and are refused. The chunks come from the parser of :func:`read_patients`
     (same delimiter, decimal mark and row checks); each is raw, like :func:`read_patients`, with a
     ``cohort`` column from the file stem when absent. Whole-column unit checks need every chunk:
-    see :class:`icipredict.schema.UnitCheck`.
+    see :class:`icipredict.table.schema.UnitCheck`.
 
     Examples
     --------

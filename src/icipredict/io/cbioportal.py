@@ -59,7 +59,7 @@ import pandas as pd
 
 from icipredict.exceptions import InvalidPatientData, Problem
 from icipredict.io.table import carry_extras, check_text_file, snake_case
-from icipredict.vocab import MONTH_DAYS
+from icipredict.table.vocab import MONTH_DAYS
 
 __all__ = [
     "read_cbioportal_study", "read_cbioportal_tsv", "clinical_to_canonical", "study_identifier", "maf_class",

@@ -18,7 +18,7 @@ import pandas as pd
 
 from icipredict.exceptions import InvalidPatientData, Problem
 from icipredict.io.table import carry_extras, read_table
-from icipredict.schema import UNREAD_ROWS_ATTR
+from icipredict.table.schema import UNREAD_ROWS_ATTR
 
 __all__ = ["read_loris", "LORIS_COLUMNS", "LORIS_CODES", "LORIS_TMB_ASSAY", "LORIS_ID_COLUMNS", "NSCLC_TYPES"]
 

@@ -1,6 +1,6 @@
 """Seeded synthetic NSCLC immunotherapy cohort (the package's embedded default data set).
 
-``synthetic_cohort(n, seed)`` returns a canonical patient table (see ``icipredict.schema``) whose
+``synthetic_cohort(n, seed)`` returns a canonical patient table (see ``icipredict.table.schema``) whose
 marginal distributions were fitted to the public cohorts in ``../shared/data`` by
 ``benchmarks/fit_synthetic_marginals.py`` (numbers below, rounded, with their source), and whose
 outcome follows a documented latent logistic model, :data:`TRUE_LOGIT_COEFFICIENTS`, in the
@@ -207,7 +207,7 @@ def synthetic_cohort(n: int = 1000, seed: int = 7, *, cohort: str = "synthetic",
     -------
     DataFrame
         One row per patient (``patient_id`` "SYN-000001", ...), canonical columns, missing values as
-        NaN / None. Passes :func:`icipredict.schema.check_patients`.
+        NaN / None. Passes :func:`icipredict.table.schema.check_patients`.
 
     Examples
     --------

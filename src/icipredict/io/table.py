@@ -1,7 +1,7 @@
 """The canonical patient table on disk: CSV / TSV / semicolon CSV, Parquet and Excel workbooks.
 
 Text tables are read with every column as a string (``keep_default_na=False``) so that
-:func:`icipredict.schema.check_patients` sees the raw tokens and can name the bad ones; Parquet
+:func:`icipredict.table.schema.check_patients` sees the raw tokens and can name the bad ones; Parquet
 keeps its own column types. Files must be UTF-8: a file in another encoding is refused with the
 byte offset of the first bad byte rather than guessed (a silent latin-1 fallback can turn "µ" or
 "≥50" into something plausible but wrong).
@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from icipredict.column_names import resolve_columns
+from icipredict.table.column_names import resolve_columns
 from icipredict.exceptions import InvalidPatientData, Problem, trim as _trim
-from icipredict.schema import COLUMNS, MISSING_TOKENS, READ_NOTES_ATTR
+from icipredict.table.schema import COLUMNS, MISSING_TOKENS, READ_NOTES_ATTR
 
 __all__ = ["read_table", "read_table_bytes", "iter_table_chunks", "sniff_delimiter", "check_text_file", "snake_case", "carry_extras",
            "PARQUET_SUFFIXES", "EXCEL_SUFFIXES", "DELIMITERS"]

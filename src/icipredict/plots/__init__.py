@@ -6,7 +6,7 @@
   plots on the inputs' own scales.
 - :mod:`icipredict.plots.style`: the Okabe-Ito palette, pyplot-free figures, deterministic PNG bytes.
 
-:func:`training_figures` draws them all for a :class:`~icipredict.training.TrainingResult`;
+:func:`training_figures` draws them all for a :class:`~icipredict.fitting.training.TrainingResult`;
 training writes the bytes beside the bundle (``plots/*.png``) and to MLflow. matplotlib is imported
 inside the functions: ``import icipredict.plots`` stays cheap.
 
@@ -28,7 +28,7 @@ from icipredict.plots.explain import input_label, plot_beeswarm, plot_dependence
 from icipredict.plots.style import OKABE_ITO, figure_png, save_figure
 
 if TYPE_CHECKING:  # pragma: no cover
-    from icipredict.training import TrainingResult
+    from icipredict.fitting.training import TrainingResult
 
 __all__ = ["plot_roc", "plot_calibration", "plot_decision_curve", "decision_strategies", "plot_decision_strategies",
            "plot_metric_forest", "plot_update_calibration", "save_figure", "figure_png", "plot_beeswarm",

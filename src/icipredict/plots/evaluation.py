@@ -15,7 +15,7 @@ import pandas as pd
 
 from icipredict.evaluation import calibration_curve_table, calibration_slope_intercept, decision_curve, roc_auc
 from icipredict.plots.style import MARKERS, OKABE_ITO, SERIES, new_figure
-from icipredict.vocab import PDL1_BAND_RANGES, TMB_HIGH_CUTOFF
+from icipredict.table.vocab import PDL1_BAND_RANGES, TMB_HIGH_CUTOFF
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -32,7 +32,7 @@ _METRIC_LABELS = {
 _METRIC_REFERENCE = {"roc_auc": 0.5, "calibration_slope": 1.0, "calibration_intercept": 0.0}
 #: Validation scheme (the ``scheme`` column of the training metrics) in words, as every forest row names it.
 SCHEME_WORDS: dict[str, str] = {"iecv": "internal-external", "cv": "pooled folds", "external": "external"}
-#: The published baselines (:data:`icipredict.vocab.BASELINES`) in words, as the ROC legend names them.
+#: The published baselines (:data:`icipredict.table.vocab.BASELINES`) in words, as the ROC legend names them.
 BASELINE_WORDS: dict[str, str] = {"pdl1": "PD-L1 TPS alone", "tmb": "TMB alone", "loris": "LORIS score"}
 #: PD-L1 cut-off of the "PD-L1 high" rule (KEYNOTE-024) and the TMB-high cut-off (KEYNOTE-158).
 PDL1_HIGH = PDL1_BAND_RANGES[">=50"][0]

@@ -1,6 +1,6 @@
 """Explanation figures: contributions per input (beeswarm), their mean size, and dependence plots.
 
-Inputs are named in words with units (:data:`icipredict.labels.MODEL_INPUT_LABELS`), never by
+Inputs are named in words with units (:data:`icipredict.table.labels.MODEL_INPUT_LABELS`), never by
 internal names; the log-odds axis says what it means and carries a second axis in percentage
 points around a reference probability (the training rate); patients whose input was not given are
 drawn in grey and named so in the legend. The beeswarm lays its dots out deterministically (no
@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from icipredict.explain import global_importance
-from icipredict.labels import MODEL_INPUT_LABELS
+from icipredict.model.explain import global_importance
+from icipredict.table.labels import MODEL_INPUT_LABELS
 from icipredict.plots.evaluation import PDL1_HIGH
 from icipredict.plots.style import MISSING_COLOUR, OKABE_ITO, new_figure, probability_points_axis
-from icipredict.vocab import PDL1_POSITIVE_CUTOFF, TMB_HIGH_CUTOFF
+from icipredict.table.vocab import PDL1_POSITIVE_CUTOFF, TMB_HIGH_CUTOFF
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure

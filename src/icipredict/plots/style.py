@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from icipredict.models import sigmoid
+from icipredict.model.models import sigmoid
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure

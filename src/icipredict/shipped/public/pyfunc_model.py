@@ -18,7 +18,7 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
 
 from icipredict.exceptions import InvalidPatientData
-from icipredict.serving import MAX_ROWS_ENV, explain_error, is_explain, load_model, predict, request_limit
+from icipredict.serve.predict import MAX_ROWS_ENV, explain_error, is_explain, load_model, predict, request_limit
 
 
 class PatientDataError(MlflowException):

@@ -1,0 +1,7 @@
+"""``python -m icipredict.cli``: the same as the ``icipredict`` console script."""
+
+import sys
+
+from icipredict.cli.parser import main
+
+sys.exit(main())

@@ -81,7 +81,7 @@ def test_the_patients_time_cell_is_highlighted(model, extra, pair, status):
     html = report_fragment(report, charts=False)
     current = re.findall(r'<td data-pair="([^"]+)" class="this" aria-current="true">', html)
     assert current == [pair] and html.count('aria-current="true"') == 1
-    assert "Numbering: the seed review" in html
+    assert "Numbering: this package's default (I PD-L1-/TIL-, II PD-L1+/TIL+" in html
 
 
 def test_an_unknown_til_status_says_so_and_outlines_the_pdl1_column(model):

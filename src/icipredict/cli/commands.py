@@ -202,7 +202,7 @@ def cmd_predict(args) -> int:
 
 def _summary(args, n: int, not_scored: list[str], out, model, groups: dict[str, int]) -> None:
     """The closing lines on stderr: rows not scored, where the predictions went, and the benefit groups counted,
-    with what each group means (:func:`icipredict.report_content.benefit_groups_text`)."""
+    with what each group means (:func:`icipredict.report.content.benefit_groups_text`)."""
     from icipredict.report.content import benefit_groups_text
     from icipredict.table.vocab import BENEFIT_GROUPS
 

@@ -349,7 +349,7 @@ def _not_given(unknown: np.ndarray, used: list[str], clean: Table) -> np.ndarray
 
 def _not_used_texts(table: Table, fitted: IciModel, used: list[str], til_source: np.ndarray) -> _Texts:
     """Per patient, the predictor columns given with a value that the model does not read for that patient
-    (:func:`icipredict.features.columns_used`), in table order: ``inputs_not_used``."""
+    (:func:`icipredict.model.features.columns_used`), in table order: ``inputs_not_used``."""
     given = [c for c in PREDICTORS if c in table]
     if not given:
         return _Texts(np.full(n_rows(table), -1, dtype=np.int64), [])
@@ -425,7 +425,7 @@ def regimen_warning(regimen: str, seen: set[str], used: list[str] | None = None)
 
     The model has no term for such a regimen: its anti-CTLA-4 input is read as not given. Chemo-ICI
     also switches off the smoking and sex inputs the model uses (they modify the benefit of ICI alone,
-    :func:`icipredict.features.model_input_values`): that is how the regimen moves the estimate, and
+    :func:`icipredict.model.features.model_input_values`): that is how the regimen moves the estimate, and
     why an explanation names it.
 
     >>> regimen_warning("chemo_ici", {"ici_mono"}, ["ctla4", "never_smoker"]).split("; ")[1]

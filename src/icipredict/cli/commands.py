@@ -121,9 +121,12 @@ def cmd_train(args) -> int:
     if args.force:
         overrides.append("output.replace=true")
     config = load_config(args.config, overrides=overrides)
-    result = train(config, progress=_progress(args))
     from icipredict.evaluation import format_metrics_markdown
-    from icipredict.fitting.tracking import resolve_tracking_uri
+    from icipredict.fitting.tracking import TRACKING_ORIGINS, resolve_tracking_uri
+
+    # where the URI comes from is read before training: the run itself sets MLFLOW_TRACKING_URI in this process
+    uri, origin = resolve_tracking_uri(config.tracking.uri)
+    result = train(config, progress=_progress(args))
 
     m = result.metrics
     for scheme, title in (("iecv", "internal-external (each study held out)"), ("cv", "cross-validation"),
@@ -135,8 +138,7 @@ def cmd_train(args) -> int:
     if result.bundle_path:
         print(f"\nmodel bundle written to {result.bundle_path}")
     if result.run_id:
-        uri, origin = resolve_tracking_uri(config.tracking.uri)
-        print(f"MLflow run: {result.run_id} in {uri} (from {origin}; model URI runs:/{result.run_id}/model; "
+        print(f"MLflow run: {result.run_id} in {uri} ({TRACKING_ORIGINS[origin]}; model URI runs:/{result.run_id}/model; "
               f"browse with: mlflow ui --backend-store-uri {uri})")
     return 0
 

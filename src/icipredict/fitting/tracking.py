@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from icipredict.fitting.training import TrainingResult
     from icipredict.fitting.updating import UpdateResult
 
-__all__ = ["TrackingError", "resolve_tracking_uri", "open_store", "log_training_run", "log_update_run", "download_bundle", "pyfunc_signature",
+__all__ = ["TrackingError", "resolve_tracking_uri", "TRACKING_ORIGINS", "open_store", "log_training_run", "log_update_run", "download_bundle", "pyfunc_signature",
            "save_mlflow_model", "DEFAULT_TRACKING_URI", "PYFUNC_FILE", "PYFUNC_REQUIREMENTS"]
 
 #: Where runs go when neither the config nor MLFLOW_TRACKING_URI names a store.
@@ -49,6 +49,18 @@ class TrackingError(IcipredictError, OSError):
     """The MLflow tracking store could not be reached or written."""
 
 
+#: Where a tracking URI came from (:func:`resolve_tracking_uri`), in words.
+TRACKING_ORIGINS: dict[str, str] = {
+    "config": "from the config's tracking.uri or --tracking-uri",
+    "MLFLOW_TRACKING_URI": "from the environment variable MLFLOW_TRACKING_URI",
+    "default": "the default: no tracking.uri in the config and no MLFLOW_TRACKING_URI set",
+}
+
+
+#: URIs this process handed to ``mlflow.set_tracking_uri`` (which sets MLFLOW_TRACKING_URI), by where they came from.
+_SET_HERE: dict[str, str] = {}
+
+
 def resolve_tracking_uri(configured: str | None) -> tuple[str, Literal["config", "MLFLOW_TRACKING_URI", "default"]]:
     """The tracking URI a run uses and where it came from, by MLflow's own precedence.
 
@@ -59,7 +71,8 @@ def resolve_tracking_uri(configured: str | None) -> tuple[str, Literal["config",
         return configured, "config"
     env = os.environ.get("MLFLOW_TRACKING_URI")
     if env:
-        return env, "MLFLOW_TRACKING_URI"
+        # mlflow.set_tracking_uri writes the variable itself: a URI this process set keeps its own origin
+        return env, _SET_HERE.get(env, "MLFLOW_TRACKING_URI")
     return DEFAULT_TRACKING_URI, "default"
 
 
@@ -274,6 +287,8 @@ def open_store(configured: str | None, experiment: str):
     _check_store(uri)
     try:
         mlflow.set_tracking_uri(uri)
+        if origin != "MLFLOW_TRACKING_URI":
+            _SET_HERE[uri] = origin
         _ensure_experiment(mlflow, uri, experiment)
         mlflow.set_experiment(experiment)
     except Exception as exc:
@@ -313,7 +328,7 @@ def log_training_run(result: "TrainingResult", card: str, figures: Mapping[str, 
     with _store_errors(uri, " Check that the store is reachable and not locked, or set tracking.enabled=false."):
         with mlflow.start_run(run_name=cfg.tracking.run_name) as run, tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            progress(f"logging to MLflow store {uri} (from {origin}), run {run.info.run_id}")
+            progress(f"logging to MLflow store {uri} ({TRACKING_ORIGINS[origin]}), run {run.info.run_id}")
             mlflow.log_params(_flatten(config_to_dict(cfg)))
             meta = result.metadata
             train = meta.training
@@ -368,7 +383,7 @@ def log_update_run(result: "UpdateResult", *, configured_uri: str | None = None,
     with _store_errors(uri):
         with mlflow.start_run(run_name=f"update {meta.parent.name} ({result.method})") as run, \
                 tempfile.TemporaryDirectory() as tmp:
-            progress(f"logging to MLflow store {uri} (from {origin}), run {run.info.run_id}")
+            progress(f"logging to MLflow store {uri} ({TRACKING_ORIGINS[origin]}), run {run.info.run_id}")
             mlflow.log_params({"parent.name": meta.parent.name, "parent.version": meta.parent.version,
                                "method": result.method, "reason": result.reason[:6000]})
             mlflow.set_tags({"icipredict.version": meta.icipredict_version, "data.fingerprint": meta.parent.fingerprint})

@@ -50,7 +50,7 @@ from icipredict.progress import Progress, progress_iter
 from icipredict.table.schema import COLUMNS, PREDICTORS
 from icipredict.fitting.selection import (Candidate, IECVResult, Selection, candidate_grid, fit_final, internal_external,
                                   select_model)
-from icipredict.fitting.tracking import log_training_run, open_store
+from icipredict.fitting.tracking import TRACKING_ORIGINS, log_training_run, open_store
 from icipredict.evaluation.uncertainty import interval_checks
 from icipredict.table.vocab import BENEFIT_GROUPS
 
@@ -370,7 +370,7 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
     out = _output_dir(config)
     if config.tracking.enabled:
         _, uri, origin = open_store(config.tracking.uri, config.tracking.experiment)
-        say(f"tracking to {uri} (from {origin})")
+        say(f"tracking to {uri} ({TRACKING_ORIGINS[origin]})")
     sources: LoadedSources = load_sources(config, say)
     data = _label(sources.train, config, say)
     rows, y = data.rows, data.y

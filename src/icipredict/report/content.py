@@ -309,7 +309,7 @@ def benefit_groups_text(meta: ModelMetadata | None) -> str:
 
 
 def _update_text(meta: ModelMetadata | None) -> str:
-    command = "icipredict update --model MODEL --data local_outcomes.csv --out models/local"
+    command = "icipredict update --model MODEL --input local_outcomes.csv --output models/local"
     if meta is not None and meta.parent is not None:
         par = meta.parent
         return (f"This model was updated on local outcomes ({par.method}, {par.n_patients} patients, {par.n_events} "

@@ -210,7 +210,7 @@ def render_result(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
                   patient: Mapping[str, Any] | None = None) -> Markup:
     """The HTML of one patient's result: the patient report's fragment (:mod:`icipredict.report.html`).
 
-    The same report ``icipredict explain --out report.html`` writes: the probability with its 90 %
+    The same report ``icipredict explain --input X --patient ID --output report.html`` writes: the probability with its 90 %
     interval, the benefit group in words with its thresholds, the TIME class 2x2, the inputs that
     moved the estimate in percentage points, the calibration position, the missing inputs, the
     warnings and the caveat to recalibrate locally. Needs no application context.

@@ -60,10 +60,11 @@ def _not_scored(names: list[str]) -> str:
 
 def cmd_synth(args) -> int:
     from icipredict.io.output import TableWriter, check_output
-    from icipredict.io.synthetic import synthetic_cohort
+    from icipredict.io.synthetic import synthetic_cohort, whole_numbers_as_integers
 
     out = check_output(args.output) if args.output else None
-    df = synthetic_cohort(n=args.n, seed=args.seed, outcomes=not args.no_outcomes)
+    # 0/1 flags and other whole-number columns are written as integers (1, not 1.0), in every format
+    df = whole_numbers_as_integers(synthetic_cohort(n=args.n, seed=args.seed, outcomes=not args.no_outcomes))
     with TableWriter(out) as writer:
         writer.write(df)
         writer.commit()

@@ -16,6 +16,8 @@ from icipredict.clinical.assays import TMB_SCALE_SOURCES, TMB_TO_PANEL_SCALE
 from icipredict.clinical.evidence import RAKAEE_2023, REFERENCE_DCB_TIL_LOW, pooled_log_hr
 from icipredict.clinical.til import DEFAULT_TIL_CUTOFFS
 from icipredict.evaluation import format_metrics_markdown
+from icipredict.report.content import benefit_groups_text
+from icipredict.table.labels import MODEL_INPUT_LABELS
 
 if TYPE_CHECKING:  # pragma: no cover
     from icipredict.fitting.training import TrainingResult
@@ -100,6 +102,12 @@ def _til_lines(meta) -> list[str]:
     return lines
 
 
+def _input_words(key: str) -> str:
+    """A model input named by its display name: ``pdl1 (TPS hidden, band kept)`` -> ``PD-L1 TPS (%) (TPS hidden...``."""
+    name, _, rest = key.partition(" (")
+    return MODEL_INPUT_LABELS.get(name, name) + (f" ({rest}" if rest else "")
+
+
 def _interval_lines(meta) -> list[str]:
     u = meta.uncertainty
     lines = [f"`p_low` / `p_high` form a {u.level:.0%} interval on the log-odds scale made of: the coefficients' "
@@ -112,7 +120,8 @@ def _interval_lines(meta) -> list[str]:
                   "the share of predictions made with it that fall in the interval of that input alone "
                   f"(nominal {checks['level']:.0%}):", "", "| hidden input | patients | coverage |",
                   "|---|---:|---:|"]
-        lines += [f"| {k} | {v['n']} | {v['coverage']:.2f} |" for k, v in checks["unknown_inputs"].items()]
+        lines += [f"| {_input_words(k)} | {v['n']} | {v['coverage']:.2f} |"
+                  for k, v in checks["unknown_inputs"].items()]
         lines += ["", "The centre: each held-out study's calibration-in-the-large against the outer model's "
                   "tau interval:", "", "| study | n | CITL | tau | within |", "|---|---:|---:|---:|---|"]
         lines += [f"| {c['study']} | {c['n']} | {c['citl']:.2f} | {c['tau']:.2f} | {'yes' if c['within'] else 'no'} |"
@@ -144,8 +153,7 @@ def model_card(result: "TrainingResult") -> str:
         "- selection rule: log-loss within one SE of the best, then AUC within 0.01, then an out-of-study slope "
         ">= 0.9, then the simplest (icipredict.fitting.selection)",
         f"- TIL term: beta = {meta.til_term.beta:.3f} (SE {meta.til_term.se:.3f}, {meta.til_term.source})",
-        f"- benefit groups (likelihood of durable benefit): low < {cfg.benefit_groups.low:g} <= intermediate < "
-        f"{cfg.benefit_groups.high:g} <= high",
+        f"- {benefit_groups_text(meta)}",
         f"- signal check: {signal.status}",
         f"- seed: {cfg.seed}; icipredict {meta.icipredict_version}",
         "",

@@ -41,6 +41,7 @@ from icipredict.io.table import read_table_bytes
 from icipredict.model.metadata import ModelMetadata
 from icipredict.report.content import REPORT_EXPLAIN, build_report
 from icipredict.report.html import report_fragment
+from icipredict.table.labels import column_label
 from icipredict.table.schema import COLUMNS, PREDICTORS, ColumnSpec
 from icipredict.serve.predict import DEFAULT_MAX_ROWS, MAX_EXPLAIN, MAX_ROWS_ENV, explain_error, is_explain, request_limit
 
@@ -108,16 +109,20 @@ def _range_text(spec: ColumnSpec) -> str:
 
 
 def _field(spec: ColumnSpec) -> Field:
-    label = spec.description.split(":")[0]
+    # the label is the input's display name (the report's, the plots', the model card's); the hint says the rest
+    label = column_label(spec.name)
     label = label[0].upper() + label[1:]
+    about = spec.description if spec.description.lower() != column_label(spec.name).lower() else ""
     if spec.kind == "category":
-        return Field(spec.name, label, "select", options=(("", "unknown"), *((c, c) for c in spec.categories)))
+        return Field(spec.name, label, "select", hint=about,
+                     options=(("", "unknown"), *((c, c) for c in spec.categories)))
     if spec.kind == "binary":
         no, yes = ("tested wild-type", "altered") if spec.name.startswith("mut_") else ("no", "yes")
-        return Field(spec.name, label, "select", options=(("", "unknown"), ("0", f"0: {no}"), ("1", f"1: {yes}")))
+        return Field(spec.name, label, "select", hint=about,
+                     options=(("", "unknown"), ("0", f"0: {no}"), ("1", f"1: {yes}")))
     if spec.kind in ("float", "int"):
-        return Field(spec.name, label, "number", hint=_range_text(spec))
-    return Field(spec.name, label, "text", hint="free text")
+        return Field(spec.name, label, "number", hint="; ".join(x for x in (about, _range_text(spec)) if x))
+    return Field(spec.name, label, "text", hint="; ".join(x for x in (about, "free text") if x))
 
 
 def form_sections(values: Mapping[str, str] | None = None,

@@ -21,6 +21,7 @@ import socket
 import sys
 import threading
 import traceback
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -35,15 +36,17 @@ from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 import icipredict
-from icipredict.exceptions import IcipredictError, InvalidPatientData, Problem, problems_text, trim
+from icipredict.exceptions import IcipredictError, InputWarning, InvalidPatientData, Problem, problems_text, trim
 from icipredict.io.output import neutralise_formulas
 from icipredict.io.table import read_table_bytes
 from icipredict.model.metadata import ModelMetadata
-from icipredict.report.content import REPORT_EXPLAIN, build_report
+from icipredict.report.content import REPORT_EXPLAIN, benefit_group_meanings, benefit_groups_text, build_report
 from icipredict.report.html import report_fragment
 from icipredict.table.labels import column_label
 from icipredict.table.schema import COLUMNS, PREDICTORS, ColumnSpec
-from icipredict.serve.predict import DEFAULT_MAX_ROWS, MAX_EXPLAIN, MAX_ROWS_ENV, explain_error, is_explain, request_limit
+from icipredict.serve.predict import (DEFAULT_MAX_ROWS, MAX_EXPLAIN, MAX_ROWS_ENV, explain_error, is_explain,
+                                      request_limit, unknown_columns_note)
+from icipredict.table.column_names import resolve_columns
 
 __all__ = ["create_app", "serve", "render_result", "form_sections", "patient_from_form", "parse_invocation",
            "host_warning", "Field", "ServeError", "MAX_ROWS_ENV", "MAX_BYTES_ENV"]
@@ -248,14 +251,40 @@ def _csv(result: pd.DataFrame) -> str:
     return neutralise_formulas(result).to_csv(index=False)
 
 
-def _batch(result: pd.DataFrame) -> dict[str, Any]:
+#: The columns the uploaded table shows first, so that a row's group, warnings and inputs are read without
+#: scrolling sideways; the others follow in ``predict``'s order (the model version is said once above it).
+_FIRST_COLUMNS = ("patient_id", "p_durable_benefit", "p_low", "p_high", "benefit_group", "warnings", "missing_inputs",
+                  "inputs_not_used")
+
+
+def _batch(result: pd.DataFrame, metadata: ModelMetadata | None = None) -> dict[str, Any]:
+    """What the page shows of an uploaded table's predictions: the first rows, one cell per column (every row has
+    its warnings cell), the benefit groups' meaning, and the whole CSV as a download link."""
     csv = _csv(result)
-    shown = result.head(_SHOWN_ROWS)
-    rows = [[(f"{v:.3f}" if c.startswith("p_") and not _missing(v) else _cell(v)) for c, v in zip(shown.columns, r)]
+    order = [c for c in _FIRST_COLUMNS if c in result] + [c for c in result.columns
+                                                          if c not in _FIRST_COLUMNS and c != "model_version"]
+    shown = result.head(_SHOWN_ROWS)[order]
+    rows = [[(f"{v:.3f}" if c.startswith("p_") and not _missing(v) else _cell(v)) for c, v in zip(order, r)]
             for r in shown.itertuples(index=False)]
     uri = ("data:text/csv;charset=utf-8;base64," + base64.b64encode(csv.encode()).decode()
            if len(csv) <= _DATA_URI_LIMIT else None)
-    return {"columns": list(result.columns), "rows": rows, "n": len(result), "csv_uri": uri}
+    return {"columns": order, "rows": rows, "n": len(result), "csv_uri": uri,
+            "groups_text": benefit_groups_text(metadata), "group_meanings": benefit_group_meanings(metadata)}
+
+
+def _quiet_predict(patients: Any, loaded: Any, explain: int) -> pd.DataFrame:
+    """``predict`` without its :class:`InputWarning` (they name a request's columns): the server log stays free of
+    request content; the page says what the warning would have said."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        return icipredict.predict(patients, model=loaded, explain=explain)
+
+
+def _unknown_columns(raw: pd.DataFrame) -> str:
+    """The note naming the uploaded table's columns the package does not know ("" when none), once per table."""
+    cells = [str(c).strip() for c in raw.columns]
+    unknown = [c for c, name in zip(cells, resolve_columns(cells, COLUMNS).names) if name not in COLUMNS]
+    return unknown_columns_note(unknown) if unknown else ""
 
 
 def _records(result: pd.DataFrame) -> list[dict[str, Any]]:
@@ -461,7 +490,7 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
         values = {k: request.form.get(k, "") for k in ("patient_id", *PREDICTORS)}
         try:
             patient = patient_from_form(values)
-            result = icipredict.predict(patient, model=loaded, explain=REPORT_EXPLAIN)
+            result = _quiet_predict(patient, loaded, REPORT_EXPLAIN)
         except InvalidPatientData as exc:
             by_field, general = _errors_by_field(exc, ("patient_id", *PREDICTORS))
             return page(400, values=values, field_errors=by_field, form_errors=general)
@@ -472,28 +501,31 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
         table = request.files.get("table")
         explain = request.form.get("explain", "0")
         if table is None or not table.filename:
-            return page(400, upload_errors=["Choose a patient table (CSV, Parquet or .xlsx) to upload."])
+            return page(400, upload_errors=["Choose a patient table (CSV, Parquet or .xlsx) to upload."],
+                        explain_chosen=explain)
         if explain not in {str(k) for k in explain_choices}:
             return page(400, upload_errors=[f"explain: expected one of {list(explain_choices)}. "
                                             f"Got {trim(explain)!r} instead."])
+        chosen = {"explain_chosen": explain}  # the page keeps the setting, whatever the upload gives
         try:
             raw = read_table_bytes(table.read(), table.filename)
             if len(raw) > max_rows:
                 return page(400, upload_errors=[_too_many(len(raw), max_rows) + " Or use icipredict predict."],
-                            upload_name=trim(table.filename))
-            result = icipredict.predict(raw, model=loaded, explain=int(explain))
+                            upload_name=trim(table.filename), **chosen)
+            result = _quiet_predict(raw, loaded, int(explain))  # the page names unknown columns itself, once
         except InvalidPatientData as exc:
-            return page(400, upload_errors=[_error_message(exc)], upload_name=trim(table.filename))
+            return page(400, upload_errors=[_error_message(exc)], upload_name=trim(table.filename), **chosen)
         if request.form.get("action") == "download":
             return Response(_csv(result), mimetype="text/csv",
                             headers={"Content-Disposition": "attachment; filename=predictions.csv"})
-        return page(batch=_batch(result), upload_name=trim(table.filename))
+        return page(batch=_batch(result, loaded.metadata), upload_name=trim(table.filename), explain_chosen=explain,
+                    unknown_columns=_unknown_columns(raw))
 
     @app.post("/invocations")
     def invocations():
         try:
             frame, explain = parse_invocation(request.get_data(cache=False), request.mimetype, max_rows=max_rows)
-            result = icipredict.predict(frame, model=loaded, explain=explain)
+            result = _quiet_predict(frame, loaded, explain)
         except InvalidPatientData as exc:
             return bad_request(_error_message(exc))
         body = json.dumps({"predictions": _records(result)}, allow_nan=False)

@@ -18,6 +18,7 @@ _EXPORTS = {
     "predict": "icipredict.serve.predict",
     "load_model": "icipredict.serve.predict",
     "model_uri": "icipredict.serve.predict",
+    "spark_udf": "icipredict.serve.spark",
     "train": "icipredict.fitting.training",
     "evaluate": "icipredict.evaluation.saved",
     "update": "icipredict.fitting.updating",
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from icipredict.table.schema import check_patients, validate_patients
     from icipredict.evaluation.saved import evaluate
     from icipredict.serve.predict import load_model, model_uri, predict
+    from icipredict.serve.spark import spark_udf
     from icipredict.report.patient import patient_report
     from icipredict.fitting.training import train
     from icipredict.fitting.updating import update

@@ -40,7 +40,7 @@ def _reference_warnings(clean: pd.DataFrame, meta, unknown: np.ndarray) -> list[
         for i in np.flatnonzero((reg.notna() & ~reg.isin(seen)).to_numpy()):
             notes[i].append(f"regimen {reg.iloc[i]} never seen in training (seen: {', '.join(sorted(seen))}): the "
                             "model has no term for it"
-                            + ("; the regimen only switches off the smoking input (it modifies the benefit of ICI "
+                            + (", and only switches off the smoking input (it modifies the benefit of ICI "
                                "alone)" if reg.iloc[i] == "chemo_ici" else ", and reads the regimen as not given"))
     kinds = set(train.tmb_assay_kinds)
     kind = tmb_assay_kind(clean)

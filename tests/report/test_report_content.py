@@ -172,7 +172,7 @@ def test_calibration_position_names_the_nearest_bin_or_says_it_is_beyond(model):
 
 def test_the_caveat_names_the_update_command(model):
     report = report_for(model, PATIENT, "R-1")
-    assert "icipredict update --model MODEL --data local_outcomes.csv --out models/local" in report.update_text
+    assert "icipredict update --model MODEL --input local_outcomes.csv --output models/local" in report.update_text
     assert 'id="caveat"' in report_fragment(report, charts=False)
 
 

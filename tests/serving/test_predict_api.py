@@ -282,7 +282,7 @@ def test_chemo_ici_names_the_regimen_not_absent_smoking_or_sex():
     out = icipredict.predict(rows, model="public", explain=9).set_index("patient_id")
     assert "regimen" not in out.loc["chemo", "missing_inputs"].split("; ")
     assert "regimen" in out.loc["no-regimen", "missing_inputs"].split("; ")
-    assert "the regimen only switches off the smoking input" in out.loc["chemo", "warnings"]
+    assert "and only switches off the smoking input" in out.loc["chemo", "warnings"]
     features = [out.loc["chemo", f"top{i}_feature"] for i in range(1, 10)]
     assert "smoking" not in features and "sex" not in features
     assert "smoking" in [out.loc["mono", f"top{i}_feature"] for i in range(1, 10)]

@@ -428,8 +428,8 @@ def regimen_warning(regimen: str, seen: set[str], used: list[str] | None = None)
     :func:`icipredict.model.features.model_input_values`): that is how the regimen moves the estimate, and
     why an explanation names it.
 
-    >>> regimen_warning("chemo_ici", {"ici_mono"}, ["ctla4", "never_smoker"]).split("; ")[1]
-    'the regimen only switches off the smoking input (it modifies the benefit of ICI alone)'
+    >>> regimen_warning("chemo_ici", {"ici_mono"}, ["ctla4", "never_smoker"]).split("): ")[1]
+    'the model has no term for it, and only switches off the smoking input (it modifies the benefit of ICI alone)'
     """
     if regimen in seen:
         return ""
@@ -439,8 +439,8 @@ def regimen_warning(regimen: str, seen: set[str], used: list[str] | None = None)
                 if regimen == "chemo_ici" and name in (INPUT_SOURCES if used is None else used)]
     if not switched:
         return head + ", and reads the regimen as not given"
-    inputs = " and ".join(switched)
-    return (f"{head}; the regimen only switches off the {inputs} input{'s' if len(switched) > 1 else ''} "
+    inputs = " and ".join(switched)  # no "; " inside: it separates the warnings of a row
+    return (f"{head}, and only switches off the {inputs} input{'s' if len(switched) > 1 else ''} "
             f"({'they modify' if len(switched) > 1 else 'it modifies'} the benefit of ICI alone)")
 
 

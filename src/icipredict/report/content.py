@@ -22,7 +22,8 @@ import pandas as pd
 
 from icipredict.clinical.time_class import NUMBERINGS, describe_pair, read_pair
 from icipredict.model.features import MISSING_INPUT_COLUMNS, MISSING_INPUT_NAMES
-from icipredict.table.labels import GROUP_WORDS, MISSING_INPUT_WORDS, is_missing, percent, points, value_label
+from icipredict.table.labels import (GROUP_WORDS, MISSING_INPUT_WORDS, column_label, is_missing, percent, points,
+                                    value_label)
 from icipredict.model.metadata import ModelMetadata
 from icipredict.table.vocab import BENEFIT_GROUP_THRESHOLDS, BENEFIT_GROUPS, DCB_MONTHS
 
@@ -108,6 +109,7 @@ class PatientReport:
     calibration: pd.DataFrame
     calibration_scheme: str
     missing: list[tuple[str, str]]
+    not_used: list[tuple[str, str]]
     warnings: list[str]
     groups_text: str
     update_text: str
@@ -195,6 +197,14 @@ class PatientReport:
                 "Dots on the diagonal mean the predictions matched outcomes on average. Shaded columns: the "
                 f"benefit groups (low below {low}, intermediate, high from {high}). Solid line: this patient's "
                 f"estimate; hatched band: its {self.level:.0%} interval.")
+
+    @property
+    def not_used_text(self) -> str:
+        """What the inputs given but not used (``inputs_not_used``) mean."""
+        if not self.not_used:
+            return "Every input given was used."
+        return ("Given, but not used by this model for this patient: the estimate is the same with or without "
+                "them.")
 
     @property
     def missing_text(self) -> str:
@@ -373,5 +383,6 @@ def build_report(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
         til_source_text=source_text, til_effect_text=effect_text, rates_text=rates_text,
         contributions=_contributions(row, patient), calibration=calibration,
         calibration_scheme=_scheme_text(meta) if meta is not None else "",
-        missing=missing, warnings=[w for w in str(row.get("warnings") or "").split("; ") if w],
+        missing=missing, not_used=[(c, column_label(c)) for c in str(row.get("inputs_not_used") or "").split("; ") if c],
+        warnings=[w for w in str(row.get("warnings") or "").split("; ") if w],
         groups_text=benefit_groups_text(meta), update_text=_update_text(meta))

@@ -267,6 +267,9 @@ def _page(report: PatientReport, height: float) -> tuple[Figure, float]:
 
     missing = "; ".join(f"{words} ({column})" for column, words in report.missing) or "none"
     flow.text(f"Inputs not given: {missing}. {report.missing_text}", wrap=width)
+    if report.not_used:
+        unused = "; ".join(f"{words} ({column})" for column, words in report.not_used)
+        flow.text(f"Inputs given, not used: {unused}. {report.not_used_text}", wrap=width)
     flow.text("\n".join(["Warnings: " + ("none" if not report.warnings else ""),
                          *[f" - {w}" for w in report.warnings]]), wrap=width)
     flow.text(f"{report.caveat_title} {report.update_text}", wrap=width, weight="bold")

@@ -7,7 +7,7 @@ links that file, :func:`report_page` inlines it. No template engine: the report 
 framework. Element ids are a contract the browser tests read: ``probability`` (with
 ``data-value``, ``predict``'s unrounded probability), ``interval``, ``group``, ``time-grid``
 (``data-pair`` per cell, ``aria-current`` on the patient's), ``contributions`` (``data-feature``
-per row, the canonical input column), ``missing-inputs``, ``warnings``, ``caveat``.
+per row, the canonical input column), ``missing-inputs``, ``inputs-not-used``, ``warnings``, ``caveat``.
 
 >>> from icipredict.report.html import report_page  # doctest: +SKIP
 >>> Path("report.html").write_text(report_page(report))  # doctest: +SKIP
@@ -115,6 +115,11 @@ def _missing_and_warnings(r: PatientReport) -> str:
         missing = '<p id="missing-inputs">none</p>'
     out = (f'<section class="icp-part" aria-labelledby="missing-title"><h3 id="missing-title">Inputs not given</h3>'
            f'{missing}<p class="note">{_e(r.missing_text)}</p></section>')
+    if r.not_used:
+        items = "".join(f"<li>{_e(words)} <code>{_e(column)}</code></li>" for column, words in r.not_used)
+        out += (f'<section class="icp-part" aria-labelledby="unused-title"><h3 id="unused-title">Inputs given, not '
+                f'used</h3><ul id="inputs-not-used" class="missing">{items}</ul>'
+                f'<p class="note">{_e(r.not_used_text)}</p></section>')
     if r.warnings:
         items = "".join(f"<li>{_e(w)}</li>" for w in r.warnings)
         out += (f'<section class="icp-part" aria-labelledby="warn-title"><h3 id="warn-title">Warnings</h3>'

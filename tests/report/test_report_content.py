@@ -4,6 +4,7 @@ TIME class 2x2, contributions in the inputs' own terms, escaping, literal ids in
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pandas as pd
 import pytest
@@ -81,7 +82,7 @@ def test_the_patients_time_cell_is_highlighted(model, extra, pair, status):
     html = report_fragment(report, charts=False)
     current = re.findall(r'<td data-pair="([^"]+)" class="this" aria-current="true">', html)
     assert current == [pair] and html.count('aria-current="true"') == 1
-    assert "Numbering: this package's default (I PD-L1-/TIL-, II PD-L1+/TIL+" in html
+    assert "Numbering: this package's default (I PD-L1-/TIL-, II PD-L1+/TIL+" in unescape(html)
 
 
 def test_an_unknown_til_status_says_so_and_outlines_the_pdl1_column(model):

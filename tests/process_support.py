@@ -2,7 +2,7 @@
 they must leave as they were.
 
 Not a ``conftest.py``: a second conftest module would replace ``tests/conftest.py`` as the module
-``conftest`` that other tests import from (see ``tests/serving/serving_support.py``).
+``conftest`` that other tests import from (see ``tests/serve/serving_support.py``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Packaging and architecture: one-way imports, shipped models as package data that install and serve."""
+"""Packaging: shipped models as package data that install and serve (the layers: tests/test_architecture.py)."""
 
 from __future__ import annotations
 
@@ -16,22 +16,12 @@ from process_support import tree_digest
 import icipredict
 from icipredict.model.bundle import shipped_model_path, shipped_models
 
-IMPORT_CYCLES_TOOL = REPO.parent / "shared" / "tools" / "import_cycles.py"
 PATIENTS = [{"patient_id": "a", "pdl1_tps": 60, "tmb": 14, "regimen": "ici_mono"},
             {"patient_id": "b", "pdl1_band": "<1", "tmb": 2.5, "mut_stk11": 1, "ecog": 2}]
 
 
 def _digest_tree(root: Path) -> dict[str, str]:
     return tree_digest(root, skip=("__pycache__",))  # Python's bytecode caches are not written by the package
-
-
-def test_no_runtime_import_cycle():
-    if not IMPORT_CYCLES_TOOL.is_file():
-        pytest.skip(f"the shared import-cycle checker is not available: {IMPORT_CYCLES_TOOL} does not exist")
-    proc = subprocess.run([sys.executable, str(IMPORT_CYCLES_TOOL), str(REPO / "src" / "icipredict")],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stdout
-    assert "0 runtime import cycle(s)" in proc.stdout
 
 
 def test_public_model_is_package_data_and_an_mlflow_model():

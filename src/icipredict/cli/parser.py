@@ -5,9 +5,10 @@ The same option means the same in every command: ``--input`` a patient table (re
 directory, MLflow URI or shipped name; the older spellings ``--data`` and ``--out`` are kept as
 hidden aliases. Every command takes ``-q/--quiet`` and ``-v/--verbose``.
 
-Results go to standard output; progress, notes and warnings to standard error (see
-:mod:`icipredict.cli.commands`, which does the work; heavy libraries load inside each command, so
-``icipredict --help`` stays fast). Every error this package raises on purpose is printed as one
+Results go to standard output; progress, notes and warnings to standard error. The commands live in
+one module per group: :mod:`~icipredict.cli.data`, :mod:`~icipredict.cli.fit`,
+:mod:`~icipredict.cli.predict`, :mod:`~icipredict.cli.serve`, each imported only when its command runs,
+so ``icipredict --help`` stays fast. Every error this package raises on purpose is printed as one
 paragraph (exit code 2 for bad input, config or a refused output path, 3 for a model that cannot be
 loaded, 4 for an unreachable tracking store); anything else is a bug and keeps its traceback.
 """
@@ -15,12 +16,13 @@ loaded, 4 for an unreachable tracking store); anything else is a bug and keeps i
 from __future__ import annotations
 
 import argparse
+import importlib
 import shutil
 import sys
 import textwrap
 
-from icipredict.cli.commands import (cmd_evaluate, cmd_explain, cmd_predict, cmd_serve, cmd_synth, cmd_train,
-                                     cmd_update, cmd_validate)
+from icipredict import __version__
+from icipredict.exceptions import IcipredictError, InvalidConfig, InvalidPatientData, ModelLoadError, OutputRefused
 from icipredict.table.vocab import INPUT_FORMATS, LABEL_SOURCES, UPDATE_METHODS
 
 
@@ -103,8 +105,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog="icipredict", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="\n\n".join(_fill(a) for a in about)
         + "\n\nexample:\n  icipredict predict --model public --input patients.csv --output predictions.csv")
-    from icipredict import __version__
-
     parser.add_argument("--version", action="version", version=f"icipredict {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     _aliased(p, "--output", "--out", required=False, metavar="PATH",
              help="output .csv, .tsv or .parquet: the suffix decides the format (default: CSV on stdout)")
     p.add_argument("--no-outcomes", action="store_true", help="leave out the outcome columns (PFS, OS, response)")
-    p.set_defaults(func=cmd_synth)
+    p.set_defaults(func="icipredict.cli.data:cmd_synth")
 
     p = _command(sub, "validate", "check a patient table and summarise it; changes nothing",
                  "Read a patient table as every other command would, check it against the schema, and print a "
@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input(p)
     p.add_argument("--lenient", action="store_true", help="drop bad rows with a per-row report instead of failing")
     _add_label_source(p)
-    p.set_defaults(func=cmd_validate)
+    p.set_defaults(func="icipredict.cli.data:cmd_validate")
 
     p = _command(sub, "train", "train, evaluate and track a model from a YAML config",
                  "Train a model as a YAML config says: internal-external and cross-validation with bootstrap "
@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tracking-uri", metavar="URI",
                    help="MLflow tracking URI (same as --set tracking.uri=URI; default: the config's, else "
                         "MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
-    p.set_defaults(func=cmd_train)
+    p.set_defaults(func="icipredict.cli.fit:cmd_train")
 
     p = _command(sub, "evaluate", "metrics of a model on labelled patients, beside the baselines",
                  "Score labelled patients with a model and print, per cohort and pooled, ROC AUC, PR AUC, Brier "
@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "without it the file is one cohort)")
     _add_labels(p, n_boot=1000)
     p.add_argument("--output", metavar="PATH", help="also write the metrics table (.csv or .tsv)")
-    p.set_defaults(func=cmd_evaluate)
+    p.set_defaults(func="icipredict.cli.fit:cmd_evaluate")
 
     p = _command(sub, "update", "update a model on a centre's own patients and outcomes (recalibration, refit, TIL "
                                 "term)",
@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tracking-uri", metavar="URI",
                    help="MLflow store (default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
     p.add_argument("--no-tracking", action="store_true", help="do not log the update to MLflow")
-    p.set_defaults(func=cmd_update)
+    p.set_defaults(func="icipredict.cli.fit:cmd_update")
 
     p = _command(sub, "predict", "predict durable benefit for new patients",
                  "Predict the probability of durable clinical benefit for each patient, with its 90% interval, "
@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stream a canonical table in chunks of N rows, with a progress bar (same checks as the "
                         "whole file)")
     p.add_argument("--lenient", action="store_true", help="drop bad rows with a report instead of failing")
-    p.set_defaults(func=cmd_predict)
+    p.set_defaults(func="icipredict.cli.predict:cmd_predict")
 
     p = _command(sub, "explain", "one-patient report: contributions, calibration, TIME class",
                  "Write the report of one patient: the probability with its interval, the benefit group, the "
@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input(p)
     p.add_argument("--patient", required=True, metavar="ID", help="patient_id of the patient to explain")
     _aliased(p, "--output", "--out", required=True, metavar="PATH", help="the report: report.html, report.png or report.pdf")
-    p.set_defaults(func=cmd_explain)
+    p.set_defaults(func="icipredict.cli.predict:cmd_explain")
 
     p = _command(sub, "serve", "local calculator page and MLflow-style /invocations endpoint (Ctrl-C to stop)",
                  "Serve the local calculator: a form for one patient and an upload for many at /, and MLflow's "
@@ -233,8 +233,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: 127.0.0.1, this computer only; others expose patient data)")
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
-    p.set_defaults(func=cmd_serve)
+    p.set_defaults(func="icipredict.cli.serve:cmd_serve")
     return parser
+
+
+def _run_function(name: str):
+    """The function behind a command, ``"module:function"``: each command's module (and the libraries it
+    needs) is imported only when that command runs, so ``icipredict --help`` stays fast."""
+    module, function = name.split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,10 +261,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--n: expected a number of patients >= 1. Got {args.n} instead.")
     if args.command == "serve" and not 0 <= args.port <= 65535:
         parser.error(f"--port: expected an integer from 0 to 65535. Got {args.port} instead.")
-    from icipredict.exceptions import IcipredictError, InvalidConfig, InvalidPatientData, ModelLoadError, OutputRefused
-
     try:
-        return int(args.func(args) or 0)
+        return int(_run_function(args.func)(args) or 0)
     except (InvalidPatientData, InvalidConfig, OutputRefused) as exc:
         _err(str(exc))
         return 2

@@ -2,6 +2,8 @@
 
 Pure functions ``DataFrame -> Series`` over the canonical patient table; each rule table is a
 module constant citing its source (see ``shared/domain.md`` sections 2-3).
+
+Layer 3 of docs/architecture.md: may import ``exceptions`` and ``table`` only.
 """
 
 from icipredict.clinical.assays import harmonised_tmb, pdl1_band_from_scores, tmb_assay_kind

@@ -1,11 +1,17 @@
 """Evaluation: metrics with confidence intervals, the model beside its baselines, saved models on new data.
 
-* :mod:`~icipredict.evaluation.metrics`: pure numeric metrics (discrimination, calibration,
-  clinical utility) with bootstrap confidence intervals;
+* :mod:`~icipredict.evaluation.discrimination`, :mod:`~icipredict.evaluation.calibration`,
+  :mod:`~icipredict.evaluation.utility`, :mod:`~icipredict.evaluation.bootstrap`: pure numeric metrics
+  by job, and their confidence intervals;
+* :mod:`~icipredict.evaluation.metrics`: the per-cohort summaries (:func:`metrics_table`, ...);
+* :mod:`~icipredict.evaluation.uncertainty`: how the per-patient intervals behave on held-out studies;
 * :mod:`~icipredict.evaluation.compare`: a model's predictions beside the PD-L1, TMB and LORIS
   baselines on the same patients, per cohort and pooled;
 * :mod:`~icipredict.evaluation.saved`: :func:`evaluate`, a saved model on new labelled data (imported
   on first use, since it loads models).
+
+Layer 8 of docs/architecture.md: may import ``exceptions``, ``progress``, ``table``, ``clinical``, ``io``,
+``model``, ``config`` and ``serve`` (a saved model is loaded and run as ``predict`` runs it).
 """
 
 from icipredict.evaluation.compare import MODEL_COLUMN, compare_scores

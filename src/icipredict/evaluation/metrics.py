@@ -1,4 +1,9 @@
-"""Discrimination, calibration and clinical-utility metrics with bootstrap confidence intervals.
+"""Metrics of a model's predictions, summarised per cohort with their confidence intervals.
+
+The metrics themselves live by job in :mod:`~icipredict.evaluation.discrimination`,
+:mod:`~icipredict.evaluation.calibration`, :mod:`~icipredict.evaluation.utility` and
+:mod:`~icipredict.evaluation.bootstrap` (re-exported here); this module puts them together:
+:func:`binary_metrics`, :func:`metrics_table`, :func:`format_metrics_markdown`.
 
 Pure numeric functions: arrays or frames in, numbers or frames out; no file I/O, no tracking.
 The outcome ``y`` is 1 for durable clinical benefit and 0 for primary resistance, so a "positive"
@@ -13,12 +18,17 @@ discrimination and calibration, per cohort and pooled, each with a 95% confidenc
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Literal
 
 import numpy as np
 import pandas as pd
+
+from icipredict.evaluation.bootstrap import bootstrap_ci, paired_auc_difference  # re-exported
+from icipredict.evaluation.calibration import (calibration_ci, calibration_curve_table,  # re-exported
+                                               calibration_slope_intercept, dersimonian_laird)
+from icipredict.evaluation.discrimination import (FastMetric, average_precision, both_classes,  # re-exported
+                                                  check_probability, check_y_score, log_loss_each, roc_auc, rowwise)
+from icipredict.evaluation.utility import decision_curve, sensitivity_specificity  # re-exported
 
 __all__ = [
     "bootstrap_ci",
@@ -36,500 +46,6 @@ __all__ = [
     "dersimonian_laird",
     "calibration_ci",
 ]
-
-FastMetric = Literal["roc_auc", "pr_auc", "brier"]
-_CLIP = 1e-6
-# Rows x patients per vectorised bootstrap chunk: bounds memory at a few tens of MB.
-_CHUNK_CELLS = 2_000_000
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _check_y_score(y, score, *, name: str = "score") -> tuple[np.ndarray, np.ndarray]:
-    """Return float arrays (y, score) of equal length; y must be 0/1 without NaN."""
-    y_arr = np.asarray(y, dtype=float).ravel()
-    s_arr = np.asarray(score, dtype=float).ravel()
-    if y_arr.shape != s_arr.shape:
-        raise ValueError(
-            f"y and {name} must have the same length. Got {y_arr.size} and {s_arr.size} instead."
-        )
-    bad = ~np.isin(y_arr, (0.0, 1.0))
-    if bad.any():
-        shown = sorted({str(v) for v in y_arr[bad][:5]})
-        raise ValueError(f"y must contain only 0 and 1 (no missing values). Got {shown} instead.")
-    if np.isinf(s_arr).any():
-        raise ValueError(f"{name} must be finite or NaN. Got {int(np.isinf(s_arr).sum())} infinite value(s) instead.")
-    return y_arr, s_arr
-
-
-def _check_probability(p: np.ndarray, *, name: str = "p") -> None:
-    finite = p[~np.isnan(p)]
-    if finite.size and (finite.min() < 0 or finite.max() > 1):
-        raise ValueError(
-            f"{name} must be probabilities in [0, 1]. Got values from {finite.min():g} to {finite.max():g} instead."
-        )
-
-
-def _both_classes(y: np.ndarray) -> bool:
-    return 0 < y.sum() < y.size
-
-
-# --------------------------------------------------------------------------- row-wise metrics
-
-
-def _rowwise(metric: FastMetric, y: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Metric for every row of 2-D ``y`` and ``s``; NaN where a row has a single class."""
-    if metric == "brier":
-        return np.mean((s - y) ** 2, axis=1)
-    n = s.shape[1]
-    order = np.argsort(s, axis=1, kind="stable")
-    s = np.take_along_axis(s, order, axis=1)
-    y = np.take_along_axis(y, order, axis=1)
-    idx = np.arange(n)
-    # Tie groups in the sorted rows: first and last position of the group each element sits in.
-    new = np.ones_like(s, dtype=bool)
-    new[:, 1:] = s[:, 1:] != s[:, :-1]
-    last = np.ones_like(new)
-    last[:, :-1] = new[:, 1:]
-    start = np.maximum.accumulate(np.where(new, idx, 0), axis=1)
-    end = np.minimum.accumulate(np.where(last, idx, n - 1)[:, ::-1], axis=1)[:, ::-1]
-    n1 = y.sum(axis=1)
-    n0 = n - n1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if metric == "roc_auc":
-            midrank = (start + end) / 2.0 + 1.0
-            out = ((midrank * y).sum(axis=1) - n1 * (n1 + 1) / 2.0) / (n1 * n0)
-        elif metric == "pr_auc":
-            # AP = mean over positives of precision at the threshold equal to their score.
-            cum = np.cumsum(y, axis=1)
-            pos_below = np.where(start > 0, np.take_along_axis(cum, np.maximum(start - 1, 0), axis=1), 0.0)
-            precision = (n1[:, None] - pos_below) / (n - start)
-            out = (y * precision).sum(axis=1) / n1
-        else:
-            raise ValueError(f"metric must be 'roc_auc', 'pr_auc', 'brier' or a callable. Got {metric!r} instead.")
-    out[(n1 == 0) | (n0 == 0)] = np.nan
-    return out
-
-
-def roc_auc(y, score) -> float:
-    """Area under the ROC curve from mid-ranks (ties count one half); equals sklearn's value.
-
-    Examples
-    --------
-    >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
-    0.75
-    """
-    y_arr, s_arr = _check_y_score(y, score)
-    return float(_rowwise("roc_auc", y_arr[None, :], s_arr[None, :])[0])
-
-
-def log_loss_each(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Each patient's log-loss, with ``p`` clipped to ``[1e-6, 1 - 1e-6]``.
-
-    Examples
-    --------
-    >>> log_loss_each(np.array([1.0, 0.0]), np.array([0.5, 0.0])).round(3).tolist()
-    [0.693, 0.0]
-    """
-    p = np.clip(p, _CLIP, 1 - _CLIP)
-    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
-
-
-def average_precision(y, score) -> float:
-    """Average precision (area under the precision-recall step curve), as sklearn computes it.
-
-    Examples
-    --------
-    >>> round(average_precision([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 3)
-    0.833
-    """
-    y_arr, s_arr = _check_y_score(y, score)
-    return float(_rowwise("pr_auc", y_arr[None, :], s_arr[None, :])[0])
-
-
-# --------------------------------------------------------------------------- bootstrap
-
-
-def _resample_indices(y: np.ndarray, n_boot: int, rng: np.random.Generator, stratified: bool) -> np.ndarray:
-    n = y.size
-    if not stratified:
-        return rng.integers(0, n, size=(n_boot, n))
-    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    return np.concatenate(
-        [pos[rng.integers(0, pos.size, size=(n_boot, pos.size))], neg[rng.integers(0, neg.size, size=(n_boot, neg.size))]],
-        axis=1,
-    )
-
-
-def _bootstrap_stats(y, scores: Sequence[np.ndarray], metric, n_boot: int, seed: int, stratified: bool) -> list[np.ndarray]:
-    """Metric on each of ``n_boot`` patient resamples, the same resamples for every score."""
-    rng = np.random.default_rng(seed)
-    idx = _resample_indices(y, n_boot, rng, stratified)
-    out = []
-    for s in scores:
-        if callable(metric):
-            stats = np.array(
-                [metric(y[i], s[i]) if _both_classes(y[i]) else np.nan for i in idx], dtype=float
-            )
-        else:
-            step = max(1, _CHUNK_CELLS // max(y.size, 1))
-            stats = np.concatenate([_rowwise(metric, y[idx[a : a + step]], s[idx[a : a + step]]) for a in range(0, n_boot, step)])
-        out.append(stats)
-    return out
-
-
-def _percentile_ci(stats: np.ndarray, alpha: float) -> tuple[float, float]:
-    stats = stats[~np.isnan(stats)]
-    if stats.size < 2:
-        return (np.nan, np.nan)
-    low, high = np.percentile(stats, [100 * alpha / 2, 100 * (1 - alpha / 2)])
-    return float(low), float(high)
-
-
-def bootstrap_ci(
-    y,
-    score,
-    metric: FastMetric | Callable[[np.ndarray, np.ndarray], float],
-    *,
-    n_boot: int = 1000,
-    seed: int = 0,
-    alpha: float = 0.05,
-    stratified: bool = True,
-) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of a metric, resampling patients.
-
-    Parameters
-    ----------
-    y : array-like of {0, 1}
-        Outcome, 1 = durable clinical benefit.
-    score : array-like of float
-        Predicted probability or raw score; patients with a NaN score are left out.
-    metric : {"roc_auc", "pr_auc", "brier"} or callable
-        Named metrics are computed for all resamples at once (fast); a callable ``metric(y, score)``
-        is called once per resample.
-    n_boot : int, default=1000
-        Number of resamples; 0 returns ``(nan, nan)``.
-    seed : int, default=0
-        Seed of the resampling; the same seed gives the same interval.
-    alpha : float, default=0.05
-        1 - coverage.
-    stratified : bool, default=True
-        Resample positives and negatives separately, keeping class sizes, so every resample has both
-        classes. Otherwise resamples with a single class are skipped.
-
-    Returns
-    -------
-    (low, high) : tuple of float
-        NaN when fewer than two resamples were usable.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> y = rng.integers(0, 2, 200); s = y + rng.normal(size=200)
-    >>> low, high = bootstrap_ci(y, s, "roc_auc", n_boot=200)
-    >>> bool(low < roc_auc(y, s) < high)
-    True
-    """
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1). Got {alpha!r} instead.")
-    if n_boot < 0:
-        raise ValueError(f"n_boot must be a non-negative integer. Got {n_boot!r} instead.")
-    y_arr, s_arr = _check_y_score(y, score)
-    keep = ~np.isnan(s_arr)
-    y_arr, s_arr = y_arr[keep], s_arr[keep]
-    if n_boot == 0 or not _both_classes(y_arr):
-        return (np.nan, np.nan)
-    (stats,) = _bootstrap_stats(y_arr, [s_arr], metric, n_boot, seed, stratified)
-    return _percentile_ci(stats, alpha)
-
-
-def paired_auc_difference(
-    y, s1, s2, n_boot: int = 1000, seed: int = 0, *, alpha: float = 0.05
-) -> tuple[float, float, float]:
-    """ROC AUC of ``s1`` minus that of ``s2`` on patients with both scores, with a paired bootstrap CI.
-
-    Both scores are evaluated on the same resamples, so the interval reflects the correlation
-    between them (an unpaired comparison of two intervals would be too wide).
-
-    Examples
-    --------
-    >>> y = [0, 0, 1, 1, 0, 1]
-    >>> paired_auc_difference(y, [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], n_boot=50)
-    (0.0, 0.0, 0.0)
-    """
-    y_arr, a = _check_y_score(y, s1, name="s1")
-    _, b = _check_y_score(y, s2, name="s2")
-    keep = ~(np.isnan(a) | np.isnan(b))
-    y_arr, a, b = y_arr[keep], a[keep], b[keep]
-    if not _both_classes(y_arr):
-        return (np.nan, np.nan, np.nan)
-    diff = roc_auc(y_arr, a) - roc_auc(y_arr, b)
-    if n_boot == 0:
-        return (float(diff), np.nan, np.nan)
-    auc_a, auc_b = _bootstrap_stats(y_arr, [a, b], "roc_auc", n_boot, seed, True)
-    return (float(diff), *_percentile_ci(auc_a - auc_b, alpha))
-
-
-# --------------------------------------------------------------------------- calibration
-
-
-def _logistic_newton(x: np.ndarray, y: np.ndarray, offset: np.ndarray, max_iter: int = 100) -> np.ndarray:
-    """Unpenalised maximum-likelihood logistic coefficients (Newton with step halving)."""
-    beta = np.zeros(x.shape[1])
-
-    def loglik(b: np.ndarray) -> float:
-        eta = offset + x @ b
-        return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
-
-    current = loglik(beta)
-    for _ in range(max_iter):
-        mu = 1.0 / (1.0 + np.exp(-(offset + x @ beta)))
-        grad = x.T @ (y - mu)
-        hess = (x * (mu * (1 - mu))[:, None]).T @ x
-        try:
-            step = np.linalg.solve(hess, grad)
-        except np.linalg.LinAlgError:
-            return np.full(x.shape[1], np.nan)
-        for _ in range(30):
-            new = loglik(beta + step)
-            if new >= current - 1e-12:
-                break
-            step /= 2.0
-        beta, improvement, current = beta + step, new - current, new
-        if np.max(np.abs(step)) < 1e-9 or abs(improvement) < 1e-12:
-            return beta
-    warnings.warn(
-        "logistic recalibration did not converge (outcome separated by the predictions?); returning NaN.",
-        RuntimeWarning,
-        stacklevel=3,
-    )
-    return np.full(x.shape[1], np.nan)
-
-
-def calibration_slope_intercept(y, p) -> tuple[float, float]:
-    """Calibration slope and calibration-in-the-large of predicted probabilities.
-
-    The slope is the coefficient of ``logit(p)`` in an unpenalised logistic regression of ``y`` on
-    ``logit(p)``; below 1 means overconfident predictions (too extreme). The intercept is that of a
-    logistic regression with ``logit(p)`` as offset (slope fixed at 1); above 0 means predictions
-    are too low on average. ``p`` is clipped to ``[1e-6, 1 - 1e-6]``; NaN predictions are dropped.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> p = rng.uniform(0.05, 0.95, 5000); y = rng.random(5000) < p
-    >>> slope, intercept = calibration_slope_intercept(y, p)
-    >>> bool(abs(slope - 1) < 0.15 and abs(intercept) < 0.15)
-    True
-    """
-    y_arr, p_arr = _check_y_score(y, p, name="p")
-    _check_probability(p_arr)
-    keep = ~np.isnan(p_arr)
-    y_arr, p_arr = y_arr[keep], np.clip(p_arr[keep], _CLIP, 1 - _CLIP)
-    if not _both_classes(y_arr):
-        return (np.nan, np.nan)
-    lp = np.log(p_arr / (1 - p_arr))
-    ones = np.ones((y_arr.size, 1))
-    slope = _logistic_newton(np.column_stack([ones, lp]), y_arr, np.zeros_like(lp))[1]
-    intercept = _logistic_newton(ones, y_arr, lp)[0]
-    return float(slope), float(intercept)
-
-
-def calibration_ci(y, p, alpha: float = 0.05) -> dict[str, float]:
-    """Calibration slope and intercept (as :func:`calibration_slope_intercept`) with Wald CIs.
-
-    The standard errors come from the observed information of the two logistic fits, so they stay
-    usable for small cohorts where a bootstrap of the slope is unstable.
-
-    >>> rng = np.random.default_rng(1); p = rng.uniform(0.1, 0.9, 2000); y = rng.random(2000) < p
-    >>> ci = calibration_ci(y, p)
-    >>> bool(ci["calibration_slope_low"] < 1 < ci["calibration_slope_high"])
-    True
-    """
-    from scipy.stats import norm
-
-    y_arr, p_arr = _check_y_score(y, p, name="p")
-    keep = ~np.isnan(p_arr)
-    y_arr, p_arr = y_arr[keep], np.clip(p_arr[keep], _CLIP, 1 - _CLIP)
-    out = {k: np.nan for k in ("calibration_slope", "calibration_slope_low", "calibration_slope_high",
-                               "calibration_intercept", "calibration_intercept_low", "calibration_intercept_high")}
-    if not _both_classes(y_arr):
-        return out
-    z = norm.ppf(1 - alpha / 2)
-    lp = np.log(p_arr / (1 - p_arr))
-    ones = np.ones((y_arr.size, 1))
-    A = np.column_stack([ones, lp])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        b = _logistic_newton(A, y_arr, np.zeros_like(lp))
-        c = _logistic_newton(ones, y_arr, lp)
-    if np.all(np.isfinite(b)):
-        mu = 1 / (1 + np.exp(-(A @ b)))
-        cov = np.linalg.pinv((A * (mu * (1 - mu))[:, None]).T @ A)
-        se = float(np.sqrt(cov[1, 1]))
-        out.update(calibration_slope=float(b[1]), calibration_slope_low=float(b[1] - z * se),
-                   calibration_slope_high=float(b[1] + z * se))
-    if np.all(np.isfinite(c)):
-        mu = 1 / (1 + np.exp(-(lp + c[0])))
-        se = float(1 / np.sqrt(np.sum(mu * (1 - mu))))
-        out.update(calibration_intercept=float(c[0]), calibration_intercept_low=float(c[0] - z * se),
-                   calibration_intercept_high=float(c[0] + z * se))
-    return out
-
-
-def dersimonian_laird(estimates, standard_errors) -> dict[str, float]:
-    """Random-effects pooling (DerSimonian & Laird, Control Clin Trials 1986): mean, tau and I2.
-
-    >>> dersimonian_laird(np.array([0.1, -0.1, 0.3]), np.array([0.1, 0.1, 0.1]))["tau"] > 0
-    True
-    """
-    est = np.asarray(estimates, dtype=float)
-    se = np.asarray(standard_errors, dtype=float)
-    keep = np.isfinite(est) & np.isfinite(se) & (se > 0)
-    est, se = est[keep], se[keep]
-    k = est.size
-    if k == 0:
-        return {"k": 0, "mu": np.nan, "se_mu": np.nan, "tau2": 0.0, "tau": 0.0, "Q": np.nan, "I2": np.nan}
-    w = 1 / se ** 2
-    fixed = np.sum(w * est) / np.sum(w)
-    q = float(np.sum(w * (est - fixed) ** 2))
-    c = np.sum(w) - np.sum(w ** 2) / np.sum(w)
-    tau2 = max(0.0, (q - (k - 1)) / c) if k > 1 and c > 0 else 0.0
-    wr = 1 / (se ** 2 + tau2)
-    mu = float(np.sum(wr * est) / np.sum(wr))
-    return {"k": int(k), "mu": mu, "se_mu": float(1 / np.sqrt(np.sum(wr))), "tau2": float(tau2),
-            "tau": float(np.sqrt(tau2)), "Q": q, "I2": float(max(0.0, (q - (k - 1)) / q)) if q > 0 else 0.0}
-
-
-def _wilson(k: np.ndarray, n: np.ndarray, z: float = 1.959963984540054) -> tuple[np.ndarray, np.ndarray]:
-    phat = k / n
-    centre = (phat + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z * np.sqrt(phat * (1 - phat) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return centre - half, centre + half
-
-
-def calibration_curve_table(
-    y, p, *, n_bins: int = 10, strategy: Literal["quantile", "uniform"] = "quantile"
-) -> pd.DataFrame:
-    """Observed outcome rate against mean prediction per bin, with Wilson 95% intervals.
-
-    Returns a frame with columns ``bin, mean_predicted, observed, n, observed_low, observed_high``;
-    empty bins are left out (quantile bins with tied predictions may merge).
-
-    Examples
-    --------
-    >>> calibration_curve_table([0, 1, 0, 1], [0.2, 0.3, 0.6, 0.9], n_bins=2)["n"].tolist()
-    [2, 2]
-    """
-    if strategy not in ("quantile", "uniform"):
-        raise ValueError(f"strategy must be 'quantile' or 'uniform'. Got {strategy!r} instead.")
-    if n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer. Got {n_bins!r} instead.")
-    y_arr, p_arr = _check_y_score(y, p, name="p")
-    _check_probability(p_arr)
-    keep = ~np.isnan(p_arr)
-    y_arr, p_arr = y_arr[keep], p_arr[keep]
-    columns = ["bin", "mean_predicted", "observed", "n", "observed_low", "observed_high"]
-    if p_arr.size == 0:
-        return pd.DataFrame(columns=columns)
-    if strategy == "quantile":
-        edges = np.unique(np.quantile(p_arr, np.linspace(0, 1, n_bins + 1)))
-    else:
-        edges = np.linspace(0, 1, n_bins + 1)
-    bins = np.searchsorted(edges[1:-1], p_arr, side="right")
-    n = np.bincount(bins, minlength=edges.size - 1)
-    used = np.flatnonzero(n)
-    n = n[used]
-    k = np.bincount(bins, weights=y_arr, minlength=edges.size - 1)[used]
-    low, high = _wilson(k, n)
-    return pd.DataFrame(
-        {
-            "bin": used,
-            "mean_predicted": np.bincount(bins, weights=p_arr, minlength=edges.size - 1)[used] / n,
-            "observed": k / n,
-            "n": n,
-            "observed_low": low,
-            "observed_high": high,
-        },
-        columns=columns,
-    )
-
-
-# --------------------------------------------------------------------------- clinical utility
-
-
-def _check_thresholds(thresholds) -> np.ndarray:
-    t = np.atleast_1d(np.asarray(thresholds, dtype=float))
-    if t.size == 0 or np.any((t <= 0) | (t >= 1)):
-        raise ValueError(f"thresholds must be non-empty and strictly between 0 and 1. Got {t.tolist()[:5]} instead.")
-    return t
-
-
-def _flag_counts(y: np.ndarray, p: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, ...]:
-    flagged = p[None, :] >= t[:, None]
-    tp = (flagged & (y == 1)).sum(axis=1)
-    fp = (flagged & (y == 0)).sum(axis=1)
-    return tp, fp, int((y == 1).sum()) - tp, int((y == 0).sum()) - fp
-
-
-def decision_curve(y, p, thresholds=np.arange(0.05, 0.96, 0.01)) -> pd.DataFrame:
-    """Net benefit of treating by the model, treating everyone and treating no one.
-
-    Treating a patient means "treat expecting durable benefit" (``p >= t``), and
-    net benefit = TP/n - FP/n * t / (1 - t) (Vickers & Elkin 2006). Patients with NaN ``p`` are dropped.
-
-    Examples
-    --------
-    >>> dc = decision_curve([0, 1, 1, 0], [0.2, 0.9, 0.7, 0.1], thresholds=[0.5])
-    >>> float(dc["net_benefit_model"].iloc[0])
-    0.5
-    """
-    y_arr, p_arr = _check_y_score(y, p, name="p")
-    _check_probability(p_arr)
-    keep = ~np.isnan(p_arr)
-    y_arr, p_arr = y_arr[keep], p_arr[keep]
-    t = _check_thresholds(thresholds)
-    n = y_arr.size
-    tp, fp, _, _ = _flag_counts(y_arr, p_arr, t)
-    odds = t / (1 - t)
-    prevalence = y_arr.mean() if n else np.nan
-    return pd.DataFrame(
-        {
-            "threshold": t,
-            "net_benefit_model": tp / n - fp / n * odds,
-            "net_benefit_all": prevalence - (1 - prevalence) * odds,
-            "net_benefit_none": np.zeros_like(t),
-        }
-    )
-
-
-def sensitivity_specificity(y, p, thresholds) -> pd.DataFrame:
-    """Sensitivity, specificity, PPV and NPV when flagging patients with ``p >= threshold``.
-
-    PPV (NPV) is NaN at a threshold that flags no (every) patient.
-
-    Examples
-    --------
-    >>> sensitivity_specificity([0, 1, 1, 0], [0.2, 0.9, 0.4, 0.6], [0.5])["sensitivity"].tolist()
-    [0.5]
-    """
-    y_arr, p_arr = _check_y_score(y, p, name="p")
-    keep = ~np.isnan(p_arr)
-    y_arr, p_arr = y_arr[keep], p_arr[keep]
-    t = np.atleast_1d(np.asarray(thresholds, dtype=float))
-    tp, fp, fn, tn = _flag_counts(y_arr, p_arr, t)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return pd.DataFrame(
-            {
-                "threshold": t,
-                "sensitivity": tp / (tp + fn),
-                "specificity": tn / (tn + fp),
-                "ppv": tp / (tp + fp),
-                "npv": tn / (tn + fn),
-                "n_flagged": tp + fp,
-            }
-        )
 
 
 # --------------------------------------------------------------------------- summaries
@@ -557,9 +73,9 @@ def binary_metrics(
     >>> m["n"], m["n_missing_score"], round(m["roc_auc"], 2)
     (4, 1, 0.75)
     """
-    y_arr, s_arr = _check_y_score(y, score)
+    y_arr, s_arr = check_y_score(y, score)
     if is_probability:
-        _check_probability(s_arr, name="score")
+        check_probability(s_arr, name="score")
     keep = ~np.isnan(s_arr)
     n_missing = int((~keep).sum())
     y_arr, s_arr = y_arr[keep], s_arr[keep]
@@ -568,10 +84,10 @@ def binary_metrics(
     out: dict[str, float | int] = {
         "n": n, "n_pos": n_pos, "n_neg": n - n_pos, "n_missing_score": n_missing, "prevalence": prevalence,
     }
-    usable = _both_classes(y_arr)
+    usable = both_classes(y_arr)
     names: list[FastMetric] = ["roc_auc", "pr_auc"] + (["brier"] if is_probability else [])
     for name in names:
-        point = float(_rowwise(name, y_arr[None, :], s_arr[None, :])[0]) if n else np.nan
+        point = float(rowwise(name, y_arr[None, :], s_arr[None, :])[0]) if n else np.nan
         low, high = bootstrap_ci(y_arr, s_arr, name, n_boot=n_boot, seed=seed) if usable else (np.nan, np.nan)
         out.update({name: point, f"{name}_low": low, f"{name}_high": high})
     if is_probability:

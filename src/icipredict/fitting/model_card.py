@@ -16,11 +16,11 @@ from icipredict.clinical.assays import TMB_SCALE_SOURCES, TMB_TO_PANEL_SCALE
 from icipredict.clinical.evidence import RAKAEE_2023, REFERENCE_DCB_TIL_LOW, pooled_log_hr
 from icipredict.clinical.til import DEFAULT_TIL_CUTOFFS
 from icipredict.evaluation import format_metrics_markdown
-from icipredict.report.content import benefit_groups_text
+from icipredict.model.groups import benefit_groups_text
 from icipredict.table.labels import MODEL_INPUT_LABELS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from icipredict.fitting.training import TrainingResult
+    from icipredict.fitting.results import TrainingResult
 
 __all__ = ["model_card", "SOURCE_NOTES"]
 

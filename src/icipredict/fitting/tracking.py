@@ -1,4 +1,5 @@
-"""MLflow tracking: the only module that imports mlflow (always inside a function).
+"""MLflow tracking: the only module that writes to MLflow (imported inside the functions); reading a
+bundle back from a store is :mod:`icipredict.serve.store`.
 
 One run per training: the resolved config as params, data fingerprints and counts (never rows or
 identifiers), metrics per fold, cohort and scheme with their CIs, the plots, the model card, and the
@@ -17,28 +18,28 @@ from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from icipredict.config import config_to_dict
 from icipredict.evaluation import roc_auc
-from icipredict.exceptions import IcipredictError, ModelLoadError, OutputRefused
-from icipredict.model.bundle import find_bundle, save_bundle
+from icipredict.exceptions import IcipredictError, OutputRefused
+from icipredict.model.bundle import save_bundle
 from icipredict.io.synthetic import synthetic_cohort
 from icipredict.table.schema import COLUMNS
+from icipredict.serve.store import (DEFAULT_TRACKING_URI, TRACKING_ORIGINS, download_bundle,  # re-exported
+                                    remember_origin, resolve_tracking_uri)
+from icipredict.serve.store import mlflow_module as _mlflow
 from icipredict.table.vocab import OUTPUT_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from icipredict.fitting.training import TrainingResult
-    from icipredict.fitting.updating import UpdateResult
+    from icipredict.fitting.results import TrainingResult, UpdateResult
 
 __all__ = ["TrackingError", "resolve_tracking_uri", "TRACKING_ORIGINS", "open_store", "log_training_run", "log_update_run", "download_bundle", "pyfunc_signature",
            "save_mlflow_model", "DEFAULT_TRACKING_URI", "PYFUNC_FILE", "PYFUNC_REQUIREMENTS"]
 
-#: Where runs go when neither the config nor MLFLOW_TRACKING_URI names a store.
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 #: The models-from-code file of the pyfunc.
 PYFUNC_FILE = "pyfunc_model.py"
 #: What a served model needs besides icipredict itself.
@@ -47,43 +48,6 @@ PYFUNC_REQUIREMENTS = ["pandas", "numpy", "scikit-learn", "xgboost", "skops", "p
 
 class TrackingError(IcipredictError, OSError):
     """The MLflow tracking store could not be reached or written."""
-
-
-#: Where a tracking URI came from (:func:`resolve_tracking_uri`), in words.
-TRACKING_ORIGINS: dict[str, str] = {
-    "config": "from the config's tracking.uri or --tracking-uri",
-    "MLFLOW_TRACKING_URI": "from the environment variable MLFLOW_TRACKING_URI",
-    "default": "the default: no tracking.uri in the config and no MLFLOW_TRACKING_URI set",
-}
-
-
-#: URIs this process handed to ``mlflow.set_tracking_uri`` (which sets MLFLOW_TRACKING_URI), by where they came from.
-_SET_HERE: dict[str, str] = {}
-
-
-def resolve_tracking_uri(configured: str | None) -> tuple[str, Literal["config", "MLFLOW_TRACKING_URI", "default"]]:
-    """The tracking URI a run uses and where it came from, by MLflow's own precedence.
-
-    >>> resolve_tracking_uri("sqlite:///runs.db")
-    ('sqlite:///runs.db', 'config')
-    """
-    if configured:
-        return configured, "config"
-    env = os.environ.get("MLFLOW_TRACKING_URI")
-    if env:
-        # mlflow.set_tracking_uri writes the variable itself: a URI this process set keeps its own origin
-        return env, _SET_HERE.get(env, "MLFLOW_TRACKING_URI")
-    return DEFAULT_TRACKING_URI, "default"
-
-
-def _mlflow():
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    import logging
-
-    import mlflow
-
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    return mlflow
 
 
 def _key(*parts: str) -> str:
@@ -287,8 +251,7 @@ def open_store(configured: str | None, experiment: str):
     _check_store(uri)
     try:
         mlflow.set_tracking_uri(uri)
-        if origin != "MLFLOW_TRACKING_URI":
-            _SET_HERE[uri] = origin
+        remember_origin(uri, origin)
         _ensure_experiment(mlflow, uri, experiment)
         mlflow.set_experiment(experiment)
     except Exception as exc:
@@ -407,22 +370,3 @@ def log_update_run(result: "UpdateResult", *, configured_uri: str | None = None,
             info = mlflow.pyfunc.log_model(name="model", **_pyfunc_args(bundle))
             mlflow.set_tag("model_uri", info.model_uri)
             return run.info.run_id
-
-
-def download_bundle(uri: str) -> Path:
-    """Local path of the model bundle inside an MLflow model (``runs:/<id>/model``, ``models:/...``)."""
-    mlflow = _mlflow()
-    from mlflow.tracking._tracking_service import utils as tracking_utils
-
-    if not getattr(tracking_utils, "is_tracking_uri_set", lambda: True)():
-        # the store `icipredict train` logs to by default, so that a printed runs:/ URI works as printed
-        mlflow.set_tracking_uri(resolve_tracking_uri(None)[0])
-    try:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
-    except Exception as exc:
-        raise ModelLoadError(f"model {uri!r}: could not download it from MLflow ({type(exc).__name__}: "
-                             f"{str(exc).splitlines()[0][:300]}). Is MLFLOW_TRACKING_URI set to the right store?") from None
-    found = find_bundle(local)
-    if found is not None:
-        return found
-    raise ModelLoadError(f"model {uri!r}: no icipredict bundle inside (looked for artifacts/bundle/model.json).")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,9 +45,10 @@ from icipredict.model.metadata import (CohortCounts, DataSummary, EstimatorSpec,
                                  TrainingProfile, ValueRange)
 from icipredict.fitting.model_card import model_card
 from icipredict.model.models import IciModel
-from icipredict.plots import training_figures
+from icipredict.fitting.figures import training_figures
 from icipredict.progress import Progress, progress_iter
 from icipredict.table.schema import COLUMNS, PREDICTORS
+from icipredict.fitting.results import TrainingResult  # re-exported
 from icipredict.fitting.selection import (Candidate, IECVResult, Selection, candidate_grid, fit_final, internal_external,
                                   select_model)
 from icipredict.fitting.tracking import TRACKING_ORIGINS, log_training_run, open_store
@@ -58,28 +59,6 @@ __all__ = ["TrainingResult", "train", "label_patients", "training_profile", "Pro
 
 #: Where each family's fitted state goes in a bundle (all pickle-free).
 ESTIMATOR_FILES = {"spline_logistic": "estimator.json", "xgboost": "estimator.ubj", "random_forest": "estimator.skops"}
-
-
-@dataclass
-class TrainingResult:
-    """What a training run produced (patient-level predictions stay in memory, never logged)."""
-
-    model: IciModel
-    metadata: ModelMetadata
-    metrics: pd.DataFrame
-    predictions: pd.DataFrame
-    config: Config
-    selection: Selection | None = None
-    iecv: IECVResult | None = None
-    bundle_path: Path | None = None
-    run_id: str | None = None
-    contributions: tuple[pd.DataFrame, pd.DataFrame] | None = None
-    external: dict[str, pd.DataFrame] = field(default_factory=dict)
-    fold_models: list[IciModel] = field(default_factory=list)
-    fold_test_ids: list[frozenset] = field(default_factory=list)
-    curves: dict[str, pd.DataFrame] = field(default_factory=dict)
-    card: str = ""
-    figures: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass

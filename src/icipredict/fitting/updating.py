@@ -25,7 +25,6 @@ The new bundle records its parent model and the local data's fingerprint, never 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +32,7 @@ import pandas as pd
 from scipy.stats import chi2
 from sklearn.model_selection import StratifiedKFold
 
+from icipredict.evaluation import format_metrics_markdown
 from icipredict.evaluation.metrics import binary_metrics, calibration_curve_table
 from icipredict.evaluation.saved import read_labelled
 from icipredict.exceptions import InvalidPatientData
@@ -40,10 +40,11 @@ from icipredict.model.features import MISSING_INPUT_NAMES
 from icipredict.model.glm import _ridge_newton
 from icipredict.model.bundle import check_bundle_target, save_bundle
 from icipredict.fitting.sources import fingerprint
-from icipredict.model.metadata import Calibrator, ModelMetadata, ParentModel, Uncertainty
+from icipredict.model.metadata import Calibrator, ParentModel, Uncertainty
 from icipredict.model.models import IciModel, fit_calibrator
 from icipredict.plots import figure_png, plot_update_calibration
 from icipredict.progress import progress_iter
+from icipredict.fitting.results import UpdateResult  # re-exported
 from icipredict.fitting.selection import learn_til_term
 from icipredict.serve.predict import LoadedModel, load_model
 from icipredict.table.vocab import DCB_MONTHS, UPDATE_METHODS
@@ -59,23 +60,6 @@ MIN_EVENTS: dict[str, int] = {"intercept": 10, "logistic": 25, "refit": 50, "ext
 REFIT_PENALTIES: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0, 3.0)
 #: Patients with a TIL measure that ``extend`` needs.
 MIN_TIL_PATIENTS = 20
-
-
-@dataclass
-class UpdateResult:
-    """An updated model and how it compares with its parent on the local data."""
-
-    model: IciModel
-    metadata: ModelMetadata
-    method: str
-    reason: str
-    comparison: pd.DataFrame
-    curves: dict[str, pd.DataFrame] = field(default_factory=dict)
-    tests: list[dict] = field(default_factory=list)
-    card: str = ""
-    figures: dict[str, bytes] = field(default_factory=dict)
-    bundle_path: Path | None = None
-    run_id: str | None = None
 
 
 def _events(y: np.ndarray) -> int:
@@ -331,8 +315,6 @@ def update(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, 
 
 
 def _update_card(parent: LoadedModel, result: UpdateResult, n_not_evaluable: int) -> str:
-    from icipredict.evaluation import format_metrics_markdown
-
     comp = result.comparison.assign(cohort="local data", n_not_evaluable=n_not_evaluable)
     lines = [
         f"# Model card: {result.metadata.name}",

@@ -3,6 +3,9 @@
 Every reader returns a DataFrame in the canonical vocabulary (canonical column names and category
 strings) with a ``cohort`` column, *not yet* passed through
 :func:`icipredict.table.schema.check_patients`: the caller validates, once, at the boundary.
+
+Layer 4 of docs/architecture.md: may import ``exceptions``, ``table`` and ``clinical``. The bundle format
+(a model on disk) is :mod:`icipredict.model.bundle`; the MLflow store, :mod:`icipredict.serve.store`.
 """
 
 from __future__ import annotations

@@ -24,8 +24,9 @@ from icipredict.clinical.time_class import NUMBERINGS, describe_pair, read_pair
 from icipredict.model.features import MISSING_INPUT_COLUMNS, MISSING_INPUT_NAMES
 from icipredict.table.labels import (GROUP_WORDS, MISSING_INPUT_WORDS, column_label, is_missing, percent, points,
                                     value_label)
+from icipredict.model.groups import benefit_group_meanings, benefit_groups_text, scheme_text as _scheme_text
 from icipredict.model.metadata import ModelMetadata
-from icipredict.table.vocab import BENEFIT_GROUP_THRESHOLDS, BENEFIT_GROUPS, DCB_MONTHS
+from icipredict.table.vocab import BENEFIT_GROUP_THRESHOLDS, DCB_MONTHS
 
 __all__ = ["PatientReport", "Contribution", "TimeCell", "build_report", "REPORT_EXPLAIN", "MIN_EFFECT",
            "benefit_group_meanings", "benefit_groups_text"]
@@ -275,47 +276,6 @@ def _contributions(row: Mapping[str, Any], patient: Mapping[str, Any] | None) ->
         value = row.get(f"top{i}_value")
         out.append(Contribution(str(feature), value_label(str(feature), value, patient), float(effect), float(shap)))
     return out
-
-
-def _scheme_text(meta: ModelMetadata) -> str:
-    scheme = str(meta.uncertainty.checks.get("scheme", ""))
-    if "internal-external" in scheme or (meta.config.get("evaluation", {}).get("internal_external")
-                                         and len(meta.training.cohorts) > 1):
-        return "each study predicted by a model that never saw it: internal-external cross-validation"
-    return "predicted in cross-validation folds"
-
-
-def benefit_group_meanings(meta: ModelMetadata | None) -> dict[str, str]:
-    """What each ``benefit_group`` value means for this model, in words: its probability range and, when the
-    model carries them, the observed rate of durable benefit in it with n (every place that shows a group in
-    words reads this, through :func:`benefit_groups_text`).
-
-    >>> import icipredict
-    >>> benefit_group_meanings(icipredict.load_model("public").metadata)["high"]
-    'high (probability from 40%): 60% of 179 had durable benefit'
-    """
-    thr = meta.benefit_thresholds if meta is not None else None
-    low, high = (percent(t) for t in ((thr.low, thr.high) if thr is not None else (
-        BENEFIT_GROUP_THRESHOLDS["low"], BENEFIT_GROUP_THRESHOLDS["high"])))
-    ranges = {"low": f"below {low}", "intermediate": f"{low} to below {high}", "high": f"from {high}"}
-    rates = {r["benefit_group"]: f": {percent(r['observed_benefit_rate'])} of {int(r['n'])} had durable benefit"
-             for r in (meta.benefit_groups_cv if meta is not None else []) if r.get("n")}
-    return {g: f"{g} (probability {ranges[g]}){rates.get(g, '')}" for g in BENEFIT_GROUPS}
-
-
-def benefit_groups_text(meta: ModelMetadata | None) -> str:
-    """The benefit groups in one paragraph: each group's meaning (:func:`benefit_group_meanings`) and where the
-    observed rates come from. The report, the calculator, the CLI summary, the model card and the README say this.
-
-    >>> import icipredict
-    >>> benefit_groups_text(icipredict.load_model("public").metadata)[:60]
-    'Benefit groups (likelihood of durable benefit, not a risk of'
-    """
-    meanings = "; ".join(benefit_group_meanings(meta).values())
-    rated = meta is not None and any(r.get("n") for r in meta.benefit_groups_cv)
-    source = (f" Observed in the training patients, {_scheme_text(meta)}." if rated else
-              " Observed rates not known for this model.")
-    return f"Benefit groups (likelihood of durable benefit, not a risk of harm): {meanings}.{source}"
 
 
 def _update_text(meta: ModelMetadata | None) -> str:

@@ -20,6 +20,7 @@ from html import escape
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from icipredict.report.figures import calibration_figure, contributions_figure, figure_bytes
 from icipredict.table.labels import percent
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -144,8 +145,6 @@ def report_fragment(report: PatientReport, *, charts: bool = True) -> str:
     """
     bars = calibration = None
     if charts:
-        from icipredict.report.figures import calibration_figure, contributions_figure, figure_bytes
-
         bars = figure_bytes(contributions_figure(report), dpi=100) if report.contributions else None
         calibration = figure_bytes(calibration_figure(report), dpi=100)
     return (f'<section id="result" class="result icp-report" aria-labelledby="result-title">'

@@ -31,7 +31,7 @@ from icipredict.model.bundle import bundle_digest, find_bundle, read_bundle, shi
 from icipredict.model.metadata import ModelMetadata
 from icipredict.model.models import IciModel, base_from_saved
 from icipredict.table.schema import COLUMNS, PREDICTORS, ValidationReport, check_record, checked_columns
-from icipredict.fitting.tracking import download_bundle
+from icipredict.serve.store import download_bundle
 from icipredict.table.vocab import (BENEFIT_GROUPS, OUTPUT_COLUMNS, PLASMA_ASSAY_WORDS, TISSUE_PANEL_WORDS,
                               WES_ASSAY_WORDS)
 

@@ -1,4 +1,5 @@
-"""Checks that need more than one row at a time: whole-column unit verdicts and id uniqueness over chunks.
+"""Checks that need more than one row at a time: whole-column unit verdicts and id uniqueness over chunks,
+and :class:`ValidationReport`, what the checks of a table found.
 
 Both work on one table or on the chunks of a streamed one, so that streaming reaches the verdicts
 of the whole file: :class:`UnitCheck` collects every chunk's values (before lenient drops) and
@@ -9,7 +10,7 @@ per patient.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -17,10 +18,7 @@ import pandas as pd
 from icipredict.exceptions import Problem
 from icipredict.table.vocab import MONTH_DAYS
 
-if TYPE_CHECKING:  # pragma: no cover
-    from icipredict.table.schema import ValidationReport
-
-__all__ = ["UnitCheck", "IdSet", "UNIT_CHECK_COLUMNS", "DAYS_MEDIAN", "DAYS_WHOLE_MAX", "DAYS_WHOLE_MEDIAN",
+__all__ = ["ValidationReport", "UnitCheck", "IdSet", "UNIT_CHECK_COLUMNS", "DAYS_MEDIAN", "DAYS_WHOLE_MAX", "DAYS_WHOLE_MEDIAN",
            "UNIT_CHECK_MIN_VALUES"]
 
 #: Columns whose whole-column unit verdicts need every value of the table (see :class:`UnitCheck`).
@@ -35,6 +33,36 @@ DAYS_WHOLE_MAX = 60.0
 DAYS_WHOLE_MEDIAN: dict[str, float] = {"pfs_months": 12.0, "os_months": 36.0}
 #: Fewest values a whole-column unit verdict needs.
 UNIT_CHECK_MIN_VALUES = 5
+
+
+@dataclass
+class ValidationReport:
+    """What :func:`validate_patients` found.
+
+    ``frame`` is the clean table; ``dropped`` lists the rows removed in lenient mode with their
+    problems; ``unread`` the rows the reader did not read (a non-NSCLC row of a pan-cancer table,
+    ...); ``notes`` are table-level remarks (ignored extra columns, columns read by another name,
+    ...); ``renamed`` maps each header cell read under another name to its canonical column.
+
+    A report can be passed to :func:`icipredict.predict` as it is: its frame is not checked again.
+    """
+
+    frame: pd.DataFrame
+    dropped: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+    renamed: dict[str, str] = field(default_factory=dict)
+    unread: list[Problem] = field(default_factory=list)
+
+    @property
+    def n_dropped(self) -> int:
+        return len({p.patient_id for p in self.dropped})
+
+    @property
+    def not_scored(self) -> list[str]:
+        """Every row of the source that is not in ``frame`` (not read, or dropped), named once, in order."""
+        return list(dict.fromkeys([str(p.patient_id) for p in self.unread] + [str(p.patient_id) for p in self.dropped]))
+
 
 class UnitCheck:
     """Whole-column unit verdicts over one table, or over all the chunks of a streamed one.

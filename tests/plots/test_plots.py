@@ -16,8 +16,8 @@ from icipredict.evaluation import decision_curve, metrics_table
 from icipredict.table.labels import MODEL_INPUT_LABELS
 from icipredict.plots import (STRATEGY_PDL1, STRATEGY_TMB, decision_strategies, figure_png, plot_beeswarm,
                               plot_calibration, plot_decision_curve, plot_decision_strategies, plot_dependence,
-                              plot_metric_forest, plot_roc, save_figure, training_figures)
-from icipredict.plots import _forest_rows
+                              plot_metric_forest, plot_roc, save_figure)
+from icipredict.fitting.figures import _forest_rows, training_figures
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 #: FAST_TRAIN's two synthetic centres plus an external one, so that every figure of a run is drawn.

@@ -169,7 +169,7 @@ def test_readme_rest_example_verbatim(tmp_path):
     """The README's two shell lines, run as written (only the port changes), answer what predict answers."""
     import icipredict
 
-    serve_line, curl_line = [ln for ln in readme_block("tests/serving/test_rest.py").splitlines() if ln.strip()]
+    serve_line, curl_line = [ln for ln in readme_block("tests/serve/test_rest.py").splitlines() if ln.strip()]
     assert serve_line.startswith("mlflow models serve ") and " -p 5000" in serve_line
     assert curl_line.startswith("curl ") and "localhost:5000/invocations" in curl_line
     args = shlex.split(curl_line)

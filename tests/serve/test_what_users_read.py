@@ -1,7 +1,7 @@
 """What a new user reads agrees with itself (issue 21): the columns given but not used, the chemo-ICI warning
 beside its explanation, values shown as given, one way of counting inputs, plain words and one table of names.
 
-The CLI, REST, Spark and the calculator are checked against Python in ``tests/serving/test_spark.py`` (one
+The CLI, REST, Spark and the calculator are checked against Python in ``tests/serve/test_spark.py`` (one
 table through every path), the calculator's screen in ``tests/web/test_serve_e2e.py``.
 """
 

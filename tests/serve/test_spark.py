@@ -102,7 +102,7 @@ def test_readme_spark_example_verbatim(spark, workdir):
     from icipredict.io import read_patients
     from icipredict.io.synthetic import synthetic_cohort
 
-    code = readme_block("tests/serving/test_spark.py")
+    code = readme_block("tests/serve/test_spark.py")
     path = workdir / "patients.csv"  # the README's relative path, where Spark started
     synthetic_cohort(60, seed=31).to_csv(path, index=False)  # outcomes and cohort too: columns the model ignores
     namespace: dict = {}

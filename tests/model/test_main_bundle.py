@@ -1,0 +1,35 @@
+"""A bundle saved before the layout move loads after it and predicts exactly what it predicted then.
+
+``tests/fixtures/main_bundle`` was written by the code of main before the move (commit f84fb2a):
+``bundle/`` is a spline-logistic model trained on 240 synthetic patients (two centres, 50 bootstrap
+resamples, figures left out), ``patients.csv`` 60 synthetic patients (``synthetic_cohort(60,
+seed=21, outcomes=False)``), ``predictions.csv`` that code's ``predict(patients, model=bundle,
+explain=3)`` written with ``to_csv(index=False)``. The bundle format and the predictions must not
+change with the module layout: the CSV written now must be the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+import icipredict
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "main_bundle"
+
+
+def test_the_bundle_of_main_loads_with_its_checksums_verified():
+    model = icipredict.load_model(str(FIXTURE / "bundle"))
+    assert model.metadata.name == "fixture"
+    assert model.version.startswith("fixture-")
+
+
+def test_the_bundle_of_main_gives_byte_identical_predictions():
+    patients = pd.read_csv(FIXTURE / "patients.csv", dtype={"patient_id": str})
+    got = io.StringIO()
+    icipredict.predict(patients, model=str(FIXTURE / "bundle"), explain=3).to_csv(got, index=False)
+    expected = (FIXTURE / "predictions.csv").read_text(encoding="utf-8")
+    assert got.getvalue().splitlines() == expected.splitlines()
+    assert got.getvalue() == expected

@@ -22,7 +22,6 @@ import sys
 import textwrap
 
 from icipredict import __version__
-from icipredict.exceptions import IcipredictError, InvalidConfig, InvalidPatientData, ModelLoadError, OutputRefused
 from icipredict.table.vocab import INPUT_FORMATS, LABEL_SOURCES, UPDATE_METHODS
 
 
@@ -261,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--n: expected a number of patients >= 1. Got {args.n} instead.")
     if args.command == "serve" and not 0 <= args.port <= 65535:
         parser.error(f"--port: expected an integer from 0 to 65535. Got {args.port} instead.")
+    # after parsing: --help, --version and argparse's own errors exit before these load
+    from icipredict.exceptions import IcipredictError, InvalidConfig, InvalidPatientData, ModelLoadError, OutputRefused
+
     try:
         return int(_run_function(args.func)(args) or 0)
     except (InvalidPatientData, InvalidConfig, OutputRefused) as exc:

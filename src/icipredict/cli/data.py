@@ -43,7 +43,8 @@ def cmd_validate(args) -> int:
     print("labels: " + ", ".join(f"{k} {int((labels == k).sum())}"
                                  for k in ("durable_benefit", "primary_resistance", "not_evaluable")))
     tc = time_class(df).str.split(" ").str[0]
-    print(f"TIME class ({time_class_key()}): " + ", ".join(f"{k} {v}" for k, v in tc.value_counts().sort_index().items()))
+    counts = ", ".join(f"{k} {v}" for k, v in tc.value_counts().sort_index().items())
+    print(f"TIME class ({time_class_key()}): {counts}")
     print("missing share per predictor:")
     shares = df[list(PREDICTORS)].isna().mean()
     for name, share in shares.items():

@@ -39,7 +39,8 @@ def cmd_train(args) -> int:
     if result.bundle_path:
         print(f"\nmodel bundle written to {result.bundle_path}")
     if result.run_id:
-        print(f"MLflow run: {result.run_id} in {uri} ({TRACKING_ORIGINS[origin]}; model URI runs:/{result.run_id}/model; "
+        print(f"MLflow run: {result.run_id} in {uri} ({TRACKING_ORIGINS[origin]}; "
+              f"model URI runs:/{result.run_id}/model; "
               f"browse with: mlflow ui --backend-store-uri {uri})")
     return 0
 

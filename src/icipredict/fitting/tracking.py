@@ -32,7 +32,7 @@ from icipredict.table.schema import COLUMNS
 from icipredict.serve.store import (DEFAULT_TRACKING_URI, TRACKING_ORIGINS, download_bundle,  # re-exported
                                     remember_origin, resolve_tracking_uri)
 from icipredict.serve.store import mlflow_module as _mlflow
-from icipredict.table.vocab import OUTPUT_COLUMNS
+from icipredict.table.vocab import OUTPUT_COLUMNS, OUTPUT_NUMBER_PREFIXES
 
 if TYPE_CHECKING:  # pragma: no cover
     from icipredict.fitting.results import TrainingResult, UpdateResult
@@ -122,7 +122,8 @@ def pyfunc_signature():
 
     inputs = [ColSpec(AnyType(), name, required=False)
               for name, spec in COLUMNS.items() if spec.role in ("id", "predictor")]
-    outputs = [ColSpec("double" if name.startswith("p_") else "string", name) for name in OUTPUT_COLUMNS]
+    outputs = [ColSpec("double" if name.startswith(OUTPUT_NUMBER_PREFIXES) else "string", name)
+               for name in OUTPUT_COLUMNS]
     params = ParamSchema([ParamSpec("explain", "long", 0)])
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)
 

@@ -18,7 +18,7 @@ import os
 import warnings
 from typing import Any
 
-from icipredict.table.vocab import OUTPUT_COLUMNS
+from icipredict.table.vocab import OUTPUT_COLUMNS, OUTPUT_NUMBER_PREFIXES
 
 __all__ = ["spark_udf", "result_type", "PYSPARK_PANDAS_NOTICE"]
 
@@ -27,8 +27,9 @@ PYSPARK_PANDAS_NOTICE = "PySpark does not yet fully support pandas"
 
 
 def result_type(columns: tuple[str, ...] = OUTPUT_COLUMNS) -> str:
-    """The Spark DDL of ``predict``'s columns: probabilities as double, every other column as string."""
-    return ", ".join(f"{c} {'double' if c.startswith('p_') else 'string'}" for c in columns)
+    """The Spark DDL of ``predict``'s columns, typed as the MLflow signature types them
+    (:data:`~icipredict.table.vocab.OUTPUT_NUMBER_PREFIXES`: double; every other column: string)."""
+    return ", ".join(f"{c} {'double' if c.startswith(OUTPUT_NUMBER_PREFIXES) else 'string'}" for c in columns)
 
 
 def spark_udf(spark: Any, model: str | os.PathLike = "public") -> Any:

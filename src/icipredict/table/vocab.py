@@ -27,6 +27,7 @@ __all__ = [
     "BENEFIT_GROUPS",
     "BENEFIT_GROUP_THRESHOLDS",
     "OUTPUT_COLUMNS",
+    "OUTPUT_NUMBER_PREFIXES",
     "MONTH_DAYS",
     "DCB_MONTHS",
     "TMB_HIGH_CUTOFF",
@@ -85,6 +86,9 @@ BENEFIT_GROUP_THRESHOLDS: dict[str, float] = {"low": 0.2, "high": 0.4}
 #: returns and what the MLflow pyfunc's signature declares.
 OUTPUT_COLUMNS: tuple[str, ...] = ("patient_id", "p_durable_benefit", "p_low", "p_high", "benefit_group", "time_class",
                                    "til_source", "missing_inputs", "inputs_not_used", "warnings", "model_version")
+#: Prefixes of the output columns that hold numbers (double in the MLflow signature and the Spark result type);
+#: every other output column holds text.
+OUTPUT_NUMBER_PREFIXES: tuple[str, ...] = ("p_",)
 
 #: Days in a calendar month (365.25 / 12).
 MONTH_DAYS = 30.4375

@@ -350,15 +350,25 @@ def _not_given(unknown: np.ndarray, used: list[str], clean: Table) -> np.ndarray
 def _not_used_texts(table: Table, fitted: IciModel, used: list[str], til_source: np.ndarray) -> _Texts:
     """Per patient, the predictor columns given with a value that the model does not read for that patient
     (:func:`icipredict.model.features.columns_used`), in table order: ``inputs_not_used``."""
-    given = [c for c in PREDICTORS if c in table]
-    if not given:
-        return _Texts(np.full(n_rows(table), -1, dtype=np.int64), [])
-    reads = columns_used(table, used, family=fitted.family, til_source=til_source)
     n = n_rows(table)
-    rows = np.zeros((n, len(given)), dtype=bool)
-    for j, name in enumerate(given):
-        rows[:, j] = ~pd.isna(np.asarray(table[name], dtype=object)) & ~np.broadcast_to(reads.get(name, False), n)
-    return _by_pattern(rows, lambda row: "; ".join(c for c, hit in zip(given, row) if hit))
+    reads = columns_used(table, used, family=fitted.family, til_source=til_source)
+    names: list[str] = []
+    hits: list[np.ndarray] = []
+    for name in PREDICTORS:
+        read = reads.get(name, False)
+        if name not in table or read is True:  # absent, or read for every patient
+            continue
+        col = table[name]
+        known = ~np.isnan(col) if getattr(col, "dtype", None) is not None and col.dtype.kind == "f" else ~pd.isna(col)
+        known = np.asarray(known, dtype=bool)
+        if read is not False:
+            known = known & ~np.asarray(read, dtype=bool)
+        if known.any():
+            names.append(name)
+            hits.append(known)
+    if not names:
+        return _Texts(np.full(n, -1, dtype=np.int64), [])
+    return _by_pattern(np.column_stack(hits), lambda row: "; ".join(c for c, hit in zip(names, row) if hit))
 
 
 def _missing_inputs(unknown: np.ndarray, used: list[str]) -> list[str]:

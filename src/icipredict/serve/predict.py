@@ -32,27 +32,16 @@ from icipredict.model.metadata import ModelMetadata
 from icipredict.model.models import IciModel, base_from_saved
 from icipredict.table.schema import COLUMNS, PREDICTORS, ValidationReport, check_record, checked_columns
 from icipredict.serve.store import download_bundle
+from icipredict.serve.words import INPUT_COLUMNS_TEXT, inputs_used_text, regimen_warning, unknown_columns_note
 from icipredict.table.vocab import (BENEFIT_GROUPS, OUTPUT_COLUMNS, PLASMA_ASSAY_WORDS, TISSUE_PANEL_WORDS,
                               WES_ASSAY_WORDS)
 
 __all__ = ["predict", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS", "MAX_EXPLAIN",
            "is_explain", "explain_error", "request_limit", "patients_frame", "MAX_ROWS_ENV", "DEFAULT_MAX_ROWS",
-           "unknown_columns_note", "INPUT_COLUMNS_TEXT", "inputs_used_text"]
+           "unknown_columns_note", "INPUT_COLUMNS_TEXT", "inputs_used_text", "regimen_warning"]
 
 #: Largest ``explain``: one contribution per input column at most.
 MAX_EXPLAIN = len(PREDICTORS)
-#: Inputs are counted two ways, and every message says which: the input columns a patient table may give
-#: (this count), and the inputs a given model uses (:func:`inputs_used_text`).
-INPUT_COLUMNS_TEXT = f"the number of input columns a patient table may give; a model uses fewer"
-
-
-def inputs_used_text(given: int, used: int) -> str:
-    """How many of the inputs a model uses were given, in the words every message uses.
-
-    >>> inputs_used_text(4, 9)
-    '4 of the 9 inputs this model uses given'
-    """
-    return f"{given} of the {used} inputs this model uses given"
 #: Environment variable: most patients scored in one request, by the calculator and the MLflow pyfunc alike.
 MAX_ROWS_ENV = "ICIPREDICT_MAX_REQUEST_ROWS"
 #: The row limit when ``MAX_ROWS_ENV`` is not set.
@@ -266,12 +255,6 @@ def _clean(patients) -> _Clean:
     return _Clean(columns)
 
 
-def unknown_columns_note(cells: list[str]) -> str:
-    """What is said once per table of the columns the package does not know: they are not used."""
-    shown = ", ".join(repr(trim(c)) for c in cells[:10]) + (" ..." if len(cells) > 10 else "")
-    return f"{len(cells)} column(s) not known to icipredict, not used: {shown}"
-
-
 def _one_record(patients) -> Mapping | None:
     """The patient when ``patients`` is one patient as a dict of scalars (or a list holding one such dict)."""
     if isinstance(patients, list) and len(patients) == 1:
@@ -428,30 +411,6 @@ def _join(parts: list[_Texts], n: int) -> _Texts:
 
 def _warnings(clean: Table, meta: ModelMetadata, unknown: np.ndarray, used: list[str] | None = None) -> list[str]:
     return _warning_texts(clean, meta, unknown, used).rows()
-
-
-def regimen_warning(regimen: str, seen: set[str], used: list[str] | None = None) -> str:
-    """The warning for a regimen the training studies never saw ("" for one they saw).
-
-    The model has no term for such a regimen: its anti-CTLA-4 input is read as not given. Chemo-ICI
-    also switches off the smoking and sex inputs the model uses (they modify the benefit of ICI alone,
-    :func:`icipredict.model.features.model_input_values`): that is how the regimen moves the estimate, and
-    why an explanation names it.
-
-    >>> regimen_warning("chemo_ici", {"ici_mono"}, ["ctla4", "never_smoker"]).split("): ")[1]
-    'the model has no term for it, and only switches off the smoking input (it modifies the benefit of ICI alone)'
-    """
-    if regimen in seen:
-        return ""
-    head = (f"regimen {regimen} never seen in training (seen: {', '.join(sorted(seen))}): the model has no term for "
-            "it")
-    switched = [w for name, w in (("never_smoker", "smoking"), ("female", "sex"))
-                if regimen == "chemo_ici" and name in (INPUT_SOURCES if used is None else used)]
-    if not switched:
-        return head + ", and reads the regimen as not given"
-    inputs = " and ".join(switched)  # no "; " inside: it separates the warnings of a row
-    return (f"{head}, and only switches off the {inputs} input{'s' if len(switched) > 1 else ''} "
-            f"({'they modify' if len(switched) > 1 else 'it modifies'} the benefit of ICI alone)")
 
 
 def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray, used: list[str] | None = None) -> _Texts:

@@ -97,3 +97,50 @@ def test_quickstart_notebook(tmp_path, monkeypatch):
     assert not _ids_shown(shown, ids), f"the outputs show Dijon patient ids: {_ids_shown(shown, ids)[:5]}"
     for path in (tmp_path, SHARED_DATA.resolve(), REPO):
         assert str(path) not in shown, f"the outputs show the path {path}"
+
+
+def _readme_notebook_block() -> list[str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text.split("<!-- the second line is run verbatim by tests/test_notebook.py -->", 1)[1]
+    return block.split("```bash\n", 1)[1].split("```", 1)[0].strip().splitlines()
+
+
+def test_readme_installs_the_extra_the_notebook_command_needs():
+    """Issue 21 item 7: the README's install line names an extra that brings what ``jupyter execute`` runs on."""
+    import tomllib
+
+    install, run = _readme_notebook_block()
+    extra = re.fullmatch(r'pip install -e "\.\[(\w+)\]"', install).group(1)
+    needs = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"][extra]
+    names = {re.split(r"[<>=\[ ]", n)[0] for n in needs}
+    assert {"nbclient", "ipykernel", "nbformat"} <= names, names
+    assert run == "jupyter execute notebooks/01_quickstart.ipynb"
+
+
+@pytest.mark.slow
+def test_the_readme_notebook_command_runs_as_written(tmp_path):
+    """Issue 21 item 7: the README's command, run as written from the repository root, executes the notebook
+    without an error and leaves the committed file unchanged."""
+    import hashlib
+    import shutil
+    import subprocess
+    import sys
+
+    shared_path(*DIJON)  # skipped, with the reason, where the shared data are absent
+    pytest.importorskip("nbclient", reason="the notebook extra is needed to run the notebook")
+    pytest.importorskip("ipykernel", reason="the notebook extra is needed to run the notebook")
+    import icipredict
+
+    _, run = _readme_notebook_block()
+    bindir = str(Path(sys.executable).parent)
+    if shutil.which("jupyter", path=bindir + os.pathsep + os.environ.get("PATH", "")) is None:
+        pytest.skip("no jupyter command beside this Python")
+    package_root = str(Path(icipredict.__file__).resolve().parents[1])
+    env = {**os.environ, "TMPDIR": str(tmp_path), "ICIPREDICT_SHARED_DATA": str(SHARED_DATA),
+           "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
+           "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
+    before = hashlib.sha256(NOTEBOOK.read_bytes()).hexdigest()
+    proc = subprocess.run(["bash", "-c", run], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Executing notebooks/01_quickstart.ipynb" in proc.stderr
+    assert hashlib.sha256(NOTEBOOK.read_bytes()).hexdigest() == before

@@ -118,6 +118,25 @@ def test_force_replaces_only_an_earlier_bundle(tmp_path, small_model):
 
 
 @pytest.mark.slow
+def test_cli_train_without_mlflow_tracking_uri_says_the_uri_is_the_default(tmp_path):
+    """Issue 21 item 4: with no MLFLOW_TRACKING_URI and no tracking.uri, the run went to the default store, and
+    the command says so (it used to name MLFLOW_TRACKING_URI, which the run itself had set in the process)."""
+    from conftest import FAST_TRAIN
+
+    from icipredict.fitting.tracking import DEFAULT_TRACKING_URI, TRACKING_ORIGINS
+
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    sets = sum((["--set", s] for s in [*FAST_TRAIN, "explain.enabled=false"]), [])
+    proc = subprocess.run([sys.executable, "-m", "icipredict.cli", "train", *sets, "--output", str(tmp_path / "m")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("MLflow run: "))
+    assert f" in {DEFAULT_TRACKING_URI} ({TRACKING_ORIGINS['default']};" in line, line
+    assert "environment variable" not in proc.stdout + proc.stderr
+    assert (tmp_path / "mlflow.db").is_file()
+
+
+@pytest.mark.slow
 def test_cli_train_logs_to_the_store_named_by_mlflow_tracking_uri(tmp_path):
     from conftest import FAST_TRAIN
 
@@ -127,7 +146,7 @@ def test_cli_train_logs_to_the_store_named_by_mlflow_tracking_uri(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "icipredict.cli", "train", *sets, "--out", str(tmp_path / "m")],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    assert f"from MLFLOW_TRACKING_URI" in proc.stdout and str(db) in proc.stdout
+    assert "from the environment variable MLFLOW_TRACKING_URI" in proc.stdout and str(db) in proc.stdout
     assert db.is_file() and not (tmp_path / "mlflow.db").exists()
     run_id = proc.stdout.split("MLflow run: ")[1].split()[0]
     # the printed runs:/ URI works from the same shell

@@ -19,6 +19,7 @@ _EXPORTS = {
     "predict_curve": "icipredict.serve.predict",
     "load_model": "icipredict.serve.predict",
     "model_uri": "icipredict.serve.predict",
+    "spark_udf": "icipredict.serve.spark",
     "train": "icipredict.fitting.training",
     "evaluate": "icipredict.evaluation.saved",
     "update": "icipredict.fitting.updating",
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from icipredict.table.schema import check_patients, validate_patients
     from icipredict.evaluation.saved import evaluate
     from icipredict.serve.predict import load_model, model_uri, predict, predict_curve
+    from icipredict.serve.spark import spark_udf
     from icipredict.report.patient import patient_report
     from icipredict.fitting.training import train
     from icipredict.fitting.updating import update

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import re
 import warnings
 from pathlib import Path
 
@@ -57,6 +58,24 @@ def test_run_holds_params_metrics_plots_and_a_loadable_model(tracked_run, monkey
     np.testing.assert_allclose(via_mlflow["p_durable_benefit"], via_dir["p_durable_benefit"], atol=1e-12)
     via_registry = predict(patients, model="models:/icipredict-test/1")
     np.testing.assert_allclose(via_registry["p_durable_benefit"], via_dir["p_durable_benefit"], atol=1e-12)
+
+
+def test_model_card_names_inputs_and_groups_as_every_other_screen_does(tracked_run):
+    """Issue 21 items 9-11: the card shows the benefit groups with their meaning (the report's own text) and
+    names the model inputs by their display names, never by internal feature names."""
+    from icipredict.model.features import INPUT_SOURCES
+    from icipredict.report.content import benefit_groups_text
+    from icipredict.table.labels import MODEL_INPUT_LABELS
+
+    result, _ = tracked_run
+    card = result.card
+    assert benefit_groups_text(result.metadata) in card
+    rates = re.findall(r"\d+% of \d+ had durable benefit", benefit_groups_text(result.metadata))
+    assert len(rates) == 3  # observed rates with n, not bare group names
+    table = card.split("| hidden input | patients | coverage |", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    hidden = [ln.split("|")[1].strip() for ln in table]
+    assert hidden and all(h.startswith(tuple(MODEL_INPUT_LABELS.values())) for h in hidden), hidden
+    assert not {name for name in INPUT_SOURCES if len(name) > 3} & set(hidden)
 
 
 def test_no_held_out_study_reaches_fitting_selection_or_calibration(tracked_run):

@@ -38,10 +38,10 @@ def _reference_warnings(clean: pd.DataFrame, meta, unknown: np.ndarray) -> list[
     if seen:
         reg = clean["regimen"].astype(object)
         for i in np.flatnonzero((reg.notna() & ~reg.isin(seen)).to_numpy()):
-            notes[i].append(f"regimen {reg.iloc[i]} never seen in training (seen: {', '.join(sorted(seen))}): its "
-                            "effect is unknown to the model, which reads the regimen as not given"
-                            + ("; smoking and sex are not used (they modify the benefit of ICI alone)"
-                               if reg.iloc[i] == "chemo_ici" else ""))
+            notes[i].append(f"regimen {reg.iloc[i]} never seen in training (seen: {', '.join(sorted(seen))}): the "
+                            "model has no term for it"
+                            + (", and only switches off the smoking input (it modifies the benefit of ICI "
+                               "alone)" if reg.iloc[i] == "chemo_ici" else ", and reads the regimen as not given"))
     kinds = set(train.tmb_assay_kinds)
     kind = tmb_assay_kind(clean)
     for i in range(len(clean)):
@@ -61,8 +61,8 @@ def _reference_warnings(clean: pd.DataFrame, meta, unknown: np.ndarray) -> list[
     n_used = unknown.shape[1]
     given = n_used - unknown.sum(axis=1)
     for i in np.flatnonzero(given < n_used / 2):
-        notes[i].append(f"only {int(given[i])} of the model's {n_used} inputs given: the unknown ones are read as the "
-                        f"training average, and the {meta.uncertainty.level:.0%} interval (p_low to p_high) is wide")
+        notes[i].append(f"only {int(given[i])} of the {n_used} inputs this model uses given: the unknown ones are read "
+                        f"as the training average, and the {meta.uncertainty.level:.0%} interval is wide")
     return ["; ".join(x) for x in notes]
 
 
@@ -97,7 +97,7 @@ def test_warnings_and_missing_inputs_equal_the_per_row_rules(varied, rows):
     used = _used_inputs(loaded.model)
     unknown = _unknown(loaded.model.inputs(clean), used)
     assert _missing_inputs(unknown, used) == _reference_missing(unknown, used)
-    assert _warnings(clean, loaded.metadata, unknown) == _reference_warnings(clean, loaded.metadata, unknown)
+    assert _warnings(clean, loaded.metadata, unknown, used) == _reference_warnings(clean, loaded.metadata, unknown)
 
 
 @pytest.mark.parametrize("numbering", list(NUMBERINGS))

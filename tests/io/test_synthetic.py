@@ -29,7 +29,7 @@ def evaluable(big: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_public_names():
-    assert syn.__all__ == ["synthetic_cohort", "TRUE_LOGIT_COEFFICIENTS"]
+    assert syn.__all__ == ["whole_numbers_as_integers", "synthetic_cohort", "TRUE_LOGIT_COEFFICIENTS"]
     assert "intercept" in TRUE_LOGIT_COEFFICIENTS
 
 

@@ -4,6 +4,7 @@ TIME class 2x2, contributions in the inputs' own terms, escaping, literal ids in
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pandas as pd
 import pytest
@@ -12,6 +13,7 @@ import icipredict
 from icipredict.exceptions import InvalidPatientData, OutputRefused
 from icipredict.model.metadata import BenefitThresholds
 from icipredict.report.patient import MIN_EFFECT, REPORT_EXPLAIN, build_report, patient_report, report_for
+from icipredict.report.content import benefit_groups_text
 from icipredict.report.figures import figure_bytes, report_page_figure
 from icipredict.report.html import report_fragment, report_page
 
@@ -46,12 +48,14 @@ def test_benefit_group_is_a_likelihood_in_words_with_the_models_thresholds(model
     assert row["benefit_group"] == "high"
     report = build_report(row, model.metadata, PATIENT)
     assert report.group_text == "High likelihood of durable benefit"
-    assert "low likelihood below 20%, intermediate from 20% to below 40%, high from 40%" in report.thresholds_text
-    observed = ", ".join(f"{g['benefit_group']} {100 * g['observed_benefit_rate']:.0f}% of {g['n']}"
-                         for g in model.metadata.benefit_groups_cv)
-    assert observed in report.group_rates_text
+    # the one text every place that shows a group in words reads: ranges and the observed rates with n
+    assert report.groups_text == benefit_groups_text(model.metadata)
+    for g in model.metadata.benefit_groups_cv:
+        assert f"{g['benefit_group']} (probability " in report.groups_text
+        assert f"{100 * g['observed_benefit_rate']:.0f}% of {g['n']} had durable benefit" in report.groups_text
+    assert "low (probability below 20%)" in report.groups_text and "high (probability from 40%)" in report.groups_text
     other = model.metadata.model_copy(update={"benefit_thresholds": BenefitThresholds(low=0.1, high=0.6)})
-    assert "below 10%" in build_report(row, other).thresholds_text
+    assert "low (probability below 10%)" in build_report(row, other).groups_text
     page = report_page(report).lower()
     assert not re.search(r"(low|intermediate|high)[ -]risk", page)
 
@@ -78,7 +82,7 @@ def test_the_patients_time_cell_is_highlighted(model, extra, pair, status):
     html = report_fragment(report, charts=False)
     current = re.findall(r'<td data-pair="([^"]+)" class="this" aria-current="true">', html)
     assert current == [pair] and html.count('aria-current="true"') == 1
-    assert "Numbering: the seed review" in html
+    assert "Numbering: this package's default (I PD-L1-/TIL-, II PD-L1+/TIL+" in unescape(html)
 
 
 def test_an_unknown_til_status_says_so_and_outlines_the_pdl1_column(model):
@@ -169,7 +173,7 @@ def test_calibration_position_names_the_nearest_bin_or_says_it_is_beyond(model):
 
 def test_the_caveat_names_the_update_command(model):
     report = report_for(model, PATIENT, "R-1")
-    assert "icipredict update --model MODEL --data local_outcomes.csv --out models/local" in report.update_text
+    assert "icipredict update --model MODEL --input local_outcomes.csv --output models/local" in report.update_text
     assert 'id="caveat"' in report_fragment(report, charts=False)
 
 

@@ -16,8 +16,8 @@ import icipredict
 import icipredict.table.schema
 
 OUTPUT_COLUMNS = ["patient_id", "p_durable_benefit", "p_low", "p_high", "benefit_group", "time_class", "til_source",
-                  "missing_inputs", "warnings", "model_version", "p_pfs_3m", "p_pfs_12m", "p_pfs_24m",
-                  "median_pfs_months", "median_pfs_low", "median_pfs_high", "p_secondary_resistance_24m"]
+                  "missing_inputs", "inputs_not_used", "warnings", "model_version", "p_pfs_3m", "p_pfs_12m",
+                  "p_pfs_24m", "median_pfs_months", "median_pfs_low", "median_pfs_high", "p_secondary_resistance_24m"]
 
 
 def _logit(p):
@@ -94,8 +94,12 @@ def test_explain_adds_k_quadruples_in_input_terms_that_add_up(small_model, loade
             assert feature in canonical, feature
             value = out.at[i, f"top{j}_value"]
             given = clean.at[i, feature]
-            assert value == "not given" if pd.isna(given) else value == (float(given) if isinstance(value, float)
-                                                                        else str(given))
+            if pd.isna(given):
+                assert value == "not given"
+            elif isinstance(given, float):  # a number as given: a whole number is shown as one (60, not 60.0)
+                assert type(value) is (int if given.is_integer() else float) and value == given
+            else:
+                assert value == str(given)
             # the effect is the probability change that the contribution makes
             p, shap = out.at[i, "p_durable_benefit"], out.at[i, f"top{j}_shap"]
             np.testing.assert_allclose(out.at[i, f"top{j}_effect"], p - 1 / (1 + np.exp(-(_logit(p) - shap))),
@@ -279,7 +283,7 @@ def test_chemo_ici_names_the_regimen_not_absent_smoking_or_sex():
     out = icipredict.predict(rows, model="public", explain=9).set_index("patient_id")
     assert "regimen" not in out.loc["chemo", "missing_inputs"].split("; ")
     assert "regimen" in out.loc["no-regimen", "missing_inputs"].split("; ")
-    assert "smoking and sex are not used" in out.loc["chemo", "warnings"]
+    assert "and only switches off the smoking input" in out.loc["chemo", "warnings"]
     features = [out.loc["chemo", f"top{i}_feature"] for i in range(1, 10)]
     assert "smoking" not in features and "sex" not in features
     assert "smoking" in [out.loc["mono", f"top{i}_feature"] for i in range(1, 10)]

@@ -3,9 +3,11 @@ example run verbatim on a DataFrame read from CSV."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -104,7 +106,17 @@ def test_readme_spark_example_verbatim(spark, workdir):
     path = workdir / "patients.csv"  # the README's relative path, where Spark started
     synthetic_cohort(60, seed=31).to_csv(path, index=False)  # outcomes and cohort too: columns the model ignores
     namespace: dict = {}
-    exec(compile(code, "README.md (Spark example)", "exec"), namespace)  # noqa: S102 - the README's own code
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # every warning the README's code raises, each time
+        exec(compile(code, "README.md (Spark example)", "exec"), namespace)  # noqa: S102 - the README's own code
+    # issue 21 item 14: no FutureWarning reaches the user (PySpark's pandas-3 notice is silenced while the UDF
+    # is built, and only that one), and any other warning still would
+    future = [str(w.message) for w in caught if issubclass(w.category, FutureWarning)]
+    assert not future, future
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.warn("another FutureWarning", FutureWarning)
+    assert [str(w.message) for w in caught] == ["another FutureWarning"]
 
     patients = namespace["patients"]
     kinds = dict(patients.dtypes)
@@ -119,3 +131,93 @@ def test_readme_spark_example_verbatim(spark, workdir):
             assert diff < 1e-9, (col, diff)
         else:
             assert got[col].fillna("").tolist() == expected[col].fillna("").tolist(), col
+
+
+def test_one_table_through_every_path_gives_the_same_answer(spark, workdir, tmp_path):
+    """Issue 21, must hold: one patient table through Python, the CLI, REST (``icipredict serve``'s
+    /invocations and the MLflow pyfunc), the calculator's upload and Spark gives the same
+    p_durable_benefit, benefit_group, inputs_not_used and warnings."""
+    import base64
+    import html
+    import io
+    import re
+    import urllib.request
+    import uuid
+
+    from process_support import CLI, http_json, run_cli, serve
+
+    import icipredict
+    from icipredict.exceptions import InputWarning
+    from icipredict.io import read_patients
+
+    table = pd.DataFrame({
+        "patient_id": ["chemo", "mono", "sparse", "til-two"],
+        "pdl1_tps": [60, 5, None, 80], "pdl1_band": [">=50", "1-49", "1-49", None],
+        "tmb": [12.5, 3.0, None, 20.0], "regimen": ["chemo_ici", "ici_mono", None, "ici_ctla4"],
+        "smoking": ["never", "former", None, "current"], "sex": ["female", "male", None, "female"],
+        "antibiotics": [1, 0, None, 1], "mut_ctnnb1": [0, 1, None, 0], "mut_egfr": [None, 1, None, 0],
+        "til_pct": [20, None, None, 5], "til_density": [None, None, None, 400], "hospital": ["x", "y", "z", "w"],
+    })
+    path = tmp_path / "patients.csv"
+    table.to_csv(path, index=False)
+    columns = ["p_durable_benefit", "benefit_group", "inputs_not_used", "warnings"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        python = icipredict.predict(read_patients(path), model="public")
+    answers = {}
+
+    proc = run_cli(["predict", "--input", str(path), "--output", str(tmp_path / "cli.csv")])
+    assert proc.returncode == 0, proc.stderr
+    assert "not in the canonical table" in proc.stderr and "hospital" in proc.stderr  # named once, on stderr
+    answers["cli"] = pd.read_csv(tmp_path / "cli.csv", keep_default_na=False)
+
+    import mlflow
+
+    pyfunc = mlflow.pyfunc.load_model(icipredict.model_uri())
+    answers["mlflow pyfunc"] = pyfunc.predict(read_patients(path))
+
+    log = tmp_path / "serve.log"
+    with serve(lambda port: [*CLI, "serve", "--port", str(port), "-q"], log, cwd=tmp_path, name="icipredict serve") as s:
+        split = read_patients(path).astype(object).where(read_patients(path).notna(), None)
+        status, body = http_json(f"{s.url}/invocations", {"dataframe_split": split.to_dict(orient="split")})
+        assert status == 200, body
+        answers["REST /invocations"] = pd.DataFrame(json.loads(body)["predictions"])
+        boundary = uuid.uuid4().hex
+        form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"explain\"\r\n\r\n0\r\n"
+                f"--{boundary}\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\nshow\r\n"
+                f"--{boundary}\r\nContent-Disposition: form-data; name=\"table\"; filename=\"patients.csv\"\r\n"
+                "Content-Type: text/csv\r\n\r\n").encode() + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+        request = urllib.request.Request(f"{s.url}/upload", data=form,
+                                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        with urllib.request.urlopen(request, timeout=60) as r:
+            page = r.read().decode()
+    link = re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)"', page).group(1)
+    answers["calculator (CSV link)"] = pd.read_csv(io.BytesIO(base64.b64decode(link)), keep_default_na=False)
+    heads = re.findall(r'<th scope="col" data-col="([^"]+)">', page)
+    rows = [[html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+            for row in re.findall(r"<tr>(<td.*?)</tr>", page, flags=re.S)]
+    shown = pd.DataFrame(rows, columns=heads)
+    for col in ("benefit_group", "inputs_not_used", "warnings"):
+        assert shown[col].tolist() == python[col].fillna("").tolist(), ("calculator page", col)
+    assert shown["p_durable_benefit"].tolist() == [f"{p:.3f}" for p in python["p_durable_benefit"]]
+    assert "hospital" in page.split('id="unknown-columns"', 1)[1].split("</p>", 1)[0]
+
+    frame = spark.read.csv(str(path), header=True, inferSchema=True)
+    udf = icipredict.spark_udf(spark)
+    answers["spark"] = frame.withColumn("prediction", udf(_struct(frame))).select("prediction.*").toPandas()
+
+    assert python["inputs_not_used"].tolist()[2] == "" and (python["inputs_not_used"] != "").sum() == 3
+    assert python["warnings"].str.contains("chemo_ici").any()
+    for where, got in answers.items():
+        assert got["patient_id"].astype(str).tolist() == python["patient_id"].tolist(), where
+        np.testing.assert_allclose(got["p_durable_benefit"].to_numpy(float), python["p_durable_benefit"].to_numpy(float),
+                                   rtol=0, atol=1e-9, err_msg=where)
+        for col in columns[1:]:
+            assert got[col].fillna("").tolist() == python[col].fillna("").tolist(), (where, col)
+
+
+def _struct(frame):
+    """All of a Spark frame's columns as one struct: the UDF receives them by name."""
+    from pyspark.sql import functions as F
+
+    return F.struct(*frame.columns)

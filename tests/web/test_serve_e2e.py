@@ -124,6 +124,57 @@ def test_browser_shows_an_invalid_value_next_to_its_field(server, browser):
     browser.save_screenshot(str(ARTIFACTS / "web_error.png"))
 
 
+def test_browser_upload_shows_the_table_where_the_user_looks(server, browser, tmp_path):
+    """Issue 21 items 1, 9 and 12: after an upload the predictions are in view, the top-contributions setting
+    is kept, every row has its warnings and the inputs it did not use, and the groups' meaning is shown (the
+    report's own text)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from icipredict.exceptions import InputWarning
+    from icipredict.report.content import benefit_group_meanings, benefit_groups_text
+
+    patients = synthetic_cohort(12, seed=9, outcomes=False)
+    patients.loc[0, "regimen"] = "chemo_ici"
+    patients["ward"] = "B"  # a column the package does not know: named once, above the table
+    path = tmp_path / "upload.csv"
+    patients.to_csv(path, index=False)
+    with pytest.warns(InputWarning, match="ward"):
+        expected = icipredict.predict(patients, model="public", explain=3)
+
+    browser.get(server.url + "/")
+    Select(browser.find_element(By.ID, "u-explain")).select_by_value("3")
+    browser.find_element(By.ID, "u-table").send_keys(str(path))
+    old = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, "upload-show").click()
+    WebDriverWait(browser, 60).until(ec.staleness_of(old))
+    table = WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.ID, "batch-table")))
+
+    top, height = browser.execute_script("return [arguments[0].getBoundingClientRect().top, window.innerHeight]", table)
+    assert 0 <= top < height / 2, f"the predictions start {top:.0f} px down a {height} px window"
+    assert Select(browser.find_element(By.ID, "u-explain")).first_selected_option.get_attribute("value") == "3"
+
+    heads = [th.get_attribute("data-col") for th in table.find_elements(By.CSS_SELECTOR, "thead th")]
+    assert heads.index("warnings") < 8 and heads.index("inputs_not_used") < 8  # read without scrolling sideways
+    assert "top3_feature" in heads and "top4_feature" not in heads
+    rows = [[td.get_attribute("textContent") for td in tr.find_elements(By.TAG_NAME, "td")]
+            for tr in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    assert len(rows) == len(expected)
+    for col in ("patient_id", "benefit_group", "warnings", "inputs_not_used"):
+        assert [r[heads.index(col)] for r in rows] == expected[col].fillna("").tolist(), col
+    assert "chemo_ici" in rows[0][heads.index("warnings")]
+
+    meanings = benefit_group_meanings(icipredict.load_model("public").metadata)
+    assert browser.find_element(By.ID, "batch-groups").text == benefit_groups_text(
+        icipredict.load_model("public").metadata)
+    cells = table.find_elements(By.CSS_SELECTOR, f"tbody td:nth-child({heads.index('benefit_group') + 1})")
+    assert [c.get_attribute("title") for c in cells] == [meanings[g] for g in expected["benefit_group"]]
+    assert "ward" in browser.find_element(By.ID, "unknown-columns").text
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert browser.save_screenshot(str(ARTIFACTS / "web_upload.png"))
+
+
 def test_invocations_over_http_match_predict(server):
     patients = synthetic_cohort(20, seed=3, outcomes=False)
     records = [{k: v for k, v in r.items() if v is not None and not (isinstance(v, float) and np.isnan(v))}

@@ -11,15 +11,16 @@ import numpy as np
 from icipredict.cli.common import confirm, not_scored_text, read_table, report_rows
 from icipredict.clinical.mutations import DRIVER_COLUMNS
 from icipredict.clinical.outcomes import benefit_label
-from icipredict.clinical.time_class import time_class
+from icipredict.clinical.time_class import time_class, time_class_key
 from icipredict.io.output import TableWriter, check_output
-from icipredict.io.synthetic import synthetic_cohort
+from icipredict.io.synthetic import synthetic_cohort, whole_numbers_as_integers
 from icipredict.table.schema import PREDICTORS
 
 
 def cmd_synth(args) -> int:
     out = check_output(args.output) if args.output else None
-    df = synthetic_cohort(n=args.n, seed=args.seed, outcomes=not args.no_outcomes)
+    # 0/1 flags and other whole-number columns are written as integers (1, not 1.0), in every format
+    df = whole_numbers_as_integers(synthetic_cohort(n=args.n, seed=args.seed, outcomes=not args.no_outcomes))
     with TableWriter(out) as writer:
         writer.write(df)
         writer.commit()
@@ -42,7 +43,8 @@ def cmd_validate(args) -> int:
     print("labels: " + ", ".join(f"{k} {int((labels == k).sum())}"
                                  for k in ("durable_benefit", "primary_resistance", "not_evaluable")))
     tc = time_class(df).str.split(" ").str[0]
-    print("TIME class (seed numbering): " + ", ".join(f"{k} {v}" for k, v in tc.value_counts().sort_index().items()))
+    counts = ", ".join(f"{k} {v}" for k, v in tc.value_counts().sort_index().items())
+    print(f"TIME class ({time_class_key()}): {counts}")
     print("missing share per predictor:")
     shares = df[list(PREDICTORS)].isna().mean()
     for name, share in shares.items():

@@ -11,7 +11,7 @@ from icipredict.config import load_config
 from icipredict.evaluation import format_metrics_markdown
 from icipredict.evaluation.curves import format_curve_markdown
 from icipredict.evaluation.saved import evaluate, evaluate_curve
-from icipredict.fitting.tracking import log_update_run, resolve_tracking_uri
+from icipredict.fitting.tracking import TRACKING_ORIGINS, log_update_run, resolve_tracking_uri
 from icipredict.fitting.training import train
 from icipredict.fitting.updating import update
 from icipredict.io.output import TableWriter, check_output
@@ -28,6 +28,8 @@ def cmd_train(args) -> int:
     if args.force:
         overrides.append("output.replace=true")
     config = load_config(args.config, overrides=overrides)
+    # where the URI comes from is read before training: the run itself sets MLFLOW_TRACKING_URI in this process
+    uri, origin = resolve_tracking_uri(config.tracking.uri)
     result = train(config, progress=progress(args))
 
     m = result.metrics
@@ -45,8 +47,8 @@ def cmd_train(args) -> int:
     if result.bundle_path:
         print(f"\nmodel bundle written to {result.bundle_path}")
     if result.run_id:
-        uri, origin = resolve_tracking_uri(config.tracking.uri)
-        print(f"MLflow run: {result.run_id} in {uri} (from {origin}; model URI runs:/{result.run_id}/model; "
+        print(f"MLflow run: {result.run_id} in {uri} ({TRACKING_ORIGINS[origin]}; "
+              f"model URI runs:/{result.run_id}/model; "
               f"browse with: mlflow ui --backend-store-uri {uri})")
     return 0
 

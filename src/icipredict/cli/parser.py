@@ -214,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "written. Text cells that could start a spreadsheet formula (=, +, -, @) get a leading ' in "
                         "CSV/TSV.")
     p.add_argument("--explain", type=int, default=0, metavar="K",
-                   help="add the K strongest contributions (K at most the number of input columns)")
+                   help="add the K strongest contributions (K at most the number of input columns a patient table "
+                        "may give; a model uses fewer, and ranks past them are empty)")
     p.add_argument("--chunk-size", type=int, default=0, metavar="N",
                    help="stream a canonical table in chunks of N rows, with a progress bar (same checks as the "
                         "whole file)")
@@ -278,10 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "explain", 0) and isinstance(args.explain, int):
-        from icipredict.serve.predict import MAX_EXPLAIN, is_explain
+        from icipredict.serve.predict import INPUT_COLUMNS_TEXT, MAX_EXPLAIN, is_explain
 
         if not is_explain(args.explain):
-            parser.error(f"--explain: expected K from 0 to {MAX_EXPLAIN} (the number of input columns). "
+            parser.error(f"--explain: expected K from 0 to {MAX_EXPLAIN} ({INPUT_COLUMNS_TEXT}). "
                          f"Got {args.explain} instead.")
     if getattr(args, "chunk_size", 0) and args.chunk_size < 0:
         parser.error(f"--chunk-size: expected N >= 1 (or 0, the whole file at once). Got {args.chunk_size} instead.")

@@ -13,9 +13,11 @@ from icipredict.io import iter_patient_chunks
 from icipredict.io.output import TableWriter, check_output
 from icipredict.io.size import count_rows
 from icipredict.model.bundle import model_folders
+from icipredict.model.groups import benefit_groups_text
 from icipredict.report.patient import REPORT_SUFFIXES, report_for, write_report
 from icipredict.serve.predict import load_model, predict
 from icipredict.table.schema import IdSet, UnitCheck, validate_patients
+from icipredict.table.vocab import BENEFIT_GROUPS
 
 
 def cmd_predict(args) -> int:
@@ -33,15 +35,19 @@ def cmd_predict(args) -> int:
         writer.write(result)
         curves.write(report, model)
         writer.commit()
-    _summary(args, len(result), report.not_scored, out, model.version)
+    _summary(args, len(result), report.not_scored, out, model, result["benefit_group"].value_counts().to_dict())
     return 0
 
 
-def _summary(args, n: int, not_scored: list[str], out, version: str) -> None:
+def _summary(args, n: int, not_scored: list[str], out, model, groups: dict[str, int]) -> None:
+    """The closing lines on stderr: rows not scored, where the predictions went, and the benefit groups counted,
+    with what each group means (:func:`icipredict.report.content.benefit_groups_text`)."""
     if not_scored:
         print(f"icipredict: warning: {not_scored_text(not_scored)} (listed above)", file=sys.stderr)
     where = f"written to {out}" if out is not None else "written to standard output"
-    confirm(args, f"{n} predictions {where} (model {version})")
+    confirm(args, f"{n} predictions {where} (model {model.version})")
+    counted = ", ".join(f"{groups.get(g, 0)} {g}" for g in reversed(BENEFIT_GROUPS))
+    confirm(args, f"benefit_group: {counted}. {benefit_groups_text(model.metadata)}")
 
 
 def _predict_chunks(args, out, curve_out=None) -> int:
@@ -54,6 +60,7 @@ def _predict_chunks(args, out, curve_out=None) -> int:
     units, seen = UnitCheck(), IdSet()
     not_scored: list[str] = []
     shown_notes: set[str] = set()
+    groups: dict[str, int] = {}
     n = 0
     with (TableWriter(out) as writer, CurveWriter(curve_out, args.curve_times, args) as curves,
           say.bar(total, "predicting", unit="patients") as bar):
@@ -78,6 +85,8 @@ def _predict_chunks(args, out, curve_out=None) -> int:
                 writer.write(result)
                 curves.write(report, model)
                 n += len(result)
+                for g, k in result["benefit_group"].value_counts().items():
+                    groups[g] = groups.get(g, 0) + int(k)
             bar.update(rows)
         problems = units.problems()
         if problems:
@@ -87,7 +96,7 @@ def _predict_chunks(args, out, curve_out=None) -> int:
                                      f"expected at least one valid patient. Got {len(not_scored)} dropped row(s) "
                                      "instead.")
         writer.commit()
-    _summary(args, n, not_scored, out, model.version)
+    _summary(args, n, not_scored, out, model, groups)
     return 0
 
 

@@ -18,7 +18,7 @@ from icipredict.clinical.biomarkers import pdl1_positive
 from icipredict.clinical.til import Cutoff, til_positive
 from icipredict.table.vocab import PDL1_POSITIVE_CUTOFF
 
-__all__ = ["NUMBERINGS", "time_status_pair", "describe_pair", "read_pair", "time_class", "time_class_codes",
+__all__ = ["NUMBERINGS", "time_class_key", "time_status_pair", "describe_pair", "read_pair", "time_class", "time_class_codes",
            "time_class_labels"]
 
 #: (PD-L1 positive, TIL positive) -> TIME class label.
@@ -33,6 +33,16 @@ NUMBERINGS: dict[str, dict[tuple[int, int], str]] = {
 }
 
 _PAIRS = ((0, 0), (0, 1), (1, 0), (1, 1))
+
+
+def time_class_key(numbering: str = "seed") -> str:
+    """The TIME classes of a numbering in plain words, for a reader who does not know the numbering's name.
+
+    >>> time_class_key()
+    'tumour immune microenvironment: I PD-L1-/TIL-, II PD-L1+/TIL+, III PD-L1-/TIL+, IV PD-L1+/TIL-'
+    """
+    classes = sorted((label, describe_pair(*pair)) for pair, label in NUMBERINGS[numbering].items())
+    return "tumour immune microenvironment: " + ", ".join(f"{label} {pair}" for label, pair in classes)
 
 
 def time_status_pair(

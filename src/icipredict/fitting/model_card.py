@@ -18,6 +18,8 @@ from icipredict.clinical.til import DEFAULT_TIL_CUTOFFS
 from icipredict.evaluation import format_metrics_markdown
 from icipredict.evaluation.curves import format_curve_markdown
 from icipredict.table.vocab import DCB_MONTHS
+from icipredict.model.groups import benefit_groups_text
+from icipredict.table.labels import MODEL_INPUT_LABELS
 
 if TYPE_CHECKING:  # pragma: no cover
     from icipredict.fitting.results import TrainingResult
@@ -197,6 +199,12 @@ def _time_class_lines(meta) -> list[str]:
     return lines
 
 
+def _input_words(key: str) -> str:
+    """A model input named by its display name: ``pdl1 (TPS hidden, band kept)`` -> ``PD-L1 TPS (%) (TPS hidden...``."""
+    name, _, rest = key.partition(" (")
+    return MODEL_INPUT_LABELS.get(name, name) + (f" ({rest}" if rest else "")
+
+
 def _interval_lines(meta) -> list[str]:
     u = meta.uncertainty
     scale = ("the linear predictor (log relative hazard; every S(t) band is the curve at its ends)"
@@ -211,7 +219,8 @@ def _interval_lines(meta) -> list[str]:
                   "the share of predictions made with it that fall in the interval of that input alone "
                   f"(nominal {checks['level']:.0%}):", "", "| hidden input | patients | coverage |",
                   "|---|---:|---:|"]
-        lines += [f"| {k} | {v['n']} | {v['coverage']:.2f} |" for k, v in checks["unknown_inputs"].items()]
+        lines += [f"| {_input_words(k)} | {v['n']} | {v['coverage']:.2f} |"
+                  for k, v in checks["unknown_inputs"].items()]
         lines += ["", "The centre: each held-out study's calibration-in-the-large against the outer model's "
                   "tau interval:", "", "| study | n | CITL | tau | within |", "|---|---:|---:|---:|---|"]
         lines += [f"| {c['study']} | {c['n']} | {c['citl']:.2f} | {c['tau']:.2f} | {'yes' if c['within'] else 'no'} |"
@@ -246,8 +255,7 @@ def model_card(result: "TrainingResult") -> str:
          "- selection rule: log-loss within one SE of the best, then AUC within 0.01, then an out-of-study slope "
          ">= 0.9, then the simplest (icipredict.fitting.selection)"),
         f"- TIL term: beta = {meta.til_term.beta:.3f} (SE {meta.til_term.se:.3f}, {meta.til_term.source})",
-        f"- benefit groups (likelihood of durable benefit): low < {cfg.benefit_groups.low:g} <= intermediate < "
-        f"{cfg.benefit_groups.high:g} <= high",
+        f"- {benefit_groups_text(meta)}",
         f"- signal check: {signal.status}",
         f"- seed: {cfg.seed}; icipredict {meta.icipredict_version}",
         "",

@@ -29,14 +29,15 @@ from icipredict.exceptions import IcipredictError, OutputRefused
 from icipredict.model.bundle import save_bundle
 from icipredict.io.synthetic import synthetic_cohort
 from icipredict.table.schema import COLUMNS
-from icipredict.serve.store import DEFAULT_TRACKING_URI, download_bundle, resolve_tracking_uri  # re-exported
+from icipredict.serve.store import (DEFAULT_TRACKING_URI, TRACKING_ORIGINS, download_bundle,  # re-exported
+                                    remember_origin, resolve_tracking_uri)
 from icipredict.serve.store import mlflow_module as _mlflow
-from icipredict.table.vocab import OUTPUT_COLUMNS
+from icipredict.table.vocab import OUTPUT_COLUMNS, OUTPUT_NUMBER_PREFIXES
 
 if TYPE_CHECKING:  # pragma: no cover
     from icipredict.fitting.results import TrainingResult, UpdateResult
 
-__all__ = ["TrackingError", "resolve_tracking_uri", "open_store", "log_training_run", "log_update_run", "download_bundle", "pyfunc_signature",
+__all__ = ["TrackingError", "resolve_tracking_uri", "TRACKING_ORIGINS", "open_store", "log_training_run", "log_update_run", "download_bundle", "pyfunc_signature",
            "save_mlflow_model", "DEFAULT_TRACKING_URI", "PYFUNC_FILE", "PYFUNC_REQUIREMENTS"]
 
 #: The models-from-code file of the pyfunc.
@@ -145,7 +146,8 @@ def pyfunc_signature():
 
     inputs = [ColSpec(AnyType(), name, required=False)
               for name, spec in COLUMNS.items() if spec.role in ("id", "predictor")]
-    outputs = [ColSpec("double" if name.startswith(("p_", "median_")) else "string", name) for name in OUTPUT_COLUMNS]
+    outputs = [ColSpec("double" if name.startswith(OUTPUT_NUMBER_PREFIXES) else "string", name)
+               for name in OUTPUT_COLUMNS]
     # curve_times (months; empty: no curve) makes the pyfunc answer predict_curve's rows instead
     params = ParamSchema([ParamSpec("explain", "long", 0), ParamSpec("curve_times", "double", [], shape=(-1,))])
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)
@@ -275,6 +277,7 @@ def open_store(configured: str | None, experiment: str):
     _check_store(uri)
     try:
         mlflow.set_tracking_uri(uri)
+        remember_origin(uri, origin)
         _ensure_experiment(mlflow, uri, experiment)
         mlflow.set_experiment(experiment)
     except Exception as exc:
@@ -314,7 +317,7 @@ def log_training_run(result: "TrainingResult", card: str, figures: Mapping[str, 
     with _store_errors(uri, " Check that the store is reachable and not locked, or set tracking.enabled=false."):
         with mlflow.start_run(run_name=cfg.tracking.run_name) as run, tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            progress(f"logging to MLflow store {uri} (from {origin}), run {run.info.run_id}")
+            progress(f"logging to MLflow store {uri} ({TRACKING_ORIGINS[origin]}), run {run.info.run_id}")
             mlflow.log_params(_flatten(config_to_dict(cfg)))
             meta = result.metadata
             train = meta.training
@@ -370,7 +373,7 @@ def log_update_run(result: "UpdateResult", *, configured_uri: str | None = None,
     with _store_errors(uri):
         with mlflow.start_run(run_name=f"update {meta.parent.name} ({result.method})") as run, \
                 tempfile.TemporaryDirectory() as tmp:
-            progress(f"logging to MLflow store {uri} (from {origin}), run {run.info.run_id}")
+            progress(f"logging to MLflow store {uri} ({TRACKING_ORIGINS[origin]}), run {run.info.run_id}")
             mlflow.log_params({"parent.name": meta.parent.name, "parent.version": meta.parent.version,
                                "method": result.method, "reason": result.reason[:6000]})
             mlflow.set_tags({"icipredict.version": meta.icipredict_version, "data.fingerprint": meta.parent.fingerprint})

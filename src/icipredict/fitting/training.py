@@ -55,7 +55,7 @@ from icipredict.fitting.results import TrainingResult  # re-exported
 from icipredict.fitting.selection import (Candidate, IECVResult, Selection, candidate_grid, fit_final, internal_external,
                                   select_model)
 from icipredict.fitting.curve_validation import validate_curves
-from icipredict.fitting.tracking import log_training_run, open_store
+from icipredict.fitting.tracking import TRACKING_ORIGINS, log_training_run, open_store
 from icipredict.evaluation.uncertainty import interval_checks
 from icipredict.table.vocab import BENEFIT_GROUPS, DCB_MONTHS
 
@@ -432,7 +432,7 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
     out = _output_dir(config)
     if config.tracking.enabled:
         _, uri, origin = open_store(config.tracking.uri, config.tracking.experiment)
-        say(f"tracking to {uri} (from {origin})")
+        say(f"tracking to {uri} ({TRACKING_ORIGINS[origin]})")
     sources: LoadedSources = load_sources(config, say)
     data = _label(sources.train, config, say)
     if config.model.survival:

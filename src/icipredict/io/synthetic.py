@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["synthetic_cohort", "TRUE_LOGIT_COEFFICIENTS"]
+__all__ = ["whole_numbers_as_integers", "synthetic_cohort", "TRUE_LOGIT_COEFFICIENTS"]
 
 # ---------------------------------------------------------------------------------------------
 # Fitted marginals. Unless said otherwise, every number comes from
@@ -400,3 +400,23 @@ def synthetic_cohort(n: int = 1000, seed: int = 7, *, cohort: str = "synthetic",
         }
     data["cohort"] = np.full(n, cohort, dtype=object)
     return pd.DataFrame(data)
+
+
+def whole_numbers_as_integers(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose number columns holding only whole numbers (0/1 flags, ECOG, line, age...) are integers:
+    nullable ``Int64`` where values may be missing, so a file shows ``1`` and an empty cell, never ``1.0``.
+
+    >>> whole_numbers_as_integers(pd.DataFrame({"mut_egfr": [1.0, None], "albumin": [3.9, 4.0]})).dtypes.tolist()
+    [Int64Dtype(), dtype('float64')]
+    """
+    out = df.copy()
+    for name in df.columns:
+        col = df[name]
+        if col.dtype.kind != "f":
+            continue
+        values = col.to_numpy(dtype=float)
+        known = values[~np.isnan(values)]
+        if len(known) and np.all(np.isfinite(known)) and np.all(known == np.round(known)) \
+                and np.all(np.abs(known) < 2 ** 53):
+            out[name] = col.astype("Int64")
+    return out

@@ -51,8 +51,9 @@ def source_columns(inputs: list[str], clean: pd.DataFrame) -> pd.DataFrame:
 def _given(value) -> object:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return "not given"
-    if isinstance(value, (np.floating, float)):
-        return float(value)
+    if isinstance(value, (np.floating, float, np.integer, int)) and not isinstance(value, bool):
+        x = float(value)  # a checked table holds numbers as floats: a whole number is shown as one (60, not 60.0)
+        return int(x) if x.is_integer() and abs(x) < 2 ** 53 else x
     return str(value)
 
 

@@ -27,7 +27,7 @@ from icipredict.table.schema import MUTATION_COLUMNS
 from icipredict.table.vocab import PDL1_BANDS
 
 __all__ = ["FeatureOptions", "model_inputs", "model_input_values", "build_features", "FEATURE_GROUPS", "INPUT_SOURCES", "INPUT_SETS",
-           "MISSING_INPUT_COLUMNS", "MISSING_INPUT_NAMES", "prior_therapy"]
+           "MISSING_INPUT_COLUMNS", "MISSING_INPUT_NAMES", "TREE_INPUT_COLUMNS", "columns_used", "prior_therapy"]
 
 _BAND_ORDINAL = {band: float(i) for i, band in enumerate(PDL1_BANDS)}
 
@@ -74,6 +74,11 @@ TREE_ONLY_SOURCES: dict[str, tuple[str, ...]] = {
     "immune_evasion": tuple(f"mut_{g}" for g in IMMUNE_EVASION),
     "nlr_log": ("nlr",),
 }
+#: The canonical columns :func:`build_features` reads (the tree models): every predictor but the PD-L1 assay
+#: name and the SP142 immune-cell score, which no rule turns into a number.
+TREE_INPUT_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(
+    ["pdl1_tps", "pdl1_band", "pdl1_sp142_tc", "tmb", "tmb_assay"]
+    + [c for cols in FEATURE_GROUPS.values() for c in cols]))
 #: The canonical column(s) that would give each input when it is missing (its words:
 #: :data:`icipredict.table.labels.MISSING_INPUT_WORDS`).
 MISSING_INPUT_COLUMNS: dict[str, str] = {
@@ -266,3 +271,49 @@ def _prior_values(p: Table) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         from_line = np.where(np.isnan(line), np.nan, (line > 1).astype(float))
     return np.where(np.isnan(prior), from_line, prior)
+
+
+def columns_used(patients: Table, used: list[str], *, family: str = "spline_logistic",
+                 til_source: np.ndarray | None = None) -> dict[str, np.ndarray | bool]:
+    """Per canonical column, whether the model reads it for each patient (a bool array, or True for all).
+
+    ``used`` are the model inputs the model uses (:data:`INPUT_SOURCES` names); ``til_source`` the index
+    into :data:`~icipredict.clinical.til.TIL_MEASURES` of the measure that set each patient's TIL status
+    (-1: none). A fallback column is read only where the column before it has no value: the PD-L1 band
+    where no TPS is given, the SP142 tumour-cell score where neither is, the line of therapy where prior
+    systemic therapy is not given; the TMB assay where a TMB is given. Under chemo-ICI, smoking and sex are
+    not read (:func:`model_input_values` sets their inputs to 0): the regimen is. Of the TIL measures, only
+    the one that set the status is read. A tree model reads every column of :data:`TREE_INPUT_COLUMNS`.
+
+    >>> t = {"patient_id": np.array(["a", "b"], dtype=object), "pdl1_tps": np.array([60.0, np.nan])}
+    >>> columns_used(t, ["pdl1"])["pdl1_band"].tolist()
+    [False, True]
+    """
+    if family != "spline_logistic":
+        return {c: True for c in TREE_INPUT_COLUMNS}
+
+    def given(name: str) -> np.ndarray:
+        return ~pd.isna(np.asarray(patients[name], dtype=object)) if name in patients else np.zeros(n, dtype=bool)
+
+    n = len(np.asarray(patients["patient_id"]))
+    chemo = texts(patients, "regimen", strip=False).map(lambda v: v == "chemo_ici", False, bool)
+    out: dict[str, np.ndarray | bool] = {}
+    for name in used:
+        if name == "til":
+            source = np.full(n, -1) if til_source is None else np.asarray(til_source)
+            for k, measure in enumerate(TIL_MEASURES):
+                out[measure] = source == k
+        elif name == "pdl1":
+            tps, band = given("pdl1_tps"), given("pdl1_band")
+            out.update(pdl1_tps=True, pdl1_band=~tps, pdl1_sp142_tc=~tps & ~band)
+        elif name == "tmb":
+            out.update(tmb=True, tmb_assay=given("tmb"))
+        elif name == "prior":
+            out.update(prior_systemic_therapy=True, line_of_therapy=~given("prior_systemic_therapy"))
+        elif name in ("never_smoker", "female"):
+            out["smoking" if name == "never_smoker" else "sex"] = ~chemo
+            out["regimen"] = True  # chemo-ICI switches the input off: the regimen is read
+        else:
+            for column in INPUT_SOURCES.get(name, ()):
+                out[column] = True
+    return out

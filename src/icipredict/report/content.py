@@ -22,19 +22,22 @@ import pandas as pd
 
 from icipredict.clinical.time_class import NUMBERINGS, describe_pair, read_pair
 from icipredict.model.features import MISSING_INPUT_COLUMNS, MISSING_INPUT_NAMES
-from icipredict.table.labels import GROUP_WORDS, MISSING_INPUT_WORDS, is_missing, percent, points, value_label
+from icipredict.table.labels import (GROUP_WORDS, MISSING_INPUT_WORDS, column_label, is_missing, percent, points,
+                                    value_label)
+from icipredict.model.groups import benefit_group_meanings, benefit_groups_text, scheme_text as _scheme_text
 from icipredict.model.metadata import ModelMetadata
 from icipredict.report.curve import NO_CURVE_TEXT, CurveSummary
 from icipredict.table.vocab import BENEFIT_GROUP_THRESHOLDS, DCB_MONTHS
 
-__all__ = ["PatientReport", "Contribution", "TimeCell", "build_report", "REPORT_EXPLAIN", "MIN_EFFECT"]
+__all__ = ["PatientReport", "Contribution", "TimeCell", "build_report", "REPORT_EXPLAIN", "MIN_EFFECT",
+           "benefit_group_meanings", "benefit_groups_text"]
 
 #: Contributions asked of ``predict`` for the report.
 REPORT_EXPLAIN = 8
 #: Contributions smaller than this (in probability, 0.05 points) are left out: they would print as 0.0.
 MIN_EFFECT = 0.0005
 #: Where each TIME class numbering (:data:`~icipredict.clinical.time_class.NUMBERINGS`) comes from.
-_NUMBERING_SOURCES = {"seed": "the seed review's numbering", "teng": "Teng et al., Cancer Res 2015"}
+_NUMBERING_SOURCES = {"seed": "this package's default", "teng": "Teng et al., Cancer Res 2015"}
 #: A ``missing_inputs`` item -> (canonical columns, words) of its input.
 _MISSING_ITEMS = {MISSING_INPUT_NAMES[k]: (MISSING_INPUT_COLUMNS[k], MISSING_INPUT_WORDS[k])
                   for k in MISSING_INPUT_NAMES}
@@ -108,8 +111,9 @@ class PatientReport:
     calibration: pd.DataFrame
     calibration_scheme: str
     missing: list[tuple[str, str]]
+    not_used: list[tuple[str, str]]
     warnings: list[str]
-    group_rates_text: str
+    groups_text: str
     update_text: str
     extra: dict[str, Any] = field(default_factory=dict)
     #: The progression-free curve, when the model has one (:mod:`icipredict.report.curve`;
@@ -139,12 +143,6 @@ class PatientReport:
     def group_text(self) -> str:
         words = GROUP_WORDS.get(self.group or "", self.group or "")
         return words[:1].upper() + words[1:]
-
-    @property
-    def thresholds_text(self) -> str:
-        low, high = (percent(t) for t in self.thresholds)
-        return (f"The model's groups: low likelihood below {low}, intermediate from {low} to below {high}, high "
-                f"from {high}. They describe the likelihood of benefit, not a risk of harm.")
 
     @property
     def outcome_text(self) -> str:
@@ -206,6 +204,14 @@ class PatientReport:
                 "Dots on the diagonal mean the predictions matched outcomes on average. Shaded columns: the "
                 f"benefit groups (low below {low}, intermediate, high from {high}). Solid line: this patient's "
                 f"estimate; hatched band: its {self.level:.0%} interval.")
+
+    @property
+    def not_used_text(self) -> str:
+        """What the inputs given but not used (``inputs_not_used``) mean."""
+        if not self.not_used:
+            return "Every input given was used."
+        return ("Given, but not used by this model for this patient: the estimate is the same with or without "
+                "them.")
 
     @property
     def missing_text(self) -> str:
@@ -278,25 +284,8 @@ def _contributions(row: Mapping[str, Any], patient: Mapping[str, Any] | None) ->
     return out
 
 
-def _scheme_text(meta: ModelMetadata) -> str:
-    scheme = str(meta.uncertainty.checks.get("scheme", ""))
-    if "internal-external" in scheme or (meta.config.get("evaluation", {}).get("internal_external")
-                                         and len(meta.training.cohorts) > 1):
-        return "each study predicted by a model that never saw it: internal-external cross-validation"
-    return "predicted in cross-validation folds"
-
-
-def _group_rates_text(meta: ModelMetadata | None) -> str:
-    rows = [r for r in (meta.benefit_groups_cv if meta is not None else []) if r.get("n")]
-    if not rows:
-        return ""
-    parts = [f"{r['benefit_group']} {percent(r['observed_benefit_rate'])} of {int(r['n'])}" for r in rows]
-    return (f"Observed durable benefit in the training patients of each group ({_scheme_text(meta)}): "
-            f"{', '.join(parts)}.")
-
-
 def _update_text(meta: ModelMetadata | None) -> str:
-    command = "icipredict update --model MODEL --data local_outcomes.csv --out models/local"
+    command = "icipredict update --model MODEL --input local_outcomes.csv --output models/local"
     if meta is not None and meta.parent is not None:
         par = meta.parent
         return (f"This model was updated on local outcomes ({par.method}, {par.n_patients} patients, {par.n_events} "
@@ -360,5 +349,6 @@ def build_report(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
         til_source_text=source_text, til_effect_text=effect_text, rates_text=rates_text,
         contributions=_contributions(row, patient), calibration=calibration,
         calibration_scheme=_scheme_text(meta) if meta is not None else "",
-        missing=missing, warnings=[w for w in str(row.get("warnings") or "").split("; ") if w],
-        group_rates_text=_group_rates_text(meta), update_text=_update_text(meta))
+        missing=missing, not_used=[(c, column_label(c)) for c in str(row.get("inputs_not_used") or "").split("; ") if c],
+        warnings=[w for w in str(row.get("warnings") or "").split("; ") if w],
+        groups_text=benefit_groups_text(meta), update_text=_update_text(meta))

@@ -7,7 +7,7 @@ links that file, :func:`report_page` inlines it. No template engine: the report 
 framework. Element ids are a contract the browser tests read: ``probability`` (with
 ``data-value``, ``predict``'s unrounded probability), ``interval``, ``group``, ``time-grid``
 (``data-pair`` per cell, ``aria-current`` on the patient's), ``contributions`` (``data-feature``
-per row, the canonical input column), ``missing-inputs``, ``warnings``, ``caveat``.
+per row, the canonical input column), ``missing-inputs``, ``inputs-not-used``, ``warnings``, ``caveat``.
 
 >>> from icipredict.report.html import report_page  # doctest: +SKIP
 >>> Path("report.html").write_text(report_page(report))  # doctest: +SKIP
@@ -46,7 +46,7 @@ def _png_uri(png: bytes) -> str:
 def _headline(r: PatientReport) -> str:
     interval = f'<p id="interval" class="interval">{_e(r.interval_text)}</p>' if r.interval_text else ""
     group = (f'<p id="group" class="group group-{_e(r.group)}">{_e(r.group_text)}</p>'
-             f'<p id="thresholds" class="thresholds">{_e(r.thresholds_text)} {_e(r.group_rates_text)}</p>'
+             f'<p id="thresholds" class="thresholds">{_e(r.groups_text)}</p>'
              if r.group else "")
     return (f'<div class="icp-headline"><p class="probability"><span id="probability" class="big" '
             f'data-value="{r.p!r}">{_e(r.p_text)}</span> <span class="big-label">{_e(r.outcome_text)}</span></p>'
@@ -66,7 +66,7 @@ def _time_grid(r: PatientReport) -> str:
                          f'<span class="cls">{_e(cell.label)}</span> <span class="pair">{_e(cell.pair)}</span>'
                          f'<span class="rate">{_e(cell.rate_text)}</span>{mark}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<table id="time-grid" class="time-grid"><caption>TIME classes ({_e(r.numbering)} numbering)</caption>'
+    return (f'<table id="time-grid" class="time-grid"><caption>TIME classes (tumour immune microenvironment)</caption>'
             '<thead><tr><td></td><th scope="col">PD-L1 negative</th><th scope="col">PD-L1 positive</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
 
@@ -150,6 +150,11 @@ def _missing_and_warnings(r: PatientReport) -> str:
         missing = '<p id="missing-inputs">none</p>'
     out = (f'<section class="icp-part" aria-labelledby="missing-title"><h3 id="missing-title">Inputs not given</h3>'
            f'{missing}<p class="note">{_e(r.missing_text)}</p></section>')
+    if r.not_used:
+        items = "".join(f"<li>{_e(words)} <code>{_e(column)}</code></li>" for column, words in r.not_used)
+        out += (f'<section class="icp-part" aria-labelledby="unused-title"><h3 id="unused-title">Inputs given, not '
+                f'used</h3><ul id="inputs-not-used" class="missing">{items}</ul>'
+                f'<p class="note">{_e(r.not_used_text)}</p></section>')
     if r.warnings:
         items = "".join(f"<li>{_e(w)}</li>" for w in r.warnings)
         out += (f'<section class="icp-part" aria-labelledby="warn-title"><h3 id="warn-title">Warnings</h3>'

@@ -1,6 +1,6 @@
 """The one-patient report a clinician reads in 30 seconds: what it says, and writing it.
 
-``icipredict explain --model M --input X --patient ID --out report.html|.png|.pdf``. The report
+``icipredict explain --model M --input X --patient ID --output report.html|.png|.pdf``. The report
 gives the probability of durable clinical benefit as a big number with its 90 % interval; the
 benefit group in words with the thresholds behind it; the TIME class 2x2 with the patient's cell
 highlighted, the numbering in use, the class-level rates the model knows and the TIL measure that

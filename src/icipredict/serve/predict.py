@@ -25,7 +25,8 @@ from icipredict.clinical.til import TIL_MEASURES, til_status_values
 from icipredict.clinical.time_class import time_class_codes, time_class_labels
 from icipredict.exceptions import InputWarning, InvalidPatientData, ModelLoadError, Problem, trim
 from icipredict.model.explain import top_contributions
-from icipredict.model.features import INPUT_SOURCES, MISSING_INPUT_NAMES, model_input_values
+from icipredict.table.column_names import resolve_columns
+from icipredict.model.features import INPUT_SOURCES, MISSING_INPUT_NAMES, columns_used, model_input_values
 from icipredict.model.bundle import bundle_digest, find_bundle, read_bundle, shipped_model_path, shipped_models
 from icipredict.io.limits import DEFAULT_MAX_ROWS, MAX_ROWS_ENV, limit
 from icipredict.model.metadata import ModelMetadata
@@ -33,12 +34,14 @@ from icipredict.model.models import SPLINE_FAMILIES, IciModel, base_from_saved
 from icipredict.model.survival import Baseline
 from icipredict.table.schema import COLUMNS, PREDICTORS, ValidationReport, check_record, checked_columns
 from icipredict.serve.store import download_bundle
+from icipredict.serve.words import INPUT_COLUMNS_TEXT, inputs_used_text, regimen_warning, unknown_columns_note
 from icipredict.table.vocab import (BENEFIT_GROUPS, CURVE_COLUMNS, DCB_MONTHS, OUTPUT_COLUMNS, PLASMA_ASSAY_WORDS,
-                                    TISSUE_PANEL_WORDS,
-                              WES_ASSAY_WORDS)
+                                    TISSUE_PANEL_WORDS, WES_ASSAY_WORDS)
 
-__all__ = ["predict", "predict_curve", "DEFAULT_CURVE_TIMES", "load_model", "model_uri", "LoadedModel", "shipped_models", "OUTPUT_COLUMNS", "MAX_EXPLAIN",
-           "is_explain", "explain_error", "request_limit", "patients_frame", "MAX_ROWS_ENV", "DEFAULT_MAX_ROWS"]
+__all__ = ["predict", "predict_curve", "DEFAULT_CURVE_TIMES", "load_model", "model_uri", "LoadedModel", "shipped_models",
+           "OUTPUT_COLUMNS", "MAX_EXPLAIN", "is_explain", "explain_error", "request_limit", "patients_frame",
+           "MAX_ROWS_ENV", "DEFAULT_MAX_ROWS", "unknown_columns_note", "INPUT_COLUMNS_TEXT", "inputs_used_text",
+           "regimen_warning"]
 
 #: The times (months) :func:`predict_curve` reports by default.
 DEFAULT_CURVE_TIMES: tuple[float, ...] = (3.0, 6.0, 12.0, 24.0)
@@ -148,7 +151,7 @@ def is_explain(k: object) -> bool:
 def explain_error(name: str, got: str) -> str:
     """The message for an ``explain`` that :func:`is_explain` refuses; ``name`` is the parameter as the caller
     spelled it, ``got`` the value as shown to them."""
-    return f"{name}: expected an integer from 0 to {MAX_EXPLAIN} (the number of input columns). Got {got} instead."
+    return f"{name}: expected an integer from 0 to {MAX_EXPLAIN} ({INPUT_COLUMNS_TEXT}). Got {got} instead."
 
 
 def request_limit(env: str = MAX_ROWS_ENV, default: int = DEFAULT_MAX_ROWS, value: int | None = None) -> int:
@@ -240,10 +243,15 @@ def _clean(patients) -> _Clean:
         return _Clean(_columns_of(patients.frame), patients.frame)
     one = _one_record(patients)
     checked = check_record(one) if one is not None else None
-    columns, renamed = checked if checked is not None else checked_columns(patients_frame(patients))
+    frame = patients_frame(patients) if checked is None else None
+    columns, renamed = checked if checked is not None else checked_columns(frame)
     if renamed:
         warnings.warn(InputWarning("columns read by another name: " + ", ".join(
             f"{trim(k)!r} as {v}" for k, v in renamed.items())), stacklevel=3)
+    cells = [str(c).strip() for c in (one if one is not None and checked is not None else frame.columns)]
+    unknown = [c for c, name in zip(cells, resolve_columns(cells, COLUMNS).names) if name not in COLUMNS]
+    if unknown:
+        warnings.warn(InputWarning(unknown_columns_note(unknown)), stacklevel=3)
     return _Clean(columns)
 
 
@@ -322,6 +330,30 @@ def _not_given(unknown: np.ndarray, used: list[str], clean: Table) -> np.ndarray
     return out
 
 
+def _not_used_texts(table: Table, fitted: IciModel, used: list[str], til_source: np.ndarray) -> _Texts:
+    """Per patient, the predictor columns given with a value that the model does not read for that patient
+    (:func:`icipredict.model.features.columns_used`), in table order: ``inputs_not_used``."""
+    n = n_rows(table)
+    reads = columns_used(table, used, family=fitted.family, til_source=til_source)
+    names: list[str] = []
+    hits: list[np.ndarray] = []
+    for name in PREDICTORS:
+        read = reads.get(name, False)
+        if name not in table or read is True:  # absent, or read for every patient
+            continue
+        col = table[name]
+        known = ~np.isnan(col) if getattr(col, "dtype", None) is not None and col.dtype.kind == "f" else ~pd.isna(col)
+        known = np.asarray(known, dtype=bool)
+        if read is not False:
+            known = known & ~np.asarray(read, dtype=bool)
+        if known.any():
+            names.append(name)
+            hits.append(known)
+    if not names:
+        return _Texts(np.full(n, -1, dtype=np.int64), [])
+    return _by_pattern(np.column_stack(hits), lambda row: "; ".join(c for c, hit in zip(names, row) if hit))
+
+
 def _missing_inputs(unknown: np.ndarray, used: list[str]) -> list[str]:
     """Per patient, the model's inputs that are unknown, named by their canonical columns."""
     return _missing_texts(unknown, used).rows()
@@ -377,8 +409,8 @@ def _join(parts: list[_Texts], n: int) -> _Texts:
     return _Texts(np.asarray(combination, dtype=np.int64), texts)
 
 
-def _warnings(clean: Table, meta: ModelMetadata, unknown: np.ndarray) -> list[str]:
-    return _warning_texts(clean, meta, unknown).rows()
+def _warnings(clean: Table, meta: ModelMetadata, unknown: np.ndarray, used: list[str] | None = None) -> list[str]:
+    return _warning_texts(clean, meta, unknown, used).rows()
 
 
 def _curve_texts(curve: dict[str, np.ndarray], horizon: float) -> _Texts:
@@ -398,7 +430,7 @@ def _curve_texts(curve: dict[str, np.ndarray], horizon: float) -> _Texts:
     return _Texts(codes.astype(np.int64), texts_)
 
 
-def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray,
+def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray, used: list[str] | None = None,
                    curve: dict[str, np.ndarray] | None = None) -> _Texts:
     train = meta.training
     n = n_rows(clean)
@@ -413,11 +445,7 @@ def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray,
             f"usually excluded from ICI monotherapy, {train.driver_positive_share:.0%} of training patients")))
     seen = set(train.regimens)
     if seen:
-        parts.append(_by_value(texts(clean, "regimen", strip=False), lambda r: "" if r in seen else
-                               f"regimen {r} never seen in training (seen: {', '.join(sorted(seen))}): its effect "
-                               "is unknown to the model, which reads the regimen as not given" + (
-                                   "; smoking and sex are not used (they modify the benefit of ICI alone)"
-                                   if r == "chemo_ici" else "")))
+        parts.append(_by_value(texts(clean, "regimen", strip=False), lambda r: regimen_warning(r, seen, used)))
     kinds = set(train.tmb_assay_kinds)
     assays = texts(clean, "tmb_assay", strip=False)
     if len(assays.values):  # the assay rules run once per distinct assay
@@ -456,8 +484,8 @@ def _warning_texts(clean: Table, meta: ModelMetadata, unknown: np.ndarray,
     few = given < n_used / 2
     if few.any():
         parts.append(_Texts(np.where(few, given, -1), [
-            f"only {k} of the model's {n_used} inputs given: the unknown ones are read as the training average, and "
-            f"the {meta.uncertainty.level:.0%} interval (p_low to p_high) is wide" for k in range(n_used + 1)]))
+            f"only {inputs_used_text(k, n_used)}: the unknown ones are read as the training average, and the "
+            f"{meta.uncertainty.level:.0%} interval is wide" for k in range(n_used + 1)]))
     if curve is not None and meta.curve is not None:
         parts.append(_curve_texts(curve, meta.curve.horizon))
     return _join(parts, n)
@@ -497,7 +525,10 @@ def predict(patients: pd.DataFrame | Mapping | Sequence[Mapping] | ValidationRep
         ``patient_id``; ``p_durable_benefit`` (calibrated probability) and ``p_low`` / ``p_high`` (its
         90 % interval); ``benefit_group`` (low / intermediate / high likelihood of durable benefit,
         thresholds in the model card); ``time_class``; ``til_source`` (the TIL measure that set the
-        TIL status); ``missing_inputs`` (the model's inputs not given); ``warnings``; ``model_version``.
+        TIL status); ``missing_inputs`` (the model's inputs not given); ``inputs_not_used`` (the columns given
+        with a value that the model did not use for this patient, ``"; "``-separated); ``warnings``;
+        ``model_version``. Columns the package does not know at all are named once, in an
+        :class:`InputWarning`.
 
     Raises
     ------
@@ -552,7 +583,9 @@ def _predict_clean(loaded: LoadedModel, clean: _Clean, explain: int) -> pd.DataF
         "time_class": _strings(time_class_labels(meta.time_numbering), time_codes),
         "til_source": _strings(_TIL_SOURCE_NAMES, til.source),
         "missing_inputs": _missing_texts(_not_given(unknown, used, table), used).column(),
-        "warnings": _warning_texts(table, meta, unknown, curve).column(),
+        "inputs_not_used": _not_used_texts(table, fitted, used, til.source if shared else til_status_values(
+            table, fitted.options.til_cutoffs()).source).column(),
+        "warnings": _warning_texts(table, meta, unknown, used, curve).column(),
         "model_version": loaded.version,
         **{name: (curve[name] if curve is not None else np.full(len(p), np.nan)) for name in CURVE_COLUMNS},
     })

@@ -13,10 +13,30 @@ from typing import Literal
 from icipredict.exceptions import ModelLoadError
 from icipredict.model.bundle import find_bundle
 
-__all__ = ["DEFAULT_TRACKING_URI", "resolve_tracking_uri", "mlflow_module", "download_bundle"]
+__all__ = ["DEFAULT_TRACKING_URI", "TRACKING_ORIGINS", "resolve_tracking_uri", "remember_origin", "mlflow_module",
+           "download_bundle"]
 
 #: Where runs go when neither the config nor MLFLOW_TRACKING_URI names a store.
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+
+
+#: Where a tracking URI came from (:func:`resolve_tracking_uri`), in words.
+TRACKING_ORIGINS: dict[str, str] = {
+    "config": "from the config's tracking.uri or --tracking-uri",
+    "MLFLOW_TRACKING_URI": "from the environment variable MLFLOW_TRACKING_URI",
+    "default": "the default: no tracking.uri in the config and no MLFLOW_TRACKING_URI set",
+}
+
+#: URIs this process handed to ``mlflow.set_tracking_uri`` (which sets MLFLOW_TRACKING_URI), by where they came from
+#: (:func:`remember_origin`).
+_SET_HERE: dict[str, str] = {}
+
+
+def remember_origin(uri: str, origin: str) -> None:
+    """Note that this process set ``uri`` as the tracking URI, from ``origin``: MLflow writes it into
+    MLFLOW_TRACKING_URI, and :func:`resolve_tracking_uri` keeps saying where it really came from."""
+    if origin != "MLFLOW_TRACKING_URI":
+        _SET_HERE[uri] = origin
 
 
 def resolve_tracking_uri(configured: str | None) -> tuple[str, Literal["config", "MLFLOW_TRACKING_URI", "default"]]:
@@ -29,7 +49,8 @@ def resolve_tracking_uri(configured: str | None) -> tuple[str, Literal["config",
         return configured, "config"
     env = os.environ.get("MLFLOW_TRACKING_URI")
     if env:
-        return env, "MLFLOW_TRACKING_URI"
+        # mlflow.set_tracking_uri writes the variable itself: a URI this process set keeps its own origin
+        return env, _SET_HERE.get(env, "MLFLOW_TRACKING_URI")  # type: ignore[return-value]
     return DEFAULT_TRACKING_URI, "default"
 
 

@@ -43,7 +43,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     **{f"mut_{g}": ("MET exon 14 skipping" if g == "met_ex14" else g.upper(), "") for g in MUTATION_GENES},
     "age": ("age", "years"),
     "sex": ("sex", ""),
-    "smoking": ("smoking", ""),
+    "smoking": ("smoking status", ""),
     "pack_years": ("smoking history", "pack-years"),
     "ecog": ("ECOG performance status", ""),
     "histology": ("histology", ""),
@@ -60,34 +60,41 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "antibiotics": ("antibiotics around ICI start", ""),
 }
 
-#: Model input (:data:`icipredict.model.features.INPUT_SOURCES`) -> axis label of the plots, with units.
+def _name(column: str) -> str:
+    return COLUMN_LABELS[column][0]
+
+
+#: Model input (:data:`icipredict.model.features.INPUT_SOURCES`) -> axis label of the plots, with units: each
+#: names its columns by their display names in :data:`COLUMN_LABELS`, the one table of names.
 MODEL_INPUT_LABELS: dict[str, str] = {
-    "pdl1": "PD-L1 TPS (%)",
-    "tmb": "TMB (mut/Mb, tissue-panel scale)",
-    "prior": "prior systemic therapy (yes / no)",
-    "ctla4": "regimen: anti-CTLA-4 added (vs ICI alone)",
-    "ecog": "ECOG performance status (0, 1, >=2)",
-    "never_smoker": "never smoker (ICI without chemotherapy)",
-    "female": "female sex (ICI without chemotherapy)",
-    "age": "age (years)",
-    "squamous": "squamous histology",
-    "cold": "STK11 / KEAP1 altered",
-    "driver": "driver altered (EGFR/ALK/ROS1/RET/ERBB2)",
-    "kras": "KRAS altered",
-    "tp53": "TP53 altered",
-    "albumin": "albumin (g/dL)",
-    "pack_years": "smoking history (pack-years)",
+    "pdl1": f"{_name('pdl1_tps')} (%)",
+    "tmb": f"{_name('tmb')} (mut/Mb, tissue-panel scale)",
+    "prior": f"{_name('prior_systemic_therapy')} (yes / no)",
+    "ctla4": f"{_name('regimen')}: anti-CTLA-4 added (vs ICI alone)",
+    "ecog": f"{_name('ecog')} (0, 1, >=2)",
+    "never_smoker": f"{_name('smoking')}: never smoker (ICI without chemotherapy)",
+    "female": f"{_name('sex')}: female (ICI without chemotherapy)",
+    "age": f"{_name('age')} (years)",
+    "squamous": f"{_name('histology')}: squamous",
+    "cold": f"{_name('mut_stk11')} / {_name('mut_keap1')} altered",
+    "driver": f"driver altered ({'/'.join(_name(f'mut_{g}') for g in DRIVER_GENES)})",
+    "kras": f"{_name('mut_kras')} altered",
+    "tp53": f"{_name('mut_tp53')} altered",
+    "albumin": f"{_name('albumin')} (g/dL)",
+    "pack_years": f"{_name('pack_years')} (pack-years)",
     "til": "TIL positive (any TIL measure)",
 }
 
 #: Model input -> what a missing input is called in words (its columns:
-#: :data:`icipredict.model.features.MISSING_INPUT_COLUMNS`).
+#: :data:`icipredict.model.features.MISSING_INPUT_COLUMNS`), from the same display names.
 MISSING_INPUT_WORDS: dict[str, str] = {
-    "pdl1": "PD-L1 (TPS or band)", "tmb": "TMB", "prior": "prior systemic therapy or line of therapy",
-    "ctla4": "regimen", "ecog": "ECOG performance status", "never_smoker": "smoking status", "female": "sex",
-    "age": "age", "squamous": "histology", "cold": "STK11 and KEAP1 status",
-    "driver": "driver genes (EGFR/ALK/ROS1/RET/ERBB2)", "kras": "KRAS status", "tp53": "TP53 status",
-    "albumin": "albumin", "pack_years": "pack-years", "til": "a TIL measure",
+    "pdl1": f"{_name('pdl1_tps')} or {_name('pdl1_band')}", "tmb": _name("tmb"),
+    "prior": f"{_name('prior_systemic_therapy')} or {_name('line_of_therapy')}", "ctla4": _name("regimen"),
+    "ecog": _name("ecog"), "never_smoker": _name("smoking"), "female": _name("sex"), "age": _name("age"),
+    "squamous": _name("histology"), "cold": f"{_name('mut_stk11')} and {_name('mut_keap1')} status",
+    "driver": f"driver genes ({'/'.join(_name(f'mut_{g}') for g in DRIVER_GENES)})",
+    "kras": f"{_name('mut_kras')} status", "tp53": f"{_name('mut_tp53')} status", "albumin": _name("albumin"),
+    "pack_years": f"{_name('pack_years')} (pack-years)", "til": "a TIL measure",
 }
 
 #: The regimen categories in words.

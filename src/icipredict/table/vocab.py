@@ -29,6 +29,7 @@ __all__ = [
     "OUTPUT_COLUMNS",
     "CURVE_COLUMNS",
     "CURVE_MONTHS",
+    "OUTPUT_NUMBER_PREFIXES",
     "MONTH_DAYS",
     "DCB_MONTHS",
     "TMB_HIGH_CUTOFF",
@@ -93,7 +94,11 @@ CURVE_COLUMNS: tuple[str, ...] = ("p_pfs_3m", "p_pfs_12m", "p_pfs_24m", "median_
 #: The months of the ``p_pfs_*`` columns.
 CURVE_MONTHS: dict[str, float] = {"p_pfs_3m": 3.0, "p_pfs_12m": 12.0, "p_pfs_24m": 24.0}
 OUTPUT_COLUMNS: tuple[str, ...] = ("patient_id", "p_durable_benefit", "p_low", "p_high", "benefit_group", "time_class",
-                                   "til_source", "missing_inputs", "warnings", "model_version", *CURVE_COLUMNS)
+                                   "til_source", "missing_inputs", "inputs_not_used", "warnings", "model_version",
+                                   *CURVE_COLUMNS)
+#: Prefixes of the output columns that hold numbers (double in the MLflow signature and the Spark result type);
+#: every other output column holds text.
+OUTPUT_NUMBER_PREFIXES: tuple[str, ...] = ("p_", "median_")
 
 #: Days in a calendar month (365.25 / 12).
 MONTH_DAYS = 30.4375

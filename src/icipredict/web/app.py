@@ -22,6 +22,7 @@ import json
 import socket
 import sys
 import traceback
+import warnings
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -32,12 +33,13 @@ from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from icipredict import __version__
-from icipredict.exceptions import IcipredictError, InvalidPatientData, stop_signals, trim
+from icipredict.exceptions import IcipredictError, InputWarning, InvalidPatientData, stop_signals, trim
+from icipredict.io.limits import MAX_BYTES_ENV, MAX_ROWS_ENV, Limits
 from icipredict.io.table import read_table_bytes
 from icipredict.report.content import REPORT_EXPLAIN
-from icipredict.io.limits import MAX_BYTES_ENV, MAX_ROWS_ENV, Limits
-from icipredict.serve.predict import MAX_EXPLAIN, load_model, predict
-from icipredict.table.schema import PREDICTORS
+from icipredict.serve.predict import MAX_EXPLAIN, load_model, predict, unknown_columns_note
+from icipredict.table.column_names import resolve_columns
+from icipredict.table.schema import COLUMNS, PREDICTORS
 from icipredict.web.forms import Field, error_message, errors_by_field, form_sections, patient_from_form  # re-exported
 from icipredict.report.patient import patient_curve
 from icipredict.web.render import batch_result, curve_answer, render_result, result_csv, result_records  # re-exported
@@ -73,6 +75,21 @@ class _App(Flask):
         etype, _, tb = exc_info
         self.logger.error("internal error on %s %s: %s (message withheld)\n%s", request.method, request.path,
                           etype.__name__, "".join(traceback.format_tb(tb)))
+
+
+def _quiet_predict(patients: Any, loaded: Any, explain: int):
+    """``predict`` without its :class:`InputWarning` (they name a request's columns): the server log stays free of
+    request content; the page says what the warning would have said."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        return predict(patients, model=loaded, explain=explain)
+
+
+def _unknown_columns(raw) -> str:
+    """The note naming the uploaded table's columns the package does not know ("" when none), once per table."""
+    cells = [str(c).strip() for c in raw.columns]
+    unknown = [c for c, name in zip(cells, resolve_columns(cells, COLUMNS).names) if name not in COLUMNS]
+    return unknown_columns_note(unknown) if unknown else ""
 
 
 def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes: int | None = None) -> Flask:
@@ -153,7 +170,7 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
         values = {k: request.form.get(k, "") for k in ("patient_id", *PREDICTORS)}
         try:
             patient = patient_from_form(values)
-            result = predict(patient, model=loaded, explain=REPORT_EXPLAIN)
+            result = _quiet_predict(patient, loaded, REPORT_EXPLAIN)
             curve, horizon = patient_curve(loaded, patient)
         except InvalidPatientData as exc:
             by_field, general = errors_by_field(exc, ("patient_id", *PREDICTORS))
@@ -166,22 +183,25 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
         table = request.files.get("table")
         explain = request.form.get("explain", "0")
         if table is None or not table.filename:
-            return page(400, upload_errors=["Choose a patient table (CSV, Parquet or .xlsx) to upload."])
+            return page(400, upload_errors=["Choose a patient table (CSV, Parquet or .xlsx) to upload."],
+                        explain_chosen=explain)
         if explain not in {str(k) for k in explain_choices}:
             return page(400, upload_errors=[f"explain: expected one of {list(explain_choices)}. "
                                             f"Got {trim(explain)!r} instead."])
+        chosen = {"explain_chosen": explain}  # the page keeps the setting, whatever the upload gives
         try:
             raw = read_table_bytes(table.read(), table.filename, max_rows=max_rows)
             if len(raw) > max_rows:
                 return page(400, upload_errors=[too_many_rows(len(raw), max_rows) + " Or use icipredict predict."],
-                            upload_name=trim(table.filename))
-            result = predict(raw, model=loaded, explain=int(explain))
+                            upload_name=trim(table.filename), **chosen)
+            result = _quiet_predict(raw, loaded, int(explain))  # the page names unknown columns itself, once
         except InvalidPatientData as exc:
-            return page(400, upload_errors=[error_message(exc)], upload_name=trim(table.filename))
+            return page(400, upload_errors=[error_message(exc)], upload_name=trim(table.filename), **chosen)
         if request.form.get("action") == "download":
             return Response(result_csv(result), mimetype="text/csv",
                             headers={"Content-Disposition": "attachment; filename=predictions.csv"})
-        return page(batch=batch_result(result), upload_name=trim(table.filename))
+        return page(batch=batch_result(result, loaded.metadata), upload_name=trim(table.filename),
+                    unknown_columns=_unknown_columns(raw), **chosen)
 
     @app.post("/invocations")
     def invocations():
@@ -192,7 +212,7 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
                 return bad_request(f"curve_times: model {loaded.version} has no progression-free curve (it predicts "
                                    "durable benefit at 6 months only); expected a request without curve_times. Got "
                                    "curve_times instead.")
-            result = predict(call.frame, model=loaded, explain=call.explain)
+            result = _quiet_predict(call.frame, loaded, call.explain)
             answer: dict[str, Any] = {"predictions": result_records(result)}
             if call.curve_times is not None:
                 answer.update(curve_answer(loaded, call.frame, call.curve_times))

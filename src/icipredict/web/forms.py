@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from icipredict.exceptions import InvalidPatientData, Problem, problems_text, trim
+from icipredict.table.labels import column_label
 from icipredict.table.schema import COLUMNS, PREDICTORS, ColumnSpec
 
 __all__ = ["Field", "SECTIONS", "form_sections", "patient_from_form", "error_message", "errors_by_field", "TRIM"]
@@ -59,16 +60,20 @@ def _range_text(spec: ColumnSpec) -> str:
 
 
 def _field(spec: ColumnSpec) -> Field:
-    label = spec.description.split(":")[0]
+    # the label is the input's display name (the report's, the plots', the model card's); the hint says the rest
+    label = column_label(spec.name)
     label = label[0].upper() + label[1:]
+    about = spec.description if spec.description.lower() != column_label(spec.name).lower() else ""
     if spec.kind == "category":
-        return Field(spec.name, label, "select", options=(("", "unknown"), *((c, c) for c in spec.categories)))
+        return Field(spec.name, label, "select", hint=about,
+                     options=(("", "unknown"), *((c, c) for c in spec.categories)))
     if spec.kind == "binary":
         no, yes = ("tested wild-type", "altered") if spec.name.startswith("mut_") else ("no", "yes")
-        return Field(spec.name, label, "select", options=(("", "unknown"), ("0", f"0: {no}"), ("1", f"1: {yes}")))
+        return Field(spec.name, label, "select", hint=about,
+                     options=(("", "unknown"), ("0", f"0: {no}"), ("1", f"1: {yes}")))
     if spec.kind in ("float", "int"):
-        return Field(spec.name, label, "number", hint=_range_text(spec))
-    return Field(spec.name, label, "text", hint="free text")
+        return Field(spec.name, label, "number", hint="; ".join(x for x in (about, _range_text(spec)) if x))
+    return Field(spec.name, label, "text", hint="; ".join(x for x in (about, "free text") if x))
 
 
 def form_sections(values: Mapping[str, str] | None = None,

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from icipredict.exceptions import InputWarning
 from icipredict.io.output import neutralise_formulas
 from icipredict.model.metadata import ModelMetadata
+from icipredict.model.groups import benefit_group_meanings, benefit_groups_text
 from icipredict.report.content import build_report
 from icipredict.report.html import report_fragment
 from icipredict.report.patient import add_curve
@@ -47,7 +48,7 @@ def render_result(row: Mapping[str, Any], metadata: ModelMetadata | None = None,
                   horizon: float | None = None) -> Markup:
     """The HTML of one patient's result: the patient report's fragment (:mod:`icipredict.report.html`).
 
-    The same report ``icipredict explain --out report.html`` writes: the probability with its 90 %
+    The same report ``icipredict explain --input X --patient ID --output report.html`` writes: the probability with its 90 %
     interval, the benefit group in words with its thresholds, the TIME class 2x2, the inputs that
     moved the estimate in percentage points, the calibration position, the missing inputs, the
     warnings and the caveat to recalibrate locally. Needs no application context.
@@ -84,14 +85,25 @@ def result_csv(result: pd.DataFrame) -> str:
     return neutralise_formulas(result).to_csv(index=False)
 
 
-def batch_result(result: pd.DataFrame) -> dict[str, Any]:
+#: The columns the uploaded table shows first, so that a row's group, warnings and inputs are read without
+#: scrolling sideways; the others follow in ``predict``'s order (the model version is said once above it).
+_FIRST_COLUMNS = ("patient_id", "p_durable_benefit", "p_low", "p_high", "benefit_group", "warnings", "missing_inputs",
+                  "inputs_not_used")
+
+
+def batch_result(result: pd.DataFrame, metadata: ModelMetadata | None = None) -> dict[str, Any]:
+    """What the page shows of an uploaded table's predictions: the first rows, one cell per column (every row has
+    its warnings cell), the benefit groups' meaning, and the whole CSV as a download link."""
     csv = result_csv(result)
-    shown = result.head(_SHOWN_ROWS)
-    rows = [[(f"{v:.3f}" if c.startswith("p_") and not _missing(v) else _cell(v)) for c, v in zip(shown.columns, r)]
+    order = [c for c in _FIRST_COLUMNS if c in result] + [c for c in result.columns
+                                                          if c not in _FIRST_COLUMNS and c != "model_version"]
+    shown = result.head(_SHOWN_ROWS)[order]
+    rows = [[(f"{v:.3f}" if c.startswith("p_") and not _missing(v) else _cell(v)) for c, v in zip(order, r)]
             for r in shown.itertuples(index=False)]
     uri = ("data:text/csv;charset=utf-8;base64," + base64.b64encode(csv.encode()).decode()
            if len(csv) <= _DATA_URI_LIMIT else None)
-    return {"columns": list(result.columns), "rows": rows, "n": len(result), "csv_uri": uri}
+    return {"columns": order, "rows": rows, "n": len(result), "csv_uri": uri,
+            "groups_text": benefit_groups_text(metadata), "group_meanings": benefit_group_meanings(metadata)}
 
 
 def curve_answer(model: Any, frame: pd.DataFrame, times: tuple[float, ...]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from icipredict.clinical.time_class import time_status_pair
 from icipredict.table.labels import MISSING_INPUT_WORDS
 from icipredict.model.metadata import FeatureOptions
 from icipredict.table.schema import MUTATION_COLUMNS
-from icipredict.table.vocab import PDL1_BANDS
+from icipredict.table.vocab import PDL1_BANDS, SPLINE_FAMILIES
 
 __all__ = ["FeatureOptions", "model_inputs", "model_input_values", "build_features", "FEATURE_GROUPS", "INPUT_SOURCES", "INPUT_SETS",
            "MISSING_INPUT_COLUMNS", "MISSING_INPUT_NAMES", "TREE_INPUT_COLUMNS", "columns_used", "prior_therapy"]
@@ -289,7 +289,7 @@ def columns_used(patients: Table, used: list[str], *, family: str = "spline_logi
     >>> columns_used(t, ["pdl1"])["pdl1_band"].tolist()
     [False, True]
     """
-    if family != "spline_logistic":
+    if family not in SPLINE_FAMILIES:
         return {c: True for c in TREE_INPUT_COLUMNS}
 
     def given(name: str) -> np.ndarray:

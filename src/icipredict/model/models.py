@@ -40,7 +40,8 @@ from icipredict.model.features import (FEATURE_GROUPS, INPUT_SOURCES, build_feat
 from icipredict.model.glm import Estimator, Inputs, SplineLogistic, sigmoid
 from icipredict.model.metadata import Calibrator, EstimatorSpec, FeatureOptions, TilTerm, Uncertainty
 from icipredict.model.survival import SURVIVAL_FAMILIES, Baseline, SplineCox, check_outcomes, logit_survival
-from icipredict.table.vocab import BASELINES, CURVE_COLUMNS, CURVE_MONTHS, DCB_MONTHS, MODEL_NAMES, PDL1_BANDS
+from icipredict.table.vocab import (BASELINES, CURVE_COLUMNS, CURVE_MONTHS, DCB_MONTHS, MODEL_NAMES, PDL1_BANDS,
+                                    SPLINE_FAMILIES)
 
 __all__ = [
     "MODEL_NAMES", "BASELINES", "MONOTONE_DIRECTIONS", "FAMILY_RANK", "TreeModel", "XGBoostCox", "make_base", "base_from_saved",
@@ -49,7 +50,6 @@ __all__ = [
 ]
 
 #: The families whose base model reads the named model inputs (the others read the clean table).
-SPLINE_FAMILIES: tuple[str, ...] = ("spline_logistic", "spline_cox")
 
 #: Simplicity of each family (model selection prefers the lower on ties).
 FAMILY_RANK: dict[str, int] = {name: i for i, name in enumerate(MODEL_NAMES)}

@@ -29,6 +29,7 @@ __all__ = [
     "OUTPUT_COLUMNS",
     "CURVE_COLUMNS",
     "CURVE_MONTHS",
+    "SPLINE_FAMILIES",
     "OUTPUT_NUMBER_PREFIXES",
     "MONTH_DAYS",
     "DCB_MONTHS",
@@ -123,6 +124,8 @@ TIME_NUMBERINGS: tuple[str, str] = ("seed", "teng")
 MODEL_NAMES: tuple[str, ...] = ("spline_logistic", "random_forest", "xgboost", "spline_cox", "xgboost_cox")
 #: The time-to-event families (the others predict the 6-month yes/no).
 SURVIVAL_FAMILIES: tuple[str, ...] = ("spline_cox", "xgboost_cox")
+#: The families on the spline design of :class:`icipredict.model.glm.SplineLogistic` (same inputs, same terms).
+SPLINE_FAMILIES: tuple[str, ...] = ("spline_logistic", "spline_cox")
 #: Calibration compared by model selection: none, or the slope of the leave-one-study-out
 #: predictions (capped at 1) with the intercept re-estimated on the development data.
 CALIBRATION_METHODS: tuple[str, ...] = ("none", "slope")

@@ -326,7 +326,8 @@ def plot_update_calibration(y, comparison: pd.DataFrame, curves: Mapping[str, pd
     comparison : DataFrame
         One row per model name with ``roc_auc``, ``calibration_slope`` and ``calibration_intercept``.
     curves : mapping of name -> calibration table
-        :func:`icipredict.evaluation.calibration_curve_table` per model, "before" first.
+        :func:`icipredict.evaluation.calibration_curve_table` per model, "before" first; entries that name
+        no row of ``comparison`` (a curve model's S(12) tables) are not drawn here.
 
     Examples
     --------
@@ -335,7 +336,8 @@ def plot_update_calibration(y, comparison: pd.DataFrame, curves: Mapping[str, pd
     fig = new_figure((6.0, 5.0))
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfect calibration")
-    for i, (name, table) in enumerate(curves.items()):
+    drawn = [(name, table) for name, table in curves.items() if (comparison["model"] == name).any()]
+    for i, (name, table) in enumerate(drawn):
         row = comparison.loc[comparison["model"] == name].iloc[0]
         ax.errorbar(table["mean_predicted"], table["observed"], yerr=calibration_yerr(table),
                     fmt=f"{MARKERS[i % len(MARKERS)]}-", capsize=3,

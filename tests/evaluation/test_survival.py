@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from icipredict.evaluation.survival import (
     brier_at,
@@ -276,3 +278,33 @@ def test_real_study_kaplan_meier_and_concordance_match_lifelines():
     known = np.isfinite(tmb)
     assert harrell_c(t[known], e[known], -tmb[known]) == pytest.approx(
         lifelines.utils.concordance_index(t[known], tmb[known], e[known]), abs=1e-12)
+
+
+@st.composite
+def _survival_data(draw):
+    n = draw(st.integers(2, 30))
+    time = draw(st.lists(st.integers(1, 12), min_size=n, max_size=n))
+    event = draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
+    risk = draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n))
+    return np.array(time, float), np.array(event), np.array(risk, float)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_survival_data())
+def test_properties_over_small_tables(data):
+    """Tied times and scores included: C(risk) + C(-risk) = 1, KM non-increasing in [0, 1], weights never negative."""
+    time, event, risk = data
+    c, c_rev = harrell_c(time, event, risk), harrell_c(time, event, -risk)
+    if np.isnan(c):
+        assert np.isnan(c_rev)
+    else:
+        assert 0 <= c <= 1 and c + c_rev == pytest.approx(1.0)
+    u = uno_c(time, event, risk, train_time=time, train_event=event, tau=13.0)
+    assert np.isnan(u) or 0 <= u <= 1
+    _, surv = kaplan_meier(time, event)
+    assert ((0 <= surv) & (surv <= 1)).all() and (np.diff(surv) <= 1e-12).all()
+    G = censoring_survival(time, event)
+    g = G(np.arange(0.0, 14.0))
+    assert ((0 <= g) & (g <= 1)).all() and (np.diff(g) <= 1e-12).all()
+    s = np.clip(0.5 + 0.1 * risk, 0, 1)
+    assert 0 <= brier_at(time, event, s, 6.0, train_time=time, train_event=event)

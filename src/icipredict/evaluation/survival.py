@@ -319,7 +319,7 @@ def _brier_weights(tt: np.ndarray, e: np.ndarray, t: float, G) -> tuple[np.ndarr
     g_t = float(G(np.array([t]))[0])
     with np.errstate(divide="ignore", invalid="ignore"):
         w_case = np.where(case & (g_case > 0), 1.0 / g_case, 0.0)
-        w_free = np.where((tt > t) & (g_t > 0), 1.0 / g_t, 0.0)
+        w_free = np.where((tt > t) & (g_t > 0), 1.0 / g_t if g_t > 0 else 0.0, 0.0)
     return w_case, w_free
 
 

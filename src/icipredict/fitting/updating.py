@@ -361,8 +361,7 @@ def _update_curve(parent: LoadedModel, data, *, method: str, out, replace: bool,
                               n_events=events, fingerprint=fingerprint(pfs))})
     result = UpdateResult(updated, meta, chosen, reason, comparison, curves, tests)
     result.card = _update_card(parent, result, len(clean) - len(pfs))
-    six = {k: v for k, v in curves.items() if not k.endswith("S(12)")}
-    result.figures = {"update_calibration.png": figure_png(plot_update_calibration(y, comparison, six))}
+    result.figures = {"update_calibration.png": figure_png(plot_update_calibration(y, comparison, curves))}
     if out is not None:
         result.bundle_path = save_bundle(Path(out), meta, updated.saved_state(), model_card=result.card,
                                          extra_files={f"plots/{k}": v for k, v in result.figures.items()},

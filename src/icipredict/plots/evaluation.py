@@ -326,8 +326,7 @@ def plot_update_calibration(y, comparison: pd.DataFrame, curves: Mapping[str, pd
     comparison : DataFrame
         One row per model name with ``roc_auc``, ``calibration_slope`` and ``calibration_intercept``.
     curves : mapping of name -> calibration table
-        :func:`icipredict.evaluation.calibration_curve_table` per model, "before" first; entries that name
-        no row of ``comparison`` (a curve model's S(12) tables) are not drawn here.
+        :func:`icipredict.evaluation.calibration_curve_table` per model, "before" first.
 
     Examples
     --------
@@ -336,8 +335,9 @@ def plot_update_calibration(y, comparison: pd.DataFrame, curves: Mapping[str, pd
     fig = new_figure((6.0, 5.0))
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfect calibration")
-    drawn = [(name, table) for name, table in curves.items() if (comparison["model"] == name).any()]
-    for i, (name, table) in enumerate(drawn):
+    # one curve per compared model (a curve model's update also carries S(12) tables, drawn elsewhere)
+    for i, name in enumerate(n for n in comparison["model"] if n in curves):
+        table = curves[name]
         row = comparison.loc[comparison["model"] == name].iloc[0]
         ax.errorbar(table["mean_predicted"], table["observed"], yerr=calibration_yerr(table),
                     fmt=f"{MARKERS[i % len(MARKERS)]}-", capsize=3,

@@ -20,7 +20,7 @@ from conftest import FAST_TRAIN
 
 from icipredict import load_model, predict
 from icipredict.exceptions import ModelLoadError
-from icipredict.model.bundle import CHECKSUMS, _sha256, read_bundle, save_bundle
+from icipredict.model.bundle import CHECKSUMS, _sha256, read_bundle
 from icipredict.fitting.tracking import TrackingError, log_training_run
 from icipredict.fitting.training import train
 

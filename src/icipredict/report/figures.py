@@ -17,7 +17,6 @@ import textwrap
 from typing import TYPE_CHECKING, Literal
 
 from icipredict.exceptions import trim
-from icipredict.table.labels import percent
 from icipredict.plots.evaluation import calibration_yerr
 from icipredict.plots.style import OKABE_ITO, new_figure
 from icipredict.plots.style import figure_bytes as _figure_bytes

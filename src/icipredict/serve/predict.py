@@ -23,16 +23,17 @@ from icipredict.clinical.columns import Distinct, Table, floats, n_rows, texts
 from icipredict.clinical.mutations import DRIVER_COLUMNS
 from icipredict.clinical.til import TIL_MEASURES, til_status_values
 from icipredict.clinical.time_class import time_class_codes, time_class_labels
-from icipredict.exceptions import InputWarning, InvalidPatientData, ModelLoadError, Problem, trim
+from icipredict.exceptions import InputWarning, ModelLoadError, trim
 from icipredict.model.explain import top_contributions
 from icipredict.table.column_names import resolve_columns
 from icipredict.model.features import INPUT_SOURCES, MISSING_INPUT_NAMES, columns_used, model_input_values
 from icipredict.model.bundle import bundle_digest, find_bundle, read_bundle, shipped_model_path, shipped_models
-from icipredict.io.limits import DEFAULT_MAX_ROWS, MAX_ROWS_ENV, limit
 from icipredict.model.metadata import ModelMetadata
 from icipredict.model.models import SPLINE_FAMILIES, IciModel, base_from_saved
 from icipredict.model.survival import Baseline
 from icipredict.table.schema import COLUMNS, PREDICTORS, ValidationReport, check_record, checked_columns
+from icipredict.serve.requests import (DEFAULT_MAX_ROWS, MAX_EXPLAIN, MAX_ROWS_ENV, _is_list, explain_error,
+                                       is_explain, patients_frame, request_limit)
 from icipredict.serve.store import download_bundle
 from icipredict.serve.words import INPUT_COLUMNS_TEXT, inputs_used_text, regimen_warning, unknown_columns_note
 from icipredict.table.vocab import (BENEFIT_GROUPS, CURVE_COLUMNS, DCB_MONTHS, OUTPUT_COLUMNS, PLASMA_ASSAY_WORDS,
@@ -45,8 +46,6 @@ __all__ = ["predict", "predict_curve", "DEFAULT_CURVE_TIMES", "load_model", "mod
 
 #: The times (months) :func:`predict_curve` reports by default.
 DEFAULT_CURVE_TIMES: tuple[float, ...] = (3.0, 6.0, 12.0, 24.0)
-#: Largest ``explain``: one contribution per input column at most.
-MAX_EXPLAIN = len(PREDICTORS)
 _MLFLOW_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "dbfs:/", "s3://", "gs://", "wasbs://", "http://",
                    "https://")
 
@@ -137,69 +136,6 @@ def load_model(model: str | os.PathLike | LoadedModel = "public") -> LoadedModel
     with _CACHE_LOCK:
         _CACHE[key] = loaded
     return loaded
-
-
-def is_explain(k: object) -> bool:
-    """True when ``k`` is an ``explain`` :func:`predict` takes: an integer (not a bool) from 0 to :data:`MAX_EXPLAIN`.
-
-    >>> is_explain(3), is_explain(-1), is_explain(True), is_explain("3")
-    (True, False, False, False)
-    """
-    return isinstance(k, (int, np.integer)) and not isinstance(k, bool) and 0 <= k <= MAX_EXPLAIN
-
-
-def explain_error(name: str, got: str) -> str:
-    """The message for an ``explain`` that :func:`is_explain` refuses; ``name`` is the parameter as the caller
-    spelled it, ``got`` the value as shown to them."""
-    return f"{name}: expected an integer from 0 to {MAX_EXPLAIN} ({INPUT_COLUMNS_TEXT}). Got {got} instead."
-
-
-def request_limit(env: str = MAX_ROWS_ENV, default: int = DEFAULT_MAX_ROWS, value: int | None = None) -> int:
-    """A per-request limit (:func:`icipredict.io.limits.limit`, where every request limit is defined).
-
-    >>> request_limit(value=100)
-    100
-    """
-    return limit(env, default, value)
-
-
-def _is_list(value: object) -> bool:
-    return isinstance(value, (list, tuple, np.ndarray, pd.Series, pd.Index))
-
-
-def patients_frame(patients) -> pd.DataFrame:
-    """A DataFrame from the shapes :func:`predict` accepts: DataFrame, dict of scalars, dict of lists, list of dicts.
-
-    Raises
-    ------
-    InvalidPatientData
-        Another shape, or a dict mixing scalars and lists (or lists of different lengths).
-    """
-    if isinstance(patients, pd.DataFrame):
-        return patients
-    if isinstance(patients, Mapping):
-        lists = [k for k, v in patients.items() if _is_list(v)]
-        if not lists:  # one patient: a one-row frame, built column by column (the lean path)
-            return pd.DataFrame({str(k): [v] for k, v in patients.items()})
-        lengths = {str(k): len(v) if _is_list(v) else None for k, v in patients.items()}
-        if len(lists) != len(patients) or len(set(lengths.values())) > 1:
-            shown = ", ".join(f"{k} {'a scalar' if n is None else n}" for k, n in list(lengths.items())[:8])
-            raise InvalidPatientData(
-                "patients: expected a dict of scalars (one patient) or a dict of equally long lists (one value per "
-                f"patient). Got {trim(shown, 160)} instead.",
-                [Problem(None, None, "equally long lists", "lists of different lengths or scalars beside lists")])
-        return pd.DataFrame({str(k): list(v) for k, v in patients.items()})
-    if isinstance(patients, Sequence) and not isinstance(patients, (str, bytes)):
-        bad = next((i for i, p in enumerate(patients) if not isinstance(p, Mapping)), None)
-        if bad is not None:
-            raise InvalidPatientData(
-                "patients: expected a DataFrame, a dict or a list of dicts. Got a list whose item "
-                f"{bad} is a {type(patients[bad]).__name__} instead.",
-                [Problem(None, None, "a list of dicts", type(patients[bad]).__name__)])
-        return pd.DataFrame([dict(p) for p in patients])
-    raise InvalidPatientData(f"patients: expected a DataFrame, a dict or a list of dicts. Got "
-                             f"{type(patients).__name__} instead.",
-                             [Problem(None, None, "a DataFrame, a dict or a list of dicts", type(patients).__name__)])
 
 
 @dataclass

@@ -31,7 +31,7 @@ def benefit_group_meanings(meta: ModelMetadata | None) -> dict[str, str]:
 
     >>> import icipredict
     >>> benefit_group_meanings(icipredict.load_model("public").metadata)["high"]
-    'high (probability from 40%): 60% of 179 had durable benefit'
+    'high (probability from 40%): 60% of 181 had durable benefit'
     """
     thr = meta.benefit_thresholds if meta is not None else None
     low, high = (percent(t) for t in ((thr.low, thr.high) if thr is not None else (

@@ -53,7 +53,7 @@ def test_schoenfeld_test_finds_the_fading_effect(data):
 
 
 def test_cox_and_schoenfeld_match_lifelines(data):
-    lifelines = pytest.importorskip("lifelines", reason="lifelines (dev extra) cross-checks the Cox fit and the PH test")
+    lifelines = pytest.importorskip("lifelines", reason="lifelines is not installed (kept out of the dev extra: it caps pandas below 3); it cross-checks the Cox fit and the PH test")
     from lifelines.statistics import proportional_hazard_test
 
     X, time, event = data

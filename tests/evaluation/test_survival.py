@@ -193,7 +193,7 @@ def test_survival_metrics_table_per_cohort_and_pooled(cohort):
 
 
 def test_harrell_c_matches_lifelines(cohort):
-    utils = pytest.importorskip("lifelines.utils", reason="lifelines (dev extra) cross-checks Harrell's C")
+    utils = pytest.importorskip("lifelines.utils", reason="lifelines is not installed (kept out of the dev extra: it caps pandas below 3); it cross-checks Harrell's C")
     x, time, event = cohort
     # lifelines takes a score where higher means longer survival
     assert harrell_c(time, event, x) == pytest.approx(utils.concordance_index(time, -x, event), abs=1e-12)
@@ -203,7 +203,7 @@ def test_harrell_c_matches_lifelines(cohort):
 
 
 def test_kaplan_meier_matches_lifelines(cohort):
-    lifelines = pytest.importorskip("lifelines", reason="lifelines (dev extra) cross-checks Kaplan-Meier")
+    lifelines = pytest.importorskip("lifelines", reason="lifelines is not installed (kept out of the dev extra: it caps pandas below 3); it cross-checks Kaplan-Meier")
     _, time, event = cohort
     rounded = np.round(time) + 1  # ties between events and censorings
     fitter = lifelines.KaplanMeierFitter().fit(rounded, event)
@@ -213,6 +213,20 @@ def test_kaplan_meier_matches_lifelines(cohort):
         ci = fitter.confidence_interval_survival_function_
         row = ci[ci.index <= t].iloc[-1]
         assert (low, high) == pytest.approx((row.iloc[0], row.iloc[1]), abs=1e-9)
+
+
+def test_harrell_c_and_kaplan_meier_match_scikit_survival(cohort):
+    metrics = pytest.importorskip("sksurv.metrics", reason="scikit-survival (dev extra) cross-checks Harrell's C")
+    from sksurv.nonparametric import kaplan_meier_estimator
+
+    x, time, event = cohort
+    rounded, r = np.round(time) + 1, np.round(x, 1)  # tied times and tied scores
+    for t_, s_ in ((time, x), (rounded, r)):
+        ref = metrics.concordance_index_censored(event.astype(bool), t_, s_)[0]
+        assert harrell_c(t_, event, s_) == pytest.approx(ref, abs=1e-12)
+    grid, surv = kaplan_meier_estimator(event.astype(bool), rounded)
+    for t in (3.0, 6.0, 12.0):
+        assert km_ci_at(rounded, event, t)[0] == pytest.approx(float(surv[grid <= t][-1]), abs=1e-12)
 
 
 def _sksurv_target(time, event):
@@ -266,7 +280,7 @@ def test_real_study_kaplan_meier_and_concordance_match_lifelines():
     from icipredict.io import read_patients
     from icipredict.table.schema import check_patients
 
-    lifelines = pytest.importorskip("lifelines", reason="lifelines (dev extra) is the reference")
+    lifelines = pytest.importorskip("lifelines", reason="lifelines is not installed (kept out of the dev extra: it caps pandas below 3); it is the reference")
     df = check_patients(read_patients(shared_path("cbioportal", "nsclc_pd1_msk_2018")))
     df = df.loc[df["pfs_months"].notna() & df["pfs_event"].notna()]
     t, e = df["pfs_months"].to_numpy(float), df["pfs_event"].to_numpy(float)

@@ -224,7 +224,7 @@ class _Flow:
         self.y = max(self.y, (self.fig.bbox.height - min(bottoms)) / self.fig.dpi + _GAP)
 
 
-HEADER_ID_CHARS = 48
+HEADER_ID_CHARS = 28  # "Patient " and 28 characters fit the portrait page's header line beside the model line
 
 
 def _page(report: PatientReport, height: float) -> tuple[Figure, float]:

@@ -170,15 +170,19 @@ class Selection:
     tau_note: str = ""
 
 
-def _choose(scores: pd.DataFrame, losses: dict[tuple[int, str], np.ndarray]) -> pd.Series:
-    best_key = scores.sort_values("log_loss").iloc[0]
+def choose_candidate(scores: pd.DataFrame, losses: dict[tuple[int, str], np.ndarray], *, loss: str = "log_loss",
+            rank: str = "auc", tie: float = AUC_TIE) -> pd.Series:
+    """The candidate the rules in this module's docstring pick: within one standard error of the lowest mean
+    ``loss`` (paired per patient), within ``tie`` of the best ``rank`` score, calibration slope at least
+    :data:`MIN_SLOPE` where any is, then the simplest. The time-to-event selection passes its own loss and score."""
+    best_key = scores.sort_values(loss).iloc[0]
     best = losses[(int(best_key["candidate"]), best_key["calibration"])]
     within = []
     for _, r in scores.iterrows():
         d = losses[(int(r["candidate"]), r["calibration"])] - best
         within.append(d.mean() <= d.std(ddof=1) / np.sqrt(len(d)) + 1e-12)
     pool = scores.loc[within]
-    pool = pool.loc[pool["auc"] >= pool["auc"].max() - AUC_TIE]
+    pool = pool.loc[pool[rank] >= pool[rank].max() - tie]
     calibrated = pool.loc[pool["slope"] >= MIN_SLOPE]
     pool = calibrated if len(calibrated) else pool
     return pool.sort_values(["complexity", "cal_rank"]).iloc[0]
@@ -210,7 +214,7 @@ def select_model(rows: pd.DataFrame, y: np.ndarray, candidates: list[Candidate],
         if (i + 1) % 10 == 0 or i + 1 == len(candidates):
             progress(f"model selection ({scheme}): {i + 1}/{len(candidates)} candidates scored")
     scores = pd.DataFrame(records)
-    chosen = _choose(scores, losses)
+    chosen = choose_candidate(scores, losses)
     scores["selected"] = (scores["candidate"] == chosen["candidate"]) & (scores["calibration"] == chosen["calibration"])
     sel = Selection(candidates[int(chosen["candidate"])], str(chosen["calibration"]), scheme, groups,
                     zs[int(chosen["candidate"])], scores.drop(columns=["complexity", "cal_rank"]))

@@ -41,7 +41,7 @@ from icipredict.model.metadata import Calibrator, FeatureOptions, TilTerm, Uncer
 from icipredict.model.survival import Baseline, check_outcomes, cox_newton, horizon, risk_sums
 from icipredict.model.models import IciModel, make_base, prepare
 from icipredict.progress import progress_iter
-from icipredict.fitting.selection import MIN_SLOPE, Candidate, IECVResult, input_variances
+from icipredict.fitting.selection import Candidate, IECVResult, choose_candidate, input_variances
 from icipredict.table.vocab import CALIBRATION_METHODS, DCB_MONTHS
 
 __all__ = ["SurvivalSelection", "select_survival", "fit_final_survival", "internal_external_survival",
@@ -186,20 +186,6 @@ class SurvivalSelection:
     tau_note: str = ""
 
 
-def _choose(scores: pd.DataFrame, losses: dict) -> pd.Series:
-    best_key = scores.sort_values("integrated_brier").iloc[0]
-    best = losses[(int(best_key["candidate"]), best_key["calibration"])]
-    within = []
-    for _, r in scores.iterrows():
-        d = losses[(int(r["candidate"]), r["calibration"])] - best
-        within.append(d.mean() <= d.std(ddof=1) / np.sqrt(len(d)) + 1e-12)
-    pool = scores.loc[within]
-    pool = pool.loc[pool["c_index"] >= pool["c_index"].max() - C_TIE]
-    calibrated = pool.loc[pool["slope"] >= MIN_SLOPE]
-    pool = calibrated if len(calibrated) else pool
-    return pool.sort_values(["complexity", "cal_rank"]).iloc[0]
-
-
 def select_survival(rows: pd.DataFrame, time, event, candidates: list[Candidate], *, options: FeatureOptions,
                     calibrations: list[str], min_group_n: int, folds: int, seed: int,
                     progress: Callable[[str], None] = lambda m: None) -> SurvivalSelection:
@@ -232,7 +218,7 @@ def select_survival(rows: pd.DataFrame, time, event, candidates: list[Candidate]
                             "n": int(val.sum()), "n_events": int(event[val].sum()),
                             "complexity": cand.complexity(), "cal_rank": CALIBRATION_METHODS.index(method)})
     scores = pd.DataFrame(records)
-    chosen = _choose(scores, losses)
+    chosen = choose_candidate(scores, losses, loss="integrated_brier", rank="c_index", tie=C_TIE)
     scores["selected"] = (scores["candidate"] == chosen["candidate"]) & (scores["calibration"] == chosen["calibration"])
     sel = SurvivalSelection(candidates[int(chosen["candidate"])], str(chosen["calibration"]), scheme, groups,
                             oogs[int(chosen["candidate"])], scores.drop(columns=["complexity", "cal_rank"]))

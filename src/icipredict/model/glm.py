@@ -274,6 +274,26 @@ class SplineLogistic(Estimator):
         y = np.asarray(y, dtype=float)
         if set(np.unique(y)) != {0.0, 1.0}:
             raise ValueError(f"y: expected both classes 0 and 1. Got {sorted(set(np.unique(y)))} instead.")
+        self._fit_design(D)
+        X = self.design(D)
+        center, scale = X.mean(axis=0), X.std(axis=0)
+        scale[scale < 1e-8] = 1.0  # a constant column keeps coefficient 0 under the ridge penalty
+        self.center_, self.scale_ = center, scale
+        Z = (X - center) / scale
+        beta, H = _ridge_newton(Z, y, self.penalty)
+        self.intercept_, self.coef_ = float(beta[0]), beta[1:]
+        # sandwich covariance of the penalised estimate: H^-1 (A'WA) H^-1
+        A = np.column_stack([np.ones(len(y)), Z])
+        mu = sigmoid(A @ beta)
+        info = (A * (mu * (1 - mu))[:, None]).T @ A
+        Hinv = np.linalg.inv(H)
+        self.covariance_ = Hinv @ info @ Hinv
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def _fit_design(self, D: pd.DataFrame) -> None:
+        """Choose the inputs (observed in at least :data:`MIN_OBSERVED` patients), the knots and the imputation
+        means of the design (every family on this design fits them the same way)."""
         self.used_inputs_ = [v for v in self.inputs if v in D.columns and D[v].notna().sum() >= MIN_OBSERVED]
         self.dropped_inputs_ = [v for v in self.inputs if v not in self.used_inputs_]
         self.knots_ = {v: choose_knots(D[v].to_numpy(float), self.knots) for v in self.used_inputs_
@@ -291,21 +311,6 @@ class SplineLogistic(Estimator):
                     if rows.sum() >= MIN_BAND:
                         self.band_means_[b] = [float(v) for v in B[rows].mean(axis=0)]
         self.column_means_ = means
-        X = self.design(D)
-        center, scale = X.mean(axis=0), X.std(axis=0)
-        scale[scale < 1e-8] = 1.0  # a constant column keeps coefficient 0 under the ridge penalty
-        self.center_, self.scale_ = center, scale
-        Z = (X - center) / scale
-        beta, H = _ridge_newton(Z, y, self.penalty)
-        self.intercept_, self.coef_ = float(beta[0]), beta[1:]
-        # sandwich covariance of the penalised estimate: H^-1 (A'WA) H^-1
-        A = np.column_stack([np.ones(len(y)), Z])
-        mu = sigmoid(A @ beta)
-        info = (A * (mu * (1 - mu))[:, None]).T @ A
-        Hinv = np.linalg.inv(H)
-        self.covariance_ = Hinv @ info @ Hinv
-        self.classes_ = np.array([0, 1])
-        return self
 
     def standardised(self, D: Inputs) -> np.ndarray:
         """The standardised design ``(X - center) / scale``."""

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from icipredict.exceptions import InvalidPatientData, Problem
-from icipredict.model.glm import CONTINUOUS_INPUTS, MIN_BAND, MIN_OBSERVED, Inputs, SplineLogistic, choose_knots
-from icipredict.table.vocab import PDL1_BANDS, SURVIVAL_FAMILIES
+from icipredict.model.glm import Inputs, SplineLogistic
+from icipredict.table.vocab import SURVIVAL_FAMILIES
 
 __all__ = ["SplineCox", "Baseline", "risk_sums", "check_outcomes", "horizon", "cox_newton", "breslow", "MIN_AT_RISK", "SURVIVAL_FAMILIES",
            "survival_at", "logit_survival"]
@@ -290,26 +290,6 @@ class SplineCox(SplineLogistic):
         self.baseline_times_, self.baseline_cumhaz_, self.horizon_ = base.times, base.cumhaz, base.horizon
         self.classes_ = np.array([0, 1])
         return self
-
-    def _fit_design(self, D: pd.DataFrame) -> None:
-        """Inputs, knots and imputation means, as :meth:`SplineLogistic.fit` chooses them."""
-        self.used_inputs_ = [v for v in self.inputs if v in D.columns and D[v].notna().sum() >= MIN_OBSERVED]
-        self.dropped_inputs_ = [v for v in self.inputs if v not in self.used_inputs_]
-        self.knots_ = {v: choose_knots(D[v].to_numpy(float), self.knots) for v in self.used_inputs_
-                       if v in CONTINUOUS_INPUTS and self.knots >= 3}
-        blocks = self._blocks(D)
-        self.columns_, means, self.band_means_ = [], [], {}
-        band = D["pdl1_band"].to_numpy(dtype=object) if "pdl1_band" in D.columns else np.full(len(D), None)
-        for name, B in blocks.items():
-            observed = ~np.isnan(B[:, 0])
-            self.columns_ += self._names(name, B.shape[1])
-            means += [float(v) for v in B[observed].mean(axis=0)]
-            if name == "pdl1":
-                for b in PDL1_BANDS:
-                    rows = observed & (band == b)
-                    if rows.sum() >= MIN_BAND:
-                        self.band_means_[b] = [float(v) for v in B[rows].mean(axis=0)]
-        self.column_means_ = means
 
     def decision_function(self, D: Inputs, *, standardised: np.ndarray | None = None) -> np.ndarray:
         """The linear predictor (log relative hazard); ``standardised`` as in :class:`SplineLogistic`."""

@@ -37,11 +37,11 @@ from icipredict.clinical.evidence import TIL_CENTRE, til_prior_log_hr
 from icipredict.evaluation.metrics import dersimonian_laird
 from icipredict.evaluation.survival import censoring_survival
 from icipredict.exceptions import InvalidPatientData
-from icipredict.model.metadata import Calibrator, FeatureOptions, TilTerm, Uncertainty
+from icipredict.model.metadata import Calibrator, FeatureOptions, TilTerm
 from icipredict.model.survival import Baseline, check_outcomes, cox_newton, horizon, risk_sums
 from icipredict.model.models import IciModel, make_base, prepare
 from icipredict.progress import progress_iter
-from icipredict.fitting.selection import Candidate, IECVResult, choose_candidate, input_variances
+from icipredict.fitting.selection import Candidate, IECVResult, choose_candidate, set_uncertainty
 from icipredict.table.vocab import CALIBRATION_METHODS, DCB_MONTHS
 
 __all__ = ["SurvivalSelection", "select_survival", "fit_final_survival", "internal_external_survival",
@@ -297,11 +297,7 @@ def fit_final_survival(selection: SurvivalSelection, rows: pd.DataFrame, time, e
             f"training PFS: expected follow-up that supports the curve to {DCB_MONTHS:g} months (at least "
             f"{model.baseline.min_at_risk} patients at risk). Got a horizon of {model.baseline.horizon:g} months "
             "instead: too few patients followed beyond it.")
-    variances, bands = input_variances(model, rows, level)
-    model.uncertainty = Uncertainty(
-        level=level, tau=selection.tau, tau_source=selection.tau_note,
-        parameter="covariance" if cand.family == "spline_cox" else "none",
-        input_variance=variances, band_variance=bands)
+    set_uncertainty(model, rows, level, selection, covariance_family="spline_cox")
     return model
 
 

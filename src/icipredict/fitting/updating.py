@@ -307,20 +307,9 @@ def update(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, 
                                              "tau_source": f"local update ({chosen}) on {len(y)} patients: the SE "
                                                            "of the local intercept"})
     comparison, curves = _compare(parent.model, clean, y, chosen, seed, n_boot, progress)
-    meta = parent.metadata.model_copy(deep=True, update={
-        "name": f"{parent.metadata.name}-updated", "calibrator": updated.calibrator, "til_term": updated.til_term,
-        "uncertainty": updated.uncertainty,
-        "parent": ParentModel(name=parent.metadata.name, version=parent.version, method=chosen, n_patients=len(y),
-                              n_events=int(y.sum()), fingerprint=fingerprint(clean))})
-    result = UpdateResult(updated, meta, chosen, reason, comparison, curves, tests)
-    result.card = _update_card(parent, result, n_not_evaluable)
-    result.figures = {"update_calibration.png": figure_png(plot_update_calibration(y, comparison, curves))}
-    if out is not None:
-        result.bundle_path = save_bundle(Path(out), meta, updated.saved_state(), model_card=result.card,
-                                         extra_files={f"plots/{k}": v for k, v in result.figures.items()},
-                                         replace=replace)
-        progress(f"updated model written to {result.bundle_path}")
-    return result
+    return _finish(parent, updated, chosen, reason, comparison, curves, tests, y=y,
+                   local=clean, n_events=int(y.sum()), n_not_evaluable=n_not_evaluable, out=out, replace=replace,
+                   progress=progress)
 
 
 def _update_curve(parent: LoadedModel, data, *, method: str, out, replace: bool, format: str, label_source: str,
@@ -354,13 +343,24 @@ def _update_curve(parent: LoadedModel, data, *, method: str, out, replace: bool,
                                                            "the SE of the local log observed/expected events"})
     comparison, curves, y = compare_curve_update(parent.model, pfs, chosen, seed=seed, n_boot=n_boot,
                                                  benefit_months=benefit_months, progress=progress)
+    return _finish(parent, updated, chosen, reason, comparison, curves, tests, y=y,
+                   local=pfs, n_events=events, n_not_evaluable=len(clean) - len(pfs), out=out, replace=replace,
+                   progress=progress)
+
+
+def _finish(parent: LoadedModel, updated: IciModel, chosen: str, reason: str, comparison: pd.DataFrame,
+            curves: dict[str, pd.DataFrame], tests: list[dict], *, y: np.ndarray, local: pd.DataFrame, n_events: int,
+            n_not_evaluable: int, out, replace: bool, progress: Callable[[str], None]) -> UpdateResult:
+    """The end of both kinds of update: the updated model's metadata (with its parent), model card, calibration
+    figure and, when ``out`` is given, its bundle. ``local`` holds the patients the update used.
+    """
     meta = parent.metadata.model_copy(deep=True, update={
         "name": f"{parent.metadata.name}-updated", "calibrator": updated.calibrator, "til_term": updated.til_term,
         "uncertainty": updated.uncertainty,
-        "parent": ParentModel(name=parent.metadata.name, version=parent.version, method=chosen, n_patients=len(pfs),
-                              n_events=events, fingerprint=fingerprint(pfs))})
+        "parent": ParentModel(name=parent.metadata.name, version=parent.version, method=chosen,
+                              n_patients=len(local), n_events=n_events, fingerprint=fingerprint(local))})
     result = UpdateResult(updated, meta, chosen, reason, comparison, curves, tests)
-    result.card = _update_card(parent, result, len(clean) - len(pfs))
+    result.card = _update_card(parent, result, n_not_evaluable)
     result.figures = {"update_calibration.png": figure_png(plot_update_calibration(y, comparison, curves))}
     if out is not None:
         result.bundle_path = save_bundle(Path(out), meta, updated.saved_state(), model_card=result.card,

@@ -33,7 +33,7 @@ from scipy.stats import chi2
 from sklearn.model_selection import StratifiedKFold
 
 from icipredict.evaluation import format_metrics_markdown
-from icipredict.evaluation.metrics import binary_metrics, calibration_curve_table
+from icipredict.evaluation.metrics import binary_metrics
 from icipredict.evaluation.saved import read_labelled
 from icipredict.exceptions import InvalidConfig, InvalidPatientData
 from icipredict.model.features import MISSING_INPUT_NAMES
@@ -46,7 +46,8 @@ from icipredict.plots import figure_png, plot_update_calibration
 from icipredict.progress import progress_iter
 from icipredict.fitting.results import UpdateResult  # re-exported
 from icipredict.fitting.curve_updating import (CURVE_METHODS, apply_curve_update, compare_curve_update,
-                                               curve_closed_testing, pfs_rows)
+                                               curve_closed_testing, local_calibration_table, pfs_rows,
+                                               updated_label)
 from icipredict.fitting.curve_updating import with_calibration as _with_calibration
 from icipredict.fitting.selection import learn_til_term
 from icipredict.serve.predict import LoadedModel, load_model
@@ -226,12 +227,12 @@ def _compare(model: IciModel, clean: pd.DataFrame, y: np.ndarray, method: str, s
         for tr, te in progress_iter(progress, splits, "cross-validating the update", unit="folds", total=folds):
             fitted = apply_update(model, clean.iloc[tr], y[tr], method, seed=seed)
             after[te] = fitted.predict_proba(clean.iloc[te])
-    label = "updated (none: the original kept)" if method == "none" else f"updated ({method}, cross-validated)"
+    label = updated_label(method)
     rows, curves = [], {}
     for name, p in progress_iter(progress if n_boot else None, (("original", before), (label, after)),
                                  f"bootstrap ({n_boot} resamples)", unit="models"):
         rows.append({"model": name, **binary_metrics(y, p, n_boot=n_boot, seed=seed)})
-        curves[name] = calibration_curve_table(y, p, n_bins=5 if len(y) < 200 else 10)
+        curves[name] = local_calibration_table(y, p)
     return pd.DataFrame(rows), curves
 
 

@@ -35,12 +35,22 @@ from icipredict.model.models import IciModel
 from icipredict.table.vocab import DCB_MONTHS
 
 __all__ = ["with_calibration", "CURVE_METHODS", "curve_closed_testing", "apply_curve_update", "compare_curve_update", "pfs_rows",
-           "poisson_recalibration"]
+           "poisson_recalibration", "updated_label", "local_calibration_table"]
 
 #: The updates a curve model supports, in the order closed testing tries them.
 CURVE_METHODS: tuple[str, ...] = ("intercept", "logistic")
 #: The month whose calibration the before/after report adds to the 6-month one.
 REPORT_MONTHS = 12.0
+
+
+def updated_label(method: str) -> str:
+    """The updated model's name in a before/after comparison (both kinds of update)."""
+    return "updated (none: the original kept)" if method == "none" else f"updated ({method}, cross-validated)"
+
+
+def local_calibration_table(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
+    """The 6-month calibration table of a before/after comparison: 5 bins below 200 local patients, else 10."""
+    return calibration_curve_table(y, p, n_bins=5 if len(y) < 200 else 10)
 
 
 def pfs_rows(clean: pd.DataFrame) -> pd.DataFrame:
@@ -177,13 +187,13 @@ def compare_curve_update(model: IciModel, pfs: pd.DataFrame, method: str, *, see
                 after[m][te] = _s_at(fitted, pfs.iloc[te], m)
     known = (t >= benefit_months) | (e == 1)
     y = (t[known] >= benefit_months).astype(float)
-    label = "updated (none: the original kept)" if method == "none" else f"updated ({method}, cross-validated)"
+    label = updated_label(method)
     rows, curves = [], {}
     km, km_low, km_high = km_ci_at(t, e, REPORT_MONTHS)
     for name, s in (("original", before), (label, after)):
         rows.append({"model": name, **binary_metrics(y, s[benefit_months][known], n_boot=n_boot, seed=seed),
                      "n_pfs": len(pfs), "mean_predicted_12m": float(np.mean(s[REPORT_MONTHS])), "km_12m": km,
                      "km_12m_low": km_low, "km_12m_high": km_high})
-        curves[name] = calibration_curve_table(y, s[benefit_months][known], n_bins=5 if len(y) < 200 else 10)
+        curves[name] = local_calibration_table(y, s[benefit_months][known])
         curves[f"{name} S(12)"] = calibration_by_group(t, e, s[REPORT_MONTHS], REPORT_MONTHS, n_groups=4)
     return pd.DataFrame(rows), curves, y

@@ -46,7 +46,7 @@ from icipredict.progress import progress_iter
 from icipredict.table.vocab import CALIBRATION_METHODS
 
 __all__ = ["Candidate", "candidate_grid", "validation_groups", "Selection", "select_model", "fit_final",
-           "IECVResult", "internal_external", "learn_til_term", "input_variances"]
+           "IECVResult", "internal_external", "learn_til_term", "input_variances", "set_uncertainty"]
 
 _EPS = 1e-6
 #: AUC differences below this count as ties.
@@ -246,6 +246,18 @@ def _spread(phi: np.ndarray, level: float) -> float:
     return float((np.max(np.abs(q)) / norm.ppf(1 - tail)) ** 2)
 
 
+def set_uncertainty(model: IciModel, rows: pd.DataFrame, level: float, selection: "Selection", *,
+                    covariance_family: str) -> None:
+    """Set ``model.uncertainty``: the between-study tau of ``selection``, the input variances of ``rows``, and
+    the parameter covariance when the chosen family is ``covariance_family`` (the one family of the kind that has it).
+    """
+    variances, bands = input_variances(model, rows, level)
+    model.uncertainty = Uncertainty(
+        level=level, tau=selection.tau, tau_source=selection.tau_note,
+        parameter="covariance" if selection.candidate.family == covariance_family else "none",
+        input_variance=variances, band_variance=bands)
+
+
 def input_variances(model: IciModel, rows: pd.DataFrame, level: float = 0.9) -> tuple[dict[str, float],
                                                                                     dict[str, float]]:
     """The spread of each input's contribution (base scale) over the training patients who have it.
@@ -334,11 +346,7 @@ def fit_final(selection: Selection, rows: pd.DataFrame, y: np.ndarray, *, option
         offset = calibrator.logit(np.where(val, np.nan_to_num(z_out), z_in))
         model.til_term = learn_til_term(inputs["til"].to_numpy(dtype=float), y, offset, til_prior(),
                                         min_patients=til_min_patients)
-    variances, bands = input_variances(model, rows, level)
-    model.uncertainty = Uncertainty(
-        level=level, tau=selection.tau, tau_source=selection.tau_note,
-        parameter="covariance" if cand.family == "spline_logistic" else "none",
-        input_variance=variances, band_variance=bands)
+    set_uncertainty(model, rows, level, selection, covariance_family="spline_logistic")
     return model
 
 

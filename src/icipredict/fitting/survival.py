@@ -37,11 +37,11 @@ from icipredict.clinical.evidence import TIL_CENTRE, til_prior_log_hr
 from icipredict.evaluation.metrics import dersimonian_laird
 from icipredict.evaluation.survival import censoring_survival
 from icipredict.exceptions import InvalidPatientData
-from icipredict.model.metadata import Calibrator, FeatureOptions, TilTerm, Uncertainty
+from icipredict.model.metadata import Calibrator, FeatureOptions, TilTerm
 from icipredict.model.survival import Baseline, check_outcomes, cox_newton, horizon, risk_sums
 from icipredict.model.models import IciModel, make_base, prepare
 from icipredict.progress import progress_iter
-from icipredict.fitting.selection import Candidate, IECVResult, choose_candidate, input_variances
+from icipredict.fitting.selection import Candidate, IECVResult, choose_candidate, set_uncertainty
 from icipredict.table.vocab import CALIBRATION_METHODS, DCB_MONTHS
 
 __all__ = ["SurvivalSelection", "select_survival", "fit_final_survival", "internal_external_survival",
@@ -105,16 +105,6 @@ def cox_slope(lp: np.ndarray, time: np.ndarray, event: np.ndarray, strata: np.nd
     return float(slope)
 
 
-def _breslow_baseline(eta: np.ndarray, time: np.ndarray, event: np.ndarray) -> Baseline:
-    return Baseline.fit(eta, time, event)
-
-
-def _cumhaz(base: Baseline, t: np.ndarray) -> np.ndarray:
-    """``H0`` at any time, the horizon not applied (for expected events and scoring)."""
-    pos = np.searchsorted(base.times, t, side="right") - 1
-    return np.where(pos >= 0, base.cumhaz[np.clip(pos, 0, None)], 0.0)
-
-
 @dataclass
 class _OutOfGroup:
     """Each validation row's linear predictor from a model fitted without its group, and each fold model's
@@ -150,7 +140,7 @@ def _calibrated(oog: _OutOfGroup, time, event, groups, method: str) -> tuple[np.
             others = rows & ~test
             a = float(np.clip(cox_slope(oog.lp[others], time[others], event[others], groups[others]), 0.0, 1.0))
         lp[test] = a * oog.lp[test]
-        bases[g] = _breslow_baseline(a * lp_in, time[train], event[train])
+        bases[g] = Baseline.fit(a * lp_in, time[train], event[train])
     return lp, bases
 
 
@@ -210,7 +200,7 @@ def select_survival(rows: pd.DataFrame, time, event, candidates: list[Candidate]
             surv = np.empty((len(time), len(grid)))
             for g, base in bases.items():
                 m = groups == g
-                surv[m] = np.exp(-np.outer(np.exp(lp[m]), _cumhaz(base, grid)))
+                surv[m] = np.exp(-np.outer(np.exp(lp[m]), base.uncut(grid)))
             each = _brier_each(time[val], event[val], surv[val], grid, G)
             losses[(i, method)] = each
             records.append({"candidate": i, "label": cand.label, "family": cand.family, "calibration": method,
@@ -235,7 +225,7 @@ def _heterogeneity(sel: SurvivalSelection, time, event) -> tuple[float, str]:
     for g, base in bases.items():
         m = sel.groups == g
         observed = float(event[m].sum())
-        expected = float(np.sum(_cumhaz(base, time[m]) * np.exp(lp[m])))
+        expected = float(np.sum(base.uncut(time[m]) * np.exp(lp[m])))
         if observed > 0 and expected > 0:
             est.append(np.log(observed / expected))
             se.append(1 / np.sqrt(observed))
@@ -291,17 +281,13 @@ def fit_final_survival(selection: SurvivalSelection, rows: pd.DataFrame, time, e
         offset = a * np.where(val, np.nan_to_num(selection.oog.lp), lp_in)
         model.til_term = learn_til_term_cox(til, time, event, offset, til_prior_log_hr(), min_patients=til_min_patients)
     eta = a * lp_in + model.til_term.contribution(til)
-    model.baseline = _breslow_baseline(eta, time, event)
+    model.baseline = Baseline.fit(eta, time, event)
     if model.baseline.horizon < DCB_MONTHS:
         raise InvalidPatientData(
             f"training PFS: expected follow-up that supports the curve to {DCB_MONTHS:g} months (at least "
             f"{model.baseline.min_at_risk} patients at risk). Got a horizon of {model.baseline.horizon:g} months "
             "instead: too few patients followed beyond it.")
-    variances, bands = input_variances(model, rows, level)
-    model.uncertainty = Uncertainty(
-        level=level, tau=selection.tau, tau_source=selection.tau_note,
-        parameter="covariance" if cand.family == "spline_cox" else "none",
-        input_variance=variances, band_variance=bands)
+    set_uncertainty(model, rows, level, selection, covariance_family="spline_cox")
     return model
 
 

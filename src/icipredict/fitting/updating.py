@@ -33,7 +33,7 @@ from scipy.stats import chi2
 from sklearn.model_selection import StratifiedKFold
 
 from icipredict.evaluation import format_metrics_markdown
-from icipredict.evaluation.metrics import binary_metrics, calibration_curve_table
+from icipredict.evaluation.metrics import binary_metrics
 from icipredict.evaluation.saved import read_labelled
 from icipredict.exceptions import InvalidConfig, InvalidPatientData
 from icipredict.model.features import MISSING_INPUT_NAMES
@@ -46,7 +46,8 @@ from icipredict.plots import figure_png, plot_update_calibration
 from icipredict.progress import progress_iter
 from icipredict.fitting.results import UpdateResult  # re-exported
 from icipredict.fitting.curve_updating import (CURVE_METHODS, apply_curve_update, compare_curve_update,
-                                               curve_closed_testing, pfs_rows)
+                                               curve_closed_testing, local_calibration_table, pfs_rows,
+                                               updated_label)
 from icipredict.fitting.curve_updating import with_calibration as _with_calibration
 from icipredict.fitting.selection import learn_til_term
 from icipredict.serve.predict import LoadedModel, load_model
@@ -226,12 +227,12 @@ def _compare(model: IciModel, clean: pd.DataFrame, y: np.ndarray, method: str, s
         for tr, te in progress_iter(progress, splits, "cross-validating the update", unit="folds", total=folds):
             fitted = apply_update(model, clean.iloc[tr], y[tr], method, seed=seed)
             after[te] = fitted.predict_proba(clean.iloc[te])
-    label = "updated (none: the original kept)" if method == "none" else f"updated ({method}, cross-validated)"
+    label = updated_label(method)
     rows, curves = [], {}
     for name, p in progress_iter(progress if n_boot else None, (("original", before), (label, after)),
                                  f"bootstrap ({n_boot} resamples)", unit="models"):
         rows.append({"model": name, **binary_metrics(y, p, n_boot=n_boot, seed=seed)})
-        curves[name] = calibration_curve_table(y, p, n_bins=5 if len(y) < 200 else 10)
+        curves[name] = local_calibration_table(y, p)
     return pd.DataFrame(rows), curves
 
 
@@ -307,20 +308,9 @@ def update(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, 
                                              "tau_source": f"local update ({chosen}) on {len(y)} patients: the SE "
                                                            "of the local intercept"})
     comparison, curves = _compare(parent.model, clean, y, chosen, seed, n_boot, progress)
-    meta = parent.metadata.model_copy(deep=True, update={
-        "name": f"{parent.metadata.name}-updated", "calibrator": updated.calibrator, "til_term": updated.til_term,
-        "uncertainty": updated.uncertainty,
-        "parent": ParentModel(name=parent.metadata.name, version=parent.version, method=chosen, n_patients=len(y),
-                              n_events=int(y.sum()), fingerprint=fingerprint(clean))})
-    result = UpdateResult(updated, meta, chosen, reason, comparison, curves, tests)
-    result.card = _update_card(parent, result, n_not_evaluable)
-    result.figures = {"update_calibration.png": figure_png(plot_update_calibration(y, comparison, curves))}
-    if out is not None:
-        result.bundle_path = save_bundle(Path(out), meta, updated.saved_state(), model_card=result.card,
-                                         extra_files={f"plots/{k}": v for k, v in result.figures.items()},
-                                         replace=replace)
-        progress(f"updated model written to {result.bundle_path}")
-    return result
+    return _finish(parent, updated, chosen, reason, comparison, curves, tests, y=y,
+                   local=clean, n_events=int(y.sum()), n_not_evaluable=n_not_evaluable, out=out, replace=replace,
+                   progress=progress)
 
 
 def _update_curve(parent: LoadedModel, data, *, method: str, out, replace: bool, format: str, label_source: str,
@@ -354,13 +344,24 @@ def _update_curve(parent: LoadedModel, data, *, method: str, out, replace: bool,
                                                            "the SE of the local log observed/expected events"})
     comparison, curves, y = compare_curve_update(parent.model, pfs, chosen, seed=seed, n_boot=n_boot,
                                                  benefit_months=benefit_months, progress=progress)
+    return _finish(parent, updated, chosen, reason, comparison, curves, tests, y=y,
+                   local=pfs, n_events=events, n_not_evaluable=len(clean) - len(pfs), out=out, replace=replace,
+                   progress=progress)
+
+
+def _finish(parent: LoadedModel, updated: IciModel, chosen: str, reason: str, comparison: pd.DataFrame,
+            curves: dict[str, pd.DataFrame], tests: list[dict], *, y: np.ndarray, local: pd.DataFrame, n_events: int,
+            n_not_evaluable: int, out, replace: bool, progress: Callable[[str], None]) -> UpdateResult:
+    """The end of both kinds of update: the updated model's metadata (with its parent), model card, calibration
+    figure and, when ``out`` is given, its bundle. ``local`` holds the patients the update used.
+    """
     meta = parent.metadata.model_copy(deep=True, update={
         "name": f"{parent.metadata.name}-updated", "calibrator": updated.calibrator, "til_term": updated.til_term,
         "uncertainty": updated.uncertainty,
-        "parent": ParentModel(name=parent.metadata.name, version=parent.version, method=chosen, n_patients=len(pfs),
-                              n_events=events, fingerprint=fingerprint(pfs))})
+        "parent": ParentModel(name=parent.metadata.name, version=parent.version, method=chosen,
+                              n_patients=len(local), n_events=n_events, fingerprint=fingerprint(local))})
     result = UpdateResult(updated, meta, chosen, reason, comparison, curves, tests)
-    result.card = _update_card(parent, result, len(clean) - len(pfs))
+    result.card = _update_card(parent, result, n_not_evaluable)
     result.figures = {"update_calibration.png": figure_png(plot_update_calibration(y, comparison, curves))}
     if out is not None:
         result.bundle_path = save_bundle(Path(out), meta, updated.saved_state(), model_card=result.card,

@@ -190,9 +190,13 @@ class Baseline:
     def at(self, t) -> np.ndarray:
         """``H0(t)`` (0 before the first event time); ``t`` beyond the horizon gives NaN."""
         t = np.atleast_1d(np.asarray(t, dtype=float))
+        return np.where(t > self.horizon + 1e-12, np.nan, self.uncut(t))
+
+    def uncut(self, t) -> np.ndarray:
+        """``H0(t)`` with the horizon not applied (for expected events and scoring during fitting)."""
+        t = np.atleast_1d(np.asarray(t, dtype=float))
         pos = np.searchsorted(self.times, t, side="right") - 1
-        out = np.where(pos >= 0, self.cumhaz[np.clip(pos, 0, None)] if len(self.cumhaz) else 0.0, 0.0)
-        return np.where(t > self.horizon + 1e-12, np.nan, out)
+        return np.where(pos >= 0, self.cumhaz[np.clip(pos, 0, None)] if len(self.cumhaz) else 0.0, 0.0)
 
     def quantile_time(self, lp: np.ndarray, s: float = 0.5) -> np.ndarray:
         """The first time ``S(t | lp) <= s`` (the median for 0.5); NaN when not reached by the horizon."""

@@ -16,12 +16,11 @@ import numpy as np
 
 import pandas as pd
 
-from icipredict.exceptions import InvalidPatientData, trim
+from icipredict.exceptions import TRIM, InvalidPatientData, trim
 from icipredict.io.table import read_table_bytes
 from icipredict.io.limits import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ROWS, MAX_DEPTH_ENV, MAX_ROWS_ENV
 from icipredict.serve.curve_times import parse_curve_times
 from icipredict.serve.predict import explain_error, is_explain
-from icipredict.web.forms import TRIM
 
 __all__ = ["parse_invocation", "parse_scoring_request", "Invocation", "too_many_rows", "json_depth", "InvalidRequest",
            "UnsupportedBody", "INPUT_FORMATS"]

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 __all__ = ["Problem", "InvalidPatientData", "InvalidConfig", "ModelLoadError", "OutputRefused", "OutputFailed",
-           "IcipredictError", "InputWarning", "Stopped", "stop_signals", "trim", "problems_text"]
+           "IcipredictError", "InputWarning", "Stopped", "stop_signals", "trim", "TRIM", "problems_text"]
 
 
 class IcipredictError(Exception):
@@ -40,7 +40,11 @@ class Problem:
         return f"{prefix}: expected {trim(self.expected, 240)}. Got {trim(self.got, 160)} instead."
 
 
-def trim(text: object, limit: int = 80) -> str:
+#: Longest user-supplied value quoted back in a message (messages quoting a list allow a few times this).
+TRIM = 80
+
+
+def trim(text: object, limit: int = TRIM) -> str:
     """``text`` as a string of at most ``limit`` characters: a user-supplied value is never echoed whole.
 
     >>> trim("x" * 100, 10)

@@ -41,6 +41,7 @@ def _err(message: str) -> None:
 _MODEL_HELP = "model directory, MLflow model URI (runs:/..., models:/name@alias) or shipped name"
 _INPUT_HELP = ("patient table: canonical CSV/TSV/Parquet/.xlsx, cBioPortal study folder or its web TSV export, "
                "LORIS/Chowell table, Dijon table")
+_TABLE_OUTPUT_HELP = "output .csv, .tsv or .parquet: the suffix decides the format (default: CSV on stdout)"
 
 
 def _fill(text: str) -> str:
@@ -122,8 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "icipredict synth --n 20 --no-outcomes > patients.csv")
     p.add_argument("--n", type=int, default=1000, help="number of patients (default: 1000)")
     p.add_argument("--seed", type=int, default=7, metavar="N", help="random seed (default: 7)")
-    _aliased(p, "--output", "--out", required=False, metavar="PATH",
-             help="output .csv, .tsv or .parquet: the suffix decides the format (default: CSV on stdout)")
+    _aliased(p, "--output", "--out", required=False, metavar="PATH", help=_TABLE_OUTPUT_HELP)
     p.add_argument("--no-outcomes", action="store_true", help="leave out the outcome columns (PFS, OS, response)")
     p.set_defaults(func="icipredict.cli.data:cmd_synth")
 
@@ -209,10 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model(p, "the model to predict with")
     _add_input(p)
     p.add_argument("--output", metavar="PATH",
-                   help="output .csv, .tsv or .parquet: the suffix decides the format (default: CSV on stdout). "
-                        "Never one of the inputs; an existing file is replaced only when the whole result is "
-                        "written. Text cells that could start a spreadsheet formula (=, +, -, @) get a leading ' in "
-                        "CSV/TSV.")
+                   help=_TABLE_OUTPUT_HELP + ". Never one of the inputs; an existing file is replaced only when "
+                        "the whole result is written. Text cells that could start a spreadsheet formula (=, +, -, @) "
+                        "get a leading ' in CSV/TSV.")
     p.add_argument("--explain", type=int, default=0, metavar="K",
                    help="add the K strongest contributions (K at most the number of input columns a patient table "
                         "may give; a model uses fewer, and ranks past them are empty)")

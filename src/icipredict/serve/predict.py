@@ -25,7 +25,6 @@ from icipredict.clinical.til import TIL_MEASURES, til_status_values
 from icipredict.clinical.time_class import time_class_codes, time_class_labels
 from icipredict.exceptions import InputWarning, ModelLoadError, trim
 from icipredict.model.explain import top_contributions
-from icipredict.table.column_names import resolve_columns
 from icipredict.model.features import INPUT_SOURCES, MISSING_INPUT_NAMES, columns_used, model_input_values
 from icipredict.model.bundle import bundle_digest, find_bundle, read_bundle, shipped_model_path, shipped_models
 from icipredict.model.metadata import ModelMetadata
@@ -35,7 +34,8 @@ from icipredict.table.schema import COLUMNS, PREDICTORS, ValidationReport, check
 from icipredict.serve.requests import (DEFAULT_MAX_ROWS, MAX_EXPLAIN, MAX_ROWS_ENV, _is_list, explain_error,
                                        is_explain, patients_frame, request_limit)
 from icipredict.serve.store import download_bundle
-from icipredict.serve.words import INPUT_COLUMNS_TEXT, inputs_used_text, regimen_warning, unknown_columns_note
+from icipredict.serve.words import (INPUT_COLUMNS_TEXT, inputs_used_text, regimen_warning, unknown_columns,
+                                    unknown_columns_note)
 from icipredict.table.vocab import (BENEFIT_GROUPS, CURVE_COLUMNS, DCB_MONTHS, OUTPUT_COLUMNS, PLASMA_ASSAY_WORDS,
                                     TISSUE_PANEL_WORDS, WES_ASSAY_WORDS)
 
@@ -184,8 +184,7 @@ def _clean(patients) -> _Clean:
     if renamed:
         warnings.warn(InputWarning("columns read by another name: " + ", ".join(
             f"{trim(k)!r} as {v}" for k, v in renamed.items())), stacklevel=3)
-    cells = [str(c).strip() for c in (one if one is not None and checked is not None else frame.columns)]
-    unknown = [c for c, name in zip(cells, resolve_columns(cells, COLUMNS).names) if name not in COLUMNS]
+    unknown = unknown_columns(one if one is not None and checked is not None else frame.columns)
     if unknown:
         warnings.warn(InputWarning(unknown_columns_note(unknown)), stacklevel=3)
     return _Clean(columns)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from icipredict.exceptions import trim
 from icipredict.model.features import INPUT_SOURCES
+from icipredict.table.column_names import resolve_columns
+from icipredict.table.schema import COLUMNS
 
-__all__ = ["INPUT_COLUMNS_TEXT", "inputs_used_text", "unknown_columns_note", "regimen_warning"]
+__all__ = ["INPUT_COLUMNS_TEXT", "inputs_used_text", "unknown_columns", "unknown_columns_note",
+           "regimen_warning"]
 
 #: Inputs are counted two ways, and every message says which: the input columns a patient table may give
 #: (this count), and the inputs a given model uses (:func:`inputs_used_text`).
@@ -24,6 +27,12 @@ def inputs_used_text(given: int, used: int) -> str:
     '4 of the 9 inputs this model uses given'
     """
     return f"{given} of the {used} inputs this model uses given"
+
+
+def unknown_columns(columns) -> list[str]:
+    """The column names, stripped, that no canonical column answers to (even by another name)."""
+    cells = [str(c).strip() for c in columns]
+    return [c for c, name in zip(cells, resolve_columns(cells, COLUMNS).names) if name not in COLUMNS]
 
 
 def unknown_columns_note(cells: list[str]) -> str:

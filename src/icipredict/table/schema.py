@@ -23,7 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from icipredict.exceptions import InvalidPatientData, Problem, trim as _trim
+from icipredict.exceptions import TRIM as _TRIM, InvalidPatientData, Problem, trim as _trim
 from icipredict.table.checks import UNIT_CHECK_COLUMNS, IdSet, UnitCheck, ValidationReport  # re-exported: part of the boundary
 from icipredict.table.column_names import ColumnResolution, resolve_columns
 from icipredict.table.columns import (COLUMNS, MISSING_TOKENS, MUTATION_COLUMNS, OUTCOME_COLUMNS,  # re-exported
@@ -49,8 +49,6 @@ __all__ = [
     "checked_columns",
     "check_record",
 ]
-
-_TRIM = 80
 
 
 def _ids(raw) -> tuple[object, np.ndarray]:

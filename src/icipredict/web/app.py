@@ -37,9 +37,9 @@ from icipredict.exceptions import IcipredictError, InputWarning, InvalidPatientD
 from icipredict.io.limits import MAX_BYTES_ENV, MAX_ROWS_ENV, Limits
 from icipredict.io.table import read_table_bytes
 from icipredict.report.content import REPORT_EXPLAIN
-from icipredict.serve.predict import MAX_EXPLAIN, load_model, predict, unknown_columns_note
-from icipredict.table.column_names import resolve_columns
-from icipredict.table.schema import COLUMNS, PREDICTORS
+from icipredict.serve.predict import MAX_EXPLAIN, load_model, predict
+from icipredict.serve.words import unknown_columns, unknown_columns_note
+from icipredict.table.schema import PREDICTORS
 from icipredict.web.forms import Field, error_message, errors_by_field, form_sections, patient_from_form  # re-exported
 from icipredict.report.patient import patient_curve
 from icipredict.web.render import batch_result, curve_answer, render_result, result_csv, result_records  # re-exported
@@ -87,8 +87,7 @@ def _quiet_predict(patients: Any, loaded: Any, explain: int):
 
 def _unknown_columns(raw) -> str:
     """The note naming the uploaded table's columns the package does not know ("" when none), once per table."""
-    cells = [str(c).strip() for c in raw.columns]
-    unknown = [c for c, name in zip(cells, resolve_columns(cells, COLUMNS).names) if name not in COLUMNS]
+    unknown = unknown_columns(raw.columns)
     return unknown_columns_note(unknown) if unknown else ""
 
 

@@ -8,14 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from icipredict.exceptions import InvalidPatientData, Problem, problems_text, trim
+from icipredict.exceptions import TRIM, InvalidPatientData, Problem, problems_text, trim
 from icipredict.table.labels import column_label
 from icipredict.table.schema import COLUMNS, PREDICTORS, ColumnSpec
 
 __all__ = ["Field", "SECTIONS", "form_sections", "patient_from_form", "error_message", "errors_by_field", "TRIM"]
 
-#: Longest value quoted back in a message.
-TRIM = 80
 
 #: Form sections: (id, legend, column-name prefixes); a predictor matching no prefix goes to the last.
 SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (

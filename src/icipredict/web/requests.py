@@ -16,12 +16,11 @@ import numpy as np
 
 import pandas as pd
 
-from icipredict.exceptions import InvalidPatientData, trim
+from icipredict.exceptions import TRIM, InvalidPatientData, trim
 from icipredict.io.table import read_table_bytes
 from icipredict.io.limits import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ROWS, MAX_DEPTH_ENV, MAX_ROWS_ENV
 from icipredict.serve.curve_times import parse_curve_times
 from icipredict.serve.predict import explain_error, is_explain
-from icipredict.web.forms import TRIM
 
 __all__ = ["parse_invocation", "parse_scoring_request", "Invocation", "too_many_rows", "json_depth", "InvalidRequest",
            "UnsupportedBody", "INPUT_FORMATS"]
@@ -160,13 +159,7 @@ def parse_scoring_request(body: bytes, mimetype: str = "application/json", *, ma
     >>> parse_scoring_request(b'{"inputs": [{"patient_id": "a"}], "params": {"curve_times": [6, 12]}}').curve_times
     (6.0, 12.0)
     """
-    # parse_invocation first: it checks the declared type, the nesting depth and the rows, so the second
-    # read of a JSON body below only ever sees a body that parsed once already
-    frame, explain = parse_invocation(body, mimetype, max_rows=max_rows, max_depth=max_depth)
-    params: Any = None
-    if mimetype != "text/csv":
-        payload = json.loads(body)
-        params = payload.get("params") if isinstance(payload, dict) else None
+    frame, explain, params = _read_request(body, mimetype, max_rows, max_depth)
     return Invocation(frame, explain, _curve_param(params, curve_query))
 
 
@@ -193,6 +186,13 @@ def parse_invocation(body: bytes, mimetype: str = "application/json", *, max_row
     >>> (len(df), k)
     (1, 2)
     """
+    frame, explain, _params = _read_request(body, mimetype, max_rows, max_depth)
+    return frame, explain
+
+
+def _read_request(body: bytes, mimetype: str, max_rows: int, max_depth: int) -> tuple[pd.DataFrame, int, Any]:
+    """Patients, ``explain`` and the JSON ``params`` (None for CSV or none given), the body parsed once."""
+    params: Any = None
     if mimetype == "text/csv":
         if body.lstrip()[:1] in (b"{", b"["):
             raise InvalidRequest("the body is declared text/csv but holds JSON; expected a CSV table with a "
@@ -235,4 +235,4 @@ def parse_invocation(body: bytes, mimetype: str = "application/json", *, max_row
         raise InvalidRequest(too_many_rows(len(frame), max_rows))
     if len(frame) == 0:
         raise InvalidRequest("expected at least one patient. Got an empty list instead.")
-    return frame, explain
+    return frame, explain, params

@@ -53,3 +53,27 @@ def chromium(profile: Path, *, window: str = "1280,2200") -> Iterator[object]:
         yield driver
     finally:
         driver.quit()
+
+
+def wait_replaced(driver, old, timeout: float = 30) -> None:
+    """Wait until the element ``old`` has left the page (the form was submitted and a new page drawn).
+
+    Selenium's ``staleness_of`` asks the element for a property; while Chromium is swapping the document
+    it can answer "Node with given id does not belong to the document" instead of the stale-element error,
+    which means the same thing: the old page is gone.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def gone(_) -> bool:
+        try:
+            old.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    WebDriverWait(driver, timeout).until(gone)

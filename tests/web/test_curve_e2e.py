@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 import pytest
-from browser_support import ARTIFACTS, chromium
+from browser_support import ARTIFACTS, chromium, wait_replaced
 from process_support import CLI, http_json, serve
 
 import icipredict
@@ -51,8 +51,6 @@ def _records(frame):
 
 def test_calculator_draws_one_patients_curve_with_predicts_numbers(server, browser, model):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(server.url + "/")
     browser.find_element(By.ID, "f-patient_id").send_keys("CURVE-1")
@@ -60,7 +58,7 @@ def test_calculator_draws_one_patients_curve_with_predicts_numbers(server, brows
         browser.find_element(By.ID, f"f-{name}").send_keys(value)
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.ID, "submit").click()
-    WebDriverWait(browser, 30).until(ec.staleness_of(old))
+    wait_replaced(browser, old, 30)
 
     row = icipredict.predict({"patient_id": "CURVE-1", **{k: float(v) for k, v in TYPED.items()}}, model=model).iloc[0]
     section = browser.find_element(By.ID, "pfs-curve")
@@ -92,8 +90,6 @@ def test_calculator_draws_one_patients_curve_with_predicts_numbers(server, brows
 
 def test_calculator_table_shows_the_curve_columns(server, browser, model, tmp_path):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
 
     table = tmp_path / "patients.csv"
     patients = synthetic_cohort(6, seed=11, outcomes=False)
@@ -102,7 +98,7 @@ def test_calculator_table_shows_the_curve_columns(server, browser, model, tmp_pa
     browser.find_element(By.ID, "u-table").send_keys(str(table))
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.ID, "upload-show").click()
-    WebDriverWait(browser, 30).until(ec.staleness_of(old))
+    wait_replaced(browser, old, 30)
     headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#batch-table thead th")]
     assert set(CURVE_COLUMNS) <= set(headers)
     expected = icipredict.predict(patients, model=model)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_support import ARTIFACTS, chromium
+from browser_support import ARTIFACTS, chromium, wait_replaced
 from process_support import CLI, http_json, serve
 
 import icipredict
@@ -71,12 +71,10 @@ def _fill(driver, typed: dict[str, str], chosen: dict[str, str]) -> None:
 
 def _submit(driver) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
 
     old = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.ID, "submit").click()
-    WebDriverWait(driver, 30).until(ec.staleness_of(old))
+    wait_replaced(driver, old, 30)
 
 
 def _patient(patient_id: str) -> dict:
@@ -148,7 +146,7 @@ def test_browser_upload_shows_the_table_where_the_user_looks(server, browser, tm
     browser.find_element(By.ID, "u-table").send_keys(str(path))
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.ID, "upload-show").click()
-    WebDriverWait(browser, 60).until(ec.staleness_of(old))
+    wait_replaced(browser, old, 60)
     table = WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.ID, "batch-table")))
 
     top, height = browser.execute_script("return [arguments[0].getBoundingClientRect().top, window.innerHeight]", table)

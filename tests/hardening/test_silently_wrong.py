@@ -91,6 +91,84 @@ def test_cbioportal_web_export_keeps_the_file_order(tmp_path):
     assert df["tmb"].tolist() == ["3", "4", "5"]  # a patient's first sample by id stands for it (b-T1)
 
 
+
+# -- the cBioPortal, LORIS and Dijon readers: old Mac line ends and very wide headers ------------------------
+
+def _mac(raw: bytes) -> bytes:
+    return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r")
+
+
+@pytest.fixture(scope="module")
+def real_files(tmp_path_factory):
+    """A real study folder (the 16-patient Rizvi 2015 study), a LORIS and a Dijon table, each also with CR line ends."""
+    import shutil
+
+    from conftest import shared_path
+
+    study, loris, dijon = (shared_path("cbioportal", "nsclc_mskcc_2015"), shared_path("loris_nsclc", "msk1.csv"),
+                           shared_path("dijon", "fumet2020_cd8_pdl1.csv"))
+    root = tmp_path_factory.mktemp("mac")
+    shutil.copytree(study, root / "study_mac")
+    for f in (root / "study_mac").iterdir():
+        f.write_bytes(_mac(f.read_bytes()))
+    (root / "loris_mac.csv").write_bytes(_mac(loris.read_bytes()))
+    (root / "dijon_mac.csv").write_bytes(_mac(dijon.read_bytes()))
+    return {"cbioportal": (study, root / "study_mac"), "loris": (loris, root / "loris_mac.csv"),
+            "dijon": (dijon, root / "dijon_mac.csv")}
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("layout", ["cbioportal", "loris", "dijon"])
+def test_old_mac_line_ends_in_the_real_layouts_read_like_the_original(real_files, layout):
+    original, mac = real_files[layout]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want, got = read_patients(original, format=layout), read_patients(mac, format=layout)
+    assert len(got) == len(want) > 10
+    # LORIS ids carry the file's stem as their cohort prefix (msk1:132): the rest must be the same
+    got["patient_id"] = got["patient_id"].str.replace(f"{mac.stem}:", f"{original.stem}:", regex=False)
+    pd.testing.assert_frame_equal(got.drop(columns="cohort"), want.drop(columns="cohort"))
+
+
+def _widen(path: Path) -> None:
+    """Add 100,000 columns to a tab-separated file's header line ('#' lines and rows untouched: the width is
+    refused before any row is parsed)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    first = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    lines[first] += "\t" + "\t".join(f"x{i}" for i in range(100_000))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("part", ["data_clinical_sample.txt", "data_clinical_patient.txt", "data_mutations.txt"])
+def test_a_wide_cbioportal_file_is_refused_before_its_rows_are_parsed(real_files, tmp_path, part):
+    import shutil
+
+    study = tmp_path / "study"
+    shutil.copytree(real_files["cbioportal"][0], study)
+    _widen(study / part)
+    with pytest.raises(icipredict.InvalidPatientData, match=rf"{part}: the header has 100,0\d\d columns; expected "
+                                                             r"at most 10,000 \(ICIPREDICT_MAX_COLUMNS"):
+        read_patients(study)
+
+
+def test_a_wide_cbioportal_web_export_is_refused(tmp_path):
+    path = tmp_path / "toy_clinical_data.tsv"
+    path.write_text("Study ID\tPatient ID\tSample ID\tTMB (nonsynonymous)\t" + "\t".join(f"x{i}" for i in range(100_000))
+                    + "\nnsclc_pd1_msk_2018\tz\tz-T1\t3\t" + "\t".join(["1"] * 100_000) + "\n")
+    code, _, err = _cli(["validate", "--input", str(path)])
+    assert code == 2 and "the header has 100,004 columns; expected at most 10,000" in err
+
+
+def test_a_cbioportal_web_export_with_old_mac_line_ends_keeps_its_rows(tmp_path):
+    path = tmp_path / "toy_clinical_data.tsv"
+    path.write_bytes(b"Study ID\tPatient ID\tSample ID\tTMB (nonsynonymous)\rnsclc_pd1_msk_2018\tz\tz-T1\t3\r"
+                     b"nsclc_pd1_msk_2018\ta\ta-T1\t5\r")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = read_patients(path)
+    assert df["patient_id"].tolist() == ["z", "a"] and df["tmb"].tolist() == ["3", "5"]
+
 # -- long ids ------------------------------------------------------------------------------------------
 
 LONG = "P" + "x" * 10_000

@@ -237,7 +237,7 @@ def study_identifier(folder: str | Path) -> str:
 
 def _read_clinical(path: Path) -> pd.DataFrame:
     """A datahub clinical file: leading '#' lines are attribute metadata, then a header line."""
-    check_text_file(path)
+    check_text_file(path, sep="\t")
     with path.open(encoding="utf-8-sig") as fh:
         n_meta = 0
         for line in fh:
@@ -372,7 +372,7 @@ def read_cbioportal_tsv(path: str | Path, *, cohort: str | None = None) -> pd.Da
     >>> df = read_cbioportal_tsv("lung_msk_mind_2020_clinical_data.tsv")  # doctest: +SKIP
     """
     path = Path(path)
-    check_text_file(path)
+    check_text_file(path, sep="\t")
     raw = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE, encoding="utf-8-sig")
     raw.columns = [_export_attribute(c) for c in raw.columns]
     if "PATIENT_ID" not in raw.columns:

@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from icipredict.exceptions import InvalidPatientData, Problem
+from icipredict.io.table import check_text_file
 
 __all__ = ["maf_class", "NON_SILENT_CLASSES", "SILENT_CLASSES", "CLASS_SYNONYMS", "MAF_GENES", "FUSION_GENES",
            "PANEL_GENES", "EGFR_CODONS", "MET_EX14_PROTEIN", "MET_EX14_CDNA"]
@@ -189,6 +190,7 @@ def _alteration_flags(folder: Path, raw: pd.DataFrame) -> tuple[pd.DataFrame, li
             records += _records(maybe, "MET", "mut_met_ex14")
     sv_file = folder / "data_sv.txt"
     if sv_file.is_file():
+        check_text_file(sv_file, sep="\t")
         sv = pd.read_csv(sv_file, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
         site1 = sv.get("Site1_Hugo_Symbol", pd.Series("", index=sv.index)).str.strip()
         site2 = sv.get("Site2_Hugo_Symbol", pd.Series("", index=sv.index)).str.strip()
@@ -330,6 +332,7 @@ def _entry_alters(entry: str, gene: str, kind: str) -> bool | None:
 
 
 def _read_maf(path: Path) -> tuple[pd.DataFrame, set[str] | None]:
+    check_text_file(path, sep="\t")
     sequenced: set[str] | None = None
     with path.open(encoding="utf-8-sig") as fh:
         for line in fh:
@@ -363,6 +366,7 @@ def _sample_panels(folder: Path, raw: pd.DataFrame) -> dict[str, dict[str, str]]
     """Sample id -> {profile: panel id}, from the gene panel matrix or the GENE_PANEL attribute."""
     matrix = folder / "data_gene_panel_matrix.txt"
     if matrix.is_file():
+        check_text_file(matrix, sep="\t")
         m = pd.read_csv(matrix, sep="\t", dtype=str, keep_default_na=False).set_index("SAMPLE_ID")
         m = m.replace({"NA": ""})
         return {s: row.to_dict() for s, row in m.iterrows()}

@@ -57,18 +57,41 @@ def _fail(path: Path, message: str, expected: str, got: str) -> InvalidPatientDa
     return InvalidPatientData(f"{path}: {message}", [Problem(None, None, expected, got)])
 
 
-def check_text_file(path: str | Path) -> bytes:
+def check_text_file(path: str | Path, sep: str | None = None) -> bytes:
     """Return the first bytes of a text table after the checks every reader shares.
 
     Raises :class:`InvalidPatientData` for a missing path, a directory, an empty file or a binary
     file (NUL bytes in the first 4 KB: an Excel workbook, a Parquet file without its suffix, ...).
+    With ``sep`` (readers that hand the file to pandas themselves: cBioPortal files), also a header
+    line wider than ``ICIPREDICT_MAX_COLUMNS``, counted before any row is parsed ('#' lines skipped,
+    any line end).
     """
     path = Path(path)
     _check_is_file(path)
     with path.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
-    _check_text_head(head, path)
+        _check_text_head(head, path)
+        if sep is not None:
+            fh.seek(0)
+            check_width(path, _header_line(fh).count(sep.encode()) + 1)
     return head
+
+
+def _header_line(fh) -> bytes:
+    """The first line of an open binary file that is not a '#' comment (at most MAX_HEADER_BYTES of it)."""
+    pending = b""
+    while True:
+        block = fh.read(_SNIFF_BYTES * 16)
+        pending += block
+        while True:
+            ends = [i for i in (pending.find(b"\n"), pending.find(b"\r")) if i >= 0]
+            if not ends:
+                break
+            line, pending = pending[:min(ends)], pending[min(ends) + 1:]
+            if line.strip(b"\xef\xbb\xbf \t\r\n") and not line.lstrip(b"\xef\xbb\xbf").startswith(b"#"):
+                return line
+        if not block or len(pending) >= MAX_HEADER_BYTES:
+            return pending
 
 
 def _check_is_file(path: Path) -> None:

@@ -54,7 +54,7 @@ from _survival_models import (
 )
 
 from icipredict.config import load_config
-from icipredict.evaluation.survival import km_at, uno_c
+from icipredict.evaluation.survival import km_ci_at, uno_c
 from icipredict.fitting.sources import load_sources
 from icipredict.model.features import INPUT_SETS
 from icipredict.model.models import prepare
@@ -143,7 +143,7 @@ def main() -> None:
         out["uno_c"][name] = row
         if np.isfinite(s12[name]).all():
             out["s12"][name] = {s: {"mean_predicted": float(s12[name][cohort == s].mean()),
-                                    "kaplan_meier": float(km_at(t[cohort == s], e[cohort == s], 12.0))}
+                                    "kaplan_meier_with_ci": [float(v) for v in km_ci_at(t[cohort == s], e[cohort == s], 12.0)]}
                                 for s in studies}
         print(f"{name}: " + " ".join(f"{s} {v['uno_c']:.3f}" for s, v in row.items()), flush=True)
     everyone = np.ones(len(t), dtype=bool)
@@ -169,12 +169,18 @@ def report(out: dict, studies: list[str]) -> str:
                      f"{p['uno_c']:.3f} ({p['ci'][0]:.3f} to {p['ci'][1]:.3f})", d])
     head = ["ranking", *(f"{s} (n {out['uno_c'][REFERENCE][s]['n']})" for s in studies),
             f"pooled (n {out['n']}, {out['events']} events)", "pooled minus reference (95% CI)"]
-    s12 = [[name, *(f"{v[s]['mean_predicted']:.3f} / {v[s]['kaplan_meier']:.3f}" for s in studies)]
+    km = lambda k: f"{k[0]:.3f} ({k[1]:.2f} to {k[2]:.2f})"
+    s12 = [[name, *(f"{v[s]['mean_predicted']:.3f} / {km(v[s]['kaplan_meier_with_ci'])}" for s in studies)]
            for name, v in out["s12"].items()]
+    gain = {name: row["pooled"] for name, row in out["uno_c"].items() if name != REFERENCE}
+    best = max(gain, key=lambda name: gain[name]["minus_reference"])
+    met = [name for name, p in gain.items() if p["minus_reference"] >= 0.02 and p["minus_reference_ci"][0] > 0]
+    verdict = (f"Largest pooled gain over the reference: {gain[best]['minus_reference']:+.3f} ({best}). Target "
+               f"(+0.02 with the CI above 0) met by: {', '.join(met) if met else 'none'}.\n\n")
     return (f"# PFS ranking variants, leave-one-study-out (issue 22)\n\nUno's C, tau {out['tau']:g} months; "
             f"{out['n_rankings_compared']} rankings against the reference, fixed before the run; paired bootstrap "
             f"({out['n_boot']} resamples within study, seed 0). Run {out['machine']['date']}, {out['seconds']} s.\n\n"
-            + markdown_table(head, rows) + "\n\n## Mean predicted S(12) / Kaplan-Meier S(12), per held-out study\n\n"
+            + verdict + markdown_table(head, rows) + "\n\n## Mean predicted S(12) / Kaplan-Meier S(12) (95% CI), per held-out study\n\n"
             + markdown_table(["ranking", *studies], s12) + "\n\n## Ceiling check\n\nApparent (in-sample: fitted on "
             "all four studies, scored on the same patients) pooled Uno's C:\n\n"
             + markdown_table(["fit", "apparent pooled Uno's C"], [[k, f"{v:.3f}"] for k, v in out["apparent_pooled_uno_c"].items()])

@@ -92,7 +92,7 @@ APPARENT = {
 }
 
 
-def held_out_scores(data: Data, cohort: np.ndarray) -> dict:
+def held_out_scores(data: Data, cohort: np.ndarray) -> tuple[dict, dict]:
     """Every ranking's held-out risk score and S(12) (NaN without a curve), each study predicted by the others."""
     n, studies = len(data.t), sorted(set(cohort))
     risk = {name: np.full(n, np.nan) for name in VARIANTS}

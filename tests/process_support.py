@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import signal
@@ -35,6 +36,27 @@ K = TypeVar("K")
 def run_cli(args: list[str], *, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     """``icipredict ARGS`` in a subprocess, its stdout and stderr captured as text."""
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def run_cli_in_process(args: list[str], *, cwd: Path | None = None) -> tuple[int, str, str]:
+    """``icipredict ARGS`` run in this process through ``cli.main``: (exit code, stdout, stderr).
+
+    The same code path as :func:`run_cli` without the seconds a fresh Python spends importing; the tests
+    that use it keep a representative subset of their cases in real subprocesses.
+    """
+    from icipredict.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(contextlib.redirect_stdout(out))
+        stack.enter_context(contextlib.redirect_stderr(err))
+        if cwd is not None:
+            stack.enter_context(contextlib.chdir(cwd))
+        try:
+            code = main(args)
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code or 0)
+    return code, out.getvalue(), err.getvalue()
 
 
 def run_cli_many(jobs: Mapping[K, list[str]], *, cwd: Path | None = None, timeout: float = 600,

@@ -5,6 +5,10 @@ column (and the patient when one row is at fault), no traceback, and no predicti
 
 Documented behaviour for delimiters: comma, tab and semicolon tables are read; a pipe-delimited
 table is refused with a message that says it looks pipe-delimited (it is not guessed).
+
+Every case runs ``icipredict`` in-process (``cli.main``, the same code path without a fresh Python's
+seconds of imports); a representative subset (each command, file-level and row-level errors, an odd
+but valid file) also runs in real subprocesses.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from process_support import run_cli_many
+from process_support import run_cli_in_process, run_cli_many
 
 from icipredict import predict
 from icipredict.exceptions import InvalidPatientData
@@ -82,36 +86,69 @@ def _assert_clean_error(code: int, err: str, needles: list[str], what: str) -> N
 
 
 def _run_many(jobs: dict, cwd: Path) -> dict:
-    """Run CLI calls four at a time; each as (exit code, stdout, stderr)."""
+    """Run CLI calls in-process, one after the other; each as (exit code, stdout, stderr)."""
+    return {key: run_cli_in_process(args, cwd=cwd) for key, args in jobs.items()}
+
+
+def _run_subprocesses(jobs: dict, cwd: Path) -> dict:
+    """Run CLI calls in real subprocesses, two at a time; each as (exit code, stdout, stderr)."""
     return {key: (p.returncode, p.stdout, p.stderr)
-            for key, p in run_cli_many(jobs, cwd=cwd, timeout=180, workers=4).items()}
+            for key, p in run_cli_many(jobs, cwd=cwd, timeout=180, workers=2).items()}
+
+
+def _bad_jobs(root: Path, model: Path, cases) -> dict:
+    """validate and predict on each bad file of ``cases``, each file in a folder of its own under ``root``."""
+    jobs = {}
+    for case in cases:
+        folder = root / case
+        folder.mkdir()
+        path = _write(folder, BAD[case][0])
+        jobs[case, "validate"] = ["validate", "--input", str(path)]
+        jobs[case, "predict"] = ["predict", "--model", str(model), "--input", str(path),
+                                 "--output", str(folder / "predictions.csv")]
+    return jobs
 
 
 @pytest.fixture(scope="module")
 def bad_runs(tmp_path_factory, small_model):
-    """validate and predict on every bad file, run once for the module."""
+    """validate and predict on every bad file, run in-process once for the module."""
     root = tmp_path_factory.mktemp("bad_input")
-    jobs = {}
-    for case, (content, _, _) in BAD.items():
-        folder = root / case
-        folder.mkdir()
-        path = _write(folder, content)
-        jobs[case, "validate"] = ["validate", "--input", str(path)]
-        jobs[case, "predict"] = ["predict", "--model", str(small_model), "--input", str(path),
-                                 "--output", str(folder / "predictions.csv")]
-    return root, _run_many(jobs, root)
+    return root, _run_many(_bad_jobs(root, small_model, BAD), root)
 
 
-@pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
-@pytest.mark.parametrize("command", ["validate", "predict"])
-def test_cli_refuses_bad_input(case, command, bad_runs):
-    root, runs = bad_runs
+def _assert_refused(root: Path, case: str, command: str, runs: dict) -> None:
     _, needles, _ = BAD[case]
     code, _, err = runs[case, command]
     _assert_clean_error(code, err, needles, command)
     if command == "predict":
         assert not (root / case / "predictions.csv").exists(), "predict wrote an output file for bad input"
         assert not list((root / case).glob(".predictions.csv*")), "predict left a partial file"
+
+
+@pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
+@pytest.mark.parametrize("command", ["validate", "predict"])
+def test_cli_refuses_bad_input(case, command, bad_runs):
+    root, runs = bad_runs
+    _assert_refused(root, case, command, runs)
+
+
+#: File-level (empty, binary, not UTF-8, a row with a field too many) and row-level (text in a number,
+#: days for months) refusals, in real subprocesses: (case, command).
+SUBPROCESS_CASES = [("empty-file", "validate"), ("latin-1", "validate"), ("text-in-numeric", "validate"),
+                    ("binary-garbage", "predict"), ("row-shifted-right", "predict"), ("pfs-days", "predict")]
+
+
+@pytest.fixture(scope="module")
+def bad_subprocess_runs(tmp_path_factory, small_model):
+    root = tmp_path_factory.mktemp("bad_input_subprocess")
+    jobs = _bad_jobs(root, small_model, sorted({case for case, _ in SUBPROCESS_CASES}))
+    return root, _run_subprocesses({key: jobs[key] for key in SUBPROCESS_CASES}, root)
+
+
+@pytest.mark.parametrize(("case", "command"), SUBPROCESS_CASES, ids=[f"{c}-{k}" for c, k in SUBPROCESS_CASES])
+def test_cli_refuses_bad_input_in_a_subprocess(case, command, bad_subprocess_runs):
+    root, runs = bad_subprocess_runs
+    _assert_refused(root, case, command, runs)
 
 
 ROW_LEVEL = [c for c, (_, _, row) in BAD.items() if row]
@@ -131,28 +168,50 @@ def test_python_predict_raises_for_row_level_cases(case, small_model):
 TRAIN_CASES = ["empty-file", "duplicate-ids", "albumin-g-per-l", "text-in-numeric"]
 
 
-@pytest.fixture(scope="module")
-def train_runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("train_bad_input")
+def _train_jobs(root: Path, cases) -> dict:
     jobs = {}
-    for case in TRAIN_CASES:
+    for case in cases:
         (root / case).mkdir()
         path = _write(root / case, BAD[case][0])
         jobs[case] = ["train", "--quiet",
                       "--set", f"data.sources=[{{name: mine, format: table, path: '{path}'}}]",
                       "--set", "tracking.enabled=false",
                       "--set", f"output.model_dir={root / case / 'model'}"]
-    return root, _run_many(jobs, root)
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def train_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train_bad_input")
+    runs = _run_many(_train_jobs(root, TRAIN_CASES), root)
+    # one file-level and one row-level refusal also in real subprocesses
+    sub = tmp_path_factory.mktemp("train_bad_input_subprocess")
+    runs |= {(case, "subprocess"): run for case, run in
+             _run_subprocesses(_train_jobs(sub, TRAIN_SUBPROCESS), sub).items()}
+    return {"in-process": root, "subprocess": sub}, runs
+
+
+TRAIN_SUBPROCESS = ["empty-file", "text-in-numeric"]
+
+
+def _assert_train_refused(root: Path, case: str, run: tuple) -> None:
+    code, _, err = run
+    _assert_clean_error(code, err, BAD[case][1], "train")
+    assert not (root / case / "model").exists()
+    assert not (root / "mlflow.db").exists()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", TRAIN_CASES, ids=TRAIN_CASES)
 def test_train_refuses_bad_input(case, train_runs):
-    root, runs = train_runs
-    code, _, err = runs[case]
-    _assert_clean_error(code, err, BAD[case][1], "train")
-    assert not (root / case / "model").exists()
-    assert not (root / "mlflow.db").exists()
+    roots, runs = train_runs
+    _assert_train_refused(roots["in-process"], case, runs[case])
+
+
+@pytest.mark.parametrize("case", TRAIN_SUBPROCESS, ids=TRAIN_SUBPROCESS)
+def test_train_refuses_bad_input_in_a_subprocess(case, train_runs):
+    roots, runs = train_runs
+    _assert_train_refused(roots["subprocess"], case, runs[case, "subprocess"])
 
 
 # -- odd but valid --------------------------------------------------------------------------------
@@ -169,21 +228,32 @@ ODD: dict[str, str] = {
 }
 
 
+def _odd_jobs(root: Path, model: Path, cases) -> dict:
+    jobs = {}
+    for case in cases:
+        (root / case).mkdir()
+        path = _write(root / case, ODD[case])
+        jobs[case] = ["predict", "--model", str(model), "--input", str(path),
+                      "--output", str(root / case / "predictions.csv")]
+    return jobs
+
+
+#: In real subprocesses as well: non-ASCII ids (the process's own encodings) and unknown columns (the note).
+ODD_SUBPROCESS = ["non-ascii-ids", "unknown-extra-columns"]
+
+
 @pytest.fixture(scope="module")
 def odd_runs(tmp_path_factory, small_model):
     root = tmp_path_factory.mktemp("odd_input")
-    jobs = {}
-    for case, content in ODD.items():
-        (root / case).mkdir()
-        path = _write(root / case, content)
-        jobs[case] = ["predict", "--model", str(small_model), "--input", str(path),
-                      "--output", str(root / case / "predictions.csv")]
-    return root, _run_many(jobs, root)
+    sub = tmp_path_factory.mktemp("odd_input_subprocess")
+    return {"in-process": (root, _run_many(_odd_jobs(root, small_model, ODD), root)),
+            "subprocess": (sub, _run_subprocesses(_odd_jobs(sub, small_model, ODD_SUBPROCESS), sub))}
 
 
-@pytest.mark.parametrize("case", list(ODD), ids=list(ODD))
-def test_odd_but_valid_input_predicts(case, odd_runs):
-    root, runs = odd_runs
+@pytest.mark.parametrize(("case", "how"), [*((c, "in-process") for c in ODD), *((c, "subprocess") for c in ODD_SUBPROCESS)],
+                         ids=[*ODD, *(f"{c}-subprocess" for c in ODD_SUBPROCESS)])
+def test_odd_but_valid_input_predicts(case, how, odd_runs):
+    root, runs = odd_runs[how]
     code, _, err = runs[case]
     assert code == 0, err
     assert "Traceback" not in err

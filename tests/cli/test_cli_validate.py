@@ -1,4 +1,9 @@
-"""``icipredict validate`` in a subprocess: every real cohort, canonical tables, bad input."""
+"""``icipredict validate``: every real cohort, canonical tables, bad input.
+
+Each case runs in-process (``cli.main``, the same code path without a fresh Python's seconds of
+imports); a representative subset (a cBioPortal folder, a LORIS table, a canonical table, an invalid
+value, a missing file) also runs in a real subprocess.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,18 @@ from pathlib import Path
 
 import pytest
 from conftest import shared_path  # tests/ is on sys.path: pytest inserts the rootdir conftest's folder
+from process_support import run_cli_in_process
+
+HOW = ["in-process", "subprocess"]
 
 
-def _validate(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "icipredict.cli", "validate", *map(str, args)],
-                          capture_output=True, text=True, timeout=120, cwd=cwd)
+def _validate(*args: str | Path, cwd: Path | None = None, how: str = "in-process") -> subprocess.CompletedProcess:
+    argv = ["validate", *map(str, args)]
+    if how == "subprocess":
+        return subprocess.run([sys.executable, "-m", "icipredict.cli", *argv], capture_output=True, text=True,
+                              timeout=120, cwd=cwd)
+    code, out, err = run_cli_in_process(argv, cwd=cwd)
+    return subprocess.CompletedProcess(argv, code, out, err)
 
 
 # Patient counts from ../shared/data/README.md.
@@ -30,11 +42,17 @@ REAL = [
 ]
 
 
+#: The real cohorts validated in a subprocess as well: a cBioPortal study folder and a LORIS table.
+REAL_SUBPROCESS = ["cbio-nsclc_pd1_msk_2018", "loris-chowell_test"]
+
+
 @pytest.mark.realdata
-@pytest.mark.parametrize(("parts", "n"), REAL)
-def test_real_cohorts_validate(parts, n, tmp_path):
+@pytest.mark.parametrize(("parts", "n", "how"), [
+    *(pytest.param(*p.values, "in-process", id=p.id) for p in REAL),
+    *(pytest.param(*p.values, "subprocess", id=f"{p.id}-subprocess") for p in REAL if p.id in REAL_SUBPROCESS)])
+def test_real_cohorts_validate(parts, n, how, tmp_path):
     path = shared_path(*parts)
-    res = _validate("--input", path, cwd=tmp_path)
+    res = _validate("--input", path, cwd=tmp_path, how=how)
     assert res.returncode == 0, res.stderr
     assert "Traceback" not in res.stderr
     first = res.stdout.splitlines()[0]
@@ -59,10 +77,11 @@ CANONICAL = (
 )
 
 
-def test_canonical_external_table_validates(tmp_path):
+@pytest.mark.parametrize("how", HOW)
+def test_canonical_external_table_validates(tmp_path, how):
     path = tmp_path / "external.csv"
     path.write_text(CANONICAL, encoding="utf-8")
-    res = _validate("--input", path, cwd=tmp_path)
+    res = _validate("--input", path, cwd=tmp_path, how=how)
     assert res.returncode == 0, res.stderr
     assert res.stdout.splitlines()[0] == f"{path}: 4 patients"
     assert "not in the canonical table" in res.stdout and "hospital" in res.stdout
@@ -88,7 +107,7 @@ def _assert_clean_failure(res: subprocess.CompletedProcess, *needles: str) -> No
         assert needle in res.stderr, (needle, res.stderr)
 
 
-@pytest.mark.parametrize(("text", "needles"), [
+INVALID = [
     pytest.param("patient_id,age,sex\np1,64,F\np2,200,M\n", ["patient 'p2'", "column 'age'", "Got 200"],
                  id="age-200"),
     pytest.param("patient_id,ecog\np1,9\n", ["patient 'p1'", "column 'ecog'", "Got 9"], id="ecog-9"),
@@ -100,11 +119,16 @@ def _assert_clean_failure(res: subprocess.CompletedProcess, *needles: str) -> No
                  id="text-in-numeric"),
     pytest.param("patient_id,albumin\n" + "".join(f"p{i},{38 + i}\n" for i in range(6)),
                  ["column 'albumin'", "looks like g/L", "patient 'p0'"], id="albumin-g-per-l"),
-])
-def test_invalid_input_exits_2_with_one_paragraph(tmp_path, text, needles):
+]
+
+
+@pytest.mark.parametrize(("text", "needles", "how"), [
+    *(pytest.param(*p.values, "in-process", id=p.id) for p in INVALID),
+    *(pytest.param(*p.values, "subprocess", id=f"{p.id}-subprocess") for p in INVALID if p.id == "age-200")])
+def test_invalid_input_exits_2_with_one_paragraph(tmp_path, text, needles, how):
     path = tmp_path / "bad.csv"
     path.write_text(text, encoding="utf-8")
-    _assert_clean_failure(_validate("--input", path, cwd=tmp_path), *needles)
+    _assert_clean_failure(_validate("--input", path, cwd=tmp_path, how=how), *needles)
 
 
 def test_lenient_drops_and_lists_rows(tmp_path):
@@ -119,6 +143,7 @@ def test_lenient_drops_and_lists_rows(tmp_path):
     assert "note: lenient mode dropped 2 row(s): p2, p3" in res.stdout
 
 
-def test_missing_input_file(tmp_path):
-    res = _validate("--input", tmp_path / "nope.csv", cwd=tmp_path)
+@pytest.mark.parametrize("how", HOW)
+def test_missing_input_file(tmp_path, how):
+    res = _validate("--input", tmp_path / "nope.csv", cwd=tmp_path, how=how)
     _assert_clean_failure(res, "no such file")

@@ -37,7 +37,8 @@ def result():
 
 @pytest.fixture(scope="module")
 def figures(result) -> dict[str, bytes]:
-    return training_figures(result)
+    """The figures the training run drew (``training_figures(result)``, as the run logs and bundles them)."""
+    return result.figures
 
 
 @pytest.fixture(scope="module")

@@ -43,14 +43,21 @@ FAST_TRAIN = (
 
 
 @pytest.fixture(scope="session")
-def small_model(tmp_path_factory) -> Path:
-    """A real model bundle trained on 400 synthetic patients (no tracking), shared by the session."""
+def small_training(tmp_path_factory):
+    """The training result (400 synthetic patients, no tracking) whose bundle is ``small_model``, shared by the
+    session. Tests read it and never change it: a test that logs or alters it works on a copy."""
     from icipredict.fitting.training import train
 
     out = tmp_path_factory.mktemp("model") / "bundle"
     result = train(overrides=[*FAST_TRAIN, "tracking.enabled=false", f"output.model_dir={out}"], quiet=True)
     assert result.bundle_path == out
-    return out
+    return result
+
+
+@pytest.fixture(scope="session")
+def small_model(small_training) -> Path:
+    """A real model bundle trained on 400 synthetic patients (no tracking), shared by the session."""
+    return small_training.bundle_path
 
 
 #: FAST_TRAIN with the time-to-event family (a spline Cox model) instead of the 6-month one.

@@ -140,9 +140,9 @@ def test_killed_while_saving_leaves_previous_model_loadable(small_model, tmp_pat
 # -- tracking stores -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def prebuilt(tmp_path_factory):
-    """One small training result, never tracked, logged by each store test."""
-    return train(overrides=[*FAST_TRAIN, "explain.enabled=false", "tracking.enabled=false"], quiet=True)
+def prebuilt(small_training):
+    """One small training result, never tracked, logged by each store test: the session's ``small_model`` run."""
+    return small_training
 
 
 def _log_to(result, uri: str) -> str:

@@ -31,14 +31,16 @@ def drawn_texts(fig) -> list[tuple[object, object]]:
     return out
 
 
-def small_texts(fig, minimum: float) -> list[str]:
-    return [f"{t.get_text()!r} at {t.get_fontsize():g} pt" for t, _ in drawn_texts(fig) if t.get_fontsize() < minimum]
+def small_texts(fig, minimum: float, texts=None) -> list[str]:
+    """Drawn texts under ``minimum`` points (``texts``: :func:`drawn_texts` of ``fig``, when already rendered)."""
+    texts = drawn_texts(fig) if texts is None else texts
+    return [f"{t.get_text()!r} at {t.get_fontsize():g} pt" for t, _ in texts if t.get_fontsize() < minimum]
 
 
-def overlapping_texts(fig, *, slack: float = 0.5, within=None) -> list[str]:
+def overlapping_texts(fig, *, slack: float = 0.5, within=None, texts=None) -> list[str]:
     """Pairs of drawn texts whose extents overlap by more than ``slack`` pixels each way (among the texts whose
     extent ``within(extent)`` accepts, when given)."""
-    texts = [(t, e) for t, e in drawn_texts(fig) if within is None or within(e)]
+    texts = [(t, e) for t, e in (drawn_texts(fig) if texts is None else texts) if within is None or within(e)]
     out = []
     for (a, ea), (b, eb) in itertools.combinations(texts, 2):
         dx = min(ea.x1, eb.x1) - max(ea.x0, eb.x0)
@@ -48,7 +50,13 @@ def overlapping_texts(fig, *, slack: float = 0.5, within=None) -> list[str]:
     return out
 
 
-def texts_off_page(fig) -> list[str]:
+def texts_off_page(fig, texts=None) -> list[str]:
     width, height = fig.bbox.width, fig.bbox.height
-    return [repr(t.get_text()) for t, e in drawn_texts(fig)
+    return [repr(t.get_text()) for t, e in (drawn_texts(fig) if texts is None else texts)
             if e.x0 < -0.5 or e.y0 < -0.5 or e.x1 > width + 0.5 or e.y1 > height + 0.5]
+
+
+def text_problems(fig, minimum: float) -> tuple[list[str], list[str], list[str]]:
+    """(:func:`small_texts`, :func:`overlapping_texts`, :func:`texts_off_page`) of ``fig`` from one render."""
+    texts = drawn_texts(fig)
+    return small_texts(fig, minimum, texts), overlapping_texts(fig, texts=texts), texts_off_page(fig, texts)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from curve_support import standin_curve, weibull, weibull_median
-from figure_text import overlapping_texts, small_texts, texts_off_page
+from figure_text import drawn_texts, overlapping_texts, small_texts, text_problems, texts_off_page
 
 from icipredict.report.curve_figure import MIN_FONT, pfs_curve_figure
 from icipredict.report.curve import NO_CURVE_TEXT, curve_summary, months_text, natural_frequency
@@ -120,9 +120,10 @@ CASES = {"typical": {}, "long_no_median": dict(scale=60, horizon=20), "short": d
 def test_curve_figure_text_is_large_enough_and_never_overlaps(case):
     curve, row = standin_curve(**CASES[case])
     fig = pfs_curve_figure(curve_summary(curve, row))
-    assert small_texts(fig, MIN_FONT) == []
-    assert overlapping_texts(fig) == []
-    assert texts_off_page(fig) == []
+    small, overlapping, off_page = text_problems(fig, MIN_FONT)  # one render for the three checks
+    assert small == []
+    assert overlapping == []
+    assert off_page == []
 
 
 def test_curve_figure_draws_the_band_and_stops_at_the_horizon():
@@ -151,9 +152,10 @@ def test_curve_page_text_is_large_enough_and_never_overlaps(case):
 
     report, _ = _report_with_curve(**CASES[case])
     fig = curve_page_figure(report)
-    assert small_texts(fig, MIN_FONT) == []
-    assert overlapping_texts(fig) == []
-    assert texts_off_page(fig) == []
+    small, overlapping, off_page = text_problems(fig, MIN_FONT)  # one render for the three checks
+    assert small == []
+    assert overlapping == []
+    assert off_page == []
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
@@ -193,8 +195,9 @@ def test_report_without_a_curve_says_so_in_every_format():
     strip = report_pages(report)[1]
     drawn = " ".join(" ".join(t.get_text().split()) for t in strip.texts)
     assert "This model has no progression-free curve" in drawn
-    assert small_texts(no_curve_figure(report), MIN_FONT) == [] and overlapping_texts(strip) == []
-    assert texts_off_page(strip) == []
+    texts = drawn_texts(strip)
+    assert small_texts(no_curve_figure(report), MIN_FONT) == [] and overlapping_texts(strip, texts=texts) == []
+    assert texts_off_page(strip, texts) == []
     html = report_fragment(report, charts=False)
     assert 'data-has-curve="false"' in html and 'id="no-curve"' in html and "pfs-landmarks" not in html
 

@@ -68,11 +68,18 @@ FAST_TRAIN_CURVE = (
 
 
 @pytest.fixture(scope="session")
-def small_curve_model(tmp_path_factory) -> Path:
-    """A real time-to-event bundle (spline Cox, the PFS curve) trained on 400 synthetic patients, shared by the session."""
+def small_curve_training(tmp_path_factory):
+    """The training result (FAST_TRAIN_CURVE, no tracking) whose bundle is ``small_curve_model``, shared by the
+    session. Tests read it and never change it."""
     from icipredict.fitting.training import train
 
     out = tmp_path_factory.mktemp("curve_model") / "bundle"
     result = train(overrides=[*FAST_TRAIN_CURVE, "tracking.enabled=false", f"output.model_dir={out}"], quiet=True)
     assert result.bundle_path == out and result.model.has_curve
-    return out
+    return result
+
+
+@pytest.fixture(scope="session")
+def small_curve_model(small_curve_training) -> Path:
+    """A real time-to-event bundle (spline Cox, the PFS curve) trained on 400 synthetic patients, shared by the session."""
+    return small_curve_training.bundle_path

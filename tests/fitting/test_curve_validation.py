@@ -1,4 +1,9 @@
-"""A real training run of a time-to-event model: the curve validated study by study, in the card, bundle and MLflow."""
+"""A real training run of a time-to-event model: the curve validated study by study, in the card, bundle and MLflow.
+
+The run is the session's curve training (``small_curve_model``'s, FAST_TRAIN_CURVE), logged to a fresh MLflow
+store by ``log_training_run``, the call ``train`` makes when tracking is on (tests/fitting/test_train_run.py
+trains with tracking on end to end).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,20 @@ import numpy as np
 import pytest
 
 from icipredict.evaluation.curves import curve_metrics, held_out_curves
-from icipredict.fitting.training import train
-from conftest import FAST_TRAIN_CURVE
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, small_curve_training):
+    from dataclasses import replace
+
+    from icipredict.fitting.tracking import log_training_run
+
     tmp = tmp_path_factory.mktemp("curve_validation")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
-    result = train(overrides=[*FAST_TRAIN_CURVE, f"tracking.uri={uri}", f"output.model_dir={tmp / 'bundle'}"],
-                   quiet=True)
+    config = small_curve_training.config.model_copy(deep=True)
+    config.tracking.enabled, config.tracking.uri = True, uri
+    result = replace(small_curve_training, config=config)  # a copy: the session's result stays as trained
+    result.run_id = log_training_run(result, result.card, result.figures)
     return result, uri
 
 

@@ -138,14 +138,32 @@ def test_rest_oversized_payload_is_rejected(server):
     assert f"{MAX_ROWS + 1} patients" in message and f"limit of {MAX_ROWS}" in message, message
 
 
-def test_shipped_model_serves_without_a_training_run(tmp_path, patients):
+def _readme_lines() -> tuple[str, str]:
+    serve_line, curl_line = [ln for ln in readme_block("tests/serve/test_rest.py").splitlines() if ln.strip()]
+    return serve_line, curl_line
+
+
+@pytest.fixture(scope="module")
+def shipped_server(tmp_path_factory):
+    """The README's serve line, run as written (only the port changes): the shipped model, served from an empty
+    store, for the module (its base URL once /ping answers)."""
+    tmp = tmp_path_factory.mktemp("shipped")
+    serve_line, _ = _readme_lines()
+    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # this python, this mlflow
+           "MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'empty.db'}"}  # an empty store: no run to lean on
+    with _serve_command(lambda port: ["bash", "-c", serve_line.replace(" -p 5000", f" -p {port}")],
+                        tmp / "serve-readme.log", env) as url:
+        yield url
+
+
+def test_shipped_model_serves_without_a_training_run(shipped_server, patients):
     """``mlflow models serve -m "$(python -c 'import icipredict; print(icipredict.model_uri())')"``."""
     import icipredict
 
+    assert _readme_lines()[0].startswith(
+        """mlflow models serve -m "$(python -c 'import icipredict; print(icipredict.model_uri())')" """)
     expected = icipredict.predict(patients, model="public")
-    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'empty.db'}"}  # an empty store: no run to lean on
-    with _serve(icipredict.model_uri("public"), tmp_path / "serve.log", env) as url:
-        status, body = _post(f"{url}/invocations", {"dataframe_records": json_records(patients)})
+    status, body = _post(f"{shipped_server}/invocations", {"dataframe_records": json_records(patients)})
     assert status == 200, body
     rest = pd.DataFrame(body["predictions"])
     assert list(rest.columns) == list(expected.columns)
@@ -165,28 +183,25 @@ def _documented_keys(n_top: int) -> list[str]:
     return flat + [n.replace("{i}", str(i)) for i in range(1, n_top + 1) for n in names if "{i}" in n]
 
 
-def test_readme_rest_example_verbatim(tmp_path):
+def test_readme_rest_example_verbatim(shipped_server):
     """The README's two shell lines, run as written (only the port changes), answer what predict answers."""
     import icipredict
 
-    serve_line, curl_line = [ln for ln in readme_block("tests/serve/test_rest.py").splitlines() if ln.strip()]
+    serve_line, curl_line = _readme_lines()
     assert serve_line.startswith("mlflow models serve ") and " -p 5000" in serve_line
     assert curl_line.startswith("curl ") and "localhost:5000/invocations" in curl_line
     args = shlex.split(curl_line)
     body = json.loads(args[args.index("-d") + 1])
-    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # this python, this mlflow
-           "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'empty.db'}"}  # an empty store: no run to lean on
-    with _serve_command(lambda port: ["bash", "-c", serve_line.replace(" -p 5000", f" -p {port}")],
-                        tmp_path / "serve-readme.log", env) as url:
-        port = url.rsplit(":", 1)[1]
-        if shutil.which("curl"):
-            proc = subprocess.run(["bash", "-c", curl_line.replace("localhost:5000", f"localhost:{port}")],
-                                  capture_output=True, text=True, timeout=120)
-            assert proc.returncode == 0, proc.stderr
-            answer = json.loads(proc.stdout)
-        else:  # the same request without curl
-            status, answer = _post(f"{url}/invocations", body)
-            assert status == 200, answer
+    url = shipped_server  # the serve line, as written
+    port = url.rsplit(":", 1)[1]
+    if shutil.which("curl"):
+        proc = subprocess.run(["bash", "-c", curl_line.replace("localhost:5000", f"localhost:{port}")],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        answer = json.loads(proc.stdout)
+    else:  # the same request without curl
+        status, answer = _post(f"{url}/invocations", body)
+        assert status == 200, answer
     explain = body["params"]["explain"]
     expected = icipredict.predict(body["dataframe_records"], model="public", explain=explain)
     got = pd.DataFrame(answer["predictions"])

@@ -21,7 +21,7 @@ from conftest import FAST_TRAIN
 from icipredict import load_model, predict
 from icipredict.exceptions import ModelLoadError
 from icipredict.model.bundle import CHECKSUMS, _sha256, read_bundle
-from icipredict.fitting.tracking import TrackingError, log_training_run
+from icipredict.fitting.tracking import TrackingError, log_training_run, open_store
 from icipredict.fitting.training import train
 
 
@@ -184,7 +184,7 @@ def test_cli_reports_unreachable_store_without_traceback(tmp_path):
 def test_locked_store_is_a_clear_error(prebuilt, tmp_path, monkeypatch):
     db = tmp_path / "mlflow.db"
     uri = f"sqlite:///{db}"
-    _log_to(prebuilt, uri)  # create the schema
+    open_store(uri, prebuilt.config.tracking.experiment)  # create the schema (and the experiment), as a first run does
     monkeypatch.setenv("ICIPREDICT_STORE_WAIT", "1")  # MLflow's own wait is 20 s
     holder = sqlite3.connect(db, timeout=0)
     holder.execute("BEGIN EXCLUSIVE")

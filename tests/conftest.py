@@ -83,3 +83,24 @@ def small_curve_training(tmp_path_factory):
 def small_curve_model(small_curve_training) -> Path:
     """A real time-to-event bundle (spline Cox, the PFS curve) trained on 400 synthetic patients, shared by the session."""
     return small_curve_training.bundle_path
+
+
+#: The test files that take longest (the sum of their tests' durations, measured on two workers), started first.
+#: With ``--dist loadfile --no-loadscope-reorder`` (pyproject) each worker takes the next file whenever it is free:
+#: the long files run side by side at the start and the many short ones fill the end, so neither worker is left
+#: alone on a long file at the end. (xdist's default order, most tests first, put these few-test files last.)
+#: Only when a file runs changes, never what it tests; a file not listed keeps its place after these.
+LONGEST_FIRST = (
+    "tests/test_packaging.py", "tests/hardening/test_faults.py", "tests/fitting/test_train_run.py",
+    "tests/cli/test_cli_streams.py", "tests/serve/test_spark.py", "tests/serve/test_rest.py",
+    "tests/hardening/test_matrix.py", "tests/report/test_report_curve.py", "tests/plots/test_plots.py",
+    "tests/hardening/test_signals.py", "tests/serve/test_predict_api.py", "tests/test_notebook.py",
+    "tests/fitting/test_time_class_model.py", "tests/fitting/test_updating.py", "tests/hardening/test_pins_values.py",
+    "tests/hardening/test_bad_input.py", "tests/report/test_report_content.py", "tests/serve/test_what_users_read.py",
+    "tests/web/test_serve_e2e.py", "tests/model/test_survival_model.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable: files stay whole

@@ -322,3 +322,24 @@ def test_properties_over_small_tables(data):
     assert ((0 <= g) & (g <= 1)).all() and (np.diff(g) <= 1e-12).all()
     s = np.clip(0.5 + 0.1 * risk, 0, 1)
     assert 0 <= brier_at(time, event, s, 6.0, train_time=time, train_event=event)
+
+
+def test_concordance_count_equals_the_pairwise_definition():
+    """The O(n sqrt n) count of comparable pairs gives what looking at every pair gives: ties in time
+    and risk, censoring at an event's time, zero weights, a constant risk, one patient."""
+    from icipredict.evaluation.survival import _concordance, _concordance_pairs
+
+    rng = np.random.default_rng(3)
+    checked = 0
+    for trial in range(400):
+        n = int(rng.integers(1, 90))
+        t = np.round(rng.exponential(5, n), int(rng.integers(0, 2))) + 1
+        e = rng.random(n) < rng.random()
+        r = np.round(rng.normal(size=n), int(rng.integers(0, 2))) if trial % 4 else np.zeros(n)
+        w = rng.random(n) * (rng.random(n) < 0.8)
+        both = _concordance(t, e, r, np.vstack([np.ones(n), w]))
+        for got, weight in zip(both, (np.ones(n), w)):
+            want = _concordance_pairs(t, e, r, weight)
+            assert (np.isnan(got) and np.isnan(want)) or got == pytest.approx(want, abs=1e-12)
+            checked += not np.isnan(want)
+    assert checked > 500

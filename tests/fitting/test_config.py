@@ -14,7 +14,7 @@ from icipredict.exceptions import InvalidConfig
 
 def test_shipped_configs_load():
     default = load_config(REPO / "configs" / "default.yaml")
-    assert default.data.sources[0].format == "synthetic" and default.model.families == ["spline_logistic", "xgboost"]
+    assert default.data.sources[0].format == "synthetic" and default.model.families == ["spline_cox", "xgboost_cox"]
     assert len(default.data.sources) == 4  # four synthetic centres: selection by leave-one-centre-out
     public = load_config(REPO / "configs" / "public_cohorts.yaml")
     roles = {s.name: s.role for s in public.data.sources}

@@ -68,3 +68,20 @@ def test_too_few_progressions_and_unsupported_method(small_curve_model):
     with pytest.raises(InvalidPatientData, match=r"--method refit: expected one of \['intercept', 'logistic'\] for a "
                                                  r"model with a PFS curve"):
         update(small_curve_model, synthetic_cohort(200, seed=4), method="refit", n_boot=0)
+
+
+def test_patients_censored_before_6_months_count_with_their_follow_up(worse_centre):
+    """Patients censored before 6 months (no 6-month label) are in the update: counted, and their follow-up moves
+    the recalibration (the expected events of each patient run to their own last visit)."""
+    from icipredict.fitting.curve_updating import apply_curve_update, pfs_rows
+    from icipredict.table.schema import check_patients
+
+    result, data = worse_centre
+    pfs = pfs_rows(check_patients(data))
+    early = (pfs["pfs_months"] < 6) & (pfs["pfs_event"] == 0)
+    assert early.sum() >= 5  # the synthetic centre has some
+    assert int(result.comparison.iloc[0]["n_pfs"]) == len(pfs)  # every patient with PFS, the early-censored too
+    model = icipredict.load_model(result.bundle_path).model
+    with_all = apply_curve_update(model, pfs, "intercept").calibrator.b
+    without = apply_curve_update(model, pfs.loc[~early.to_numpy()].reset_index(drop=True), "intercept").calibrator.b
+    assert with_all != pytest.approx(without, abs=1e-6)

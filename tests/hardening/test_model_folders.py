@@ -79,6 +79,12 @@ REFUSED = {
                            "is a file, not a folder"),
     "train-deep-under-a-file": (["train", "--output", "out_file/a/b/model", "--set", "tracking.enabled=false"],
                                 "is a file, not a folder"),
+    # an MLflow store inside a model folder: the database and the mlruns/ beside it would break the bundle
+    "train-store-in-a-bundle": (["train", "--output", "new", "--tracking-uri", "sqlite:///mymodel/m.db"],
+                                "tracking.uri 'sqlite:///mymodel/m.db': the store 'mymodel/m.db' is inside the "
+                                "model folder"),
+    "update-store-in-a-bundle": (["update", "--model", "mymodel", "--input", "in.csv", "--output", "local",
+                                  "--tracking-uri", "sqlite:///link/m.db"], "is inside the model folder"),
 }
 
 

@@ -22,6 +22,7 @@ from serving_support import README, get_tracked_run, json_records, readme_block,
 pytestmark = pytest.mark.slow
 
 MAX_ROWS = 100
+MAX_BYTES = 1_000_000
 STARTUP_SECONDS = 90
 
 
@@ -57,10 +58,11 @@ def _serve_command(command: Callable[[int], list[str]], log: Path, env: dict):
 
 @pytest.fixture(scope="module")
 def server(run, tmp_path_factory):
-    """A logged run served with a request limit of 100 patients."""
+    """A logged run served with a request limit of 100 patients and 1 MB."""
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     with _serve(run.model_uri, log, {"MLFLOW_TRACKING_URI": run.tracking_uri,
-                                     "ICIPREDICT_MAX_REQUEST_ROWS": str(MAX_ROWS)}) as url:
+                                     "ICIPREDICT_MAX_REQUEST_ROWS": str(MAX_ROWS),
+                                     "ICIPREDICT_MAX_REQUEST_BYTES": str(MAX_BYTES)}) as url:
         yield url
 
 
@@ -136,6 +138,36 @@ def test_rest_oversized_payload_is_rejected(server):
     assert 400 <= status < 500, body
     message = body["message"] if isinstance(body, dict) else body
     assert f"{MAX_ROWS + 1} patients" in message and f"limit of {MAX_ROWS}" in message, message
+
+
+def _post_raw(url: str, body: bytes, content_type: str = "application/json") -> tuple[int, dict]:
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_mlflow_server_refuses_a_body_over_the_byte_limit(server):
+    """MLflow reads the whole body before the model: the pyfunc's guard answers 413 instead of scoring it."""
+    body = json.dumps({"dataframe_records": [{"patient_id": "a", "tmb": 10, "note": "x" * (MAX_BYTES + 10)}]}).encode()
+    status, answer = _post_raw(f"{server}/invocations", body)
+    assert status == 413, answer
+    assert f"the request body is {len(body):,} bytes; expected at most {MAX_BYTES:,} (ICIPREDICT_MAX_REQUEST_BYTES)" \
+        in answer["message"]
+    ok, _ = _post_raw(f"{server}/invocations", json.dumps({"dataframe_records": [{"patient_id": "a", "tmb": 10}]}).encode())
+    assert ok == 200  # a body under the limit is still scored
+
+
+def test_mlflow_server_refuses_json_nested_too_deep(server):
+    """100,000 nested arrays: a 400 naming the depth limit, not MLflow's 500 from a RecursionError."""
+    status, answer = _post_raw(f"{server}/invocations", b"[" * 100_000 + b"]" * 100_000)
+    assert status == 400, answer
+    assert "the JSON body nests 100000 levels deep; expected at most 8 (ICIPREDICT_MAX_JSON_DEPTH" in answer["message"]
 
 
 def _readme_lines() -> tuple[str, str]:

@@ -221,3 +221,22 @@ def _struct(frame):
     from pyspark.sql import functions as F
 
     return F.struct(*frame.columns)
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan")], ids=["inf", "nan"])
+def test_a_non_finite_id_is_refused_naming_the_row(spark, bad):
+    """An id the caller could not match back (a double column holding Infinity or NaN) fails the Spark job with
+    the package's message (row, column, expected, got), never a scored row under that id."""
+    from pyspark.errors import PythonException
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DoubleType, StructField, StructType
+
+    import icipredict
+
+    schema = StructType([StructField("patient_id", DoubleType()), StructField("tmb", DoubleType())])
+    frame = spark.createDataFrame([(1.0, 10.0), (bad, 12.0)], schema=schema)
+    udf = icipredict.spark_udf(spark)
+    with pytest.raises(PythonException) as caught:
+        frame.withColumn("p", udf(F.struct(*frame.columns))).select("p.patient_id").collect()
+    assert ("patient 'row 2', column 'patient_id': expected a non-blank identifier (text or a finite number). "
+            f"Got {bad} instead.") in str(caught.value)

@@ -11,7 +11,7 @@ from icipredict.config import load_config
 from icipredict.evaluation import format_metrics_markdown
 from icipredict.evaluation.curves import format_curve_markdown
 from icipredict.evaluation.saved import evaluate, evaluate_curve
-from icipredict.fitting.tracking import TRACKING_ORIGINS, log_update_run, resolve_tracking_uri
+from icipredict.fitting.tracking import TRACKING_ORIGINS, check_store, log_update_run, resolve_tracking_uri
 from icipredict.fitting.training import train
 from icipredict.fitting.updating import update
 from icipredict.io.output import TableWriter, check_output
@@ -78,6 +78,8 @@ def cmd_evaluate(args) -> int:
 def cmd_update(args) -> int:
     say = progress(args)
     check_bundle_target(args.output, replace=args.force, models=[args.model])  # before the table is read
+    if not args.no_tracking:
+        check_store(args.tracking_uri)  # an unusable store fails now, not after the update
     result = update(args.model, raw_table(args), method=args.method, out=args.output, replace=args.force,
                     label_source=args.label_source, n_boot=args.n_boot, seed=args.seed, progress=say)
     print(f"method: {result.method} ({result.reason})")

@@ -167,8 +167,7 @@ def _statistics(t, e, risks, surv, grid, cols, curves, tau, g_left, g_grid, auc_
     auc_cols = [int(np.flatnonzero(np.isclose(grid, a))[0]) if np.isclose(grid, a).any() else -1 for a in auc_times]
     for name in risks:
         r, s = risks[name], surv[name]
-        out.append(_concordance(t, e, r, np.ones_like(t)))
-        out.append(_concordance(t, e, r, w_uno))
+        out += [float(v) for v in _concordance(t, e, r, np.vstack([np.ones_like(t), w_uno]))]  # Harrell, Uno
         for a in auc_times:
             cases, controls = e & (t <= a), t > a
             if not cases.any() or not controls.any():

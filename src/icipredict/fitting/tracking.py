@@ -28,6 +28,7 @@ from icipredict.evaluation import roc_auc
 from icipredict.exceptions import IcipredictError, OutputRefused
 from icipredict.model.bundle import save_bundle
 from icipredict.io.synthetic import synthetic_cohort
+from icipredict.io.output import refuse_model_folder
 from icipredict.table.schema import COLUMNS
 from icipredict.serve.store import (DEFAULT_TRACKING_URI, TRACKING_ORIGINS, download_bundle,  # re-exported
                                     remember_origin, resolve_tracking_uri)
@@ -37,7 +38,7 @@ from icipredict.table.vocab import OUTPUT_COLUMNS, OUTPUT_NUMBER_PREFIXES
 if TYPE_CHECKING:  # pragma: no cover
     from icipredict.fitting.results import TrainingResult, UpdateResult
 
-__all__ = ["TrackingError", "resolve_tracking_uri", "TRACKING_ORIGINS", "open_store", "log_training_run", "log_update_run", "download_bundle", "pyfunc_signature",
+__all__ = ["TrackingError", "resolve_tracking_uri", "check_store", "TRACKING_ORIGINS", "open_store", "log_training_run", "log_update_run", "download_bundle", "pyfunc_signature",
            "save_mlflow_model", "DEFAULT_TRACKING_URI", "PYFUNC_FILE", "PYFUNC_REQUIREMENTS"]
 
 #: The models-from-code file of the pyfunc.
@@ -217,11 +218,23 @@ def _store_wait() -> float:
     return wait
 
 
+def check_store(configured: str | None) -> str:
+    """The store a run would log to (its URI), checked without MLflow: for a local SQLite store, that its folder
+    exists, that it lies outside every model folder (the database and the ``mlruns`` artefacts beside it would
+    make the bundle refuse to load) and that no other process holds it locked beyond the wait. Commands call it
+    before any work."""
+    uri, _ = resolve_tracking_uri(configured)
+    _check_store(uri)
+    return uri
+
+
 def _check_store(uri: str) -> None:
-    """A local SQLite store: its folder exists, and no other process holds it locked beyond the wait."""
+    """A local SQLite store: its folder exists, outside every model folder, and no other process holds it locked
+    beyond the wait."""
     if not uri.startswith("sqlite:///"):
         return
     db = Path(uri[len("sqlite:///"):])
+    refuse_model_folder(db, [], flag=f"tracking.uri {uri!r}: the store")  # the store and its mlruns/ beside it
     parent = db.parent if str(db.parent) else Path(".")
     if not parent.exists():
         raise TrackingError(f"tracking.uri {uri!r}: directory {str(parent)!r} does not exist; create it or "

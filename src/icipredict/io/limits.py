@@ -24,6 +24,7 @@ A value over a limit is an error naming the variable (HTTP 413 for a body over t
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from icipredict.exceptions import InvalidConfig, InvalidPatientData, Problem, tr
 
 __all__ = ["Limits", "limit", "MAX_ROWS_ENV", "MAX_BYTES_ENV", "MAX_DEPTH_ENV", "MAX_EXCEL_RATIO_ENV", "MAX_COLUMNS_ENV",
            "DEFAULT_MAX_ROWS", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_EXCEL_RATIO", "DEFAULT_MAX_COLUMNS",
-           "EXCEL_RATIO_FLOOR", "check_width"]
+           "EXCEL_RATIO_FLOOR", "check_width", "json_depth"]
 
 MAX_ROWS_ENV = "ICIPREDICT_MAX_REQUEST_ROWS"
 MAX_BYTES_ENV = "ICIPREDICT_MAX_REQUEST_BYTES"
@@ -106,3 +107,20 @@ def check_width(path: str | Path, n_columns: int) -> None:
             "table has a few hundred at most). Got a wider table instead: keep the columns the model reads "
             "(icipredict validate lists them) or raise the limit.",
             [Problem(None, None, f"at most {most} columns", f"{n_columns} columns")])
+
+
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string, escapes included
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply a JSON text nests arrays and objects, found without parsing it (strings skipped).
+
+    >>> json_depth(b'{"dataframe_records": [{"patient_id": "[[["}]}')
+    3
+    """
+    import numpy as np
+
+    skeleton = np.frombuffer(_STRINGS.sub(b"", bytes(body)), dtype=np.uint8) | 0x20  # [ ] as { }
+    brackets = skeleton[(skeleton == ord("{")) | (skeleton == ord("}"))]
+    steps = np.where(brackets == ord("{"), 1, -1).astype(np.int64)
+    return int(np.cumsum(steps).max(initial=0))

@@ -40,6 +40,8 @@ __all__ = ["SplineCox", "Baseline", "risk_sums", "check_outcomes", "horizon", "c
 
 #: The horizon is the last event time with at least this many training patients at risk.
 MIN_AT_RISK = 10
+#: Up to this many columns the risk-set sums of outer products are built at once, above it group by group.
+_FEW_INPUTS = 8
 
 
 def risk_sums(eta: np.ndarray, time: np.ndarray, event: np.ndarray, Z: np.ndarray | None):
@@ -64,20 +66,17 @@ def risk_sums(eta: np.ndarray, time: np.ndarray, event: np.ndarray, Z: np.ndarra
         out["S1"] = S1[starts]
         out["xsum"] = Zs[ev].sum(axis=0)
         out["eta_sum"] = float((eta[order][ev]).sum())
-        # S2 only at the starts: reverse cumulative outer products, accumulated group by group
+        # S2 only at the starts: the outer products w z z' summed per tied-time group (rows [starts[k], starts[k+1])
+        # join the risk set at starts[k]), then accumulated from the last group backwards
         p = Z.shape[1]
-        S2 = np.zeros((len(starts), p, p))
-        acc = np.zeros((p, p))
-        bounds = np.append(starts, len(t))
-        # walk from the last start backwards: rows [starts[k], end) join the risk set at starts[k]
-        end = len(t)
-        for k in range(len(starts) - 1, -1, -1):
-            rows = slice(starts[k], end)
-            Zr = Zs[rows]
-            acc = acc + (Zr * w[rows][:, None]).T @ Zr
-            S2[k] = acc
-            end = starts[k]
-        del bounds
+        if p <= _FEW_INPUTS:  # a slope or a few inputs: every outer product at once (BLAS wins above)
+            groups = np.add.reduceat(np.einsum("ni,nj->nij", Zs * w[:, None], Zs), starts, axis=0) if len(starts) else \
+                np.zeros((0, p, p))
+        else:  # many inputs: one group at a time
+            bounds = np.append(starts, len(t))
+            groups = np.stack([(Zs[a:b] * w[a:b, None]).T @ Zs[a:b] for a, b in zip(bounds[:-1], bounds[1:])]) \
+                if len(starts) else np.zeros((0, p, p))
+        S2 = np.cumsum(groups[::-1], axis=0)[::-1]
         out["S2"] = S2
     return out
 

@@ -196,7 +196,8 @@ class XGBoostCox:
         import xgboost as xgb
 
         time, event = check_outcomes(time, event)
-        X = build_features(self.tree._augment(patients), self.tree.options)
+        augmented = self.tree._augment(patients)
+        X = build_features(augmented, self.tree.options)
         self.feature_names_ = list(X.columns)
         params = {**_TREE_DEFAULTS["xgboost"], **(self.tree.params or {})}
         rounds = int(params.pop("n_estimators"))
@@ -212,7 +213,8 @@ class XGBoostCox:
         self.estimator_ = xgb.train(booster_params, dm, num_boost_round=rounds)
         self.tree.feature_names_ = self.feature_names_
         self.classes_ = np.array([0, 1])
-        eta = self.decision_function(patients)
+        # the baseline on the patients as given (their features are X itself when nothing was augmented)
+        eta = self._margin(X) if augmented is patients else self.decision_function(patients)
         base = Baseline.fit(eta, time, event)
         self.baseline_times_, self.baseline_cumhaz_, self.horizon_ = base.times, base.cumhaz, base.horizon
         return self
@@ -222,8 +224,11 @@ class XGBoostCox:
 
     def decision_function(self, patients: pd.DataFrame) -> np.ndarray:
         """The margin: log relative hazard (XGBoost's Cox prediction is its exponential)."""
-        X = self.features(patients).to_numpy(dtype=np.float32)
-        return np.asarray(self.estimator_.inplace_predict(X, predict_type="margin", missing=np.nan), dtype=float)
+        return self._margin(self.features(patients))
+
+    def _margin(self, X: pd.DataFrame) -> np.ndarray:
+        values = X.to_numpy(dtype=np.float32)
+        return np.asarray(self.estimator_.inplace_predict(values, predict_type="margin", missing=np.nan), dtype=float)
 
     linear_predictor = decision_function
 

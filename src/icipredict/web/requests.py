@@ -8,17 +8,14 @@ limits (:mod:`icipredict.io.limits`). A body must match its declared type: JSON 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 import pandas as pd
 
 from icipredict.exceptions import TRIM, InvalidPatientData, trim
 from icipredict.io.table import read_table_bytes
-from icipredict.io.limits import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ROWS, MAX_DEPTH_ENV, MAX_ROWS_ENV
+from icipredict.io.limits import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ROWS, MAX_DEPTH_ENV, MAX_ROWS_ENV, json_depth
 from icipredict.serve.curve_times import parse_curve_times
 from icipredict.serve.predict import explain_error, is_explain
 
@@ -27,7 +24,6 @@ __all__ = ["parse_invocation", "parse_scoring_request", "Invocation", "too_many_
 
 INPUT_FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
 _JSON_TYPES = ("application/json", "")  # no Content-Type: read as JSON, as MLflow's clients send it
-_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string, escapes included
 
 
 class InvalidRequest(InvalidPatientData):
@@ -36,19 +32,6 @@ class InvalidRequest(InvalidPatientData):
 
 class UnsupportedBody(InvalidRequest):
     """A body of a type ``/invocations`` does not read (HTTP 415)."""
-
-
-def json_depth(body: bytes) -> int:
-    """How deeply a JSON text nests arrays and objects, found without parsing it (strings skipped).
-
-    >>> json_depth(b'{"dataframe_records": [{"patient_id": "[[["}]}')
-    3
-    """
-    skeleton = np.frombuffer(_STRINGS.sub(b"", bytes(body)), dtype=np.uint8) | 0x20  # [ ] as { }
-    brackets = skeleton[(skeleton == ord("{")) | (skeleton == ord("}"))]
-    steps = np.where(brackets == ord("{"), 1, -1).astype(np.int64)
-    return int(np.cumsum(steps).max(initial=0))
-
 
 
 # -- /invocations --------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from icipredict.exceptions import InvalidPatientData
 from icipredict.serve.curve_times import parse_curve_times
 from icipredict.serve.predict import (MAX_ROWS_ENV, explain_error, is_explain, load_model, predict, predict_curve,
                                       request_limit)
+from icipredict.serve.scoring_guard import guard_scoring_server
 
 
 class PatientDataError(MlflowException):
@@ -77,6 +78,8 @@ class IcipredictModel(PythonModel):
         self._model = load_model(context.artifacts["bundle"])
         # the largest request scored at once; bigger REST payloads get a 400 (Spark batches are smaller)
         self._max_rows = request_limit()
+        # under `mlflow models serve`: the byte and nesting limits checked before MLflow parses a body
+        guard_scoring_server()
 
     # MLflow infers no schema from a DataFrame hint, so the declared signature (AnyType columns, see above) stays
     # in force; without a hint MLflow advises one at every load and log, under its own warning filter

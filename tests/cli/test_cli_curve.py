@@ -1,4 +1,6 @@
-"""``icipredict predict --curve-times ... --curve-output ...`` in a subprocess, with a real curve model.
+"""``icipredict predict --curve-times ... --curve-output ...`` with a real curve model: in real subprocesses for
+the whole-file curve, an argument refusal, a model without a curve and the help; the other calls in-process
+(``cli.main``, the same code path without a fresh Python's seconds of imports).
 
 The curve file is checked against the prediction file the same run writes (S(6) is
 ``p_durable_benefit``), times beyond the model's horizon against the horizon read from the bundle,
@@ -7,10 +9,12 @@ and every refusal against its message and exit code, with no output left behind.
 
 from __future__ import annotations
 
+import subprocess
+
 import numpy as np
 import pandas as pd
 import pytest
-from process_support import run_cli_many
+from process_support import run_cli_in_process, run_cli_many
 
 import icipredict
 from icipredict.io.synthetic import synthetic_cohort
@@ -25,7 +29,8 @@ def patients(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runs(small_curve_model, small_model, patients):
-    """Every CLI call of this module, two at a time (each spends most of its time importing)."""
+    """Every CLI call of this module: SUBPROCESS two at a time (each spends most of its time importing), the
+    others in-process."""
     folder = patients.parent
     model = str(small_curve_model)
     horizon = icipredict.load_model(model).model.baseline.horizon
@@ -50,7 +55,13 @@ def runs(small_curve_model, small_model, patients):
         "same_path": [*base, "--output", str(folder / "same.csv"), "--curve-output", str(folder / "same.csv")],
         "help": ["predict", "--help"],
     }
-    return run_cli_many(jobs), folder, horizon, beyond
+    in_process = {key: subprocess.CompletedProcess(args, *run_cli_in_process(args))
+                  for key, args in jobs.items() if key not in SUBPROCESS}
+    return in_process | run_cli_many({key: jobs[key] for key in SUBPROCESS}), folder, horizon, beyond
+
+
+#: The calls run in real subprocesses: a curve written, an argument refusal, a model refused, the help.
+SUBPROCESS = ("whole", "word", "no_curve_model", "help")
 
 
 def test_curve_file_has_one_row_per_patient_and_time_and_agrees_with_predictions(runs):

@@ -32,7 +32,7 @@ from icipredict.exceptions import InvalidConfig, InvalidPatientData, Problem, tr
 
 __all__ = ["Limits", "limit", "MAX_ROWS_ENV", "MAX_BYTES_ENV", "MAX_DEPTH_ENV", "MAX_EXCEL_RATIO_ENV", "MAX_COLUMNS_ENV",
            "DEFAULT_MAX_ROWS", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_EXCEL_RATIO", "DEFAULT_MAX_COLUMNS",
-           "EXCEL_RATIO_FLOOR", "check_width", "json_depth"]
+           "EXCEL_RATIO_FLOOR", "check_width", "json_depth", "too_deep"]
 
 MAX_ROWS_ENV = "ICIPREDICT_MAX_REQUEST_ROWS"
 MAX_BYTES_ENV = "ICIPREDICT_MAX_REQUEST_BYTES"
@@ -124,3 +124,9 @@ def json_depth(body: bytes) -> int:
     brackets = skeleton[(skeleton == ord("{")) | (skeleton == ord("}"))]
     steps = np.where(brackets == ord("{"), 1, -1).astype(np.int64)
     return int(np.cumsum(steps).max(initial=0))
+
+
+def too_deep(depth: int, most: int) -> str:
+    """The refusal of a JSON body nested deeper than ``most`` (every server that reads one says it this way)."""
+    return (f"the JSON body nests {depth} levels deep; expected at most {most} ({MAX_DEPTH_ENV}; a patient record "
+            "needs 3). Got deeper nesting instead.")

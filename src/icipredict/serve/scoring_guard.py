@@ -20,7 +20,7 @@ import json
 import sys
 import warnings
 
-from icipredict.io.limits import MAX_BYTES_ENV, MAX_DEPTH_ENV, Limits, json_depth
+from icipredict.io.limits import MAX_BYTES_ENV, MAX_DEPTH_ENV, Limits, json_depth, too_deep
 
 __all__ = ["guard_scoring_server", "SERVER_MODULE"]
 
@@ -64,8 +64,7 @@ def guard_scoring_server() -> bool:
         body = data.encode() if isinstance(data, str) else bytes(data or b"")
         depth = json_depth(body) if (content_type or "").split(";")[0].strip() in ("application/json", "") else 0
         if depth > limits.depth:
-            return _refusal(server, 400, f"the JSON body nests {depth} levels deep; expected at most {limits.depth} "
-                                         f"({MAX_DEPTH_ENV}; a patient record needs 3). Got a deeper body instead.")
+            return _refusal(server, 400, too_deep(depth, limits.depth))
         return original(data, content_type, *args, **kwargs)
 
     setattr(invocations, _MARK, True)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from icipredict.exceptions import TRIM, InvalidPatientData, trim
 from icipredict.io.table import read_table_bytes
-from icipredict.io.limits import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ROWS, MAX_DEPTH_ENV, MAX_ROWS_ENV, json_depth
+from icipredict.io.limits import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ROWS, MAX_DEPTH_ENV, MAX_ROWS_ENV, json_depth, too_deep
 from icipredict.serve.curve_times import parse_curve_times
 from icipredict.serve.predict import explain_error, is_explain
 
@@ -187,8 +187,7 @@ def _read_request(body: bytes, mimetype: str, max_rows: int, max_depth: int) -> 
     else:
         depth = json_depth(body)
         if depth > max_depth:
-            raise InvalidRequest(f"the JSON body nests {depth} levels deep; expected at most {max_depth} "
-                                 f"({MAX_DEPTH_ENV}; a patient record needs 3). Got deeper nesting instead.")
+            raise InvalidRequest(too_deep(depth, max_depth))
         try:
             payload = json.loads(body)
         except UnicodeDecodeError:

@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 _Z95 = 1.959963984540054
-# Patients x patients cells per block of the pairwise comparisons: bounds memory at a few tens of MB.
+# Cells of the concordance count's rank table and of each slice of its direct comparisons: a few tens of MB.
 _BLOCK_CELLS = 2_000_000
 
 
@@ -237,7 +237,8 @@ def _concordance(t: np.ndarray, e: np.ndarray, risk: np.ndarray, weight: np.ndar
     The count takes O(n sqrt(n)), not O(n^2): with the patients ordered by time, longest first and
     the censored first among equal times, the patients comparable with i are a prefix of that order;
     a table of risk-rank counts per block of sqrt(n) patients answers the prefix's whole blocks at
-    once, and the last, partial block is compared directly.
+    once, and the last, partial block is compared directly (past about 45,000 patients the blocks grow so
+    that the table stays within ``_BLOCK_CELLS``).
     """
     W = np.atleast_2d(np.asarray(weight, dtype=float))
     rows = np.flatnonzero(e & (W > 0).any(axis=0))
@@ -245,15 +246,14 @@ def _concordance(t: np.ndarray, e: np.ndarray, risk: np.ndarray, weight: np.ndar
         c = np.full(len(W), np.nan)
         return float(c[0]) if np.ndim(weight) == 1 else c
     order = np.lexsort((e, -t))  # longest time first; among equal times the censored (e = 0) first
-    r = risk[order]
+    rank_all = np.unique(risk, return_inverse=True)[1].ravel()  # dense ranks of the risks
+    ranks, rank_i = rank_all[order], rank_all[rows]  # in the prefix order; of the progressed patients
     ti = t[rows]
     censored = np.sort(t[~e])
     prefix = (t.size - np.searchsorted(np.sort(t), ti, side="right")
               + np.searchsorted(censored, ti, side="right") - np.searchsorted(censored, ti, side="left"))
-    ranks = np.unique(r, return_inverse=True)[1].ravel()  # dense ranks of the risks, in the prefix order
-    k = int(ranks.max()) + 1
-    rank_i = np.unique(risk, return_inverse=True)[1].ravel()[rows]
-    block = max(16, int(np.sqrt(t.size)))
+    k = int(rank_all.max()) + 1
+    block = max(16, int(np.sqrt(t.size)), -(-t.size * k // _BLOCK_CELLS))  # the rank table stays within the bound
     n_blocks = -(-t.size // block)
     # counts[b, q]: patients in the first b blocks with a rank below q (b = 0 .. n_blocks, q = 0 .. k)
     per_block = np.bincount((np.arange(t.size) // block) * k + ranks, minlength=n_blocks * k).reshape(n_blocks, k)
@@ -261,11 +261,14 @@ def _concordance(t: np.ndarray, e: np.ndarray, risk: np.ndarray, weight: np.ndar
     counts[1:, 1:] = np.cumsum(np.cumsum(per_block, axis=0), axis=1)
     full = prefix // block
     below, at_most = counts[full, rank_i], counts[full, rank_i + 1]
-    rest = full[:, None] * block + np.arange(block)[None, :]  # the prefix's last, partial block
-    inside = rest < prefix[:, None]
-    vals = ranks[np.minimum(rest, t.size - 1)]
-    below = below + np.sum(inside & (vals < rank_i[:, None]), axis=1)
-    at_most = at_most + np.sum(inside & (vals <= rank_i[:, None]), axis=1)
+    step = max(1, _BLOCK_CELLS // block)
+    for a in range(0, rows.size, step):  # the prefix's last, partial block, compared directly
+        q = slice(a, a + step)
+        rest = full[q, None] * block + np.arange(block)[None, :]
+        inside = rest < prefix[q, None]
+        vals = ranks[np.minimum(rest, t.size - 1)]
+        below[q] += np.sum(inside & (vals < rank_i[q, None]), axis=1)
+        at_most[q] += np.sum(inside & (vals <= rank_i[q, None]), axis=1)
     num = W[:, rows] @ (below + 0.5 * (at_most - below))
     den = W[:, rows] @ prefix.astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -69,13 +69,13 @@ def risk_sums(eta: np.ndarray, time: np.ndarray, event: np.ndarray, Z: np.ndarra
         # S2 only at the starts: the outer products w z z' summed per tied-time group (rows [starts[k], starts[k+1])
         # join the risk set at starts[k]), then accumulated from the last group backwards
         p = Z.shape[1]
-        if p <= _FEW_INPUTS:  # a slope or a few inputs: every outer product at once (BLAS wins above)
-            groups = np.add.reduceat(np.einsum("ni,nj->nij", Zs * w[:, None], Zs), starts, axis=0) if len(starts) else \
-                np.zeros((0, p, p))
+        if not len(starts):
+            groups = np.zeros((0, p, p))
+        elif p <= _FEW_INPUTS:  # a slope or a few inputs: every outer product at once (BLAS wins above)
+            groups = np.add.reduceat(np.einsum("ni,nj->nij", Zs * w[:, None], Zs), starts, axis=0)
         else:  # many inputs: one group at a time
             bounds = np.append(starts, len(t))
-            groups = np.stack([(Zs[a:b] * w[a:b, None]).T @ Zs[a:b] for a, b in zip(bounds[:-1], bounds[1:])]) \
-                if len(starts) else np.zeros((0, p, p))
+            groups = np.stack([(Zs[a:b] * w[a:b, None]).T @ Zs[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
         S2 = np.cumsum(groups[::-1], axis=0)[::-1]
         out["S2"] = S2
     return out

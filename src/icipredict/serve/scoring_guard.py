@@ -56,12 +56,11 @@ def guard_scoring_server() -> bool:
 
     def invocations(data, content_type, *args, **kwargs):
         limits = Limits.read()
-        size = len(data or b"")
-        if size > limits.bytes:
-            return _refusal(server, 413, f"the request body is {size:,} bytes; expected at most {limits.bytes:,} "
-                                         f"({MAX_BYTES_ENV}). Got a larger body instead: send fewer patients per "
-                                         "request.")
-        body = data.encode() if isinstance(data, str) else bytes(data or b"")
+        body = data.encode() if isinstance(data, str) else bytes(data or b"")  # FastAPI hands over bytes
+        if len(body) > limits.bytes:
+            return _refusal(server, 413, f"the request body is {len(body):,} bytes; expected at most "
+                                         f"{limits.bytes:,} ({MAX_BYTES_ENV}). Got a larger body instead: send fewer "
+                                         "patients per request.")
         depth = json_depth(body) if (content_type or "").split(";")[0].strip() in ("application/json", "") else 0
         if depth > limits.depth:
             return _refusal(server, 400, too_deep(depth, limits.depth))

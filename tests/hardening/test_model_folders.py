@@ -10,29 +10,21 @@ mode bits do not stop a write, so "cannot be created" is a path under a regular 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import shutil
 from pathlib import Path
 
 import pytest
-from process_support import tree_digest
+from process_support import run_cli_in_process, tree_digest
 
 import icipredict
-from icipredict.cli import main
 from icipredict.exceptions import OutputRefused
 
 PATIENTS = "patient_id,pdl1_tps,tmb,pfs_months,pfs_event\np1,80,20,9,1\np2,0,2,2,1\n"
 
 
 def _run(argv: list[str]) -> tuple[int, str]:
-    err = io.StringIO()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    return code, err.getvalue()
+    code, _, err = run_cli_in_process(argv)
+    return code, err
 
 
 @pytest.fixture()

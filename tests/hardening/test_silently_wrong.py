@@ -8,27 +8,22 @@ written plainly.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import warnings
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from process_support import run_cli_in_process
 
 import icipredict
-from icipredict.cli import main
 from icipredict.io import read_patients
 from icipredict.io.table import read_table_bytes
 
 PLAIN = "patient_id,pdl1_tps,tmb,age\nb,80,20,64\na,0,2,71\nc,30,11,58\n"
 
 
-def _cli(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
+_cli = run_cli_in_process
 
 
 def _predicted(model: Path, path: Path, *extra: str) -> pd.DataFrame:

@@ -8,9 +8,7 @@ Outputs are private (0600) whatever the umask, unless ``ICIPREDICT_SHARE_OUTPUTS
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import io
 import os
 import shutil
 import stat
@@ -19,11 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from process_support import CLI, tree_digest
+from process_support import CLI, run_cli_in_process, tree_digest
 
 import icipredict
 import icipredict.model.bundle as bundle_module
-from icipredict.cli import main
 from icipredict.exceptions import OutputFailed
 from icipredict.io.output import TableWriter, atomic_path
 
@@ -31,10 +28,8 @@ PATIENTS = "patient_id,pdl1_tps,tmb\np1,80,20\np2,0,2\np3,30,11\n"
 
 
 def _run(argv: list[str]) -> tuple[int, str]:
-    err = io.StringIO()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, err.getvalue()
+    code, _, err = run_cli_in_process(argv)
+    return code, err
 
 
 def _disk_full(*args, **kwargs):

@@ -202,6 +202,8 @@ class OutputConfig(_Strict):
                                   "relative to the config file; must not exist unless `replace`")
     model_name: str = "icipredict"
     replace: bool = Field(False, description="replace an earlier icipredict bundle at model_dir (--force)")
+    plots: bool = Field(True, description="draw the training plots (bundle `plots/` and MLflow); false: a quicker "
+                        "exploratory run whose bundle and run carry no plots")
 
 
 class Config(_Strict):

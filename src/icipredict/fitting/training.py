@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold
 
 from icipredict import __version__
+from icipredict.fitting.folds import stratified_folds
 from icipredict.clinical.assays import tmb_assay_kind
 from icipredict.clinical.mutations import DRIVER_COLUMNS
 from icipredict.clinical.outcomes import benefit_label, binary_target
@@ -244,9 +244,8 @@ def _cross_validate(data: _Labelled, candidates: list[Candidate], config: Config
     models, test_ids = [], []
     if folds < 2:
         return p, fold, models, test_ids
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.seed)
-    splits = progress_iter(say, cv.split(rows, _cv_strata(y, rows["cohort"], folds)), "pooled cross-validation",
-                           unit="folds", total=folds)
+    splits = progress_iter(say, stratified_folds(_cv_strata(y, rows["cohort"], folds), folds, config.seed),
+                           "pooled cross-validation", unit="folds", total=folds)
     for k, (tr, te) in enumerate(splits, start=1):
         say(f"pooled cross-validation fold {k}/{folds}: selecting and fitting on {len(tr)}, testing on {len(te)}")
         pfs = None
@@ -497,8 +496,9 @@ def train(config: Config | str | Path | None = None, *, overrides: list[str] | t
                             fold_models=fold_models, fold_test_ids=fold_test_ids, curves=curves,
                             curve_validation=validation)
     result.card = model_card(result)
-    say("drawing plots")
-    result.figures = training_figures(result)
+    if config.output.plots:
+        say("drawing plots")
+        result.figures = training_figures(result)
     if out is not None:
         result.bundle_path = save_bundle(out, metadata, final.saved_state(), model_card=result.card,
                                          extra_files={f"plots/{k}": v for k, v in result.figures.items()},

@@ -329,7 +329,9 @@ def log_training_run(result: "TrainingResult", card: str, figures: Mapping[str, 
     mlflow, uri, origin = open_store(cfg.tracking.uri, cfg.tracking.experiment)
     with _store_errors(uri, " Check that the store is reachable and not locked, or set tracking.enabled=false."):
         with mlflow.start_run(run_name=cfg.tracking.run_name) as run, tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
+            folder, plot_dir = Path(tmp) / "run", Path(tmp) / "plots"
+            folder.mkdir()
+            plot_dir.mkdir()
             progress(f"logging to MLflow store {uri} ({TRACKING_ORIGINS[origin]}), run {run.info.run_id}")
             mlflow.log_params(_flatten(config_to_dict(cfg)))
             meta = result.metadata
@@ -338,13 +340,22 @@ def log_training_run(result: "TrainingResult", card: str, figures: Mapping[str, 
                              "model.selected": meta.estimator.label[:250],
                              "cohorts": ",".join(train.cohorts), "label.source": cfg.label.source,
                              "tracking_uri.origin": origin})
+            bundle = result.bundle_path
+            if bundle is None:
+                bundle = save_bundle(Path(tmp) / "bundle", meta, result.model.saved_state(), model_card=card,
+                                     extra_files={f"plots/{k}": v for k, v in figures.items()})
+            progress("logging the model (pyfunc)")
+            # The model before the metrics: MLflow links a run's existing metrics to a model it logs by reading
+            # each metric's history (hundreds of queries); metrics logged with the model's id are linked at once.
+            info = mlflow.pyfunc.log_model(name="model", registered_model_name=cfg.tracking.registered_model,
+                                           **_pyfunc_args(bundle))
             counts = {"data.n_evaluable": train.n_evaluable, "data.n_durable_benefit": train.n_durable_benefit,
                       "data.duplicates_removed": train.data.duplicates_removed}
             for c, d in train.per_cohort.items():
                 for k, v in d.model_dump().items():
                     counts[_key("data", c, k)] = v
             mlflow.log_metrics({**_metrics_dict(result.metrics), **_curve_metrics_dict(result.curves.get("curve_metrics_iecv")),
-                                **{k: float(v) for k, v in counts.items()}})
+                                **{k: float(v) for k, v in counts.items()}}, model_id=info.model_id)
             for k, auc in enumerate(_fold_aucs(result.predictions), start=1):
                 if not np.isnan(auc):
                     mlflow.log_metric("cv.fold_roc_auc", auc, step=k)
@@ -359,18 +370,9 @@ def log_training_run(result: "TrainingResult", card: str, figures: Mapping[str, 
             (folder / "config.yaml").write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=True))
             for f in sorted(folder.iterdir()):
                 mlflow.log_artifact(str(f))
-            plot_dir = folder / "plots"
-            plot_dir.mkdir()
             for name, data in figures.items():
                 (plot_dir / name).write_bytes(data)
             mlflow.log_artifacts(str(plot_dir), artifact_path="plots")
-            bundle = result.bundle_path
-            if bundle is None:
-                bundle = save_bundle(folder / "bundle", meta, result.model.saved_state(), model_card=card,
-                                     extra_files={f"plots/{k}": v for k, v in figures.items()})
-            progress("logging the model (pyfunc)")
-            info = mlflow.pyfunc.log_model(name="model", registered_model_name=cfg.tracking.registered_model,
-                                           **_pyfunc_args(bundle))
             mlflow.set_tag("model_uri", info.model_uri)
             return run.info.run_id
 

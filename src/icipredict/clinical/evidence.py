@@ -38,7 +38,7 @@ step 3 drops out.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtri
 
 __all__ = ["RAKAEE_2023", "REFERENCE_DCB_TIL_LOW", "TIL_CENTRE", "hr_to_log_odds_ratio", "pooled_log_hr",
            "til_prior", "til_prior_log_hr", "TIL_HR_ASSUMPTION"]
@@ -62,7 +62,7 @@ def pooled_log_hr(cohorts: dict[str, dict[str, float]] = RAKAEE_2023) -> tuple[f
     (-0.262, 0.071)
     """
     logs = np.array([np.log(c["hr"]) for c in cohorts.values()])
-    ses = np.array([abs(np.log(c["hr"])) / norm.ppf(1 - c["p"] / 2) for c in cohorts.values()])
+    ses = np.array([abs(np.log(c["hr"])) / ndtri(1 - c["p"] / 2) for c in cohorts.values()])
     w = 1 / ses ** 2
     return float(np.sum(w * logs) / np.sum(w)), float(1 / np.sqrt(np.sum(w)))
 

@@ -90,7 +90,7 @@ def calibration_ci(y, p, alpha: float = 0.05) -> dict[str, float]:
     >>> bool(ci["calibration_slope_low"] < 1 < ci["calibration_slope_high"])
     True
     """
-    from scipy.stats import norm
+    from scipy.special import ndtri
 
     y_arr, p_arr = check_y_score(y, p, name="p")
     keep = ~np.isnan(p_arr)
@@ -99,7 +99,7 @@ def calibration_ci(y, p, alpha: float = 0.05) -> dict[str, float]:
                                "calibration_intercept", "calibration_intercept_low", "calibration_intercept_high")}
     if not both_classes(y_arr):
         return out
-    z = norm.ppf(1 - alpha / 2)
+    z = ndtri(1 - alpha / 2)
     lp = np.log(p_arr / (1 - p_arr))
     ones = np.ones((y_arr.size, 1))
     A = np.column_stack([ones, lp])

@@ -192,7 +192,7 @@ def schoenfeld_test(
     >>> table["term"].tolist(), bool(table["p_value"].iloc[0] > 0.01)
     (['pdl1'], True)
     """
-    from scipy.stats import chi2
+    from icipredict.evaluation.distributions import chi2_sf
 
     t, e, Xa = check_survival(time, event, X, names=("X",))
     Xa = Xa.reshape(t.size, -1)
@@ -203,9 +203,8 @@ def schoenfeld_test(
     event_times, resid = schoenfeld_residuals(Xa, t, e, fit.coef)
     d = event_times.size
     if transform == "rank":
-        from scipy.stats import rankdata
-
-        g = rankdata(event_times)  # rank among the progressions, as cox.zph and lifelines
+        # rank among the progressions (ties share their mean rank), as cox.zph and lifelines; scipy.stats.rankdata
+        g = pd.Series(event_times).rank(method="average").to_numpy(float)
     elif transform == "identity":
         g = event_times
     elif transform == "log":
@@ -223,7 +222,7 @@ def schoenfeld_test(
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = (g @ scaled) ** 2 / (d * var * np.sum(g**2))
         trend = (g @ scaled) / np.sum(g**2)
-    return pd.DataFrame({"term": names, "coef": fit.coef, "statistic": stat, "p_value": chi2.sf(stat, 1),
+    return pd.DataFrame({"term": names, "coef": fit.coef, "statistic": stat, "p_value": chi2_sf(stat, 1),
                          "trend": trend, "n": t.size, "n_events": d})
 
 

@@ -141,14 +141,14 @@ def kaplan_meier_table(time, event, *, alpha: float = 0.05) -> pd.DataFrame:
     >>> kaplan_meier_table([1, 2, 2, 3, 4], [1, 1, 0, 1, 0])[["time", "n_at_risk", "surv"]].round(4).values.tolist()
     [[1.0, 5.0, 0.8], [2.0, 4.0, 0.6], [3.0, 2.0, 0.3]]
     """
-    from scipy.stats import norm
+    from scipy.special import ndtri
 
     t, e = check_survival(time, event)
     times, n, d, surv = _km_steps(t, e)
     with np.errstate(divide="ignore", invalid="ignore"):
         cum = np.cumsum(d / (n * (n - d)))
         se = surv * np.sqrt(cum)
-        z = norm.ppf(1 - alpha / 2)
+        z = ndtri(1 - alpha / 2)
         log_s = np.log(surv)
         half = z * np.sqrt(cum) / np.abs(log_s)
         low = np.exp(-np.exp(np.log(-log_s) + half))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from icipredict.clinical.biomarkers import pdl1_band
 from icipredict.evaluation.metrics import calibration_slope_intercept
@@ -49,7 +49,7 @@ def mask_inputs(patients: pd.DataFrame, name: str, *, keep_band: bool = False) -
 
 
 def _input_coverage(model: IciModel, held: pd.DataFrame, level: float) -> dict[str, dict[str, float]]:
-    z = norm.ppf(0.5 + level / 2)
+    z = ndtri(0.5 + level / 2)
     inputs = model.inputs(held)
     full = model.score(held, inputs)  # the scale the variances are on (log-odds, or a curve's linear predictor)
     a = model.calibrator.a
@@ -98,7 +98,7 @@ def interval_checks(models: dict[str, IciModel], rows: pd.DataFrame, y: np.ndarr
     """
     y = np.asarray(y, dtype=float)
     cohort = rows["cohort"].astype(str).to_numpy()
-    z = norm.ppf(0.5 + level / 2)
+    z = ndtri(0.5 + level / 2)
     per_input: dict[str, list[tuple[int, float]]] = {}
     centres = []
     for study, model in models.items():

@@ -24,9 +24,9 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
-from sklearn.model_selection import StratifiedKFold
+from icipredict.evaluation.distributions import chi2_sf
 
+from icipredict.fitting.folds import stratified_folds
 from icipredict.evaluation.metrics import binary_metrics, calibration_curve_table
 from icipredict.evaluation.survival import calibration_by_group, km_ci_at
 from icipredict.exceptions import InvalidPatientData
@@ -148,7 +148,7 @@ def curve_closed_testing(model: IciModel, pfs: pd.DataFrame, *, min_events: dict
         _, _, ll = poisson_recalibration(event, lp, h0, slope=method == "logistic")
         stat = max(2 * (ll - kept_ll), 0.0)
         df = n_params[method] - n_params[kept]
-        p = float(chi2.sf(stat, df))
+        p = float(chi2_sf(stat, df))
         tests.append({"method": method, "versus": kept, "lr": stat, "df": df, "p": p})
         if p < alpha:
             kept, kept_ll = method, ll
@@ -181,7 +181,7 @@ def compare_curve_update(model: IciModel, pfs: pd.DataFrame, method: str, *, see
     if method != "none":
         folds = int(min(5, e.sum(), (e == 0).sum())) if (e == 0).any() else 5
         strata = e if folds >= 2 else np.zeros_like(e)
-        for tr, te in StratifiedKFold(max(folds, 2), shuffle=True, random_state=seed).split(pfs, strata):
+        for tr, te in stratified_folds(strata, max(folds, 2), seed):
             fitted = apply_curve_update(model, pfs.iloc[tr], method)
             for m in after:
                 after[m][te] = _s_at(fitted, pfs.iloc[te], m)

@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
-from sklearn.model_selection import StratifiedKFold
+from scipy.special import ndtri
 
+from icipredict.fitting.folds import stratified_folds
 from icipredict.clinical.evidence import TIL_CENTRE, til_prior
 from icipredict.evaluation.metrics import calibration_slope_intercept, dersimonian_laird, log_loss_each, roc_auc
 from icipredict.model.features import INPUT_SETS
@@ -113,7 +113,7 @@ def validation_groups(cohort: np.ndarray, y: np.ndarray, *, min_group_n: int, fo
         return np.where(np.isin(cohort, eligible), cohort, ""), "leave-one-study-out"
     n_splits = int(max(2, min(folds, np.bincount(y.astype(int)).min())))
     groups = np.empty(len(y), dtype=object)
-    for k, (_, te) in enumerate(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(y, y), start=1):
+    for k, (_, te) in enumerate(stratified_folds(y, n_splits, seed), start=1):
         groups[te] = f"fold {k}"
     return groups.astype(str), "pooled folds"
 
@@ -243,7 +243,7 @@ def _spread(phi: np.ndarray, level: float) -> float:
     """Variance whose normal ``level`` interval covers the central ``level`` of the contributions."""
     tail = (1 - level) / 2
     q = np.quantile(phi, [tail, 1 - tail])
-    return float((np.max(np.abs(q)) / norm.ppf(1 - tail)) ** 2)
+    return float((np.max(np.abs(q)) / ndtri(1 - tail)) ** 2)
 
 
 def set_uncertainty(model: IciModel, rows: pd.DataFrame, level: float, selection: "Selection", *,

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold
 
+from icipredict.fitting.folds import stratified_folds
 from icipredict.clinical.evidence import TIL_CENTRE, til_prior_log_hr
 from icipredict.evaluation.metrics import dersimonian_laird
 from icipredict.evaluation.survival import censoring_survival
@@ -61,7 +61,7 @@ def _groups(cohort: np.ndarray, event: np.ndarray, *, min_group_n: int, folds: i
         return np.where(np.isin(cohort, eligible), cohort, ""), "leave-one-study-out"
     n_splits = int(max(2, min(folds, int(event.sum()), int((1 - event).sum()) or folds)))
     groups = np.empty(len(event), dtype=object)
-    for k, (_, te) in enumerate(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(event, event), start=1):
+    for k, (_, te) in enumerate(stratified_folds(event, n_splits, seed), start=1):
         groups[te] = f"fold {k}"
     return groups.astype(str), "pooled folds"
 

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
-from sklearn.model_selection import StratifiedKFold
+from icipredict.evaluation.distributions import chi2_sf
 
+from icipredict.fitting.folds import stratified_folds
 from icipredict.evaluation import format_metrics_markdown
 from icipredict.evaluation.metrics import binary_metrics
 from icipredict.evaluation.saved import read_labelled
@@ -92,11 +92,10 @@ def _refit(model: IciModel, clean: pd.DataFrame, y: np.ndarray, penalty: float) 
 def _refit_penalty(model: IciModel, clean: pd.DataFrame, y: np.ndarray, seed: int) -> float:
     """The refit penalty with the best cross-validated log-likelihood on the local data."""
     folds = int(min(5, _events(y)))
-    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
     scores = []
     for penalty in REFIT_PENALTIES:
         total = 0.0
-        for tr, te in cv.split(clean, y):
+        for tr, te in stratified_folds(y, folds, seed):
             fitted = _refit(model, clean.iloc[tr], y[tr], penalty)
             total += _loglik(y[te], fitted.logit(clean.iloc[te]))
         scores.append(total)
@@ -194,7 +193,7 @@ def _closed_testing(model: IciModel, clean: pd.DataFrame, y: np.ndarray, *, seed
         ll = _loglik(y, fitted.logit(clean))
         df = n_params[method] - n_params[kept]
         stat = max(2 * (ll - kept_ll), 0.0)
-        p = float(chi2.sf(stat, df))
+        p = float(chi2_sf(stat, df))
         tests.append({"method": method, "versus": kept, "lr": stat, "df": df, "p": p})
         if p < alpha:
             kept, kept_model, kept_ll = method, fitted, ll
@@ -202,7 +201,7 @@ def _closed_testing(model: IciModel, clean: pd.DataFrame, y: np.ndarray, *, seed
         fitted = _extend(kept_model, clean, y)
         ll = _loglik(y, fitted.logit(clean))
         stat = max(2 * (ll - kept_ll), 0.0)
-        p = float(chi2.sf(stat, 2))
+        p = float(chi2_sf(stat, 2))
         tests.append({"method": "extend", "versus": kept, "lr": stat, "df": 2, "p": p})
         if p < alpha:
             kept, kept_model = ("extend" if kept == "none" else f"{kept}+extend"), fitted
@@ -223,7 +222,7 @@ def _compare(model: IciModel, clean: pd.DataFrame, y: np.ndarray, method: str, s
     after = before.copy()
     if method != "none":
         folds = int(min(5, _events(y)))
-        splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(clean, y)
+        splits = stratified_folds(y, folds, seed)
         for tr, te in progress_iter(progress, splits, "cross-validating the update", unit="folds", total=folds):
             fitted = apply_update(model, clean.iloc[tr], y[tr], method, seed=seed)
             after[te] = fitted.predict_proba(clean.iloc[te])

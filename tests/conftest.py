@@ -32,14 +32,23 @@ def tracking_uri(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'mlflow.db'}"
 
 
+#: Training without its plots (``output.plots``): drawing them is most of a small run's time. The tests that read a
+#: run's figures keep them (``with_plots``).
+NO_PLOTS = "output.plots=false"
+
 #: Overrides that make a real (not mocked) training run take a few seconds: two synthetic centres,
-#: the spline-logistic family with a two-value grid, 50 bootstrap resamples, three pooled folds.
+#: the spline-logistic family with a two-value grid, 50 bootstrap resamples, three pooled folds, no plots.
 FAST_TRAIN = (
     "data.sources=[{name: centre_a, format: synthetic, n: 220, seed: 1}, "
     "{name: centre_b, format: synthetic, n: 180, seed: 2, shift: 0.3}]",
     "evaluation.n_boot=50", "evaluation.cv_folds=3", "model.families=[spline_logistic]",
-    "model.spline_logistic={inputs: [core], knots: [3], penalty: [0.03, 0.3]}",
+    "model.spline_logistic={inputs: [core], knots: [3], penalty: [0.03, 0.3]}", NO_PLOTS,
 )
+
+
+def with_plots(overrides) -> list[str]:
+    """``overrides`` with the training plots drawn (without ``NO_PLOTS``)."""
+    return [s for s in overrides if s != NO_PLOTS]
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """A real training run of a time-to-event model: the curve validated study by study, in the card, bundle and MLflow.
 
-The run is the session's curve training (``small_curve_model``'s, FAST_TRAIN_CURVE), logged to a fresh MLflow
-store by ``log_training_run``, the call ``train`` makes when tracking is on (tests/fitting/test_train_run.py
+The run is the session's curve training (``small_curve_model``'s, FAST_TRAIN_CURVE) with its plots drawn, logged to a
+fresh MLflow store by ``log_training_run``, the call ``train`` makes when tracking is on (tests/fitting/test_train_run.py
 trains with tracking on end to end).
 """
 
@@ -19,13 +19,15 @@ from icipredict.evaluation.curves import curve_metrics, held_out_curves
 def run(tmp_path_factory, small_curve_training):
     from dataclasses import replace
 
+    from icipredict.fitting.figures import training_figures
     from icipredict.fitting.tracking import log_training_run
 
     tmp = tmp_path_factory.mktemp("curve_validation")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
     config = small_curve_training.config.model_copy(deep=True)
-    config.tracking.enabled, config.tracking.uri = True, uri
-    result = replace(small_curve_training, config=config)  # a copy: the session's result stays as trained
+    config.tracking.enabled, config.tracking.uri, config.output.plots = True, uri, True
+    # a copy with the plots train draws when output.plots is on: the session's result stays as trained
+    result = replace(small_curve_training, config=config, figures=training_figures(small_curve_training))
     result.run_id = log_training_run(result, result.card, result.figures)
     return result, uri
 

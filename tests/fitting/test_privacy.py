@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FAST_TRAIN, shared_path
+from conftest import FAST_TRAIN, shared_path, with_plots
 
 from icipredict.io import read_patients
 from icipredict.fitting.training import train
@@ -21,7 +21,7 @@ def test_training_on_a_real_study_logs_no_identifiers(tmp_path):
     store.mkdir()
     uri = f"sqlite:///{store / 'mlflow.db'}"
     result = train(overrides=[
-        *[s for s in FAST_TRAIN if not s.startswith("data.sources")],
+        *[s for s in with_plots(FAST_TRAIN) if not s.startswith("data.sources")],
         f"data.sources=[{{name: rizvi2018, format: cbioportal, path: '{study}'}}]",
         f"tracking.uri={uri}"], quiet=True)
     from mlflow.tracking import MlflowClient

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FAST_TRAIN, REPO, shared_path
+from conftest import FAST_TRAIN, NO_PLOTS, REPO, shared_path, with_plots
 
 from icipredict import load_model, predict
 from icipredict.io import write_table
@@ -22,7 +22,7 @@ from icipredict.fitting.training import train
 def tracked_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tracked")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
-    result = train(overrides=[*FAST_TRAIN, f"tracking.uri={uri}", f"output.model_dir={tmp / 'bundle'}",
+    result = train(overrides=[*with_plots(FAST_TRAIN), f"tracking.uri={uri}", f"output.model_dir={tmp / 'bundle'}",
                               "tracking.registered_model=icipredict-test"], quiet=True)
     return result, uri
 
@@ -47,6 +47,10 @@ def test_run_holds_params_metrics_plots_and_a_loadable_model(tracked_run, monkey
         assert f"plots/{name}" in plots
     # every plot also sits beside the bundle, checksummed with it
     assert {f"plots/{p.name}" for p in (result.bundle_path / "plots").iterdir()} == plots
+    # the metrics are linked to the logged model too (MLflow's model page shows them)
+    (output,) = run.outputs.model_outputs
+    linked = {m.key for m in client.get_logged_model(output.model_id).metrics}
+    assert {"roc_auc", "iecv.pooled.model.roc_auc_low", "data.n_evaluable"} <= linked
     top = {a.path for a in client.list_artifacts(result.run_id)}
     assert {"model_card.md", "metrics.csv", "config.yaml"} <= top
     card = Path(client.download_artifacts(result.run_id, "model_card.md")).read_text()
@@ -58,6 +62,13 @@ def test_run_holds_params_metrics_plots_and_a_loadable_model(tracked_run, monkey
     np.testing.assert_allclose(via_mlflow["p_durable_benefit"], via_dir["p_durable_benefit"], atol=1e-12)
     via_registry = predict(patients, model="models:/icipredict-test/1")
     np.testing.assert_allclose(via_registry["p_durable_benefit"], via_dir["p_durable_benefit"], atol=1e-12)
+
+
+def test_output_plots_false_trains_without_drawing(small_training):
+    """``output.plots=false`` (the tests' FAST_TRAIN): no figures, no ``plots/`` in the bundle, which still loads."""
+    assert small_training.config.output.plots is False and small_training.figures == {}
+    assert not (small_training.bundle_path / "plots").exists()
+    assert loaded_predicts(small_training.bundle_path)
 
 
 def test_model_card_names_inputs_and_groups_as_every_other_screen_does(tracked_run):
@@ -137,9 +148,12 @@ def _bundle_files(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("families", ["[spline_logistic]", "[xgboost]"])
 def test_same_config_and_seed_give_identical_metrics_and_files(tmp_path, families):
+    """Every file of the bundle, byte for byte; the plots too for the spline family (the xgboost run compares its
+    model in XGBoost's own format, the metrics and the card: its plots are drawn by the same code)."""
     runs = []
+    fast = with_plots(FAST_TRAIN) if families == "[spline_logistic]" else FAST_TRAIN
     for i, order in enumerate([1, -1]):
-        sets = [s for s in FAST_TRAIN if not s.startswith(("model.families", "evaluation.cv_folds"))]
+        sets = [s for s in fast if not s.startswith(("model.families", "evaluation.cv_folds"))]
         sets += ["model.xgboost={max_depth: [1], n_estimators: 40}", "evaluation.cv_folds=0", "tracking.enabled=false",
                  f"model.families={families}"]
         runs.append(train(overrides=[*sets[::order], f"output.model_dir={tmp_path / str(i)}"], quiet=True))
@@ -155,7 +169,7 @@ def test_public_cohort_config_reports_model_beside_baselines(tmp_path):
     shared_path("cbioportal", "nsclc_pd1_msk_2018")
     result = train(REPO / "configs" / "public_cohorts.yaml", overrides=[
         "tracking.enabled=false", "evaluation.n_boot=100", "evaluation.cv_folds=0",
-        "model.families=[spline_logistic]", f"output.model_dir={tmp_path / 'pub'}",
+        "model.families=[spline_logistic]", f"output.model_dir={tmp_path / 'pub'}", NO_PLOTS,
         f"data.root={shared_path()}"], quiet=True)
     m = result.metrics
     assert result.metadata.training.data.duplicates_removed == 23

@@ -34,7 +34,7 @@ def _argv(command: str, folder: Path, model: Path) -> tuple[list[str], str, str]
     if command == "train":
         slow = [s for s in FAST_TRAIN if not s.startswith("evaluation.n_boot")] + ["evaluation.n_boot=20000"]
         return (["train", "-v", "--output", "out", "--force", *_sets(*slow, "tracking.enabled=false")],
-                "bootstrap (20000 resamples): 1/", "out")
+                "bootstrap confidence intervals (20000 resamples)", "out")
     if command == "update":
         return (["update", "-v", "--model", str(model), "--input", "local.csv", "--output", "out", "--force",
                  "--n-boot", "20000", "--no-tracking"], "bootstrap (20000 resamples)", "out")

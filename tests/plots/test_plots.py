@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FAST_TRAIN
+from conftest import FAST_TRAIN, with_plots
 
 from icipredict.evaluation import decision_curve, metrics_table
 from icipredict.table.labels import MODEL_INPUT_LABELS
@@ -31,7 +31,7 @@ def result():
     """One real training run (spline logistic, 550 synthetic patients, no tracking) for the whole module."""
     from icipredict.fitting.training import train
 
-    overrides = [o for o in FAST_TRAIN if not o.startswith("data.sources=")]
+    overrides = [o for o in with_plots(FAST_TRAIN) if not o.startswith("data.sources=")]
     return train(overrides=[*overrides, SOURCES, "tracking.enabled=false"], quiet=True)
 
 

@@ -44,6 +44,7 @@ def spark(workdir):
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     session = (SparkSession.builder.master("local[1]").appName("icipredict-test")
                .config("spark.ui.enabled", "false").config("spark.driver.memory", "1g")
+               .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:CICompilerCount=1")
                .config("spark.sql.shuffle.partitions", "1").config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .getOrCreate())
     session.sparkContext.setLogLevel("ERROR")

@@ -173,6 +173,13 @@ class EvaluationConfig(_Strict):
     thresholds: list[float] = Field(default_factory=lambda: [0.2, 0.3, 0.5])
     baselines: list[Literal[BASELINES]] = Field(default_factory=lambda: list(BASELINES))  # type: ignore[valid-type]
 
+    @model_validator(mode="after")
+    def _measured(self) -> "EvaluationConfig":
+        if not self.internal_external and self.cv_folds < 2:
+            raise ValueError(f"internal_external is false and cv_folds is {self.cv_folds}: nothing would measure the "
+                             "model out of sample; expected internal_external true or cv_folds of 2 or more")
+        return self
+
     @field_validator("thresholds")
     @classmethod
     def _in_unit(cls, v: list[float]) -> list[float]:

@@ -76,3 +76,13 @@ def test_cli_bad_config_is_one_paragraph_not_a_traceback(tmp_path):
                              capture_output=True, text=True, cwd=REPO, timeout=120)
     assert missing.returncode == 2
     assert "does not exist" in missing.stderr and "data.root" in missing.stderr and "Traceback" not in missing.stderr
+
+
+@pytest.mark.parametrize("folds", [0, 1])
+def test_a_run_that_measures_nothing_out_of_sample_is_refused(folds):
+    """No internal-external validation and no pooled folds: training ended in a pandas traceback ("No objects to
+    concatenate") after fitting; the config is now refused first, naming the two keys."""
+    with pytest.raises(InvalidConfig, match=rf"config key 'evaluation': internal_external is false and cv_folds is "
+                                            rf"{folds}: nothing would measure the model out of sample"):
+        load_config(None, overrides=["evaluation.internal_external=false", f"evaluation.cv_folds={folds}"])
+    assert load_config(None, overrides=["evaluation.internal_external=false", "evaluation.cv_folds=2"])

@@ -100,9 +100,9 @@ def test_skops_with_foreign_types_is_not_loaded(tmp_path):
 
     import skops.io as sio
 
-    fast = [s for s in FAST_TRAIN if not s.startswith(("model.families", "evaluation.cv_folds"))]
+    fast = [s for s in FAST_TRAIN if not s.startswith(("model.families", "evaluation.cv_folds", "evaluation.n_boot"))]
     result = train(overrides=[*fast, "model.families=[random_forest]", "model.random_forest={min_samples_leaf: [20], "
-                              "n_estimators: 30}", "evaluation.cv_folds=0", "tracking.enabled=false",
+                              "n_estimators: 30}", "evaluation.cv_folds=0", "evaluation.n_boot=0", "tracking.enabled=false",
                               "explain.enabled=false", f"output.model_dir={tmp_path / 'rf'}"], quiet=True)
     path = result.bundle_path
     assert read_bundle(path)[0].estimator.name == "random_forest"

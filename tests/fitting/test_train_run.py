@@ -62,6 +62,23 @@ def test_run_holds_params_metrics_plots_and_a_loadable_model(tracked_run, monkey
     np.testing.assert_allclose(via_mlflow["p_durable_benefit"], via_dir["p_durable_benefit"], atol=1e-12)
     via_registry = predict(patients, model="models:/icipredict-test/1")
     np.testing.assert_allclose(via_registry["p_durable_benefit"], via_dir["p_durable_benefit"], atol=1e-12)
+    # a spline model is served without XGBoost or scikit-learn
+    import mlflow
+
+    requirements = Path(mlflow.pyfunc.get_model_dependencies(f"runs:/{result.run_id}/model")).read_text().split()
+    assert {"pandas", "numpy", "scipy", "pydantic"} <= {r.split("=")[0] for r in requirements}
+    assert not {"xgboost", "scikit-learn", "skops"} & set(requirements)
+
+
+@pytest.mark.parametrize(("file", "extra"), [("estimator.json", []), ("estimator.ubj", ["xgboost"]),
+                                              ("estimator.skops", ["scikit-learn", "skops"])])
+def test_a_served_model_requires_its_estimators_library_only(tmp_path, file, extra):
+    import json
+
+    from icipredict.fitting.tracking import PYFUNC_REQUIREMENTS, pyfunc_requirements
+
+    (tmp_path / "model.json").write_text(json.dumps({"estimator": {"name": "any", "file": file}}))
+    assert pyfunc_requirements(tmp_path) == [*PYFUNC_REQUIREMENTS, *extra]
 
 
 def test_output_plots_false_trains_without_drawing(small_training):

@@ -39,12 +39,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from icipredict.fitting.results import TrainingResult, UpdateResult
 
 __all__ = ["TrackingError", "resolve_tracking_uri", "check_store", "TRACKING_ORIGINS", "open_store", "log_training_run", "log_update_run", "download_bundle", "pyfunc_signature",
-           "save_mlflow_model", "DEFAULT_TRACKING_URI", "PYFUNC_FILE", "PYFUNC_REQUIREMENTS"]
+           "save_mlflow_model", "DEFAULT_TRACKING_URI", "PYFUNC_FILE", "PYFUNC_REQUIREMENTS", "pyfunc_requirements"]
 
 #: The models-from-code file of the pyfunc.
 PYFUNC_FILE = "pyfunc_model.py"
-#: What a served model needs besides icipredict itself.
-PYFUNC_REQUIREMENTS = ["pandas", "numpy", "scikit-learn", "xgboost", "skops", "pyyaml", "pydantic"]
+#: What every served model needs besides icipredict itself; ``pyfunc_requirements`` adds its estimator's library.
+PYFUNC_REQUIREMENTS = ["pandas", "numpy", "scipy", "pyyaml", "pydantic"]
+#: The library that reads each stored estimator format (``model.json``'s ``estimator.file``); JSON needs none.
+_ESTIMATOR_REQUIREMENTS = {".ubj": ["xgboost"], ".skops": ["scikit-learn", "skops"]}
 
 
 class TrackingError(IcipredictError, OSError):
@@ -171,10 +173,23 @@ def _pyfunc_file() -> str:
     return str(files("icipredict") / "serve" / PYFUNC_FILE)
 
 
+def pyfunc_requirements(bundle: str | Path) -> list[str]:
+    """The pip requirements of a bundle's MLflow model: ``PYFUNC_REQUIREMENTS`` and its estimator's library.
+
+    A spline model needs neither XGBoost nor scikit-learn, and MLflow checks each listed package's installed
+    version when it logs a model (importing it when its distribution has another name, as ``xgboost-cpu``).
+
+    >>> pyfunc_requirements(shipped_models_dir() / "public" / "artifacts" / "bundle")  # doctest: +SKIP
+    ['pandas', 'numpy', 'scipy', 'pyyaml', 'pydantic']
+    """
+    estimator = json.loads((Path(bundle) / "model.json").read_text(encoding="utf-8"))["estimator"]
+    return [*PYFUNC_REQUIREMENTS, *_ESTIMATOR_REQUIREMENTS.get(Path(estimator["file"]).suffix, [])]
+
+
 def _pyfunc_args(bundle: str | Path) -> dict:
     """What every saved or logged pyfunc is made of: the code file, the bundle as its only artefact, the signature."""
     return {"python_model": _pyfunc_file(), "artifacts": {"bundle": str(bundle)}, "signature": pyfunc_signature(),
-            "input_example": _input_example(), "pip_requirements": PYFUNC_REQUIREMENTS}
+            "input_example": _input_example(), "pip_requirements": pyfunc_requirements(bundle)}
 
 
 def save_mlflow_model(bundle: str | Path, out: str | Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,10 +27,24 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-@pytest.fixture()
-def tracking_uri(tmp_path: Path) -> str:
-    """A real, empty local MLflow store (SQLite) in a temporary directory."""
-    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+@pytest.fixture(scope="session")
+def new_store(tmp_path_factory):
+    """``new_store(folder)``: the URI of a real, empty MLflow SQLite store at ``folder/mlflow.db``.
+
+    MLflow builds its schema (about a second of migrations) once per worker; each store is a copy of that empty
+    database, as a second run finds a store the first one created. The tests of a store's creation use none.
+    """
+    template = tmp_path_factory.mktemp("store-template") / "mlflow.db"
+    from mlflow.tracking import MlflowClient
+
+    MlflowClient(tracking_uri=f"sqlite:///{template}").search_experiments()
+
+    def make(folder: Path) -> str:
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, folder / "mlflow.db")
+        return f"sqlite:///{folder / 'mlflow.db'}"
+
+    return make
 
 
 #: Training without its plots (``output.plots``): drawing them is most of a small run's time. The tests that read a

@@ -16,14 +16,14 @@ from icipredict.evaluation.curves import curve_metrics, held_out_curves
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, small_curve_training):
+def run(tmp_path_factory, small_curve_training, new_store):
     from dataclasses import replace
 
     from icipredict.fitting.figures import training_figures
     from icipredict.fitting.tracking import log_training_run
 
     tmp = tmp_path_factory.mktemp("curve_validation")
-    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    uri = new_store(tmp)
     config = small_curve_training.config.model_copy(deep=True)
     config.tracking.enabled, config.tracking.uri, config.output.plots = True, uri, True
     # a copy with the plots train draws when output.plots is on: the session's result stays as trained

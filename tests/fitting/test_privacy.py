@@ -12,14 +12,13 @@ from icipredict.fitting.training import train
 
 
 @pytest.mark.slow
-def test_training_on_a_real_study_logs_no_identifiers(tmp_path):
+def test_training_on_a_real_study_logs_no_identifiers(tmp_path, new_store):
     study = shared_path("cbioportal", "nsclc_pd1_msk_2018")
     raw = read_patients(study)
     ids = {str(i) for i in raw["patient_id"]}
     samples = {str(s) for s in raw.get("sample_id", [])} if "sample_id" in raw else set()
     store = tmp_path / "store"
-    store.mkdir()
-    uri = f"sqlite:///{store / 'mlflow.db'}"
+    uri = new_store(store)
     result = train(overrides=[
         *[s for s in with_plots(FAST_TRAIN) if not s.startswith("data.sources")],
         f"data.sources=[{{name: rizvi2018, format: cbioportal, path: '{study}'}}]",

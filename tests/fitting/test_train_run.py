@@ -19,9 +19,9 @@ from icipredict.fitting.training import train
 
 
 @pytest.fixture(scope="module")
-def tracked_run(tmp_path_factory):
+def tracked_run(tmp_path_factory, new_store):
     tmp = tmp_path_factory.mktemp("tracked")
-    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    uri = new_store(tmp)
     result = train(overrides=[*with_plots(FAST_TRAIN), f"tracking.uri={uri}", f"output.model_dir={tmp / 'bundle'}",
                               "tracking.registered_model=icipredict-test"], quiet=True)
     return result, uri

@@ -181,10 +181,10 @@ def test_cli_reports_unreachable_store_without_traceback(tmp_path):
     assert "tracking.uri" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_locked_store_is_a_clear_error(prebuilt, tmp_path, monkeypatch):
+def test_locked_store_is_a_clear_error(prebuilt, tmp_path, monkeypatch, new_store):
     db = tmp_path / "mlflow.db"
-    uri = f"sqlite:///{db}"
-    open_store(uri, prebuilt.config.tracking.experiment)  # create the schema (and the experiment), as a first run does
+    uri = new_store(tmp_path)
+    open_store(uri, prebuilt.config.tracking.experiment)  # the experiment, as a first run creates it
     monkeypatch.setenv("ICIPREDICT_STORE_WAIT", "1")  # MLflow's own wait is 20 s
     holder = sqlite3.connect(db, timeout=0)
     holder.execute("BEGIN EXCLUSIVE")
@@ -200,9 +200,9 @@ def test_locked_store_is_a_clear_error(prebuilt, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_two_runs_into_one_sqlite_store_at_once(prebuilt, tmp_path):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    _log_to(prebuilt, uri)  # schema created once, as by a first run
+def test_two_runs_into_one_sqlite_store_at_once(prebuilt, tmp_path, new_store):
+    uri = new_store(tmp_path)
+    _log_to(prebuilt, uri)  # a first run, before the two at once
     settings = dict(s.split("=", 1) for s in _fast(uri))
     settings.update({"evaluation.n_boot": "0", "evaluation.cv_folds": "0"})
     tiny = [f"{k}={v}" for k, v in settings.items()]

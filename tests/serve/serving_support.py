@@ -29,14 +29,14 @@ class TrackedRun:
 _RUN: TrackedRun | None = None
 
 
-def get_tracked_run(tmp_path_factory) -> TrackedRun:
+def get_tracked_run(tmp_path_factory, new_store) -> TrackedRun:
     """A small real model logged as a pyfunc to a temporary SQLite MLflow store (trained once per session)."""
     global _RUN
     if _RUN is None:
         from icipredict.fitting.training import train
 
         store = tmp_path_factory.mktemp("mlflow")
-        uri = f"sqlite:///{store / 'mlflow.db'}"
+        uri = new_store(store)
         result = train(overrides=[*FAST_TRAIN, f"tracking.uri={uri}", "explain.enabled=false"], quiet=True)
         assert result.run_id
         _RUN = TrackedRun(uri, result.run_id, store)

@@ -39,8 +39,8 @@ def _post(url: str, body: dict, timeout: float = 60.0) -> tuple[int, dict | str]
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return get_tracked_run(tmp_path_factory)
+def run(tmp_path_factory, new_store):
+    return get_tracked_run(tmp_path_factory, new_store)
 
 
 def _serve(model_uri: str, log: Path, env: dict):

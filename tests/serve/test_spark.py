@@ -53,8 +53,8 @@ def spark(workdir):
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return get_tracked_run(tmp_path_factory)
+def run(tmp_path_factory, new_store):
+    return get_tracked_run(tmp_path_factory, new_store)
 
 
 def _spark_frame(spark, patients: pd.DataFrame):

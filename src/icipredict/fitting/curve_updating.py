@@ -24,8 +24,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from icipredict.evaluation.distributions import chi2_sf
 
+from icipredict.evaluation.distributions import chi2_sf
 from icipredict.fitting.folds import stratified_folds
 from icipredict.evaluation.metrics import binary_metrics, calibration_curve_table
 from icipredict.evaluation.survival import calibration_by_group, km_ci_at

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from icipredict.evaluation.distributions import chi2_sf
 
+from icipredict.evaluation.distributions import chi2_sf
 from icipredict.fitting.folds import stratified_folds
 from icipredict.evaluation import format_metrics_markdown
 from icipredict.evaluation.metrics import binary_metrics

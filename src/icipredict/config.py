@@ -84,6 +84,42 @@ def _values(v: Any) -> list[Any]:
     return v if isinstance(v, list) else [v]
 
 
+def _whole(low: int):
+    return lambda x: isinstance(x, int) and not isinstance(x, bool) and x >= low
+
+
+def _number(test):
+    return lambda x: isinstance(x, (int, float)) and not isinstance(x, bool) and test(x)
+
+
+#: What each tree setting accepts (checked here, so that XGBoost or scikit-learn never fails after the data loaded).
+_TREE_VALUES: dict[str, tuple[Any, str]] = {
+    "max_depth": (lambda x: x is None or _whole(1)(x), "a whole number of at least 1"),
+    "min_child_weight": (_number(lambda x: x >= 0), "a number >= 0"),
+    "n_estimators": (_whole(1), "a whole number of at least 1"),
+    "learning_rate": (_number(lambda x: x > 0), "a number > 0"),
+    "subsample": (_number(lambda x: 0 < x <= 1), "a number > 0 and <= 1"),
+    "colsample_bytree": (_number(lambda x: 0 < x <= 1), "a number > 0 and <= 1"),
+    "reg_lambda": (_number(lambda x: x >= 0), "a number >= 0"),
+    "monotone": (lambda x: isinstance(x, bool), "true or false"),
+    "band_only_share": (_number(lambda x: 0 <= x < 1), "a number >= 0 and < 1"),
+    "mask_share": (_number(lambda x: 0 <= x < 1), "a number >= 0 and < 1"),
+    "min_samples_leaf": (lambda x: _whole(1)(x) or isinstance(x, float) and 0 < x < 1,
+                         "a whole number of at least 1 or a share > 0 and < 1"),
+    "max_features": (lambda x: x is None or x in ("sqrt", "log2") or _whole(1)(x)
+                     or _number(lambda f: 0 < f <= 1)(x), "sqrt, log2, a whole number >= 1 or a share > 0 and <= 1"),
+}
+
+
+def _check_grid(field: str, key: str, values: Any, allowed, expected: str) -> None:
+    """A grid setting's values: a list searches each (never empty), a single value is fixed."""
+    if isinstance(values, list) and not values:
+        raise ValueError(f"{field}.{key} is an empty list, which searches nothing; expected at least one value")
+    for x in _values(values):
+        if not allowed(x):
+            raise ValueError(f"{field}.{key} must be {expected}, got {x!r}")
+
+
 class ModelConfig(_Strict):
     """The model families compared by leave-one-study-out, each with its grid (a list is searched).
 
@@ -122,14 +158,12 @@ class ModelConfig(_Strict):
     @field_validator("spline_logistic", "spline_cox")
     @classmethod
     def _spline_grid(cls, v: dict[str, Any], info) -> dict[str, Any]:
+        allowed = {"inputs": lambda x: x in INPUT_SETS, "knots": lambda x: x in (0, 3, 4, 5),
+                   "penalty": _number(lambda x: x > 0)}
         for key, values in v.items():
             if key not in _SPLINE_KEYS:
                 raise ValueError(f"unknown {info.field_name} setting {key!r}; expected {sorted(_SPLINE_KEYS)}")
-            for x in _values(values):
-                ok = (x in INPUT_SETS if key == "inputs" else x in (0, 3, 4, 5) if key == "knots"
-                      else isinstance(x, (int, float)) and x > 0)
-                if not ok:
-                    raise ValueError(f"{info.field_name}.{key} must be {_SPLINE_KEYS[key]}, got {x!r}")
+            _check_grid(info.field_name, key, values, allowed[key], _SPLINE_KEYS[key])
         return v
 
     @field_validator("xgboost", "random_forest", "xgboost_cox")
@@ -138,6 +172,8 @@ class ModelConfig(_Strict):
         unknown = sorted(set(v) - set(_TREE_KEYS[info.field_name]))
         if unknown:
             raise ValueError(f"unknown {info.field_name} setting(s) {unknown}; expected {list(_TREE_KEYS[info.field_name])}")
+        for key, values in v.items():
+            _check_grid(info.field_name, key, values, *_TREE_VALUES[key])
         return v
 
     def grids(self) -> dict[str, dict[str, list[Any]]]:
@@ -216,7 +252,7 @@ class OutputConfig(_Strict):
 class Config(_Strict):
     """A whole training run."""
 
-    seed: int = 7
+    seed: int = Field(7, ge=0, le=2**32 - 1, description="every random step of the run (NumPy's seed range)")
     data: DataConfig = Field(default_factory=DataConfig)
     label: LabelConfig = Field(default_factory=LabelConfig)
     features: FeatureOptions = Field(default_factory=FeatureOptions)

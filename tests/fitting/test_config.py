@@ -45,8 +45,21 @@ def test_override_order_does_not_matter():
     (["data.sources.5.n=3"], r"config key 'data.sources.5.n': '5' is not an index of a list of 4"),
     (["seed=1", "seed=2"], r"each key may be given once"),
     (["data.sources=[{name: x, format: table}]"], r"config key 'data.sources.0': .*needs a 'path'"),
+    # each of these ended in a traceback from inside the run (an empty grid: KeyError 'log_loss'; NumPy's seed range;
+    # scikit-learn's and XGBoost's own parameter checks) after the data had loaded
+    (["model.spline_logistic={knots: []}"], r"config key 'model.spline_logistic': spline_logistic.knots is an empty "
+                                            r"list, which searches nothing; expected at least one value"),
+    (["model.xgboost={max_depth: []}"], r"xgboost.max_depth is an empty list, which searches nothing"),
+    (["model.random_forest={min_samples_leaf: [0]}"], r"config key 'model.random_forest': random_forest.min_samples_leaf "
+                                                      r"must be a whole number of at least 1 or a share > 0 and < 1, got 0"),
+    (["model.xgboost_cox={n_estimators: 0}"], r"xgboost_cox.n_estimators must be a whole number of at least 1, got 0"),
+    (["model.xgboost={subsample: 1.5}"], r"xgboost.subsample must be a number > 0 and <= 1, got 1.5"),
+    (["model.xgboost={monotone: 2}"], r"xgboost.monotone must be true or false, got 2"),
+    (["seed=-1"], r"config key 'seed': Input should be greater than or equal to 0\. Got -1 instead"),
+    (["seed=4294967296"], r"config key 'seed': Input should be less than or equal to 4294967295"),
 ], ids=["bad-choice", "mixed-families", "unknown-key", "wrong-type", "out-of-range", "bad-penalty", "bad-tree-key", "risk-order",
-        "thresholds", "no-equals", "bad-index", "twice", "source-without-path"])
+        "thresholds", "no-equals", "bad-index", "twice", "source-without-path", "empty-spline-grid", "empty-tree-grid",
+        "forest-leaf-0", "no-trees", "subsample-over-1", "monotone-not-bool", "negative-seed", "seed-too-large"])
 def test_config_errors_name_the_key(overrides, message):
     with pytest.raises(InvalidConfig, match=message):
         load_config(None, overrides=overrides)
@@ -86,3 +99,11 @@ def test_a_run_that_measures_nothing_out_of_sample_is_refused(folds):
                                             rf"{folds}: nothing would measure the model out of sample"):
         load_config(None, overrides=["evaluation.internal_external=false", f"evaluation.cv_folds={folds}"])
     assert load_config(None, overrides=["evaluation.internal_external=false", "evaluation.cv_folds=2"])
+
+
+def test_every_tree_setting_has_a_rule_and_the_defaults_pass_it():
+    from icipredict.config import _TREE_KEYS, _TREE_VALUES, ModelConfig
+
+    assert set().union(*map(set, _TREE_KEYS.values())) == set(_TREE_VALUES)
+    ModelConfig(families=["xgboost"], random_forest={"n_estimators": 30, "min_samples_leaf": [1, 0.5],
+                                                     "max_features": ["sqrt", 3, 0.5, None], "max_depth": [None, 4]})

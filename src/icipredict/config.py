@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from icipredict.exceptions import InvalidConfig
 from icipredict.model.features import INPUT_SETS
 from icipredict.model.metadata import BenefitThresholds, FeatureOptions
-from icipredict.table.vocab import BASELINES, CALIBRATION_METHODS, INPUT_FORMATS, LABEL_SOURCES, MODEL_NAMES, SURVIVAL_FAMILIES
+from icipredict.table.vocab import (BASELINES, CALIBRATION_METHODS, INPUT_FORMATS, LABEL_SOURCES, MAX_RESAMPLES, MODEL_NAMES,
+                                     SURVIVAL_FAMILIES)
 
 __all__ = ["Config", "DataSource", "load_config", "apply_overrides", "config_to_dict"]
 
@@ -205,7 +206,7 @@ class TilConfig(_Strict):
 class EvaluationConfig(_Strict):
     internal_external: bool = Field(True, description="hold out each study in turn (the headline)")
     cv_folds: int = Field(5, ge=0, le=20, description="stratified pooled folds (secondary; 0 skips them)")
-    n_boot: int = Field(1000, ge=0, le=100_000)
+    n_boot: int = Field(1000, ge=0, le=MAX_RESAMPLES)
     thresholds: list[float] = Field(default_factory=lambda: [0.2, 0.3, 0.5])
     baselines: list[Literal[BASELINES]] = Field(default_factory=lambda: list(BASELINES))  # type: ignore[valid-type]
 

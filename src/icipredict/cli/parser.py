@@ -25,7 +25,7 @@ import sys
 import textwrap
 
 from icipredict import __version__
-from icipredict.table.vocab import INPUT_FORMATS, LABEL_SOURCES, UPDATE_METHODS
+from icipredict.table.vocab import INPUT_FORMATS, LABEL_SOURCES, MAX_RESAMPLES, UPDATE_METHODS
 
 
 #: Errors of the disk rather than of the package: reported in one line, not as a traceback.
@@ -287,8 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--chunk-size: expected N >= 1 (or 0, the whole file at once). Got {args.chunk_size} instead.")
     if args.command == "predict":
         _check_curve_args(parser, args)
-    if getattr(args, "n_boot", 0) < 0:
-        parser.error(f"--n-boot: expected an integer >= 0 (0: no confidence intervals). Got {args.n_boot} instead.")
+    if not 0 <= getattr(args, "n_boot", 0) <= MAX_RESAMPLES:
+        parser.error(f"--n-boot: expected an integer from 0 (no confidence intervals) to {MAX_RESAMPLES}. "
+                     f"Got {args.n_boot} instead.")
     if args.command == "synth" and args.n < 1:
         parser.error(f"--n: expected a number of patients >= 1. Got {args.n} instead.")
     if args.command == "serve" and not 0 <= args.port <= 65535:

@@ -9,8 +9,22 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from icipredict.evaluation.discrimination import CHUNK_CELLS, FastMetric, both_classes, check_y_score, roc_auc, rowwise
+from icipredict.exceptions import InvalidConfig
+from icipredict.table.vocab import MAX_RESAMPLES
 
-__all__ = ['bootstrap_ci', 'paired_auc_difference']
+__all__ = ['bootstrap_ci', 'paired_auc_difference', 'check_n_boot']
+
+
+def check_n_boot(n_boot) -> int:
+    """``n_boot`` as a number of resamples from 0 (no intervals) to ``MAX_RESAMPLES``, else InvalidConfig.
+
+    >>> check_n_boot(1000)
+    1000
+    """
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or not 0 <= n_boot <= MAX_RESAMPLES:
+        raise InvalidConfig(f"n_boot: expected a whole number of bootstrap resamples from 0 (no confidence intervals) "
+                            f"to {MAX_RESAMPLES}. Got {n_boot!r} instead.")
+    return int(n_boot)
 
 # --------------------------------------------------------------------------- bootstrap
 

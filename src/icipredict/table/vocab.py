@@ -133,5 +133,8 @@ CALIBRATION_METHODS: tuple[str, ...] = ("none", "slope")
 #: ("auto"), recalibration in the large, logistic recalibration, refitting with shrinkage toward the
 #: original coefficients, extension with the TIL term.
 UPDATE_METHODS: tuple[str, ...] = ("auto", "intercept", "logistic", "refit", "extend")
+#: The most bootstrap resamples a run, ``evaluate`` or ``update`` draws (their indices are held at once: a million
+#: resamples of 300 patients would be 2.4 GB).
+MAX_RESAMPLES = 100_000
 #: Published baselines reported beside every model: PD-L1 alone, TMB alone, LORIS.
 BASELINES: tuple[str, ...] = ("pdl1", "tmb", "loris")

@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from icipredict.exceptions import InvalidConfig
 from icipredict.model.features import INPUT_SETS
 from icipredict.model.metadata import BenefitThresholds, FeatureOptions
-from icipredict.table.vocab import (BASELINES, CALIBRATION_METHODS, INPUT_FORMATS, LABEL_SOURCES, MAX_RESAMPLES, MODEL_NAMES,
-                                     SURVIVAL_FAMILIES)
+from icipredict.table.vocab import (BASELINES, CALIBRATION_METHODS, INPUT_FORMATS, LABEL_SOURCES, MAX_RESAMPLES, MAX_SEED,
+                                     MAX_SYNTHETIC_PATIENTS, MODEL_NAMES, SURVIVAL_FAMILIES)
 
 __all__ = ["Config", "DataSource", "load_config", "apply_overrides", "config_to_dict"]
 
@@ -36,7 +36,7 @@ class DataSource(_Strict):
     name: str
     format: Literal[INPUT_FORMATS + ("synthetic",)] = "auto"  # type: ignore[valid-type]
     path: str | None = None
-    n: int = Field(1000, ge=20, description="synthetic only: number of patients")
+    n: int = Field(1000, ge=20, le=MAX_SYNTHETIC_PATIENTS, description="synthetic only: number of patients")
     seed: int | None = Field(None, description="synthetic only: defaults to the run seed")
     shift: float = Field(0.0, ge=-3, le=3, description="synthetic only: a centre's shift of the log-odds of benefit")
     til_effect: float = Field(1.0, ge=0, le=10, description="synthetic only: strength of the TIME class effect")
@@ -253,7 +253,7 @@ class OutputConfig(_Strict):
 class Config(_Strict):
     """A whole training run."""
 
-    seed: int = Field(7, ge=0, le=2**32 - 1, description="every random step of the run (NumPy's seed range)")
+    seed: int = Field(7, ge=0, le=MAX_SEED, description="every random step of the run (NumPy's seed range)")
     data: DataConfig = Field(default_factory=DataConfig)
     label: LabelConfig = Field(default_factory=LabelConfig)
     features: FeatureOptions = Field(default_factory=FeatureOptions)

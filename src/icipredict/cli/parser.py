@@ -25,7 +25,8 @@ import sys
 import textwrap
 
 from icipredict import __version__
-from icipredict.table.vocab import INPUT_FORMATS, LABEL_SOURCES, MAX_RESAMPLES, UPDATE_METHODS
+from icipredict.table.vocab import (INPUT_FORMATS, LABEL_SOURCES, MAX_RESAMPLES, MAX_SEED, MAX_SYNTHETIC_PATIENTS,
+                                    UPDATE_METHODS)
 
 
 #: Errors of the disk rather than of the package: reported in one line, not as a traceback.
@@ -290,8 +291,10 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= getattr(args, "n_boot", 0) <= MAX_RESAMPLES:
         parser.error(f"--n-boot: expected an integer from 0 (no confidence intervals) to {MAX_RESAMPLES}. "
                      f"Got {args.n_boot} instead.")
-    if args.command == "synth" and args.n < 1:
-        parser.error(f"--n: expected a number of patients >= 1. Got {args.n} instead.")
+    if not 0 <= getattr(args, "seed", 0) <= MAX_SEED:
+        parser.error(f"--seed: expected a whole number from 0 to {MAX_SEED}. Got {args.seed} instead.")
+    if args.command == "synth" and not 1 <= args.n <= MAX_SYNTHETIC_PATIENTS:
+        parser.error(f"--n: expected a number of patients from 1 to {MAX_SYNTHETIC_PATIENTS:,}. Got {args.n} instead.")
     if args.command == "serve" and not 0 <= args.port <= 65535:
         parser.error(f"--port: expected an integer from 0 to 65535. Got {args.port} instead.")
     # after parsing: --help, --version and argparse's own errors exit before these load

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from icipredict.clinical.outcomes import benefit_label, binary_target
-from icipredict.evaluation.bootstrap import check_n_boot
+from icipredict.evaluation.bootstrap import check_n_boot, check_seed
 from icipredict.evaluation.compare import MODEL_COLUMN, compare_scores
 from icipredict.exceptions import InvalidPatientData, trim
 from icipredict.io import read_patients
@@ -96,7 +96,7 @@ def evaluate(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *
     --------
     >>> evaluate("public", "../shared/data/loris_nsclc/msk1.csv", n_boot=200)  # doctest: +SKIP
     """
-    n_boot = check_n_boot(n_boot)
+    n_boot, seed = check_n_boot(n_boot), check_seed(seed)
     loaded = load_model(model)
     clean, target = read_labelled(data, format=format, label_source=label_source, benefit_months=benefit_months,
                                   cohort_column=cohort_column)
@@ -138,7 +138,7 @@ def evaluate_curve(model: str | Path | LoadedModel, data: pd.DataFrame | str | P
     """
     from icipredict.evaluation.curves import DEFAULT_GRID, HeldOutCurves, curve_metrics, model_curve, reference_curves
 
-    n_boot = check_n_boot(n_boot)
+    n_boot, seed = check_n_boot(n_boot), check_seed(seed)
     loaded = load_model(model)
     if not loaded.has_curve:
         return None

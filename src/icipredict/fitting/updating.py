@@ -33,7 +33,7 @@ import pandas as pd
 from icipredict.evaluation.distributions import chi2_sf
 from icipredict.fitting.folds import stratified_folds
 from icipredict.evaluation import format_metrics_markdown
-from icipredict.evaluation.bootstrap import check_n_boot
+from icipredict.evaluation.bootstrap import check_n_boot, check_seed
 from icipredict.evaluation.metrics import binary_metrics
 from icipredict.evaluation.saved import read_labelled
 from icipredict.exceptions import InvalidConfig, InvalidPatientData
@@ -273,7 +273,7 @@ def update(model: str | Path | LoadedModel, data: pd.DataFrame | str | Path, *, 
     """
     if method not in UPDATE_METHODS:
         raise InvalidPatientData(f"method: expected one of {list(UPDATE_METHODS)}. Got {method!r} instead.")
-    n_boot = check_n_boot(n_boot)
+    n_boot, seed = check_n_boot(n_boot), check_seed(seed)
     if out is not None:
         check_bundle_target(Path(out), replace=replace, models=[model])  # the model read is never written
     parent = load_model(model)

@@ -27,6 +27,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from icipredict.table.vocab import MAX_SEED, MAX_SYNTHETIC_PATIENTS
+
 __all__ = ["whole_numbers_as_integers", "synthetic_cohort", "TRUE_LOGIT_COEFFICIENTS"]
 
 # ---------------------------------------------------------------------------------------------
@@ -216,8 +218,10 @@ def synthetic_cohort(n: int = 1000, seed: int = 7, *, cohort: str = "synthetic",
     (50, 'SYN-000001')
     """
     n = int(n)
-    if n < 1:
-        raise ValueError(f"n must be a positive number of patients; got {n}")
+    if not 1 <= n <= MAX_SYNTHETIC_PATIENTS:
+        raise ValueError(f"n: expected a number of patients from 1 to {MAX_SYNTHETIC_PATIENTS:,}. Got {n} instead.")
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed: expected a whole number from 0 to {MAX_SEED}. Got {seed} instead.")
     rng = np.random.default_rng(seed)
     c = TRUE_LOGIT_COEFFICIENTS
 

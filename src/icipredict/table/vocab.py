@@ -136,5 +136,9 @@ UPDATE_METHODS: tuple[str, ...] = ("auto", "intercept", "logistic", "refit", "ex
 #: The most bootstrap resamples a run, ``evaluate`` or ``update`` draws (their indices are held at once: a million
 #: resamples of 300 patients would be 2.4 GB).
 MAX_RESAMPLES = 100_000
+#: The most synthetic patients one call draws (1,000,000 take about 7 s and 2 GB; 100,000,000 would not fit in memory).
+MAX_SYNTHETIC_PATIENTS = 1_000_000
+#: Seeds are NumPy's: whole numbers from 0 to 2**32 - 1.
+MAX_SEED = 2**32 - 1
 #: Published baselines reported beside every model: PD-L1 alone, TMB alone, LORIS.
 BASELINES: tuple[str, ...] = ("pdl1", "tmb", "loris")

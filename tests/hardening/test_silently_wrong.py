@@ -219,3 +219,33 @@ def test_not_scored_lines_shorten_a_long_id(small_model, tmp_path):
     code, _, err = _cli(["predict", "--model", str(small_model), "--input", str(path), "--lenient", "--output",
                          str(tmp_path / "out.csv")])
     assert code == 0 and "1 row(s) not scored: 'Pxxx" in err and len(err) < 1200, err[:300]
+
+
+@pytest.mark.parametrize("records", [[{"patient_id": "a", "pdl1_tps": True}],
+                                     [{"patient_id": "a", "tmb": False}, {"patient_id": "b", "tmb": True}]],
+                         ids=["one-record", "a-table"])
+def test_true_or_false_in_a_measurement_is_refused_not_read_as_1_or_0(small_model, records):
+    """A JSON true for PD-L1 TPS was read as 1% (false as 0%): a probability for a value nobody gave."""
+    column = next(k for k in records[0] if k != "patient_id")
+    message = rf"patient 'a', column '{column}': expected a number .* Got (True|False) \(true/false, not a number\)"
+    with pytest.raises(icipredict.InvalidPatientData, match=message):
+        icipredict.predict(records if len(records) > 1 else records[0], model=small_model)
+    with pytest.raises(icipredict.InvalidPatientData, match=message):
+        icipredict.predict(pd.DataFrame(records), model=small_model)
+    # a true/false mutation flag is a yes/no and stays accepted
+    out = icipredict.predict({"patient_id": "a", "mut_stk11": True, "pdl1_tps": 50}, model=small_model)
+    assert out["p_durable_benefit"].notna().all()
+
+
+def test_calculator_and_rest_refuse_a_boolean_measurement_and_an_unread_query_parameter(small_model):
+    from icipredict.web.app import create_app
+
+    client = create_app(str(small_model)).test_client()
+    answer = client.post("/invocations", json={"dataframe_records": [{"patient_id": "a", "pdl1_tps": True}]})
+    assert answer.status_code == 400 and "Got True (true/false, not a number)" in answer.get_json()["message"]
+    csv = "patient_id,pdl1_tps\na,50\n"
+    answer = client.post("/invocations", data=csv, content_type="text/csv", query_string={"explain": "3"})
+    assert answer.status_code == 400
+    assert answer.get_json()["message"] == ("query string: expected only 'curve_times' (explain goes in a JSON body's "
+                                            "params). Got ['explain'] instead.")
+    assert client.post("/invocations", data=csv, content_type="text/csv").status_code == 200

@@ -128,7 +128,11 @@ def _nan_text(spec: ColumnSpec, raw: object) -> str:
 
 
 def check_numeric(spec: ColumnSpec, col, labels, problems: list[Problem]) -> np.ndarray:
-    numbers = col.dtype.kind in "biuf"
+    if col.dtype.kind == "b":  # true/false is no measurement (a JSON true would otherwise read as 1)
+        for i in range(len(col)):
+            problems.append(Problem(labels[i], spec.name, spec.expectation(), f"{bool(col[i])} (true/false, not a number)"))
+        return np.full(len(col), np.nan)
+    numbers = col.dtype.kind in "iuf"
     if numbers:  # already numbers: numpy only
         values = _floats(col, copy=True)
     else:

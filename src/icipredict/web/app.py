@@ -204,6 +204,10 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
 
     @app.post("/invocations")
     def invocations():
+        unknown = sorted(set(request.args) - {"curve_times"})
+        if unknown:  # a CSV body takes its parameters from the query string: one it does not read is not ignored
+            return bad_request(f"query string: expected only 'curve_times' (explain goes in a JSON body's params). "
+                               f"Got {trim(str(unknown))} instead.")
         try:
             call = parse_scoring_request(request.get_data(cache=False), request.mimetype, max_rows=max_rows,
                                          max_depth=limits.depth, curve_query=request.args.get("curve_times"))

@@ -20,26 +20,24 @@ def _sklearn(labels, n_splits, seed):
     return StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels)
 
 
+def _outcome(splits) -> tuple[object, list[str]]:
+    """The (train, test) lists of ``splits`` (or the ValueError's type) and the warnings they raise."""
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        try:
+            folds = [(tr.tolist(), te.tolist()) for tr, te in splits]
+        except ValueError as exc:
+            folds = type(exc)
+    return folds, [str(w.message) for w in warned]
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from([0, 1, 2, "a", "b"]), min_size=2, max_size=200), st.integers(2, 7),
        st.integers(0, 2**31 - 1), st.booleans())
 def test_same_folds_as_scikit_learn(raw, n_splits, seed, text):
     codes = {0: 0.0, 1: 1.0, 2: 2.0, "a": 0.0, "b": 1.0}
     labels = np.array([str(v) for v in raw], dtype=object) if text else np.array([codes[v] for v in raw])
-    with warnings.catch_warnings(record=True) as ours_warned:
-        warnings.simplefilter("always")
-        try:
-            ours = [(tr.tolist(), te.tolist()) for tr, te in stratified_folds(labels, n_splits, seed)]
-        except ValueError as exc:
-            ours = type(exc)
-    with warnings.catch_warnings(record=True) as theirs_warned:
-        warnings.simplefilter("always")
-        try:
-            theirs = [(tr.tolist(), te.tolist()) for tr, te in _sklearn(labels, n_splits, seed)]
-        except ValueError as exc:
-            theirs = type(exc)
-    assert ours == theirs
-    assert [str(w.message) for w in ours_warned] == [str(w.message) for w in theirs_warned]
+    assert _outcome(stratified_folds(labels, n_splits, seed)) == _outcome(_sklearn(labels, n_splits, seed))
 
 
 def test_each_patient_is_tested_once_and_labels_are_spread():

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 
 from icipredict.clinical.outcomes import benefit_label, binary_target
-from icipredict.evaluation.bootstrap import check_n_boot, check_seed
 from icipredict.evaluation.compare import MODEL_COLUMN, compare_scores
 from icipredict.exceptions import InvalidPatientData, trim
 from icipredict.io import read_patients
 from icipredict.model.models import baseline_scores
 from icipredict.table.schema import check_patients
 from icipredict.serve.predict import LoadedModel, load_model
+from icipredict.table.run_limits import check_n_boot, check_seed
 from icipredict.table.vocab import BASELINES, DCB_MONTHS
 
 __all__ = ["evaluate", "evaluate_curve", "not_evaluable_counts", "read_labelled", "comparison_frame"]

@@ -33,7 +33,6 @@ import pandas as pd
 from icipredict.evaluation.distributions import chi2_sf
 from icipredict.fitting.folds import stratified_folds
 from icipredict.evaluation import format_metrics_markdown
-from icipredict.evaluation.bootstrap import check_n_boot, check_seed
 from icipredict.evaluation.metrics import binary_metrics
 from icipredict.evaluation.saved import read_labelled
 from icipredict.exceptions import InvalidConfig, InvalidPatientData
@@ -52,6 +51,7 @@ from icipredict.fitting.curve_updating import (CURVE_METHODS, apply_curve_update
 from icipredict.fitting.curve_updating import with_calibration as _with_calibration
 from icipredict.fitting.selection import learn_til_term
 from icipredict.serve.predict import LoadedModel, load_model
+from icipredict.table.run_limits import check_n_boot, check_seed
 from icipredict.table.vocab import DCB_MONTHS, UPDATE_METHODS
 
 __all__ = ["MIN_EVENTS", "UpdateResult", "update", "apply_update", "choose_method"]

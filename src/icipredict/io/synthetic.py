@@ -27,7 +27,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from icipredict.table.vocab import MAX_SEED, MAX_SYNTHETIC_PATIENTS
+from icipredict.table.run_limits import check_seed
+from icipredict.table.vocab import MAX_SYNTHETIC_PATIENTS
 
 __all__ = ["whole_numbers_as_integers", "synthetic_cohort", "TRUE_LOGIT_COEFFICIENTS"]
 
@@ -220,8 +221,7 @@ def synthetic_cohort(n: int = 1000, seed: int = 7, *, cohort: str = "synthetic",
     n = int(n)
     if not 1 <= n <= MAX_SYNTHETIC_PATIENTS:
         raise ValueError(f"n: expected a number of patients from 1 to {MAX_SYNTHETIC_PATIENTS:,}. Got {n} instead.")
-    if not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"seed: expected a whole number from 0 to {MAX_SEED}. Got {seed} instead.")
+    check_seed(seed)
     rng = np.random.default_rng(seed)
     c = TRUE_LOGIT_COEFFICIENTS
 

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -33,9 +34,113 @@ CLI = [sys.executable, "-m", "icipredict.cli"]
 K = TypeVar("K")
 
 
-def run_cli(args: list[str], *, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """``icipredict ARGS`` in a subprocess, its stdout and stderr captured as text."""
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
+def run_cli_exec(args: list[str], *, cwd: Path | None = None, timeout: float = 600,
+                 env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``icipredict ARGS`` in a freshly started interpreter (``python -m icipredict.cli``), its output captured as text.
+
+    For the tests of what depends on a fresh start: start-up imports and time, the installed wheel, signals."""
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                          env=None if env is None else dict(env))
+
+
+def run_cli(args: list[str], *, cwd: Path | None = None, timeout: float = 600,
+            env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``icipredict ARGS`` in a child process of its own, its stdout and stderr captured as text.
+
+    The child is forked from a template that has imported the package (``tests/process_template.py``) and runs
+    ``python -m icipredict.cli ARGS`` from there, with its own working directory, environment (this process's
+    when ``env`` is None), umask, standard streams, exit code and atexit handlers; it saves the imports a fresh
+    interpreter repeats. ``ICIPREDICT_TEST_FRESH_CLI=1`` runs every call in a fresh interpreter instead.
+    """
+    if os.environ.get("ICIPREDICT_TEST_FRESH_CLI") == "1":
+        return run_cli_exec(args, cwd=cwd, timeout=timeout, env=env)
+    return _template().run(args, cwd=cwd, timeout=timeout, env=os.environ if env is None else env)
+
+
+class _Template:
+    """The running ``tests/process_template.py`` of this test process, started on first use."""
+
+    def __init__(self) -> None:
+        import atexit
+        import tempfile
+
+        self.folder = Path(tempfile.mkdtemp(prefix="icipredict-template-"))
+        self.socket = self.folder / "socket"
+        self.log = self.folder / "log"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("process_template.py")),
+                                          str(self.socket)], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                         cwd=self.folder)
+        atexit.register(self.close)
+        deadline = time.monotonic() + 120
+        while not self.log.read_bytes().startswith(b"ready"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the CLI template did not start:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        import shutil
+
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def run(self, args: list[str], *, cwd: Path | None, timeout: float,
+            env: Mapping[str, str]) -> subprocess.CompletedProcess:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        request = json.dumps({"args": [str(a) for a in args], "cwd": str(Path(cwd or os.getcwd()).resolve()),
+                              "env": dict(env), "umask": umask}).encode()
+        stdin = os.open(os.devnull, os.O_RDONLY)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(str(self.socket))
+            try:
+                socket.send_fds(conn, [len(request).to_bytes(4, "big")], [stdin, out_w, err_w])
+                conn.sendall(request)
+            finally:
+                for fd in (stdin, out_w, err_w):
+                    os.close(fd)
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                out, err = pool.submit(_read_all, out_r), pool.submit(_read_all, err_r)
+                replies = conn.makefile("rb")
+                pid = json.loads(replies.readline())["pid"]
+                conn.settimeout(timeout)
+                try:
+                    line = replies.readline()
+                except TimeoutError:
+                    os.kill(pid, signal.SIGKILL)
+                    raise subprocess.TimeoutExpired([*CLI, *args], timeout) from None
+                if not line:
+                    raise RuntimeError(f"the CLI template ended:\n{self.log.read_text()[-3000:]}")
+                status = json.loads(line)["status"]
+                stdout, stderr = out.result(), err.result()
+        return subprocess.CompletedProcess([*CLI, *args], os.waitstatus_to_exitcode(status), _text(stdout),
+                                           _text(stderr))
+
+
+_TEMPLATE: _Template | None = None
+_TEMPLATE_LOCK = threading.Lock()
+
+
+def _template() -> _Template:
+    global _TEMPLATE
+    with _TEMPLATE_LOCK:  # run_cli_many calls from threads
+        if _TEMPLATE is None or _TEMPLATE.proc.poll() is not None:
+            _TEMPLATE = _Template()
+        return _TEMPLATE
+
+
+def _read_all(fd: int) -> bytes:
+    with open(fd, "rb") as stream:
+        return stream.read()
+
+
+def _text(data: bytes) -> str:
+    """Bytes decoded as ``subprocess.run(text=True)`` decodes them (locale encoding, universal newlines)."""
+    return io.TextIOWrapper(io.BytesIO(data)).read()
 
 
 def run_cli_in_process(args: list[str], *, cwd: Path | None = None) -> tuple[int, str, str]:

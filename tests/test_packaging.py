@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import REPO
-from process_support import tree_digest
+from process_support import run_cli, tree_digest
 
 import icipredict
 from icipredict.model.bundle import shipped_model_path, shipped_models
@@ -133,8 +133,7 @@ def test_cli_train_without_mlflow_tracking_uri_says_the_uri_is_the_default(tmp_p
 
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     sets = sum((["--set", s] for s in _no_folds(FAST_TRAIN)), [])
-    proc = subprocess.run([sys.executable, "-m", "icipredict.cli", "train", *sets, "--output", str(tmp_path / "m")],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    proc = run_cli(["train", *sets, "--output", str(tmp_path / "m")], cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("MLflow run: "))
     assert f" in {DEFAULT_TRACKING_URI} ({TRACKING_ORIGINS['default']};" in line, line
@@ -149,8 +148,7 @@ def test_cli_train_logs_to_the_store_named_by_mlflow_tracking_uri(tmp_path):
     db = tmp_path / "X.db"
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{db}"}
     sets = sum((["--set", s] for s in _no_folds(FAST_TRAIN)), [])
-    proc = subprocess.run([sys.executable, "-m", "icipredict.cli", "train", *sets, "--out", str(tmp_path / "m")],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    proc = run_cli(["train", *sets, "--out", str(tmp_path / "m")], cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "from the environment variable MLFLOW_TRACKING_URI" in proc.stdout and str(db) in proc.stdout
     assert db.is_file() and not (tmp_path / "mlflow.db").exists()
@@ -158,8 +156,7 @@ def test_cli_train_logs_to_the_store_named_by_mlflow_tracking_uri(tmp_path):
     # the printed runs:/ URI works from the same shell
     out = tmp_path / "pred.csv"
     pd.DataFrame(PATIENTS).to_csv(tmp_path / "in.csv", index=False)
-    pred = subprocess.run([sys.executable, "-m", "icipredict.cli", "predict", "--model", f"runs:/{run_id}/model",
-                           "--input", str(tmp_path / "in.csv"), "--output", str(out), "--quiet"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    pred = run_cli(["predict", "--model", f"runs:/{run_id}/model", "--input", str(tmp_path / "in.csv"), "--output",
+                    str(out), "--quiet"], cwd=tmp_path, env=env, timeout=300)
     assert pred.returncode == 0, pred.stderr
     assert len(pd.read_csv(out)) == 2

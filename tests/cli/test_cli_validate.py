@@ -8,12 +8,11 @@ value, a missing file) also runs in a real subprocess.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import shared_path  # tests/ is on sys.path: pytest inserts the rootdir conftest's folder
-from process_support import run_cli_in_process
+from process_support import run_cli, run_cli_in_process
 
 HOW = ["in-process", "subprocess"]
 
@@ -21,8 +20,7 @@ HOW = ["in-process", "subprocess"]
 def _validate(*args: str | Path, cwd: Path | None = None, how: str = "in-process") -> subprocess.CompletedProcess:
     argv = ["validate", *map(str, args)]
     if how == "subprocess":
-        return subprocess.run([sys.executable, "-m", "icipredict.cli", *argv], capture_output=True, text=True,
-                              timeout=120, cwd=cwd)
+        return run_cli(argv, cwd=cwd, timeout=120)
     code, out, err = run_cli_in_process(argv, cwd=cwd)
     return subprocess.CompletedProcess(argv, code, out, err)
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import pytest
 from conftest import REPO
+from process_support import run_cli
 
 from icipredict.config import load_config
 from icipredict.exceptions import InvalidConfig
@@ -79,14 +78,12 @@ def test_file_errors(tmp_path):
 
 
 def test_cli_bad_config_is_one_paragraph_not_a_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "icipredict.cli", "train", "--set", "model.name=svm", "--quiet"],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    proc = run_cli(["train", "--set", "model.name=svm", "--quiet"], cwd=tmp_path, timeout=120)
     assert proc.returncode == 2
     assert "config key 'model.name'" in proc.stderr and "Traceback" not in proc.stderr
     # tracking off: the data.root error is the same, and the default store (./mlflow.db) is not created in the checkout
-    missing = subprocess.run([sys.executable, "-m", "icipredict.cli", "train", "--config", "configs/public_cohorts.yaml",
-                              "--set", "data.root=/does/not/exist", "--set", "tracking.enabled=false", "--quiet"],
-                             capture_output=True, text=True, cwd=REPO, timeout=120)
+    missing = run_cli(["train", "--config", "configs/public_cohorts.yaml", "--set", "data.root=/does/not/exist",
+                       "--set", "tracking.enabled=false", "--quiet"], cwd=REPO, timeout=120)
     assert missing.returncode == 2
     assert "does not exist" in missing.stderr and "data.root" in missing.stderr and "Traceback" not in missing.stderr
 

@@ -11,6 +11,7 @@ import json
 
 import numpy as np
 import pytest
+from process_support import run_cli
 
 from icipredict.evaluation.curves import curve_metrics, held_out_curves
 
@@ -101,8 +102,6 @@ def test_a_six_month_model_has_no_curve_validation(small_model):
 
 def test_evaluate_shows_the_curve_metrics(small_curve_model, small_model, tmp_path):
     """`icipredict evaluate` in a subprocess: a curve model prints the PFS table, a 6-month model does not."""
-    import subprocess
-    import sys
 
     from icipredict.evaluation.saved import evaluate_curve
     from icipredict.io.synthetic import synthetic_cohort
@@ -116,8 +115,8 @@ def test_evaluate_shows_the_curve_metrics(small_curve_model, small_model, tmp_pa
     assert evaluate_curve(small_model, data, n_boot=0) is None
 
     def run(model):
-        return subprocess.run([sys.executable, "-m", "icipredict.cli", "evaluate", "--model", str(model), "--input",
-                               str(data), "--n-boot", "20", "--quiet"], capture_output=True, text=True, timeout=300)
+        return run_cli(["evaluate", "--model", str(model), "--input", str(data), "--n-boot", "20", "--quiet"],
+                       timeout=300)
 
     curve_run, six_run = run(small_curve_model), run(small_model)
     assert curve_run.returncode == 0, curve_run.stderr

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
+from process_support import run_cli
 
 import icipredict
 from icipredict.clinical.outcomes import benefit_label, binary_target
@@ -112,9 +111,8 @@ def test_cli_update_writes_a_bundle_and_an_mlflow_run(small_model, tmp_path):
     local = tmp_path / "local.csv"
     write_table(synthetic_cohort(300, seed=51, logit_shift=-0.7, id_prefix="L"), local)
     db = tmp_path / "runs.db"
-    proc = subprocess.run([sys.executable, "-m", "icipredict.cli", "update", "--model", str(small_model), "--data",
-                           str(local), "--out", str(tmp_path / "upd"), "--n-boot", "50",
-                           "--tracking-uri", f"sqlite:///{db}"], capture_output=True, text=True, timeout=600)
+    proc = run_cli(["update", "--model", str(small_model), "--data", str(local), "--out", str(tmp_path / "upd"),
+                    "--n-boot", "50", "--tracking-uri", f"sqlite:///{db}"])
     assert proc.returncode == 0, proc.stderr
     assert "method:" in proc.stdout and "before and after on the local data" in proc.stdout
     run_id = proc.stdout.split("MLflow run: ")[1].split()[0]
@@ -123,9 +121,8 @@ def test_cli_update_writes_a_bundle_and_an_mlflow_run(small_model, tmp_path):
     run = MlflowClient(tracking_uri=f"sqlite:///{db}").get_run(run_id)
     assert run.data.params["parent.version"] == icipredict.load_model(small_model).version
     assert {"before.calibration_intercept", "after.calibration_intercept"} <= set(run.data.metrics)
-    again = subprocess.run([sys.executable, "-m", "icipredict.cli", "update", "--model", str(small_model), "--data",
-                            str(local), "--out", str(tmp_path / "upd"), "--no-tracking"],
-                           capture_output=True, text=True, timeout=600)
+    again = run_cli(["update", "--model", str(small_model), "--data", str(local), "--out", str(tmp_path / "upd"),
+                     "--no-tracking"])
     assert again.returncode == 2 and "already exists" in again.stderr and "Traceback" not in again.stderr
     meta = json.loads((tmp_path / "upd" / "model.json").read_text())
     assert meta["parent"]["method"] in ("intercept", "logistic", "refit")

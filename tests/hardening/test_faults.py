@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FAST_TRAIN
+from process_support import run_cli, run_cli_many
 
 from icipredict import load_model, predict
 from icipredict.exceptions import ModelLoadError
@@ -174,9 +175,8 @@ def test_training_opens_the_store_before_any_work(tmp_path):
 
 
 def test_cli_reports_unreachable_store_without_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "icipredict.cli", "train", "--quiet", *sum(
-        (["--set", s] for s in _fast("sqlite:////no/such/dir/mlflow.db")), [])],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    proc = run_cli(["train", "--quiet", *sum((["--set", s] for s in _fast("sqlite:////no/such/dir/mlflow.db")), [])],
+                   timeout=300, cwd=tmp_path)
     assert proc.returncode == 4
     assert "tracking.uri" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -206,11 +206,9 @@ def test_two_runs_into_one_sqlite_store_at_once(prebuilt, tmp_path, new_store):
     settings = dict(s.split("=", 1) for s in _fast(uri))
     settings.update({"evaluation.n_boot": "0", "evaluation.cv_folds": "0"})
     tiny = [f"{k}={v}" for k, v in settings.items()]
-    cmd = [sys.executable, "-m", "icipredict.cli", "train", "--quiet", *sum((["--set", s] for s in tiny), [])]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-             for _ in range(2)]
-    outs = [p.communicate(timeout=600) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
+    cmd = ["train", "--quiet", *sum((["--set", s] for s in tiny), [])]
+    procs = run_cli_many({0: cmd, 1: cmd}, cwd=tmp_path, timeout=600).values()  # two processes at once
+    assert [p.returncode for p in procs] == [0, 0], [p.stderr[-2000:] for p in procs]
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)

@@ -12,14 +12,13 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import subprocess
 import time
 import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from process_support import CLI, serve
+from process_support import CLI, run_cli, serve
 
 import icipredict
 from icipredict.exceptions import InvalidPatientData
@@ -135,7 +134,7 @@ def test_excel_bomb_refused_from_its_listing_on_every_path(bomb, roomy):
     with pytest.raises(InvalidPatientData, match=r"unpacks to .* times\); expected at most 100 times "
                                                  r"\(ICIPREDICT_MAX_EXCEL_RATIO\)"):
         read_patients(bomb)
-    proc = subprocess.run([*CLI, "validate", "--input", str(bomb)], capture_output=True, text=True, timeout=120)
+    proc = run_cli(["validate", "--input", str(bomb)], timeout=120)
     assert proc.returncode == 2 and "ICIPREDICT_MAX_EXCEL_RATIO" in proc.stderr and "Traceback" not in proc.stderr
     started = time.monotonic()
     response = roomy.post("/upload", data={"table": (io.BytesIO(bomb.read_bytes()), "bomb.xlsx"), "explain": "0"},

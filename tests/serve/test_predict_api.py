@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from process_support import run_cli_in_process
+from process_support import run_cli, run_cli_in_process
 from serving_support import synthetic_patients
 
 import icipredict
@@ -195,8 +195,7 @@ def _cli(*args, in_process: bool = False, **kw):
     if in_process:  # the same code path (cli.main) without a fresh Python's seconds of imports
         code, out, err = run_cli_in_process(list(args))
         return subprocess.CompletedProcess(list(args), code, out, err)
-    return subprocess.run([sys.executable, "-m", "icipredict.cli", *args], capture_output=True, text=True,
-                          timeout=300, **kw)
+    return run_cli(list(args), timeout=300, **kw)
 
 
 @pytest.mark.parametrize("suffix", [".html", ".png", ".pdf"])

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
+from process_support import run_cli
 
 from icipredict.io import write_table
 from icipredict.io.synthetic import synthetic_cohort
 
 
 def _predict(args, cwd):
-    return subprocess.run([sys.executable, "-m", "icipredict.cli", "predict", "--quiet", *args],
-                          capture_output=True, text=True, cwd=cwd, timeout=300)
+    return run_cli(["predict", "--quiet", *args], cwd=cwd, timeout=300)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from process_support import http_json, serve
+from process_support import http_json, run_cli, serve
 from serving_support import README, get_tracked_run, json_records, readme_block, synthetic_patients
 
 pytestmark = pytest.mark.slow
@@ -91,10 +91,8 @@ def test_rest_matches_python_and_cli(server, run, patients, python_predictions, 
     csv = tmp_path / "patients.csv"
     patients.to_csv(csv, index=False)
     out = tmp_path / "predictions.csv"
-    proc = subprocess.run([sys.executable, "-m", "icipredict.cli", "predict", "--model", run.model_uri, "--input",
-                           str(csv), "--output", str(out), "--quiet"],
-                          env={**os.environ, "MLFLOW_TRACKING_URI": run.tracking_uri},
-                          capture_output=True, text=True, timeout=300)
+    proc = run_cli(["predict", "--model", run.model_uri, "--input", str(csv), "--output", str(out), "--quiet"],
+                   env={**os.environ, "MLFLOW_TRACKING_URI": run.tracking_uri}, timeout=300)
     assert proc.returncode == 0, proc.stderr
     cli = pd.read_csv(out, keep_default_na=False)
     assert cli["patient_id"].tolist() == patients["patient_id"].tolist()

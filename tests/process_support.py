@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import IO, TypeVar
 
 import pytest
 
@@ -38,23 +39,119 @@ def run_cli_exec(args: list[str], *, cwd: Path | None = None, timeout: float = 6
                  env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
     """``icipredict ARGS`` in a freshly started interpreter (``python -m icipredict.cli``), its output captured as text.
 
-    For the tests of what depends on a fresh start: start-up imports and time, the installed wheel, signals."""
+    For the tests of what depends on a fresh start: start-up imports and time, the installed wheel."""
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd,
                           env=None if env is None else dict(env))
+
+
+def fresh_cli() -> bool:
+    """Whether ``ICIPREDICT_TEST_FRESH_CLI=1`` asks every CLI run to start a fresh interpreter, not a forked child."""
+    return os.environ.get("ICIPREDICT_TEST_FRESH_CLI") == "1"
 
 
 def run_cli(args: list[str], *, cwd: Path | None = None, timeout: float = 600,
             env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
     """``icipredict ARGS`` in a child process of its own, its stdout and stderr captured as text.
 
-    The child is forked from a template that has imported the package (``tests/process_template.py``) and runs
-    ``python -m icipredict.cli ARGS`` from there, with its own working directory, environment (this process's
-    when ``env`` is None), umask, standard streams, exit code and atexit handlers; it saves the imports a fresh
-    interpreter repeats. ``ICIPREDICT_TEST_FRESH_CLI=1`` runs every call in a fresh interpreter instead.
+    The child comes from :func:`start_cli`; ``ICIPREDICT_TEST_FRESH_CLI=1`` starts a fresh interpreter instead.
     """
-    if os.environ.get("ICIPREDICT_TEST_FRESH_CLI") == "1":
+    if fresh_cli():
         return run_cli_exec(args, cwd=cwd, timeout=timeout, env=env)
-    return _template().run(args, cwd=cwd, timeout=timeout, env=os.environ if env is None else env)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        child = start_cli(args, cwd=cwd, env=env, stdout=out_w, stderr=err_w)
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        out, err = pool.submit(_read_all, out_r), pool.submit(_read_all, err_r)
+        try:
+            code = child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+            raise
+        return subprocess.CompletedProcess(child.args, code, _text(out.result()), _text(err.result()))
+
+
+def start_cli(args: list[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None,
+              stdout: int | IO | None = subprocess.DEVNULL, stderr: int | IO | None = subprocess.DEVNULL,
+              new_session: bool = False) -> "CliChild":
+    """Start ``icipredict ARGS`` as a child forked from the template process; a ``Popen``-like handle.
+
+    The template (``tests/process_template.py``) has imported the package once; each child becomes ``python -m
+    icipredict.cli ARGS`` with this working directory, environment (this process's when ``env`` is None), umask
+    and standard streams (``subprocess.DEVNULL``, a file descriptor or a file), ``new_session`` as
+    ``start_new_session``. Its exit code, signals and atexit handlers are its own; it saves the imports a fresh
+    interpreter repeats.
+    """
+    def fd(stream) -> int:
+        if stream is subprocess.DEVNULL or stream is None:
+            return os.open(os.devnull, os.O_RDWR)
+        return os.dup(stream if isinstance(stream, int) else stream.fileno())
+
+    fds = [os.open(os.devnull, os.O_RDONLY), fd(stdout), fd(stderr)]
+    umask = os.umask(0o022)
+    os.umask(umask)
+    request = json.dumps({"args": [str(a) for a in args], "cwd": str(Path(cwd or os.getcwd()).resolve()),
+                          "env": dict(os.environ if env is None else env), "umask": umask,
+                          "new_session": new_session}).encode()
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(str(_template().socket))
+        socket.send_fds(conn, [len(request).to_bytes(4, "big")], fds)
+        conn.sendall(request)
+    finally:
+        for each in fds:
+            os.close(each)
+    return CliChild([*CLI, *args], conn)
+
+
+class CliChild:
+    """A child started by :func:`start_cli`: ``pid``, ``poll``, ``wait``, ``send_signal``, ``kill``, ``returncode``."""
+
+    def __init__(self, args: list[str], conn: socket.socket) -> None:
+        self.args = args
+        self._conn = conn
+        self._buffer = b""
+        self.pid: int = json.loads(self._line(None))["pid"]
+        self.returncode: int | None = None
+
+    def _line(self, timeout: float | None) -> bytes:
+        """The template's next reply line, waiting at most ``timeout`` seconds (None: as long as it takes)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not select.select([self._conn], [], [], left)[0]:
+                raise subprocess.TimeoutExpired(self.args, timeout)
+            chunk = self._conn.recv(4096)
+            if not chunk:
+                raise RuntimeError(f"the CLI template ended:\n{_template().log.read_text()[-3000:]}")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(json.loads(self._line(timeout))["status"])
+            self._conn.close()
+        return self.returncode
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                return self.wait(timeout=0)
+            except subprocess.TimeoutExpired:
+                return None
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
 
 
 class _Template:
@@ -85,40 +182,6 @@ class _Template:
             self.proc.kill()
             self.proc.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
-
-    def run(self, args: list[str], *, cwd: Path | None, timeout: float,
-            env: Mapping[str, str]) -> subprocess.CompletedProcess:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        request = json.dumps({"args": [str(a) for a in args], "cwd": str(Path(cwd or os.getcwd()).resolve()),
-                              "env": dict(env), "umask": umask}).encode()
-        stdin = os.open(os.devnull, os.O_RDONLY)
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.connect(str(self.socket))
-            try:
-                socket.send_fds(conn, [len(request).to_bytes(4, "big")], [stdin, out_w, err_w])
-                conn.sendall(request)
-            finally:
-                for fd in (stdin, out_w, err_w):
-                    os.close(fd)
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                out, err = pool.submit(_read_all, out_r), pool.submit(_read_all, err_r)
-                replies = conn.makefile("rb")
-                pid = json.loads(replies.readline())["pid"]
-                conn.settimeout(timeout)
-                try:
-                    line = replies.readline()
-                except TimeoutError:
-                    os.kill(pid, signal.SIGKILL)
-                    raise subprocess.TimeoutExpired([*CLI, *args], timeout) from None
-                if not line:
-                    raise RuntimeError(f"the CLI template ended:\n{self.log.read_text()[-3000:]}")
-                status = json.loads(line)["status"]
-                stdout, stderr = out.result(), err.result()
-        return subprocess.CompletedProcess([*CLI, *args], os.waitstatus_to_exitcode(status), _text(stdout),
-                                           _text(stderr))
 
 
 _TEMPLATE: _Template | None = None
@@ -200,7 +263,7 @@ def http_json(url: str, body: dict | None = None, timeout: float = 30.0) -> tupl
 @dataclass(frozen=True)
 class Served:
     url: str
-    proc: subprocess.Popen
+    proc: subprocess.Popen | CliChild
 
 
 @contextlib.contextmanager
@@ -208,12 +271,20 @@ def serve(command: Callable[[int], list[str]], log: Path, env: Mapping[str, str]
           cwd: Path | None = None, *, name: str, startup_seconds: float = 60) -> Iterator[Served]:
     """A server started by ``command(port)`` in its own process group, output to ``log``; yields once /ping answers.
 
+    An ``icipredict`` command line (``[*CLI, ...]``) starts as a child of the template (:func:`start_cli`), any
+    other as a fresh process.
+
     ``env`` is added to this process's environment. On exit the process group gets SIGTERM, then SIGKILL.
     """
     port = free_port()
+    argv = command(port)
     with open(log, "wb") as out:
-        proc = subprocess.Popen(command(port), cwd=cwd, env={**os.environ, **(env or {})}, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        if argv[:len(CLI)] == CLI and not fresh_cli():  # `icipredict serve`: a child of the template
+            proc = start_cli(argv[len(CLI):], cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=out,
+                             new_session=True)
+        else:
+            proc = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **(env or {})}, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_seconds

@@ -23,11 +23,19 @@ import io
 import json
 import os
 import select
+import signal
 import socket
 import struct
 import sys
 import threading
 import types
+
+
+#: What the commands import later, measured in the children's profiles: the MLflow SQLite store, the libraries
+#: MLflow's runs import (git, IPython), the training plots, and the Excel and Parquet readers.
+LIBRARIES = ("mlflow.store.tracking.sqlalchemy_store", "sqlalchemy.dialects.sqlite", "mlflow.tracing.processor.base_mlflow",
+             "git", "IPython", "matplotlib.figure", "matplotlib.backends.backend_agg", "openpyxl", "pyarrow.dataset",
+             "pyarrow.parquet")
 
 
 def _preload() -> None:
@@ -41,6 +49,11 @@ def _preload() -> None:
         # and a package's __main__ is run by -m, not imported
         if info.name.split(".")[1] not in {"web", "shipped"} and not info.name.endswith(".__main__"):
             importlib.import_module(info.name)
+    for name in LIBRARIES:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # an optional library (openpyxl) not installed: the child reports it as a user would see
+            pass
 
 
 def _serve(path: str) -> dict:
@@ -50,6 +63,11 @@ def _serve(path: str) -> dict:
     listener.listen(16)
     if threading.active_count() != 1:
         raise SystemExit(f"template: an import started a thread ({threading.enumerate()}); forking is unsafe")
+    wake_r, wake_w = os.pipe()  # SIGCHLD writes here: the loop wakes when a child ends
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    parent = os.getppid()
     print("ready", flush=True)
     running: dict[int, socket.socket] = {}
     while True:
@@ -66,8 +84,12 @@ def _serve(path: str) -> dict:
             except OSError:
                 pass
             conn.close()
-        ready, _, _ = select.select([listener], [], [], 0.02)
-        if not ready:
+        ready, _, _ = select.select([listener, wake_r], [], [], 5.0)
+        if os.getppid() != parent:  # the test process has gone: so does its template
+            raise SystemExit(0)
+        if wake_r in ready:
+            os.read(wake_r, 4096)
+        if listener not in ready:
             continue
         conn, _ = listener.accept()
         head, fds, _, _ = socket.recv_fds(conn, 4, 3)
@@ -81,6 +103,10 @@ def _serve(path: str) -> dict:
         request = json.loads(body)
         pid = os.fork()
         if pid == 0:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # a fresh interpreter's disposition
+            os.close(wake_r)
+            os.close(wake_w)
             listener.close()
             conn.close()
             for conn_ in running.values():
@@ -107,6 +133,8 @@ def _stream(fd: int, mode: str, old: io.TextIOWrapper, *, stderr: bool = False) 
 
 def _become(request: dict) -> None:
     """Turn this forked child into ``python -m icipredict.cli ARGS`` started with the request's setting."""
+    if request["new_session"]:
+        os.setsid()
     os.chdir(request["cwd"])
     os.umask(request["umask"])
     os.environ.clear()

@@ -1,10 +1,11 @@
 """Hardening III: SIGTERM (a job scheduler's kill) and SIGHUP (a closed terminal) leave what Ctrl-C leaves.
 
-``train``, ``update`` and ``predict --chunk-size`` run in real subprocesses, each over an earlier
-output of its own; the signal is sent once the work has started (its first progress line). After
-it: the command exits 128 + the signal number with one line saying so, the earlier output is
-byte-identical, and no temporary (``.partial``) file or folder is left. ``serve`` stops as on
-Ctrl-C: it says so and exits 0. The runs go in parallel, two at a time, to keep the file short.
+``train``, ``update`` and ``predict --chunk-size`` run in processes of their own (children of the tests'
+template, ``process_support.start_cli``), each over an earlier output of its own; the signal is sent once the
+work has started (its first progress line). After it: the command exits 128 + the signal number with one line
+saying so, the earlier output is byte-identical, and no temporary (``.partial``) file or folder is left.
+``serve`` stops as on Ctrl-C: it says so and exits 0. The runs go in parallel, two at a time, to keep the file
+short.
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from conftest import FAST_TRAIN
-from process_support import CLI, serve, tree_digest
+from process_support import CLI, serve, start_cli, tree_digest
 
 SIGNALS = {"SIGTERM": signal.SIGTERM, "SIGHUP": signal.SIGHUP}
 COMMANDS = ("train", "update", "predict-stream")
@@ -55,7 +55,7 @@ def _run(command: str, signame: str, root: Path, model: Path) -> dict:
     before = tree_digest(folder)
     log = folder.parent / f"{command}-{signame}.log"
     with open(log, "wb") as err:
-        proc = subprocess.Popen([*CLI, *argv], cwd=folder, stdout=subprocess.DEVNULL, stderr=err)
+        proc = start_cli(argv, cwd=folder, stderr=err)
     deadline = time.monotonic() + 120
     while marker not in log.read_text(errors="replace"):
         if proc.poll() is not None or time.monotonic() > deadline:

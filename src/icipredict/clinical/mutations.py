@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from icipredict.clinical.outcomes import _float_column, _text_column
+from icipredict.clinical.columns import floats, texts
 from icipredict.table.vocab import DRIVER_GENES, SMOKER_STATUSES
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "SMOKER_STATUSES",
     "MUTATION_GROUPS",
     "mutation_groups",
+    "mutation_group_values",
 ]
 
 #: Their columns in the patient table.
@@ -49,11 +50,11 @@ MUTATION_GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _any_altered(genes: pd.DataFrame) -> pd.Series:
+def _any_altered(genes: list[np.ndarray]) -> np.ndarray:
     """1 if any gene is 1, 0 if none is 1 and one is tested, NaN if none is tested."""
-    altered = (genes == 1).any(axis=1)
-    tested = genes.notna().any(axis=1)
-    return pd.Series(np.where(altered, 1.0, np.where(tested, 0.0, np.nan)), index=genes.index)
+    altered = np.logical_or.reduce([g == 1 for g in genes])
+    tested = np.logical_or.reduce([~np.isnan(g) for g in genes])
+    return np.where(altered, 1.0, np.where(tested, 0.0, np.nan))
 
 
 def mutation_groups(df: pd.DataFrame) -> pd.DataFrame:
@@ -84,20 +85,25 @@ def mutation_groups(df: pd.DataFrame) -> pd.DataFrame:
     >>> mutation_groups(df)["positive_mutation"].tolist()
     [1.0, 0.0]
     """
-    genes = {g: _float_column(df, f"mut_{g}") for group in MUTATION_GROUPS.values() for g in group}
-    smoking = _text_column(df, "smoking")
-    smoker = pd.Series(np.where(smoking.isin(SMOKER_STATUSES), 1.0, np.where(smoking.notna(), 0.0, np.nan)),
-                       index=df.index)
-    out = pd.DataFrame(index=df.index)
+    return pd.DataFrame(mutation_group_values(df), index=df.index)
+
+
+def mutation_group_values(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """:func:`mutation_groups` as float arrays by group name (the model's features use them as arrays)."""
+    genes = {g: floats(df, f"mut_{g}") for group in MUTATION_GROUPS.values() for g in group}
+    smoking = texts(df, "smoking")
+    smoker = smoking.map(lambda v: 1.0 if v in SMOKER_STATUSES else 0.0, np.nan, float)
+    out = {}
     for name, group in MUTATION_GROUPS.items():
-        values = pd.DataFrame({g: genes[g] for g in group}, index=df.index)
-        ambiguous = pd.Series(False, index=df.index)
+        values = [genes[g] for g in group]
+        ambiguous = np.zeros(len(smoker), dtype=bool)
         if name == "positive_mutation":
-            for g in POSITIVE_IN_SMOKERS:
-                altered = values[g] == 1
-                ambiguous |= altered & smoker.isna()
-                # an alteration in a never-smoker is tested-and-not-positive, so 0 rather than NaN
-                values[g] = values[g].where(~altered, smoker)
+            for i, g in enumerate(group):
+                if g in POSITIVE_IN_SMOKERS:
+                    altered = values[i] == 1
+                    ambiguous |= altered & np.isnan(smoker)
+                    # an alteration in a never-smoker is tested-and-not-positive, so 0 rather than NaN
+                    values[i] = np.where(altered, smoker, values[i])
         flag = _any_altered(values)
-        out[name] = flag.where(~ambiguous | (flag == 1), np.nan)
+        out[name] = np.where(~ambiguous | (flag == 1), flag, np.nan)
     return out

@@ -18,7 +18,7 @@ import pandas as pd
 from icipredict.clinical.assays import band_codes, band_names, harmonised_tmb, tmb_assay_kind, tmb_on_panel_scale
 from icipredict.clinical.biomarkers import pdl1_band
 from icipredict.clinical.columns import Table, floats, texts
-from icipredict.clinical.mutations import DRIVER_COLUMNS, IMMUNE_EVASION, POSITIVE, mutation_groups
+from icipredict.clinical.mutations import DRIVER_COLUMNS, IMMUNE_EVASION, POSITIVE, mutation_group_values
 from icipredict.clinical.til import TIL_MEASURES, til_status_values
 from icipredict.clinical.time_class import time_status_pair
 from icipredict.table.labels import MISSING_INPUT_WORDS
@@ -102,9 +102,16 @@ INPUT_SETS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _flag(series: pd.Series, value: str) -> pd.Series:
-    s = series.astype(object)
-    return pd.Series(np.where(s.isna(), np.nan, (s == value).astype(float)), index=series.index)
+#: The metastatic sites counted into ``n_met_sites`` where it is not given.
+_MET_SITES = ("met_liver", "met_bone", "met_brain", "met_pleura")
+
+
+def _flag(series: pd.Series, value: str) -> np.ndarray:
+    """1.0 where the cell is ``value``, 0.0 where it is another value, NaN where missing (each distinct
+    value compared once)."""
+    codes, distinct = pd.factorize(series.astype(object), use_na_sentinel=True)
+    table = np.array([float(v == value) for v in distinct] + [np.nan])
+    return table[codes]  # code -1, a missing cell, picks the NaN
 
 
 def _any_altered(p: Table, columns: tuple[str, ...]) -> np.ndarray:
@@ -212,9 +219,9 @@ def build_features(patients: pd.DataFrame, options: FeatureOptions | None = None
     opt = options or FeatureOptions()
     p = patients
     # columns gathered in a dict and framed once: one-patient predictions stay fast
-    X: dict[str, pd.Series] = {}
+    X: dict[str, pd.Series | np.ndarray] = {}
     band = pdl1_band(p)
-    X["pdl1_tps"] = p["pdl1_tps"].astype(float)
+    X["pdl1_tps"] = floats(p, "pdl1_tps")
     X["pdl1_band_ord"] = band.astype(object).map(_BAND_ORDINAL).astype(float)
     X["tmb_log"] = np.log1p(harmonised_tmb(p).astype(float))
     kind = tmb_assay_kind(p)
@@ -228,33 +235,32 @@ def build_features(patients: pd.DataFrame, options: FeatureOptions | None = None
     X["time_pdl1pos_tilpos"] = pd1 * til
     X["time_pdl1neg_tilneg"] = (1 - pd1) * (1 - til)
     for col in MUTATION_COLUMNS:
-        X[col] = p[col].astype(float)
-    groups = mutation_groups(p)
-    for col in groups.columns:
-        X[col] = groups[col].astype(float)
-    X["age"] = p["age"].astype(float)
-    X["female"] = _flag(p["sex"], "female")
-    X["never_smoker"] = _flag(p["smoking"], "never")
-    X["current_smoker"] = _flag(p["smoking"], "current")
-    X["pack_years"] = p["pack_years"].astype(float)
-    X["ecog"] = p["ecog"].astype(float)
-    X["squamous"] = _flag(p["histology"], "squamous")
-    sites = p[["met_liver", "met_bone", "met_brain", "met_pleura"]].astype(float)
-    for col in sites.columns:
-        X[col] = sites[col]
-    counted = sites.sum(axis=1, min_count=1)
-    X["n_met_sites"] = p["n_met_sites"].astype(float).fillna(counted)
-    X["line_of_therapy"] = p["line_of_therapy"].astype(float)
+        X[col] = floats(p, col)
+    X.update(mutation_group_values(p))
+    X["age"] = floats(p, "age")
+    X["female"] = _flag_or_nan(p, "sex", "female")
+    X["never_smoker"] = _flag_or_nan(p, "smoking", "never")
+    X["current_smoker"] = _flag_or_nan(p, "smoking", "current")
+    X["pack_years"] = floats(p, "pack_years")
+    X["ecog"] = floats(p, "ecog")
+    X["squamous"] = _flag_or_nan(p, "histology", "squamous")
+    sites = np.column_stack([floats(p, col) for col in _MET_SITES]).reshape(len(p.index), len(_MET_SITES))
+    for k, col in enumerate(_MET_SITES):
+        X[col] = sites[:, k]
+    counted = np.where(np.isnan(sites).all(axis=1), np.nan, np.nansum(sites, axis=1))
+    given = floats(p, "n_met_sites")
+    X["n_met_sites"] = np.where(np.isnan(given), counted, given)
+    X["line_of_therapy"] = floats(p, "line_of_therapy")
     X["prior_systemic_therapy"] = prior_therapy(p)
-    X["regimen_ctla4"] = _flag(p["regimen"], "ici_ctla4")
-    X["regimen_chemo"] = _flag(p["regimen"], "chemo_ici")
-    mono = _flag(p["regimen"], "ici_mono")
+    X["regimen_ctla4"] = _flag_or_nan(p, "regimen", "ici_ctla4")
+    X["regimen_chemo"] = _flag_or_nan(p, "regimen", "chemo_ici")
+    mono = _flag_or_nan(p, "regimen", "ici_mono")
     # female sex and never smoking lower benefit from ICI alone, not from chemo-ICI (domain.md, section 3)
     X["female_x_mono"] = X["female"] * mono
     X["never_smoker_x_mono"] = X["never_smoker"] * mono
-    X["albumin"] = p["albumin"].astype(float)
-    X["nlr_log"] = np.log(p["nlr"].astype(float))
-    X["antibiotics"] = p["antibiotics"].astype(float)
+    X["albumin"] = floats(p, "albumin")
+    X["nlr_log"] = np.log(floats(p, "nlr"))
+    X["antibiotics"] = floats(p, "antibiotics")
     frame = pd.DataFrame({k: np.asarray(v, dtype=float) for k, v in X.items() if k not in opt.exclude},
                          index=p.index)
     return frame

@@ -172,8 +172,9 @@ def metrics_table(
     rows = []
     for cohort, part, part_missing_y in groups:
         part = part.loc[~part_missing_y]
-        available = pd.DataFrame({m: part[c].notna().to_numpy() for m, c in named.items()})
-        same = bool((available.nunique(axis=1) <= 1).all()) if len(available) else True
+        # the same patients when each row has a score from every model or from none
+        available = np.column_stack([part[c].notna().to_numpy() for c in named.values()]).reshape(len(part), len(named))
+        same = bool((available.all(axis=1) | ~available.any(axis=1)).all())
         for model, column in named.items():
             is_prob = model in probability_scores or column in probability_scores
             metrics = binary_metrics(

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from browser_support import ARTIFACTS, chromium, wait_replaced
-from process_support import CLI, http_json, serve
+from process_support import CLI, http_json, run_cli, serve
 
 import icipredict
 from icipredict.io.synthetic import synthetic_cohort
@@ -215,8 +215,7 @@ def test_ctrl_c_stops_cleanly_and_nothing_reaches_logs_or_disk(server):
 
 
 def test_serve_fails_fast_when_the_model_cannot_load(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "icipredict.cli", "serve", "--model", str(tmp_path / "no-model"),
-                           "--port", "0"], capture_output=True, text=True, timeout=60)
+    proc = run_cli(["serve", "--model", str(tmp_path / "no-model"), "--port", "0"], timeout=60)
     assert proc.returncode == 3, proc.stderr
     assert proc.stderr.startswith("icipredict: error:") and "Traceback" not in proc.stderr
 

@@ -161,13 +161,14 @@ class _Template:
         import atexit
         import tempfile
 
-        self.folder = Path(tempfile.mkdtemp(prefix="icipredict-template-"))
+        # a short folder: a Unix socket's path holds at most 107 bytes, and a test may point TMPDIR deep down
+        self.folder = Path(tempfile.mkdtemp(prefix="icipredict-template-", dir="/tmp" if os.path.isdir("/tmp") else None))
         self.socket = self.folder / "socket"
         self.log = self.folder / "log"
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("process_template.py")),
                                           str(self.socket)], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                         cwd=self.folder)
+                                         cwd=self.folder, env=_START_ENV)
         atexit.register(self.close)
         deadline = time.monotonic() + 120
         while not self.log.read_bytes().startswith(b"ready"):
@@ -184,6 +185,9 @@ class _Template:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+#: The environment this test process started with: the template imports under it, whatever a test has set since
+#: (each child then runs under its caller's environment).
+_START_ENV = dict(os.environ)
 _TEMPLATE: _Template | None = None
 _TEMPLATE_LOCK = threading.Lock()
 

@@ -55,7 +55,7 @@ def run_cli(args: list[str], *, cwd: Path | None = None, timeout: float = 600,
 
     The child comes from :func:`start_cli`; ``ICIPREDICT_TEST_FRESH_CLI=1`` starts a fresh interpreter instead.
     """
-    if fresh_cli():
+    if fresh_cli() or not _template_serves(env):
         return run_cli_exec(args, cwd=cwd, timeout=timeout, env=env)
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -75,17 +75,30 @@ def run_cli(args: list[str], *, cwd: Path | None = None, timeout: float = 600,
         return subprocess.CompletedProcess(child.args, code, _text(out.result()), _text(err.result()))
 
 
+def _template_serves(env: Mapping[str, str] | None) -> bool:
+    """Whether a template child can run under ``env``: not when it changes what Python reads as it starts
+    (``PYTHONPATH``, ``PYTHONWARNINGS`` and the like), which a fresh interpreter must read."""
+    env = os.environ if env is None else env
+    names = {n for n in (*env, *_START_ENV) if n.startswith("PYTHON")}
+    return all(env.get(n) == _START_ENV.get(n) for n in names)
+
+
 def start_cli(args: list[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None,
               stdout: int | IO | None = subprocess.DEVNULL, stderr: int | IO | None = subprocess.DEVNULL,
-              new_session: bool = False) -> "CliChild":
+              new_session: bool = False) -> "CliChild | subprocess.Popen":
     """Start ``icipredict ARGS`` as a child forked from the template process; a ``Popen``-like handle.
 
     The template (``tests/process_template.py``) has imported the package once; each child becomes ``python -m
     icipredict.cli ARGS`` with this working directory, environment (this process's when ``env`` is None), umask
     and standard streams (``subprocess.DEVNULL``, a file descriptor or a file), ``new_session`` as
     ``start_new_session``. Its exit code, signals and atexit handlers are its own; it saves the imports a fresh
-    interpreter repeats.
+    interpreter repeats. Under ``ICIPREDICT_TEST_FRESH_CLI=1``, or an ``env`` that changes ``PYTHON*`` variables,
+    it is a fresh interpreter's ``Popen``.
     """
+    if fresh_cli() or not _template_serves(env):
+        return subprocess.Popen([*CLI, *args], cwd=cwd, env=None if env is None else dict(env), stdout=stdout,
+                                stderr=stderr, stdin=subprocess.DEVNULL, start_new_session=new_session)
+
     def fd(stream) -> int:
         if stream is subprocess.DEVNULL or stream is None:
             return os.open(os.devnull, os.O_RDWR)
@@ -283,7 +296,7 @@ def serve(command: Callable[[int], list[str]], log: Path, env: Mapping[str, str]
     port = free_port()
     argv = command(port)
     with open(log, "wb") as out:
-        if argv[:len(CLI)] == CLI and not fresh_cli():  # `icipredict serve`: a child of the template
+        if argv[:len(CLI)] == CLI:  # `icipredict serve`: a child of the template
             proc = start_cli(argv[len(CLI):], cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=out,
                              new_session=True)
         else:

@@ -144,7 +144,7 @@ def _become(request: dict) -> None:
     sys.stdout = sys.__stdout__ = _stream(1, "w", sys.stdout)
     sys.stderr = sys.__stderr__ = _stream(2, "w", sys.stderr, stderr=True)
     sys.argv = ["-m", *request["args"]]
-    sys.path[0] = os.getcwd()  # what -m puts first
+    sys.path.insert(0, os.getcwd())  # what -m puts first (the template's own first entry was taken out)
     main = types.ModuleType("__main__")
     main.__dict__["__builtins__"] = __builtins__
     sys.modules["__main__"] = main

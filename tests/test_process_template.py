@@ -45,3 +45,12 @@ def test_forked_run_takes_the_callers_environment_and_umask(folder):
     assert shared.returncode == private.returncode == 0, shared.stderr + private.stderr
     assert stat.S_IMODE((folder / "shared.csv").stat().st_mode) == 0o640  # widened by the umask, as asked
     assert stat.S_IMODE((folder / "private.csv").stat().st_mode) == 0o600
+
+
+def test_a_changed_pythonpath_gets_a_fresh_interpreter(folder, tmp_path):
+    """What Python reads as it starts (here PYTHONPATH, with a sitecustomize on it) needs a fresh interpreter:
+    a template child would not read it."""
+    (tmp_path / "sitecustomize.py").write_text("import sys; sys.stderr.write('site read\\n')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(tmp_path), os.environ.get("PYTHONPATH")) if p)}
+    proc = run_cli(["--version"], cwd=folder, env=env)
+    assert proc.returncode == 0 and proc.stderr == "site read\n", proc.stderr

@@ -173,8 +173,8 @@ def metrics_table(
     for cohort, part, part_missing_y in groups:
         part = part.loc[~part_missing_y]
         # the same patients when each row has a score from every model or from none
-        available = np.column_stack([part[c].notna().to_numpy() for c in named.values()]).reshape(len(part), len(named))
-        same = bool((available.all(axis=1) | ~available.any(axis=1)).all())
+        available = [part[c].notna().to_numpy() for c in named.values()]
+        same = bool((np.logical_and.reduce(available) | ~np.logical_or.reduce(available)).all()) if available else True
         for model, column in named.items():
             is_prob = model in probability_scores or column in probability_scores
             metrics = binary_metrics(

@@ -244,7 +244,7 @@ def build_features(patients: pd.DataFrame, options: FeatureOptions | None = None
     X["pack_years"] = floats(p, "pack_years")
     X["ecog"] = floats(p, "ecog")
     X["squamous"] = _flag_or_nan(p, "histology", "squamous")
-    sites = np.column_stack([floats(p, col) for col in _MET_SITES]).reshape(len(p.index), len(_MET_SITES))
+    sites = np.column_stack([floats(p, col) for col in _MET_SITES])
     for k, col in enumerate(_MET_SITES):
         X[col] = sites[:, k]
     counted = np.where(np.isnan(sites).all(axis=1), np.nan, np.nansum(sites, axis=1))

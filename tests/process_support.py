@@ -53,10 +53,8 @@ def run_cli(args: list[str], *, cwd: Path | None = None, timeout: float = 600,
             env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
     """``icipredict ARGS`` in a child process of its own, its stdout and stderr captured as text.
 
-    The child comes from :func:`start_cli`; ``ICIPREDICT_TEST_FRESH_CLI=1`` starts a fresh interpreter instead.
+    The child comes from :func:`start_cli` (a template's child, or a fresh interpreter where one is needed).
     """
-    if fresh_cli() or not _template_serves(env):
-        return run_cli_exec(args, cwd=cwd, timeout=timeout, env=env)
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     try:

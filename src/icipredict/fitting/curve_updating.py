@@ -32,6 +32,7 @@ from icipredict.evaluation.survival import calibration_by_group, km_ci_at
 from icipredict.exceptions import InvalidPatientData
 from icipredict.model.metadata import Calibrator
 from icipredict.model.models import IciModel
+from icipredict.model.survival import check_outcomes
 from icipredict.table.vocab import DCB_MONTHS
 
 __all__ = ["with_calibration", "CURVE_METHODS", "curve_closed_testing", "apply_curve_update", "compare_curve_update", "pfs_rows",
@@ -54,7 +55,12 @@ def local_calibration_table(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
 
 
 def pfs_rows(clean: pd.DataFrame) -> pd.DataFrame:
-    """The patients with a PFS time and event flag (a clean table), censored ones included."""
+    """The patients with a PFS time and event flag (a clean table), censored ones included.
+
+    A PFS of 0 months or less, an event flag other than 0/1, or a PFS without its event flag is refused
+    (:class:`~icipredict.exceptions.InvalidPatientData` naming patient, column and value), as in training.
+    """
+    check_outcomes(clean["pfs_months"], clean["pfs_event"], clean["patient_id"].astype(str).to_numpy())
     return clean.loc[clean["pfs_months"].notna() & clean["pfs_event"].notna()].reset_index(drop=True)
 
 

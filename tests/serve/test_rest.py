@@ -269,3 +269,42 @@ def test_rest_checks_run_before_mlflow_and_never_quote_rows(server, records, par
         assert SENTINEL not in text and "stack_trace" not in answer and "Traceback" not in text
     logs = list(Path(tmp_path_factory.getbasetemp()).glob("serve*/serve.log"))
     assert logs and all(SENTINEL not in log.read_text(errors="replace") for log in logs)
+
+
+def _strict_json(text: str):
+    """JSON as the standard has it: a bare NaN or Infinity (which Python's json reads) is refused."""
+    def refuse(name):
+        raise ValueError(f"not JSON: {name}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_mlflow_server_answers_empty_values_as_json_null(shipped_server):
+    """A time beyond the horizon and a median not reached are empty: ``null``, as ``icipredict serve`` answers,
+    not MLflow's bare ``NaN`` that JSON parsers refuse."""
+    import icipredict
+
+    record = {"patient_id": "a", "pdl1_tps": 90, "tmb": 40, "ecog": 0}
+    for params, column in (({"curve_times": [6, 36]}, "s"), (None, "median_pfs_months")):
+        status, raw = http_json(f"{shipped_server}/invocations",
+                                {"dataframe_records": [record], **({"params": params} if params else {})}, 60.0)
+        assert status == 200
+        rows = _strict_json(raw.decode())["predictions"]
+        if params:
+            expected = icipredict.predict_curve([record], model="public", times=[6, 36])
+            assert rows[0][column] == pytest.approx(float(expected[column].iloc[0]), abs=1e-12)
+            assert rows[1][column] is None and np.isnan(expected[column].iloc[1])
+        else:
+            expected = icipredict.predict([record], model="public")
+            assert np.isnan(expected[column].iloc[0]) and rows[0][column] is None
+
+
+@pytest.mark.parametrize("params", [{"curve_times": "3,6"}, {"curve_times": [6, "x"]}, {"explain": "abc"}])
+def test_mlflow_server_param_type_errors_never_quote_rows(shipped_server, params):
+    """MLflow's own check of a parameter's type wraps its error around the request's rows; the answer keeps
+    the reason only."""
+    status, raw = http_json(f"{shipped_server}/invocations",
+                            {"dataframe_records": [{"patient_id": "a", "tmb_assay": SENTINEL}], "params": params}, 60.0)
+    text = raw.decode(errors="replace")
+    assert status == 400, text
+    answer = _strict_json(text)
+    assert SENTINEL not in text and "Failed to predict data" not in text and answer["message"].strip(), text

@@ -6,7 +6,8 @@ body of 100,000 nested arrays end in MLflow's HTTP 500 (a ``RecursionError`` in 
 the icipredict pyfunc is loaded inside that server, :func:`guard_scoring_server` wraps the server's
 ``invocations`` function so that each body is first checked against ``ICIPREDICT_MAX_REQUEST_BYTES``
 (HTTP 413) and ``ICIPREDICT_MAX_JSON_DEPTH`` (HTTP 400), the limits ``icipredict serve`` applies
-(:mod:`icipredict.io.limits`). The body has already been read into memory by then: what this closes
+(:mod:`icipredict.io.limits`), and each answer is mended to match ``icipredict serve``: empty values as
+JSON ``null`` (MLflow writes a bare ``NaN``), and no request rows quoted in an error. The body has already been read into memory by then: what this closes
 is the silent or crashing answer, not the memory a huge body takes (for that, a proxy's body limit or
 ``icipredict serve``, which stops reading at the limit).
 
@@ -17,6 +18,7 @@ MLflow moves the function, the guard says so once and leaves the server as it is
 from __future__ import annotations
 
 import json
+import math
 import sys
 import warnings
 
@@ -32,6 +34,50 @@ _MARK = "_icipredict_limits"
 def _refusal(server, status: int, message: str):
     return server.InvocationsResponse(response=json.dumps({"error_code": "BAD_REQUEST", "message": message}),
                                       status=status, mimetype="application/json")
+
+
+def _json_null(value):
+    """``value`` with every NaN or infinity replaced by None (JSON's null), through lists and dicts."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_json_null(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_null(v) for k, v in value.items()}
+    return value
+
+
+#: MLflow's wrappers around a model's error, which quote the request's rows (kept: the text after them).
+_QUOTING = ("Failed to predict data '", "Failed to enforce schema of data '")
+
+
+def _unquoted(message: str) -> str:
+    """The reason of an MLflow error wrapper, without the request's rows it quotes."""
+    cut = message.find("Error: ")
+    return message[cut + len("Error: "):].strip() if cut >= 0 else "invalid request (the reason quoted the request)"
+
+
+def _answer(server, response):
+    """MLflow's answer made valid JSON and free of patient rows.
+
+    MLflow writes an empty value as a bare ``NaN``, which JSON parsers refuse (``icipredict serve``
+    writes ``null``), and its error wrappers quote the request's rows; both are mended here.
+    """
+    body = getattr(response, "response", None)
+    if not isinstance(body, str) or not body.startswith("{"):
+        return response
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return response
+    if response.status >= 400 and isinstance(payload.get("message"), str):
+        message = payload["message"]
+        if message.startswith(_QUOTING):
+            payload["message"] = _unquoted(message)
+            body = json.dumps(payload)
+    elif "NaN" in body or "Infinity" in body:
+        body = json.dumps(_json_null(payload), allow_nan=False)
+    return response._replace(response=body) if body is not response.response else response
 
 
 def guard_scoring_server() -> bool:
@@ -64,7 +110,14 @@ def guard_scoring_server() -> bool:
         depth = json_depth(body) if (content_type or "").split(";")[0].strip() in ("application/json", "") else 0
         if depth > limits.depth:
             return _refusal(server, 400, too_deep(depth, limits.depth))
-        return original(data, content_type, *args, **kwargs)
+        try:
+            response = original(data, content_type, *args, **kwargs)
+        except Exception as exc:  # MLflow raises its error wrappers (quoting the rows) out of invocations
+            message = getattr(exc, "message", None)
+            if isinstance(message, str) and message.startswith(_QUOTING):
+                exc.message = _unquoted(message)
+            raise
+        return _answer(server, response)
 
     setattr(invocations, _MARK, True)
     invocations.__wrapped__ = original

@@ -354,7 +354,8 @@ def _curve_texts(curve: dict[str, np.ndarray], horizon: float) -> _Texts:
     no_median = np.isnan(curve["median_pfs_months"])
     no_high = np.isnan(curve["median_pfs_high"]) & ~no_median
     beyond = f"{horizon:.1f} months, the longest time the training follow-up supports"
-    texts_ = [f"the PFS curve stays above 0.5 up to {beyond}: median_pfs_months and median_pfs_high are empty",
+    texts_ = [f"the PFS curve stays above 0.5 up to {beyond}: median_pfs_months, median_pfs_low and median_pfs_high are "
+              "empty (a lower end alone would read as a median)",
               f"the upper end of the PFS curve's band stays above 0.5 up to {beyond}: median_pfs_high is empty"]
     codes = np.where(no_median, 0, np.where(no_high, 1, -1))
     if horizon < 24.0:

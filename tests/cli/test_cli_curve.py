@@ -83,15 +83,15 @@ def test_curve_file_has_one_row_per_patient_and_time_and_agrees_with_predictions
     assert (known["s_low"] <= known["s"]).all() and (known["s"] <= known["s_high"]).all()
     far = curve.loc[curve["time_months"] == beyond]
     assert far[["s", "s_low", "s_high"]].isna().all().all() and len(far) == 12
-    assert f"times {beyond:g} months lie beyond {horizon:.1f} months" in r.stderr
-    assert r.stderr.count("lie beyond") == 1
+    assert f"time {beyond:g} months lies beyond {horizon:.1f} months" in r.stderr
+    assert r.stderr.count("lies beyond") == 1
     assert "48 curve rows (4 time(s) per patient) written to" in r.stderr
 
 
 def test_chunks_write_the_same_curve(runs):
     results, folder, _, _ = runs
     assert results["chunks"].returncode == 0, results["chunks"].stderr
-    assert results["chunks"].stderr.count("lie beyond") == 1  # said once, not once per chunk
+    assert results["chunks"].stderr.count("lies beyond") == 1  # said once, not once per chunk
     pd.testing.assert_frame_equal(pd.read_parquet(folder / "curve_chunks.parquet"), pd.read_csv(folder / "curve.csv"),
                                   check_dtype=False)
 
@@ -128,3 +128,43 @@ def test_help_documents_the_curve_options(runs):
     text = " ".join(runs[0]["help"].stdout.split())
     assert "--curve-times MONTHS" in text and "--curve-output PATH" in text
     assert "default 3,6,12,24" in text and "gets empty values and a warning" in text
+
+
+@pytest.mark.parametrize(("times", "message"), [
+    ("6,6", "--curve-times: expected each time once (the curve has one row per patient and time). Got 6 months "
+            "twice instead."),
+    ("3,6.0,6", "Got 6 months twice instead."),
+    ("1_000", "Got '1_000' instead."),
+    ("", "Got nothing instead."),  # an empty text is not the default list
+], ids=["duplicate", "duplicate-spelt-differently", "underscore", "empty"])
+def test_more_refused_curve_times(small_curve_model, patients, tmp_path, times, message):
+    code, _, err = run_cli_in_process(["predict", "--model", str(small_curve_model), "--input", str(patients),
+                                       "--output", str(tmp_path / "p.csv"), "--curve-times", times,
+                                       "--curve-output", str(tmp_path / "c.csv")])
+    assert code == 2 and message in err and "Traceback" not in err, err
+    assert not list(tmp_path.iterdir())
+
+
+def test_minus_zero_is_month_zero(small_curve_model, patients, tmp_path):
+    code, _, err = run_cli_in_process(["predict", "--model", str(small_curve_model), "--input", str(patients),
+                                       "--output", str(tmp_path / "p.csv"), "--curve-times=-0,6",
+                                       "--curve-output", str(tmp_path / "c.csv")])
+    assert code == 0, err
+    curve = pd.read_csv(tmp_path / "c.csv", dtype={"time_months": str})
+    assert curve["time_months"].head(2).tolist() == ["0.0", "6.0"] or curve["time_months"].head(2).tolist() == ["0", "6"]
+    assert (pd.to_numeric(curve.loc[curve["time_months"].isin(["0", "0.0"]), "s"]) == 1.0).all()
+
+
+def test_many_times_beyond_the_horizon_are_named_five_at_most(small_curve_model):
+    import warnings
+
+    from icipredict.exceptions import InputWarning
+
+    horizon = icipredict.load_model(str(small_curve_model)).model.baseline.horizon
+    times = [float(np.ceil(horizon)) + k for k in range(1, 21)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        icipredict.predict_curve(synthetic_cohort(2, seed=1, outcomes=False), model=str(small_curve_model), times=times)
+    said = [str(w.message) for w in caught if issubclass(w.category, InputWarning) and "beyond" in str(w.message)]
+    assert len(said) == 1 and said[0].startswith(f"times {', '.join(f'{t:g}' for t in times[:5])} and 15 more months "
+                                                 "lie beyond"), said

@@ -37,7 +37,7 @@ def horizon():
 
 def test_pyfunc_curve_times_answer_predict_curves_rows(pyfunc, horizon):
     beyond = float(math.ceil(horizon + 6))
-    with pytest.warns(InputWarning, match="lie beyond"):
+    with pytest.warns(InputWarning, match="lies beyond"):
         got = pyfunc.predict(PATIENTS, params={"curve_times": [3, 6, 12, beyond]})
     expected = icipredict.predict_curve(PATIENTS, model="public", times=[3, 6, 12, beyond])
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True))

@@ -127,8 +127,8 @@ def test_invocations_curve_times_match_predict_curve(server, model):
     exp = expected.loc[expected["time_months"] <= 12]
     assert [r["s"] for r in within] == exp["s"].tolist()
     assert all(r["s"] is None and r["s_low"] is None for r in got if r["time_months"] == beyond)
-    assert answer["warnings"] == [f"times {beyond:g} months lie beyond {horizon:.1f} months, the longest time the "
-                                  "training follow-up supports: their values are empty"]
+    assert answer["warnings"] == [f"time {beyond:g} months lies beyond {horizon:.1f} months, the longest time the "
+                                  "training follow-up supports: its values are empty"]
     six = [r["s"] for r in got if r["time_months"] == 6]
     assert six == [p["p_durable_benefit"] for p in answer["predictions"]]
     assert set(CURVE_COLUMNS) <= set(answer["predictions"][0])
@@ -175,3 +175,15 @@ def test_a_model_without_a_curve_says_so_on_the_page_and_refuses_curve_times(sma
     assert r.status_code == 400 and "has no progression-free curve" in r.get_json()["message"]
     r = client.post("/invocations", json={"inputs": [{"patient_id": "a"}]})
     assert r.status_code == 200 and "curve" not in r.get_json()
+
+
+def test_invocations_refuse_a_repeated_curve_times_query(server):
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(server.url + "/invocations?curve_times=6&curve_times=12",
+                                 data=b"patient_id,pdl1_tps\nq1,50\n", headers={"Content-Type": "text/csv"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=30)
+    assert err.value.code == 400
+    assert "expected curve_times once, as one comma-separated list" in json.loads(err.value.read())["message"]

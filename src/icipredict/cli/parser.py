@@ -263,7 +263,7 @@ def _check_curve_args(parser: argparse.ArgumentParser, args: argparse.Namespace)
                      "time, a table of its own). Got --curve-times alone instead.")
     if args.curve_output:
         try:
-            args.curve_times = parse_curve_times(args.curve_times or DEFAULT_CURVE_TEXT)
+            args.curve_times = parse_curve_times(DEFAULT_CURVE_TEXT if args.curve_times is None else args.curve_times)
         except ValueError as exc:
             parser.error(str(exc))
 

@@ -63,8 +63,12 @@ def parse_curve_times(value: str | Sequence[object], name: str = "--curve-times"
             months = float(item)
         except (TypeError, ValueError):
             months = math.nan
-        if not math.isfinite(months) or months < 0:
+        if not math.isfinite(months) or months < 0 or (isinstance(item, str) and "_" in item):
             shown = "an empty item" if item == "" else trim(repr(item))
             raise ValueError(f"{name}: expected {what}. Got {shown} instead.")
+        months += 0.0  # -0 is 0
+        if months in out:
+            raise ValueError(f"{name}: expected each time once (the curve has one row per patient and time). "
+                             f"Got {months:g} months twice instead.")
         out.append(months)
     return tuple(out)

@@ -589,9 +589,12 @@ def predict_curve(patients: pd.DataFrame | Mapping | Sequence[Mapping] | Validat
     horizon = fitted.baseline.horizon
     beyond = grid[grid > horizon + 1e-12]
     if beyond.size:
+        shown = ", ".join(f"{t:g}" for t in beyond[:5]) + (f" and {beyond.size - 5} more" if beyond.size > 5 else "")
+        said = (f"time {shown} months lies", "its values are") if beyond.size == 1 else (f"times {shown} months lie",
+                                                                                        "their values are")
         warnings.warn(InputWarning(
-            f"times {', '.join(f'{t:g}' for t in beyond)} months lie beyond {horizon:.1f} months, the longest time "
-            "the training follow-up supports: their values are empty"), stacklevel=2)
+            f"{said[0]} beyond {horizon:.1f} months, the longest time the training follow-up supports: {said[1]} "
+            "empty"), stacklevel=2)
     clean = _clean(patients)
     table = clean.table
     inputs = model_input_values(table, fitted.options, bands=band_codes(table))

@@ -208,6 +208,9 @@ def create_app(model: Any = "public", *, max_rows: int | None = None, max_bytes:
         if unknown:  # a CSV body takes its parameters from the query string: one it does not read is not ignored
             return bad_request(f"query string: expected only 'curve_times' (explain goes in a JSON body's params). "
                                f"Got {trim(str(unknown))} instead.")
+        if len(request.args.getlist("curve_times")) > 1:  # one list, not a repeated parameter read as its first
+            return bad_request("query string: expected curve_times once, as one comma-separated list (e.g. "
+                               f"curve_times=3,6,12). Got it {len(request.args.getlist('curve_times'))} times instead.")
         try:
             call = parse_scoring_request(request.get_data(cache=False), request.mimetype, max_rows=max_rows,
                                          max_depth=limits.depth, curve_query=request.args.get("curve_times"))

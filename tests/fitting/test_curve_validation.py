@@ -121,5 +121,6 @@ def test_evaluate_shows_the_curve_metrics(small_curve_model, small_model, tmp_pa
     curve_run, six_run = run(small_curve_model), run(small_model)
     assert curve_run.returncode == 0, curve_run.stderr
     assert "PFS curve (every patient with PFS" in curve_run.stdout and "| local | model |" in curve_run.stdout
+    assert "| Cohort | Model |" in curve_run.stdout and "Held-out study" not in curve_run.stdout  # nothing held out
     assert f"{table.loc[0, 'uno_c']:.3f}" in curve_run.stdout
     assert six_run.returncode == 0 and "PFS curve" not in six_run.stdout

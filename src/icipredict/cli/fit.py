@@ -64,9 +64,9 @@ def cmd_evaluate(args) -> int:
         print(format_metrics_markdown(table.loc[table["subset"] == subset]))
     curve = evaluate_curve(model, data, cohort_column=args.cohort_column, n_boot=args.n_boot, seed=args.seed)
     if curve is not None:
-        print("\nPFS curve (every patient with PFS, censored ones with their follow-up; references fitted on these "
-              "same patients, so optimistic):")
-        print("\n".join(format_curve_markdown(curve)))
+        print("\nPFS curve (every patient with PFS, censored ones with their follow-up; the references are fitted on "
+              "all these patients pooled, so optimistic, and the same in every cohort's rows):")
+        print("\n".join(format_curve_markdown(curve, cohort_header="Cohort")))
     if out is not None:
         with TableWriter(out) as writer:
             writer.write(table)

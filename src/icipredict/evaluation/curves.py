@@ -345,8 +345,10 @@ def held_out_curves(pfs: pd.DataFrame, models: Mapping[str, object], grid=DEFAUL
 _WORDS = {"model": "model", **REFERENCES}
 
 
-def format_curve_markdown(rows: list[dict] | pd.DataFrame, *, digits: int = 3) -> list[str]:
-    """Markdown lines of the held-out curve metrics: one line per (study, model), cells ``v (low-high)``.
+def format_curve_markdown(rows: list[dict] | pd.DataFrame, *, digits: int = 3,
+                          cohort_header: str = "Held-out study") -> list[str]:
+    """Markdown lines of the held-out curve metrics: one line per (study, model), cells ``v (low-high)``;
+    ``cohort_header`` heads the first column (``evaluate``: "Cohort", its cohorts are not held out of anything).
 
     >>> lines = format_curve_markdown([{"cohort": "a", "model": "model", "n": 10, "n_events": 7, "uno_c": 0.6512,
     ...                                 "uno_c_low": 0.5, "uno_c_high": 0.8}])
@@ -365,7 +367,7 @@ def format_curve_markdown(rows: list[dict] | pd.DataFrame, *, digits: int = 3) -
             text += f" ({low:.{digits}f}-{high:.{digits}f})"
         return text
 
-    head = ["Held-out study", "Model", "n", "Events", "Harrell's C", "Uno's C", "td-AUC 6 m", "td-AUC 12 m",
+    head = [cohort_header, "Model", "n", "Events", "Harrell's C", "Uno's C", "td-AUC 6 m", "td-AUC 12 m",
             "Brier 6 m", "Brier 12 m", "Integrated Brier", "Mean S(12)", "Kaplan-Meier S(12)"]
     lines = ["| " + " | ".join(head) + " |", "|---|---|---:|---:|" + "---|" * (len(head) - 4)]
     for _, row in frame.iterrows():

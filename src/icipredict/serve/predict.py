@@ -354,8 +354,7 @@ def _curve_texts(curve: dict[str, np.ndarray], horizon: float) -> _Texts:
     no_median = np.isnan(curve["median_pfs_months"])
     no_high = np.isnan(curve["median_pfs_high"]) & ~no_median
     beyond = f"{horizon:.1f} months, the longest time the training follow-up supports"
-    texts_ = [f"the PFS curve stays above 0.5 up to {beyond}: median_pfs_months, median_pfs_low and median_pfs_high are "
-              "empty (a lower end alone would read as a median)",
+    texts_ = [f"the PFS curve stays above 0.5 up to {beyond}: median_pfs_months, median_pfs_low and median_pfs_high are empty",
               f"the upper end of the PFS curve's band stays above 0.5 up to {beyond}: median_pfs_high is empty"]
     codes = np.where(no_median, 0, np.where(no_high, 1, -1))
     if horizon < 24.0:
@@ -590,11 +589,10 @@ def predict_curve(patients: pd.DataFrame | Mapping | Sequence[Mapping] | Validat
     beyond = grid[grid > horizon + 1e-12]
     if beyond.size:
         shown = ", ".join(f"{t:g}" for t in beyond[:5]) + (f" and {beyond.size - 5} more" if beyond.size > 5 else "")
-        said = (f"time {shown} months lies", "its values are") if beyond.size == 1 else (f"times {shown} months lie",
-                                                                                        "their values are")
-        warnings.warn(InputWarning(
-            f"{said[0]} beyond {horizon:.1f} months, the longest time the training follow-up supports: {said[1]} "
-            "empty"), stacklevel=2)
+        one = beyond.size == 1
+        warnings.warn(InputWarning(f"time{'' if one else 's'} {shown} months lie{'s' if one else ''} beyond {horizon:.1f} "
+                                   "months, the longest time the training follow-up supports: "
+                                   f"{'its' if one else 'their'} values are empty"), stacklevel=2)
     clean = _clean(patients)
     table = clean.table
     inputs = model_input_values(table, fitted.options, bands=band_codes(table))

@@ -124,3 +124,29 @@ def test_evaluate_shows_the_curve_metrics(small_curve_model, small_model, tmp_pa
     assert "| Cohort | Model |" in curve_run.stdout and "Held-out study" not in curve_run.stdout  # nothing held out
     assert f"{table.loc[0, 'uno_c']:.3f}" in curve_run.stdout
     assert six_run.returncode == 0 and "PFS curve" not in six_run.stdout
+
+
+def test_evaluate_writes_the_curve_metrics_with_curve_output(small_curve_model, small_model, tmp_path):
+    """``evaluate --curve-output``: the printed PFS table as a file; refused for a 6-month model and as --output."""
+    import pandas as pd
+    from process_support import run_cli_in_process
+
+    from icipredict.evaluation.saved import evaluate_curve
+    from icipredict.io.synthetic import synthetic_cohort
+
+    data = tmp_path / "local.csv"
+    synthetic_cohort(150, seed=8).assign(cohort="local").to_csv(data, index=False)
+    base = ["evaluate", "--input", str(data), "--n-boot", "20", "--quiet"]
+    code, out, err = run_cli_in_process([*base, "--model", str(small_curve_model), "--output", str(tmp_path / "m.csv"),
+                                         "--curve-output", str(tmp_path / "curve.tsv")])
+    assert code == 0, err
+    written = pd.read_csv(tmp_path / "curve.tsv", sep="\t")
+    expected = evaluate_curve(small_curve_model, data, n_boot=20)
+    assert written[["cohort", "model"]].values.tolist() == expected[["cohort", "model"]].values.tolist()
+    np.testing.assert_allclose(written["uno_c"], expected["uno_c"], rtol=0, atol=1e-12)
+    assert f"{expected.loc[0, 'uno_c']:.3f}" in out
+    code, _, err = run_cli_in_process([*base, "--model", str(small_model), "--curve-output", str(tmp_path / "c6.csv")])
+    assert code == 2 and "has no progression-free curve" in err and not (tmp_path / "c6.csv").exists()
+    code, _, err = run_cli_in_process([*base, "--model", str(small_curve_model), "--output", str(tmp_path / "x.csv"),
+                                       "--curve-output", str(tmp_path / "x.csv")])
+    assert code == 2 and "is also --output" in err and not (tmp_path / "x.csv").exists()

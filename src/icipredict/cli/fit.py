@@ -11,6 +11,7 @@ from icipredict.config import load_config
 from icipredict.evaluation import format_metrics_markdown
 from icipredict.evaluation.curves import format_curve_markdown
 from icipredict.evaluation.saved import evaluate, evaluate_curve
+from icipredict.exceptions import InvalidConfig, InvalidPatientData, OutputRefused
 from icipredict.fitting.tracking import TRACKING_ORIGINS, check_store, log_update_run, resolve_tracking_uri
 from icipredict.fitting.training import train
 from icipredict.fitting.updating import update
@@ -55,7 +56,11 @@ def cmd_train(args) -> int:
 
 def cmd_evaluate(args) -> int:
     out = check_output(args.output, [args.input], suffixes=(".csv", ".tsv"), models=model_folders([args.model])) if args.output else None
+    curve_out = _curve_metrics_output(args, out)
     data, model = raw_table(args), load_model(args.model)
+    if curve_out is not None and not model.has_curve:
+        raise InvalidConfig(f"--curve-output: model {model.version} has no progression-free curve (it predicts durable "
+                            "benefit at 6 months only); expected a time-to-event model. Got a 6-month model instead.")
     table = evaluate(model, data, cohort_column=args.cohort_column, label_source=args.label_source,
                      n_boot=args.n_boot, seed=args.seed, progress=progress(args))
     print(format_metrics_markdown(table.loc[table["subset"] == "all"]))
@@ -72,7 +77,27 @@ def cmd_evaluate(args) -> int:
             writer.write(table)
             writer.commit()
         confirm(args, f"metrics written to {out}")
+    if curve_out is not None:
+        if curve is None:
+            raise InvalidPatientData("--curve-output: expected patients with a PFS time, its event flag and at least "
+                                     "one progression. Got none instead: no curve metrics to write.")
+        with TableWriter(curve_out) as writer:
+            writer.write(curve)
+            writer.commit()
+        confirm(args, f"PFS curve metrics written to {curve_out}")
     return 0
+
+
+def _curve_metrics_output(args, out: Path | None) -> Path | None:
+    """``evaluate --curve-output`` checked before any work, like ``--output``, and never the same file."""
+    if not args.curve_output:
+        return None
+    path = check_output(args.curve_output, [args.input], flag="--curve-output", suffixes=(".csv", ".tsv"),
+                        models=model_folders([args.model]))
+    if out is not None and path.resolve() == out.resolve():
+        raise OutputRefused(f"--curve-output {str(path)!r} is also --output; expected a file of its own. Got the same "
+                            "path instead.")
+    return path
 
 
 def cmd_update(args) -> int:

@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "without it the file is one cohort)")
     _add_labels(p, n_boot=1000)
     p.add_argument("--output", metavar="PATH", help="also write the metrics table (.csv or .tsv)")
+    p.add_argument("--curve-output", metavar="PATH",
+                   help="also write the PFS curve metrics of a model with a curve (.csv or .tsv): Harrell's and Uno's "
+                        "C, time-dependent AUC, Brier scores, mean S(6)/S(12) against Kaplan-Meier, per cohort")
     p.set_defaults(func="icipredict.cli.fit:cmd_evaluate")
 
     p = _command(sub, "update", "update a model on a centre's own patients and outcomes (recalibration, refit, TIL "

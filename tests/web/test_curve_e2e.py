@@ -154,11 +154,13 @@ def test_invocations_curve_times_in_the_query_string_for_a_csv_body(server):
     ({"curve_times": "3,6"}, "params.curve_times: expected months as numbers >= 0 separated by commas"),
     ({"curve_times": {"a": 1}}, "params.curve_times: expected a list of months"),
     ({"curve_times": [True]}, "Got True instead."),
-], ids=["word", "negative", "empty", "text_is_read", "object", "bool"])
+    ({"curve_times": 6}, ""),
+    ({"curve_times": True}, "Got True instead."),
+], ids=["word", "negative", "empty", "text_is_read", "object", "bool", "one_number_is_read", "bool_alone"])
 def test_invocations_refuse_bad_curve_times(server, params, message):
     status, body = http_json(server.url + "/invocations", {"inputs": [{"patient_id": "a"}], "params": params})
-    if params["curve_times"] == "3,6":  # a comma text is accepted as in the query string
-        assert status == 200 and len(json.loads(body)["curve"]) == 2
+    if params["curve_times"] in ("3,6", 6):  # a comma text is accepted as in the query string, one number as one time
+        assert status == 200 and len(json.loads(body)["curve"]) == (2 if params["curve_times"] == "3,6" else 1), body
         return
     assert status == 400, body
     assert message in json.loads(body)["message"]

@@ -1,7 +1,7 @@
 """The months at which a caller asks for the progression-free curve: ``--curve-times``, ``params.curve_times``.
 
 One reader for every path that takes the times from a person (the CLI's comma list, the REST
-request's JSON list or query string), so that each refuses the same things with the same words:
+request's JSON list, one number, or query string), so that each refuses the same things with the same words:
 an empty list, a word, a negative, infinite or missing number, or more than :data:`MAX_CURVE_TIMES`
 times. Times beyond the model's horizon are not refused here: the curve gives them empty values
 with a warning (:func:`icipredict.predict_curve`).
@@ -49,6 +49,8 @@ def parse_curve_times(value: str | Sequence[object], name: str = "--curve-times"
         items: list[object] = [x.strip() for x in value.split(",")]
     elif isinstance(value, (list, tuple)):
         items = list(value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):  # one time, as the text "6" is
+        items = [value]
     else:
         raise ValueError(f"{name}: expected {what}. Got {trim(repr(value))} instead.")
     if not items or items == [""]:

@@ -6,10 +6,11 @@ body of 100,000 nested arrays end in MLflow's HTTP 500 (a ``RecursionError`` in 
 the icipredict pyfunc is loaded inside that server, :func:`guard_scoring_server` wraps the server's
 ``invocations`` function so that each body is first checked against ``ICIPREDICT_MAX_REQUEST_BYTES``
 (HTTP 413) and ``ICIPREDICT_MAX_JSON_DEPTH`` (HTTP 400), the limits ``icipredict serve`` applies
-(:mod:`icipredict.io.limits`), and each answer is mended to match ``icipredict serve``: empty values as
-JSON ``null`` (MLflow writes a bare ``NaN``), and no request rows quoted in an error. The body has already been read into memory by then: what this closes
-is the silent or crashing answer, not the memory a huge body takes (for that, a proxy's body limit or
-``icipredict serve``, which stops reading at the limit).
+(:mod:`icipredict.io.limits`), and each answer is mended to match ``icipredict serve``: empty values
+as JSON ``null`` (MLflow writes a bare ``NaN``), and no request rows quoted in an error. The body
+has already been read into memory by then: what this closes is the silent or crashing answer, not
+the memory a huge body takes (for that, a proxy's body limit or ``icipredict serve``, which stops
+reading at the limit).
 
 Outside MLflow's server (Python, Spark, ``mlflow models predict``) nothing is changed. If a future
 MLflow moves the function, the guard says so once and leaves the server as it is.
@@ -52,9 +53,16 @@ _QUOTING = ("Failed to predict data '", "Failed to enforce schema of data '")
 
 
 def _unquoted(message: str) -> str:
-    """The reason of an MLflow error wrapper, without the request's rows it quotes."""
-    cut = message.find("Error: ")
-    return message[cut + len("Error: "):].strip() if cut >= 0 else "invalid request (the reason quoted the request)"
+    """The reason of an MLflow error wrapper, without the request's rows it quotes.
+
+    >>> _unquoted("Failed to predict data '  patient_id note\\n0  MRN-1  Error: x'. \\nError: bad curve_times")
+    'bad curve_times'
+    """
+    for mark in ("'. \nError: ", "'. Error: ", "Error: "):  # the end of the quote, most precise first
+        cut = message.find(mark)
+        if cut >= 0:
+            return message[cut + len(mark):].strip()
+    return "invalid request (the reason quoted the request)"
 
 
 def _answer(server, response):

@@ -73,7 +73,8 @@ def test_too_few_progressions_and_unsupported_method(small_curve_model):
 def test_patients_censored_before_6_months_count_with_their_follow_up(worse_centre):
     """Patients censored before 6 months (no 6-month label) are in the update: counted, and their follow-up moves
     the recalibration (the expected events of each patient run to their own last visit)."""
-    from icipredict.fitting.curve_updating import apply_curve_update, pfs_rows
+    from icipredict.fitting.curve_updating import apply_curve_update
+    from icipredict.model.survival import pfs_rows
     from icipredict.table.schema import check_patients
 
     result, data = worse_centre

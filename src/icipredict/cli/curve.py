@@ -9,24 +9,28 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 from icipredict.cli.common import confirm
 from icipredict.exceptions import InputWarning, InvalidConfig, OutputRefused
-from icipredict.io.output import TableWriter, check_output
+from icipredict.io.output import OUTPUT_SUFFIXES, TableWriter, check_output
 from icipredict.serve.predict import LoadedModel, predict_curve
 
 __all__ = ["check_curve_output", "need_curve", "CurveWriter"]
 
 
-def check_curve_output(args: argparse.Namespace, out: Path | None) -> Path | None:
-    """``--curve-output`` checked before any work, like ``--output``; never the same file as ``--output``."""
+def check_curve_output(args: argparse.Namespace, out: Path | None, *, suffixes: Iterable[str] = tuple(OUTPUT_SUFFIXES),
+                       models: Iterable[str | Path] = (), why: str = " (the curve has one row per patient and time)"
+                       ) -> Path | None:
+    """``--curve-output`` (of ``predict``, or ``evaluate``'s curve metrics) checked before any work, like
+    ``--output``; never the same file as ``--output`` (``why`` says what the file of its own holds)."""
     if not args.curve_output:
         return None
-    curve_out = check_output(args.curve_output, [args.input], flag="--curve-output")
+    curve_out = check_output(args.curve_output, [args.input], flag="--curve-output", suffixes=suffixes, models=models)
     if out is not None and curve_out.resolve() == out.resolve():
-        raise OutputRefused(f"--curve-output {str(curve_out)!r} is also --output; expected a file of its own (the "
-                            "curve has one row per patient and time). Got the same path instead.")
+        raise OutputRefused(f"--curve-output {str(curve_out)!r} is also --output; expected a file of its own{why}. "
+                            "Got the same path instead.")
     return curve_out
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from icipredict.cli.common import confirm, progress, raw_table
+from icipredict.cli.curve import check_curve_output
 from icipredict.config import load_config
 from icipredict.evaluation import format_metrics_markdown
 from icipredict.evaluation.curves import format_curve_markdown
 from icipredict.evaluation.saved import evaluate, evaluate_curve
-from icipredict.exceptions import InvalidConfig, InvalidPatientData, OutputRefused
+from icipredict.exceptions import InvalidConfig, InvalidPatientData
 from icipredict.fitting.tracking import TRACKING_ORIGINS, check_store, log_update_run, resolve_tracking_uri
 from icipredict.fitting.training import train
 from icipredict.fitting.updating import update
@@ -56,7 +57,8 @@ def cmd_train(args) -> int:
 
 def cmd_evaluate(args) -> int:
     out = check_output(args.output, [args.input], suffixes=(".csv", ".tsv"), models=model_folders([args.model])) if args.output else None
-    curve_out = _curve_metrics_output(args, out)
+    curve_out = check_curve_output(args, out, suffixes=(".csv", ".tsv"), models=model_folders([args.model]),
+                                   why=" (the PFS curve metrics)")
     data, model = raw_table(args), load_model(args.model)
     if curve_out is not None and not model.has_curve:
         raise InvalidConfig(f"--curve-output: model {model.version} has no progression-free curve (it predicts durable "
@@ -86,18 +88,6 @@ def cmd_evaluate(args) -> int:
             writer.commit()
         confirm(args, f"PFS curve metrics written to {curve_out}")
     return 0
-
-
-def _curve_metrics_output(args, out: Path | None) -> Path | None:
-    """``evaluate --curve-output`` checked before any work, like ``--output``, and never the same file."""
-    if not args.curve_output:
-        return None
-    path = check_output(args.curve_output, [args.input], flag="--curve-output", suffixes=(".csv", ".tsv"),
-                        models=model_folders([args.model]))
-    if out is not None and path.resolve() == out.resolve():
-        raise OutputRefused(f"--curve-output {str(path)!r} is also --output; expected a file of its own. Got the same "
-                            "path instead.")
-    return path
 
 
 def cmd_update(args) -> int:

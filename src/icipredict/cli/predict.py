@@ -22,8 +22,9 @@ from icipredict.table.vocab import BENEFIT_GROUPS
 
 def cmd_predict(args) -> int:
     # the outputs are checked before any work: a refused path costs nothing and loses nothing
-    out = check_output(args.output, [args.input], models=model_folders([args.model])) if args.output else None
-    curve_out = check_curve_output(args, out)
+    models = model_folders([args.model])
+    out = check_output(args.output, [args.input], models=models) if args.output else None
+    curve_out = check_curve_output(args, out, models=models)
     if args.chunk_size:
         return _predict_chunks(args, out, curve_out)
     report = read_table(args, args.lenient, numbers=True)  # bad input fails before the model loads

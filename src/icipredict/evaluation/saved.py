@@ -13,7 +13,7 @@ from icipredict.evaluation.compare import MODEL_COLUMN, compare_scores
 from icipredict.exceptions import InvalidPatientData, trim
 from icipredict.io import read_patients
 from icipredict.model.models import baseline_scores
-from icipredict.model.survival import check_outcomes
+from icipredict.model.survival import check_outcomes, pfs_rows
 from icipredict.table.schema import check_patients
 from icipredict.serve.predict import LoadedModel, load_model
 from icipredict.table.run_limits import check_n_boot, check_seed
@@ -147,8 +147,7 @@ def evaluate_curve(model: str | Path | LoadedModel, data: pd.DataFrame | str | P
         return None
     clean, _ = read_labelled(data, format=format, cohort_column=cohort_column)
     clean["cohort"] = clean["cohort"].fillna("input") if clean["cohort"].notna().any() else "input"
-    check_outcomes(clean["pfs_months"], clean["pfs_event"], clean["patient_id"].astype(str).to_numpy())
-    rows = clean.loc[clean["pfs_months"].notna() & clean["pfs_event"].notna()].reset_index(drop=True)
+    rows = pfs_rows(clean)
     if rows.empty or rows["pfs_event"].sum() == 0:
         return None
     held = HeldOutCurves(rows, DEFAULT_GRID)

@@ -32,10 +32,9 @@ from icipredict.evaluation.survival import calibration_by_group, km_ci_at
 from icipredict.exceptions import InvalidPatientData
 from icipredict.model.metadata import Calibrator
 from icipredict.model.models import IciModel
-from icipredict.model.survival import check_outcomes
 from icipredict.table.vocab import DCB_MONTHS
 
-__all__ = ["with_calibration", "CURVE_METHODS", "curve_closed_testing", "apply_curve_update", "compare_curve_update", "pfs_rows",
+__all__ = ["with_calibration", "CURVE_METHODS", "curve_closed_testing", "apply_curve_update", "compare_curve_update",
            "poisson_recalibration", "updated_label", "local_calibration_table"]
 
 #: The updates a curve model supports, in the order closed testing tries them.
@@ -52,16 +51,6 @@ def updated_label(method: str) -> str:
 def local_calibration_table(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
     """The 6-month calibration table of a before/after comparison: 5 bins below 200 local patients, else 10."""
     return calibration_curve_table(y, p, n_bins=5 if len(y) < 200 else 10)
-
-
-def pfs_rows(clean: pd.DataFrame) -> pd.DataFrame:
-    """The patients with a PFS time and event flag (a clean table), censored ones included.
-
-    A PFS of 0 months or less, an event flag other than 0/1, or a PFS without its event flag is refused
-    (:class:`~icipredict.exceptions.InvalidPatientData` naming patient, column and value), as in training.
-    """
-    check_outcomes(clean["pfs_months"], clean["pfs_event"], clean["patient_id"].astype(str).to_numpy())
-    return clean.loc[clean["pfs_months"].notna() & clean["pfs_event"].notna()].reset_index(drop=True)
 
 
 def _expected(model: IciModel, pfs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -46,10 +46,10 @@ from icipredict.plots import figure_png, plot_update_calibration
 from icipredict.progress import progress_iter
 from icipredict.fitting.results import UpdateResult  # re-exported
 from icipredict.fitting.curve_updating import (CURVE_METHODS, apply_curve_update, compare_curve_update,
-                                               curve_closed_testing, local_calibration_table, pfs_rows,
-                                               updated_label)
+                                               curve_closed_testing, local_calibration_table, updated_label)
 from icipredict.fitting.curve_updating import with_calibration as _with_calibration
 from icipredict.fitting.selection import learn_til_term
+from icipredict.model.survival import pfs_rows
 from icipredict.serve.predict import LoadedModel, load_model
 from icipredict.table.run_limits import check_n_boot, check_seed
 from icipredict.table.vocab import DCB_MONTHS, UPDATE_METHODS

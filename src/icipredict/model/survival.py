@@ -35,7 +35,7 @@ from icipredict.exceptions import InvalidPatientData, Problem
 from icipredict.model.glm import Inputs, SplineLogistic
 from icipredict.table.vocab import SURVIVAL_FAMILIES
 
-__all__ = ["SplineCox", "Baseline", "risk_sums", "check_outcomes", "horizon", "cox_newton", "breslow", "MIN_AT_RISK", "SURVIVAL_FAMILIES",
+__all__ = ["SplineCox", "Baseline", "risk_sums", "check_outcomes", "pfs_rows", "horizon", "cox_newton", "breslow", "MIN_AT_RISK", "SURVIVAL_FAMILIES",
            "survival_at", "logit_survival"]
 
 #: The horizon is the last event time with at least this many training patients at risk.
@@ -239,6 +239,17 @@ def check_outcomes(time, event, ids=None) -> tuple[np.ndarray, np.ndarray]:
         raise InvalidPatientData(f"PFS outcome: {len(problems)} problem(s): {shown}"
                                  + (" ..." if len(problems) > 5 else ""), problems)
     return time, event
+
+
+def pfs_rows(clean: pd.DataFrame) -> pd.DataFrame:
+    """The patients of a clean table with a PFS time and event flag, censored ones included.
+
+    A PFS of 0 months or less, an event flag other than 0/1, or a PFS without its event flag is refused
+    (:func:`check_outcomes`: :class:`~icipredict.exceptions.InvalidPatientData` naming patient, column and
+    value), as in training.
+    """
+    check_outcomes(clean["pfs_months"], clean["pfs_event"], clean["patient_id"].astype(str).to_numpy())
+    return clean.loc[clean["pfs_months"].notna() & clean["pfs_event"].notna()].reset_index(drop=True)
 
 
 class SplineCox(SplineLogistic):
